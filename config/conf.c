@@ -1,0 +1,1 @@
+typedef int cp_conf_placeholder_t;

@@ -1,0 +1,80 @@
+/* storage/store_blob.h -- the encrypted, content-addressed blob store (docs/blob-format.md).
+ * Layer: storage. No libuv, no logging. Blocking file I/O: call it from a worker thread.
+ * A store is shared by all threads; a writer or reader is used by one thread at a time
+ * (it may move between threads, never be used by two at once).
+ *
+ * Envelope encryption: a 256-bit key-encryption key (KEK) from a key file; per blob a
+ * random data key wrapped by a key derived from the KEK (HKDF-SHA-256); the plaintext is
+ * cut into segments of STORE_BLOB_SEGMENT bytes, each sealed with AES-256-GCM, nonce =
+ * random prefix || segment counter, the final segment marked in the associated data.
+ * The address is HMAC-SHA-256 of the plaintext under another key derived from the KEK. */
+#ifndef CASEPORT_STORE_BLOB_H
+#define CASEPORT_STORE_BLOB_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp_err.h"
+
+#define STORE_BLOB_SEGMENT (64 * 1024)
+#define STORE_ADDR_HEX_LEN 64 /* without the terminating NUL */
+
+typedef struct store_addr {
+    uint8_t b[32];
+} store_addr_t;
+
+typedef struct store_blob store_blob_t;               /* opaque: dir + derived keys */
+typedef struct store_blob_writer store_blob_writer_t; /* opaque */
+typedef struct store_blob_reader store_blob_reader_t; /* opaque */
+
+/* Creates a new key file holding 32 random bytes, mode 0600; CP_EEXIST if it exists
+ * (never overwrites a key). Creates missing parent directories with mode 0700. */
+cp_err_t store_blob_keygen(const char *key_path, cp_errinfo_t *ei);
+
+/* Opens the store rooted at dir (created if missing, with dir/tmp for spool files).
+ * Reads the KEK from key_path: exactly 32 bytes, refused (CP_EKEY) if the file is
+ * readable by group or others. Removes temp files left by a crash. */
+cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **out,
+                         cp_errinfo_t *ei);
+void store_blob_close(store_blob_t *s); /* NULL: no-op */
+/* 16 hex characters naming the KEK (derived from it, reveals nothing); stored per blob. */
+const char *store_blob_key_id(const store_blob_t *s);
+
+/* A writer streams plaintext into an encrypted temp file under dir/tmp. Memory: two
+ * segment buffers, whatever the blob's size. */
+cp_err_t store_blob_writer_new(store_blob_t *s, store_blob_writer_t **out, cp_errinfo_t *ei);
+cp_err_t store_blob_writer_write(store_blob_writer_t *w, const void *data, size_t len,
+                                 cp_errinfo_t *ei);
+/* Seals the final segment, fsyncs the file, renames it to its address and fsyncs the
+ * directory (if a blob with that address already exists the temp file is dropped and
+ * the existing one kept). On CP_OK *addr and *size (plaintext bytes) are set and the
+ * blob is durable. The writer must still be freed. */
+cp_err_t store_blob_writer_commit(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,
+                                  cp_errinfo_t *ei);
+/* Frees the writer; an uncommitted temp file is removed. NULL: no-op. */
+void store_blob_writer_free(store_blob_writer_t *w);
+
+/* Opens a stored blob. CP_ENOENT if absent; CP_ETAMPER if its header fails to
+ * authenticate (including a header copied from another blob). */
+cp_err_t store_blob_reader_open(store_blob_t *s, const store_addr_t *addr,
+                                store_blob_reader_t **out, cp_errinfo_t *ei);
+/* Reads up to cap plaintext bytes into buf; *n == 0 means the end was reached and the
+ * whole blob authenticated (final segment seen, HMAC of the plaintext equals the
+ * address). Each segment is authenticated before any of its bytes are returned;
+ * a flipped byte, a truncated file, swapped or reordered segments -> CP_ETAMPER. */
+cp_err_t store_blob_reader_read(store_blob_reader_t *r, void *buf, size_t cap, size_t *n,
+                                cp_errinfo_t *ei);
+/* Plaintext size (from the file's length, checked against the segment layout). */
+uint64_t store_blob_reader_size(const store_blob_reader_t *r);
+void store_blob_reader_close(store_blob_reader_t *r); /* NULL: no-op */
+
+/* Reads and authenticates the whole blob; *size set on CP_OK (may be NULL). */
+cp_err_t store_blob_verify(store_blob_t *s, const store_addr_t *addr, uint64_t *size,
+                           cp_errinfo_t *ei);
+
+/* Path of the blob file for addr: <dir>/<hex[0:2]>/<hex[2:4]>/<hex>. */
+cp_err_t store_blob_path(const store_blob_t *s, const store_addr_t *addr, char *out,
+                         size_t cap);
+void store_addr_to_hex(const store_addr_t *addr, char out[STORE_ADDR_HEX_LEN + 1]);
+/* CP_EINVAL unless hex is exactly 64 lower- or upper-case hex digits. */
+cp_err_t store_addr_from_hex(const char *hex, store_addr_t *addr);
+#endif

@@ -1,0 +1,1 @@
+X(placeholder_ok)
