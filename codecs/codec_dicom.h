@@ -75,8 +75,9 @@ typedef struct codec_dshdr_fields {
 } codec_dshdr_fields_t;
 
 typedef struct codec_dshdr_limits {
-    uint32_t max_depth;          /* sequence nesting; 0 means 16 */
-    uint64_t max_header_bytes;   /* bytes parsed before Pixel Data; 0 means 64 MiB */
+    uint32_t max_depth;          /* sequence nesting; 0 means 32 */
+    uint64_t max_header_bytes;   /* bytes parsed before Pixel Data; 0: no limit (skipped
+                                  * values cost no memory; the caller caps the data set) */
 } codec_dshdr_limits_t;
 
 typedef struct codec_dshdr codec_dshdr_t; /* opaque incremental parser */

@@ -1,0 +1,464 @@
+/* storage/store_pg.c -- blocking libpq calls over a small connection pool.
+ * Why blocking on worker threads rather than non-blocking on the loop: an ingest is one
+ * statement (cp_ingest) issued right after the blob's fsync on the same worker thread,
+ * so the chain stays one uv_work_t; the loop never waits on PostgreSQL either way. */
+#include "store_pg.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_mem.h"
+
+typedef struct slot {
+    PGconn *conn;
+    bool busy;
+    bool prepared;
+} slot_t;
+
+struct store_pg {
+    char *conninfo;
+    int size;
+    slot_t *slots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp_errinfo_t *ei)
+{
+    if (pool_size < 1)
+        return cp_fail(ei, CP_EINVAL, 0, "pool size must be at least 1");
+    store_pg_t *pg = cp_xcalloc(1, sizeof *pg);
+    pg->conninfo = cp_xstrdup(conninfo);
+    pg->size = pool_size;
+    pg->slots = cp_xcalloc((size_t)pool_size, sizeof *pg->slots);
+    pthread_mutex_init(&pg->mu, NULL);
+    pthread_cond_init(&pg->cv, NULL);
+    *out = pg;
+    return CP_OK;
+}
+
+void store_pg_close(store_pg_t *pg)
+{
+    if (pg == NULL)
+        return;
+    for (int i = 0; i < pg->size; i++)
+        if (pg->slots[i].conn != NULL)
+            PQfinish(pg->slots[i].conn);
+    pthread_mutex_destroy(&pg->mu);
+    pthread_cond_destroy(&pg->cv);
+    free(pg->slots);
+    free(pg->conninfo);
+    free(pg);
+}
+
+/* libpq's messages end in a newline and may span lines; keep the first line. */
+static const char *first_line(const char *msg, char *buf, size_t cap)
+{
+    size_t n = strcspn(msg, "\n");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, msg, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static cp_err_t connect_slot(store_pg_t *pg, slot_t *s, cp_errinfo_t *ei)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {pg->conninfo, "5", "caseport", NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    s->prepared = false;
+    if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
+        return CP_OK;
+    char line[200];
+    cp_fail(ei, CP_EDB, 0, "cannot connect to postgresql: %s",
+            first_line(s->conn ? PQerrorMessage(s->conn) : "out of memory", line, sizeof line));
+    PQfinish(s->conn);
+    s->conn = NULL;
+    return CP_EDB;
+}
+
+/* Takes a free slot (waiting if all are busy) with a live connection. */
+static cp_err_t acquire(store_pg_t *pg, slot_t **out, cp_errinfo_t *ei)
+{
+    pthread_mutex_lock(&pg->mu);
+    slot_t *s = NULL;
+    for (;;) {
+        for (int i = 0; i < pg->size && s == NULL; i++)
+            if (!pg->slots[i].busy)
+                s = &pg->slots[i];
+        if (s != NULL)
+            break;
+        pthread_cond_wait(&pg->cv, &pg->mu);
+    }
+    s->busy = true;
+    pthread_mutex_unlock(&pg->mu);
+    if (s->conn != NULL && PQstatus(s->conn) != CONNECTION_OK) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    cp_err_t err = s->conn == NULL ? connect_slot(pg, s, ei) : CP_OK;
+    if (err != CP_OK) {
+        pthread_mutex_lock(&pg->mu);
+        s->busy = false;
+        pthread_cond_signal(&pg->cv);
+        pthread_mutex_unlock(&pg->mu);
+        return err;
+    }
+    *out = s;
+    return CP_OK;
+}
+
+static void release(store_pg_t *pg, slot_t *s)
+{
+    /* A connection left inside a transaction or broken is not reused as is. */
+    if (s->conn != NULL && (PQstatus(s->conn) != CONNECTION_OK ||
+                            PQtransactionStatus(s->conn) != PQTRANS_IDLE)) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    pthread_mutex_lock(&pg->mu);
+    s->busy = false;
+    pthread_cond_signal(&pg->cv);
+    pthread_mutex_unlock(&pg->mu);
+}
+
+/* Maps a failed result to CP_EDB (connection lost: transient) or CP_EIO (SQL error). */
+static cp_err_t result_error(PGconn *c, PGresult *r, const char *what, cp_errinfo_t *ei)
+{
+    char line[200];
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    cp_err_t code = PQstatus(c) == CONNECTION_OK ? CP_EIO : CP_EDB;
+    cp_fail(ei, code, 0, "%s: %s", what, first_line(msg, line, sizeof line));
+    PQclear(r);
+    return code;
+}
+
+static cp_err_t exec_ok(PGconn *c, const char *sql, const char *what, cp_errinfo_t *ei)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return result_error(c, r, what, ei);
+    PQclear(r);
+    return CP_OK;
+}
+
+static int current_version(PGconn *c, cp_err_t *err, cp_errinfo_t *ei)
+{
+    PGresult *r = PQexec(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        *err = result_error(c, r, "reading schema version", ei);
+        return -1;
+    }
+    int v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    *err = CP_OK;
+    return v;
+}
+
+static cp_err_t apply_migration(PGconn *c, const store_migration_t *m, cp_errinfo_t *ei)
+{
+    char what[160];
+    snprintf(what, sizeof what, "migration %04d %s", m->version, m->name);
+    cp_err_t err = exec_ok(c, "BEGIN", what, ei);
+    if (err == CP_OK)
+        err = exec_ok(c, m->sql, what, ei);
+    if (err == CP_OK) {
+        char ver[16];
+        snprintf(ver, sizeof ver, "%d", m->version);
+        const char *params[] = {ver, m->name};
+        PGresult *r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) "
+                                      "VALUES ($1, $2)", 2, NULL, params, NULL, NULL, 0);
+        err = PQresultStatus(r) == PGRES_COMMAND_OK ? CP_OK : result_error(c, r, what, ei);
+        if (err == CP_OK)
+            PQclear(r);
+    }
+    if (err == CP_OK)
+        return exec_ok(c, "COMMIT", what, ei);
+    PGresult *r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+    return err;
+}
+
+static cp_err_t migrate_locked(PGconn *c, int *applied, cp_errinfo_t *ei)
+{
+    cp_err_t err = exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              " version integer PRIMARY KEY, name text NOT NULL,"
+                              " applied_at timestamptz NOT NULL DEFAULT now())",
+                           "creating schema_migrations", ei);
+    if (err != CP_OK)
+        return err;
+    int have = current_version(c, &err, ei);
+    if (err != CP_OK)
+        return err;
+    for (size_t i = 0; i < store_migration_count; i++) {
+        if (store_migrations[i].version <= have)
+            continue;
+        err = apply_migration(c, &store_migrations[i], ei);
+        if (err != CP_OK)
+            return err;
+        (*applied)++;
+    }
+    return CP_OK;
+}
+
+cp_err_t store_pg_migrate(store_pg_t *pg, int *applied, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    int n = 0;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    /* A session-level advisory lock: a second node starting at once waits, then finds
+     * the migrations applied. */
+    err = exec_ok(s->conn, "SELECT pg_advisory_lock(7413220)", "locking migrations", ei);
+    if (err == CP_OK) {
+        err = migrate_locked(s->conn, &n, ei);
+        cp_errinfo_t ignore;
+        exec_ok(s->conn, "SELECT pg_advisory_unlock(7413220)", "unlocking", &ignore);
+    }
+    release(pg, s);
+    if (applied != NULL)
+        *applied = n;
+    return err;
+}
+
+cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    int have = current_version(s->conn, &err, ei);
+    release(pg, s);
+    if (err != CP_OK)
+        return err;
+    int want = store_migrations[store_migration_count - 1].version;
+    if (have != want)
+        return cp_fail(ei, CP_EDBSCHEMA, 0, "database schema is version %d, caseport needs %d",
+                       have, want);
+    return CP_OK;
+}
+
+#define INGEST_PARAMS 25
+static const char ingest_sql[] =
+    "SELECT kind, instance_id, version, receipt_count FROM cp_ingest("
+    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
+    "$23,$24,$25)";
+
+static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
+{
+    if (s->prepared)
+        return CP_OK;
+    PGresult *r = PQprepare(s->conn, "ingest", ingest_sql, INGEST_PARAMS, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return result_error(s->conn, r, "preparing ingest", ei);
+    PQclear(r);
+    s->prepared = true;
+    return CP_OK;
+}
+
+static cp_err_t run_ingest(slot_t *s, const store_instance_in_t *in, store_ingest_result_t *res,
+                           cp_errinfo_t *ei)
+{
+    char size[24];
+    snprintf(size, sizeof size, "%llu", (unsigned long long)in->size);
+    const char *v[INGEST_PARAMS] = {
+        in->sop_class_uid, in->sop_instance_uid, in->study_uid, in->series_uid,
+        in->patient_id, in->issuer, in->patient_name, in->birth_date, in->sex, in->charset,
+        in->study_date, in->study_time, in->accession, in->study_desc, in->series_desc,
+        in->modality, in->series_number, in->instance_number, in->transfer_syntax,
+        in->calling_ae, in->called_ae, in->peer_address, (const char *)in->addr.b, size,
+        in->key_id};
+    int len[INGEST_PARAMS] = {0};
+    int fmt[INGEST_PARAMS] = {0};
+    len[22] = (int)sizeof in->addr.b;
+    fmt[22] = 1; /* bytea in binary: no hex round trip */
+    PGresult *r = PQexecPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        return result_error(s->conn, r, "indexing instance", ei);
+    const char *kind = PQgetvalue(r, 0, 0);
+    res->kind = strcmp(kind, "repeat") == 0        ? STORE_INGEST_REPEAT
+                : strcmp(kind, "new_version") == 0 ? STORE_INGEST_NEW_VERSION
+                                                   : STORE_INGEST_NEW;
+    res->instance_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    res->version = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    res->receipt_count = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
+    PQclear(r);
+    return CP_OK;
+}
+
+cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
+                         store_ingest_result_t *res, cp_errinfo_t *ei)
+{
+    /* Two tries: a pooled connection may have died since its last use (server restart);
+     * the first statement then fails before anything was sent for this instance. A
+     * failure after the statement reached the server is never retried here: the sender
+     * retries, and a repeat receipt is harmless. */
+    for (int attempt = 0;; attempt++) {
+        slot_t *s;
+        cp_err_t err = acquire(pg, &s, ei);
+        if (err != CP_OK)
+            return err;
+        bool fresh = !s->prepared;
+        err = prepare_ingest(s, ei);
+        if (err == CP_OK)
+            err = run_ingest(s, in, res, ei);
+        release(pg, s);
+        if (err == CP_EDB && !fresh && attempt == 0)
+            continue;
+        return err;
+    }
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src);
+}
+
+static cp_err_t addr_from_bytea(const char *text, store_addr_t *addr)
+{
+    /* bytea in text output is "\x" followed by hex */
+    if (strncmp(text, "\\x", 2) != 0)
+        return CP_EINVAL;
+    return store_addr_from_hex(text + 2, addr);
+}
+
+cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                store_instance_info_t *out, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", version);
+    const char *p[] = {sop_instance_uid, ver};
+    PGresult *r = PQexecParams(
+        s->conn,
+        "SELECT id, version, sop_class_uid, sop_instance_uid, transfer_syntax, calling_ae,"
+        " blob_address, size FROM instances WHERE sop_instance_uid = $1"
+        " AND ($2::int = 0 OR version = $2::int) ORDER BY version DESC LIMIT 1",
+        2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        err = result_error(s->conn, r, "finding instance", ei);
+        release(pg, s);
+        return err;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        release(pg, s);
+        return cp_fail(ei, CP_ENOENT, 0, "no instance with that SOP Instance UID%s",
+                       version ? " and version" : "");
+    }
+    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->version = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
+    copy_str(out->sop_class_uid, sizeof out->sop_class_uid, PQgetvalue(r, 0, 2));
+    copy_str(out->sop_instance_uid, sizeof out->sop_instance_uid, PQgetvalue(r, 0, 3));
+    copy_str(out->transfer_syntax, sizeof out->transfer_syntax, PQgetvalue(r, 0, 4));
+    copy_str(out->calling_ae, sizeof out->calling_ae, PQgetvalue(r, 0, 5));
+    err = addr_from_bytea(PQgetvalue(r, 0, 6), &out->addr);
+    out->size = strtoull(PQgetvalue(r, 0, 7), NULL, 10);
+    PQclear(r);
+    release(pg, s);
+    if (err != CP_OK)
+        return cp_fail(ei, CP_EIO, 0, "instance row has a malformed blob address");
+    return CP_OK;
+}
+
+static const char ls_sql[] =
+    "SELECT p.patient_id, p.issuer, p.name, p.birth_date, p.sex,"
+    " st.study_uid, st.study_date, st.accession, st.description,"
+    " se.series_uid, se.modality, se.series_number, se.description,"
+    " i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax,"
+    " i.calling_ae, to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " encode(i.blob_address, 'hex'), i.version, i.receipt_count, i.flagged, i.size"
+    " FROM instances i JOIN series se ON se.id = i.series_id"
+    " JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id"
+    " ORDER BY p.patient_id, p.issuer, st.study_date, st.study_uid, se.series_number,"
+    " se.series_uid, NULLIF(regexp_replace(i.instance_number, '[^0-9-]', '', 'g'), '')::bigint"
+    " NULLS LAST, i.sop_instance_uid, i.version";
+
+static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
+{
+    store_ls_row_t x;
+    const char **f[] = {&x.patient_id, &x.issuer, &x.patient_name, &x.birth_date, &x.sex,
+                        &x.study_uid, &x.study_date, &x.accession, &x.study_desc,
+                        &x.series_uid, &x.modality, &x.series_number, &x.series_desc,
+                        &x.sop_instance_uid, &x.sop_class_uid, &x.instance_number,
+                        &x.transfer_syntax, &x.calling_ae, &x.received_at, &x.blob_hex};
+    for (int c = 0; c < (int)CP_ARRAY_LEN(f); c++)
+        *f[c] = PQgetvalue(r, row, c);
+    x.version = (int)strtol(PQgetvalue(r, row, 20), NULL, 10);
+    x.receipt_count = (int)strtol(PQgetvalue(r, row, 21), NULL, 10);
+    x.flagged = PQgetvalue(r, row, 22)[0] == 't';
+    x.size = strtoll(PQgetvalue(r, row, 23), NULL, 10);
+    cb(ud, &x);
+}
+
+cp_err_t store_pg_list(store_pg_t *pg, store_ls_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    /* Row by row, so a large archive is listed in constant memory. */
+    if (!PQsendQuery(s->conn, ls_sql) || !PQsetSingleRowMode(s->conn)) {
+        err = result_error(s->conn, NULL, "listing instances", ei);
+        release(pg, s);
+        return err;
+    }
+    PGresult *r;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE)
+            ls_emit(r, 0, cb, ud);
+        else if (st != PGRES_TUPLES_OK && err == CP_OK) {
+            err = result_error(s->conn, r, "listing instances", ei);
+            continue;
+        }
+        PQclear(r);
+    }
+    release(pg, s);
+    return err;
+}
+
+cp_err_t store_pg_list_blobs(store_pg_t *pg, store_blob_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    if (!PQsendQuery(s->conn, "SELECT encode(address, 'hex'), size, key_id FROM blobs "
+                              "ORDER BY created_at, address") ||
+        !PQsetSingleRowMode(s->conn)) {
+        err = result_error(s->conn, NULL, "listing blobs", ei);
+        release(pg, s);
+        return err;
+    }
+    PGresult *r;
+    bool go = true;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE && go) {
+            store_blob_row_t b;
+            if (store_addr_from_hex(PQgetvalue(r, 0, 0), &b.addr) != CP_OK) {
+                err = cp_fail(ei, CP_EIO, 0, "blob row has a malformed address");
+                go = false;
+            } else {
+                b.size = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+                b.key_id = PQgetvalue(r, 0, 2);
+                go = cb(ud, &b);
+            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && err == CP_OK) {
+            err = result_error(s->conn, r, "listing blobs", ei);
+            continue;
+        }
+        PQclear(r);
+    }
+    release(pg, s);
+    return err;
+}

@@ -1,8 +1,104 @@
-/* storage/store_pg.h -- placeholder, replaced by the PostgreSQL layer. */
+/* storage/store_pg.h -- the PostgreSQL index: schema migrations, ingest, listings.
+ * Layer: storage. No libuv, no logging. Calls block on the network: run them from worker
+ * threads (the gateway's thread pool) or from the CLI. The handle is a small connection
+ * pool shared by all threads; a broken connection is dropped and re-opened on next use,
+ * so a restarted server is picked up without restarting caseport. */
 #ifndef CASEPORT_STORE_PG_H
 #define CASEPORT_STORE_PG_H
+#include <stdbool.h>
 #include <stddef.h>
-typedef struct store_migration { int version; const char *name; const char *sql; } store_migration_t;
-extern const store_migration_t store_migrations[];
+#include <stdint.h>
+
+#include "cp_err.h"
+#include "store_blob.h"
+
+typedef struct store_migration {
+    int version;
+    const char *name;
+    const char *sql;
+} store_migration_t;
+extern const store_migration_t store_migrations[]; /* storage/sql/NNNN_*.sql, in order */
 extern const size_t store_migration_count;
+
+typedef struct store_pg store_pg_t; /* opaque */
+
+/* Does not connect yet: the first call that needs a connection does. */
+cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp_errinfo_t *ei);
+void store_pg_close(store_pg_t *pg); /* NULL: no-op */
+
+/* Applies every migration newer than the database's, each in its own transaction, under
+ * an advisory lock so two starting nodes do not race. *applied (may be NULL) = count. */
+cp_err_t store_pg_migrate(store_pg_t *pg, int *applied, cp_errinfo_t *ei);
+/* CP_EDBSCHEMA unless the database is at the newest migration this binary knows. */
+cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei);
+
+/* One received instance, as the intake indexes it. Strings are never NULL ("" if absent). */
+typedef struct store_instance_in {
+    const char *sop_class_uid, *sop_instance_uid, *study_uid, *series_uid;
+    const char *patient_id, *issuer, *patient_name, *birth_date, *sex, *charset;
+    const char *study_date, *study_time, *accession, *study_desc;
+    const char *series_desc, *modality, *series_number, *instance_number;
+    const char *transfer_syntax, *calling_ae, *called_ae, *peer_address;
+    store_addr_t addr;
+    uint64_t size;
+    const char *key_id;
+} store_instance_in_t;
+
+typedef enum store_ingest_kind {
+    STORE_INGEST_NEW,         /* first receipt of this SOP Instance UID */
+    STORE_INGEST_REPEAT,      /* same UID, same content: receipt count incremented */
+    STORE_INGEST_NEW_VERSION, /* same UID, different content: new version, flagged */
+} store_ingest_kind_t;
+
+typedef struct store_ingest_result {
+    store_ingest_kind_t kind;
+    int64_t instance_id;
+    int version;
+    int receipt_count;
+} store_ingest_result_t;
+
+/* Indexes one instance whose blob is already durable, in one transaction (rule 1: the
+ * caller acknowledges only after CP_OK). Concurrent ingests of one SOP Instance UID are
+ * serialised by PostgreSQL, so they end with one row per distinct content. CP_EDB when
+ * the server is unreachable (transient: the sender should retry). */
+cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
+                         store_ingest_result_t *res, cp_errinfo_t *ei);
+
+typedef struct store_instance_info {
+    int64_t id;
+    int version;
+    char sop_class_uid[65];
+    char sop_instance_uid[65];
+    char transfer_syntax[65];
+    char calling_ae[17];
+    store_addr_t addr;
+    uint64_t size;
+} store_instance_info_t;
+
+/* version 0: the newest. CP_ENOENT if there is no such instance. */
+cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                store_instance_info_t *out, cp_errinfo_t *ei);
+
+/* One line of `caseport ls`: an instance with its series, study and patient. */
+typedef struct store_ls_row {
+    const char *patient_id, *issuer, *patient_name, *birth_date, *sex;
+    const char *study_uid, *study_date, *accession, *study_desc;
+    const char *series_uid, *modality, *series_number, *series_desc;
+    const char *sop_instance_uid, *sop_class_uid, *instance_number, *transfer_syntax;
+    const char *calling_ae, *received_at, *blob_hex;
+    int version, receipt_count;
+    bool flagged;
+    int64_t size;
+} store_ls_row_t;
+typedef void (*store_ls_cb)(void *ud, const store_ls_row_t *row);
+/* Calls cb for every instance ordered by patient, study, series, instance number. */
+cp_err_t store_pg_list(store_pg_t *pg, store_ls_cb cb, void *ud, cp_errinfo_t *ei);
+
+typedef struct store_blob_row {
+    store_addr_t addr;
+    uint64_t size;
+    const char *key_id;
+} store_blob_row_t;
+typedef bool (*store_blob_cb)(void *ud, const store_blob_row_t *row); /* false: stop */
+cp_err_t store_pg_list_blobs(store_pg_t *pg, store_blob_cb cb, void *ud, cp_errinfo_t *ei);
 #endif

@@ -1,3 +1,6 @@
-cp_fuzz(dshdr SOURCES ${PROJECT_SOURCE_DIR}/codecs/dshdr.c ${PROJECT_SOURCE_DIR}/codecs/dicom_tables.c
+cp_fuzz(dshdr SOURCES ${PROJECT_SOURCE_DIR}/codecs/header.c ${PROJECT_SOURCE_DIR}/codecs/tables.c
   LIBS cp_base ZLIB::ZLIB)
 target_include_directories(fuzz_dshdr PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
+cp_fuzz(pdu SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_pdu.c ${PROJECT_SOURCE_DIR}/gateway/dicom/dimse.c
+  LIBS cp_base)
+target_include_directories(fuzz_pdu PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)

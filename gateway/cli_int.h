@@ -1,0 +1,21 @@
+/* gateway/cli_int.h -- shared by the subcommands. */
+#ifndef CASEPORT_CLI_INT_H
+#define CASEPORT_CLI_INT_H
+#include <stdbool.h>
+
+#include "conf.h"
+#include "store_pg.h"
+
+#define CLI_DEFAULT_CONFIG "config/caseport.conf"
+
+typedef struct cli_opt {
+    const char *name;
+    const char **value; /* options with a value */
+    bool *flag;         /* options without */
+    const char *help;
+} cli_opt_t;
+
+int cli_parse(int argc, char **argv, const char *summary, const cli_opt_t *opts);
+int cli_load_conf(const char *cmd, const char *path, conf_t *conf);
+int cli_open_pg(const char *cmd, const conf_t *conf, store_pg_t **pg);
+#endif

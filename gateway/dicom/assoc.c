@@ -1,0 +1,624 @@
+/* gateway/dicom/assoc.c -- one DICOM association per TCP connection, on the loop.
+ * States (PS3.8 9.2, the subset an SCP that never initiates needs; the full table comes
+ * with the conformance work): AWAIT_RQ (Sta2) -> OPEN (Sta6) -> LINGER (Sta13) -> closed.
+ * read -> framer -> PDU -> (P-DATA) PDVs -> DIMSE command or data-set bytes -> store.c.
+ * An association is freed only in the last close_cb; a C-STORE still on a worker when
+ * the association dies is cancelled and frees itself. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "assoc_int.h"
+#include "codec_dicom.h"
+#include "cp_log.h"
+#include "cp_mem.h"
+#include "dimse.h"
+#include "server.h"
+#include "store.h"
+#include "ul_pdu.h"
+
+#define READ_BUF (64 * 1024)
+#define CMD_MAX (16 * 1024)          /* a C-STORE-RQ command set is a few hundred bytes */
+#define MAX_RQ_PDU (512 * 1024)      /* A-ASSOCIATE-RQ and other non-data PDUs */
+#define VERIFICATION "1.2.840.10008.1.1"
+
+typedef enum { ST_AWAIT_RQ, ST_OPEN, ST_LINGER } assoc_state_t;
+
+typedef struct pc {
+    bool accepted;
+    char abstract_syntax[65];
+    const codec_ts_t *ts;
+} pc_t;
+
+struct gw__assoc {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    gw_dicom_server_t *srv;
+    gw__assoc_t *next, *prev;
+    uint32_t id;
+    assoc_state_t state;
+    int open_handles;
+    bool closing, reading, over_limit, release_deferred;
+    char peer[64];
+    char calling_ae[17], called_ae[17];
+    uint32_t peer_max; /* largest P-DATA-TF body the peer takes; 0: no limit */
+    gw_ul_reader_t rd;
+    pc_t pc[256]; /* by presentation context id */
+    uint8_t cmd[CMD_MAX];
+    size_t cmd_len;
+    gw_dimse_cmd_t rq; /* the command being served */
+    uint8_t rq_pc;
+    gw_store_t *store; /* the C-STORE receiving its data set, or NULL */
+    bool awaiting_data;
+    uint64_t t_start;  /* uv_now of the current C-STORE */
+    uint32_t n_stored, n_failed;
+    uint8_t readbuf[READ_BUF];
+};
+
+typedef struct wreq {
+    uv_write_t req;
+    gw__assoc_t *a;
+    bool close_after;
+    size_t len;
+    uint8_t data[];
+} wreq_t;
+
+static void assoc_close(gw__assoc_t *a);
+static void arm_timer(gw__assoc_t *a, int seconds);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* ---- sending ---- */
+
+static void after_write(uv_write_t *req, int status)
+{
+    wreq_t *w = container_of(req, wreq_t, req);
+    gw__assoc_t *a = w->a;
+    bool close_after = w->close_after;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED) {
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=write_failed assoc=%u error=%s", a->id,
+               uv_err_name(status));
+        assoc_close(a);
+    } else if (close_after) {
+        assoc_close(a);
+    }
+}
+
+static void send_bytes(gw__assoc_t *a, const uint8_t *data, size_t len, bool close_after)
+{
+    if (a->closing)
+        return;
+    wreq_t *w = cp_xmalloc(sizeof *w + len);
+    w->a = a;
+    w->close_after = close_after;
+    w->len = len;
+    memcpy(w->data, data, len);
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&a->tcp, &buf, 1, after_write);
+    if (rc < 0) {
+        free(w);
+        assoc_close(a);
+    }
+}
+
+static void send_abort(gw__assoc_t *a, uint8_t reason, const char *why)
+{
+    uint8_t pdu[10];
+    CP_LOG(CP_LOG_WARN, "dicom.ul", "event=abort_sent assoc=%u reason=%u why=\"%s\"", a->id,
+           reason, why);
+    gw_ul_build_abort(pdu, 2, reason); /* source 2: service provider */
+    send_bytes(a, pdu, sizeof pdu, true);
+    a->state = ST_LINGER;
+    arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+}
+
+/* A command set as P-DATA-TF PDUs within the peer's maximum length. */
+static void send_command(gw__assoc_t *a, uint8_t pc_id, const uint8_t *cmd, size_t len)
+{
+    size_t frag = a->peer_max ? a->peer_max - 6 : len;
+    if (frag == 0)
+        frag = 1;
+    uint8_t pdu[12 + GW_DIMSE_RSP_MAX];
+    for (size_t off = 0; off < len || len == 0;) {
+        size_t n = len - off < frag ? len - off : frag;
+        size_t m = gw_ul_build_pdata(pdu, pc_id, true, off + n == len, cmd + off, n);
+        send_bytes(a, pdu, m, false);
+        off += n;
+        if (len == 0)
+            break;
+    }
+}
+
+/* ---- timers ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+    gw__assoc_t *a = container_of(t, gw__assoc_t, timer);
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=timeout assoc=%u state=%s", a->id,
+           a->state == ST_AWAIT_RQ ? "await_rq" : a->state == ST_OPEN ? "open" : "linger");
+    if (a->state == ST_OPEN)
+        send_abort(a, 0, "idle timeout");
+    else
+        assoc_close(a);
+}
+
+static void arm_timer(gw__assoc_t *a, int seconds)
+{
+    if (!a->closing)
+        uv_timer_start(&a->timer, on_timer, (uint64_t)seconds * 1000, 0);
+}
+
+/* ---- association negotiation ---- */
+
+static void reject(gw__assoc_t *a, uint8_t result, uint8_t source, uint8_t reason, const char *why)
+{
+    uint8_t pdu[10];
+    CP_LOG(CP_LOG_INFO, "dicom.ul",
+           "event=assoc_rejected assoc=%u calling_ae=\"%s\" called_ae=\"%s\" result=%u source=%u "
+           "reason=%u why=\"%s\"",
+           a->id, a->calling_ae, a->called_ae, result, source, reason, why);
+    gw_ul_build_assoc_rj(pdu, result, source, reason);
+    send_bytes(a, pdu, sizeof pdu, true);
+    a->state = ST_LINGER;
+    arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+}
+
+static bool abstract_supported(const char *uid)
+{
+    return strcmp(uid, VERIFICATION) == 0 || codec_storage_sop_class_find(uid) != NULL;
+}
+
+/* The first proposed transfer syntax we accept: the proposer lists its preferred first,
+ * and taking it keeps the sender's own encoding (DESIGN.md rule 2). */
+static const codec_ts_t *choose_ts(const gw_ul_pc_rq_t *p)
+{
+    for (int i = 0; i < p->n_ts; i++) {
+        const codec_ts_t *ts = codec_ts_find(p->ts[i]);
+        if (ts != NULL)
+            return ts;
+    }
+    return NULL;
+}
+
+static int negotiate(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_assoc_ac_t *ac)
+{
+    int accepted = 0;
+    memset(a->pc, 0, sizeof a->pc);
+    ac->n_pc = rq->n_pc;
+    for (int i = 0; i < rq->n_pc; i++) {
+        const gw_ul_pc_rq_t *p = &rq->pc[i];
+        gw_ul_pc_ac_t *r = &ac->pc[i];
+        r->id = p->id;
+        const codec_ts_t *ts = NULL;
+        if (!abstract_supported(p->abstract_syntax))
+            r->result = GW_PC_ABSTRACT_NOT_SUPPORTED;
+        else if ((ts = choose_ts(p)) == NULL)
+            r->result = GW_PC_TS_NOT_SUPPORTED;
+        else
+            r->result = GW_PC_ACCEPT;
+        if (r->result != GW_PC_ACCEPT)
+            continue;
+        snprintf(r->ts, sizeof r->ts, "%s", ts->uid);
+        pc_t *pc = &a->pc[p->id];
+        pc->accepted = true;
+        pc->ts = ts;
+        snprintf(pc->abstract_syntax, sizeof pc->abstract_syntax, "%s", p->abstract_syntax);
+        accepted++;
+    }
+    return accepted;
+}
+
+static void on_assoc_rq(gw__assoc_t *a)
+{
+    const conf_dicom_t *dc = &a->srv->ctx.conf->dicom;
+    gw_ul_assoc_rq_t *rq = cp_xmalloc(sizeof *rq);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = gw_ul_parse_assoc_rq(a->rd.body, a->rd.len, rq, &ei);
+    if (err != CP_OK) {
+        send_abort(a, 6, cp_errinfo_msg(&ei, err)); /* invalid PDU parameter value */
+        free(rq);
+        return;
+    }
+    snprintf(a->calling_ae, sizeof a->calling_ae, "%s", rq->calling_ae);
+    snprintf(a->called_ae, sizeof a->called_ae, "%s", rq->called_ae);
+    if (!(rq->protocol_version & 1))
+        reject(a, 1, 2, 2, "protocol version not supported");
+    else if (strcmp(rq->app_context, GW_UL_APP_CONTEXT) != 0)
+        reject(a, 1, 1, 2, "application context not supported");
+    else if (strcmp(rq->called_ae, dc->ae_title) != 0)
+        reject(a, 1, 1, 7, "called ae title not recognized");
+    else if (rq->calling_ae[0] == '\0')
+        reject(a, 1, 1, 3, "calling ae title empty");
+    else if (a->over_limit)
+        reject(a, 2, 3, 2, "max_associations reached");
+    else {
+        gw_ul_assoc_ac_t *ac = cp_xcalloc(1, sizeof *ac);
+        snprintf(ac->called_ae, sizeof ac->called_ae, "%s", rq->called_ae);
+        snprintf(ac->calling_ae, sizeof ac->calling_ae, "%s", rq->calling_ae);
+        ac->max_length = dc->max_pdu;
+        ac->impl_class_uid = CODEC_IMPL_CLASS_UID;
+        ac->impl_version = CODEC_IMPL_VERSION;
+        int accepted = negotiate(a, rq, ac);
+        a->peer_max = rq->max_length;
+        if (a->peer_max != 0 && a->peer_max < 64)
+            a->peer_max = 64; /* below any sane value; keeps fragmentation finite */
+        size_t len;
+        uint8_t *pdu = gw_ul_build_assoc_ac(ac, &len);
+        send_bytes(a, pdu, len, false);
+        free(pdu);
+        free(ac);
+        a->state = ST_OPEN;
+        arm_timer(a, dc->idle_timeout);
+        CP_LOG(CP_LOG_INFO, "dicom.ul",
+               "event=assoc_accepted assoc=%u calling_ae=\"%s\" called_ae=\"%s\" contexts=%u "
+               "accepted=%d peer_max=%u impl_class=%s impl_version=\"%s\"",
+               a->id, a->calling_ae, a->called_ae, rq->n_pc, accepted, rq->max_length,
+               rq->impl_class_uid, rq->impl_version);
+    }
+    free(rq);
+}
+
+/* ---- DIMSE ---- */
+
+static void send_rsp(gw__assoc_t *a, uint16_t field, uint16_t status, const char *comment,
+                     bool with_instance)
+{
+    gw_dimse_cmd_t rsp = {0};
+    rsp.command_field = field;
+    rsp.message_id_rsp = a->rq.message_id;
+    rsp.status = status;
+    snprintf(rsp.sop_class, sizeof rsp.sop_class, "%s", a->rq.sop_class);
+    if (with_instance)
+        snprintf(rsp.sop_instance, sizeof rsp.sop_instance, "%s", a->rq.sop_instance);
+    if (comment != NULL)
+        snprintf(rsp.error_comment, sizeof rsp.error_comment, "%s", comment);
+    uint8_t buf[GW_DIMSE_RSP_MAX];
+    size_t n = gw_dimse_build_rsp(&rsp, buf);
+    send_command(a, a->rq_pc, buf, n);
+}
+
+static void handle_release(gw__assoc_t *a)
+{
+    uint8_t pdu[10];
+    gw_ul_build_release(pdu, GW_PDU_RELEASE_RP);
+    send_bytes(a, pdu, sizeof pdu, false);
+    a->state = ST_LINGER; /* the requestor closes the connection (PS3.8 7.2) */
+    arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=assoc_released assoc=%u stored=%u failed=%u", a->id,
+           a->n_stored, a->n_failed);
+}
+
+static const char *kind_name(store_ingest_kind_t k)
+{
+    switch (k) {
+    case STORE_INGEST_NEW:
+        return "new";
+    case STORE_INGEST_REPEAT:
+        return "repeat";
+    case STORE_INGEST_NEW_VERSION:
+        return "new_version";
+    }
+    return "?";
+}
+
+static void store_drained(void *ud)
+{
+    gw__assoc_t *a = ud;
+    if (a->closing || a->reading || a->state == ST_LINGER)
+        return;
+    if (a->store != NULL && gw_store_backlogged(a->store))
+        return;
+    a->reading = true;
+    uv_read_start((uv_stream_t *)&a->tcp, on_alloc, on_read);
+}
+
+static void store_done(void *ud, const gw_store_outcome_t *o)
+{
+    gw__assoc_t *a = ud;
+    a->store = NULL;
+    uint64_t ms = uv_now(a->srv->loop) - a->t_start;
+    if (o->err == CP_OK) {
+        a->n_stored++;
+        CP_LOG(CP_LOG_INFO, "dicom.store",
+               "event=stored assoc=%u msg_id=%u instance=%lld kind=%s version=%d receipts=%d "
+               "bytes=%llu ms=%llu",
+               a->id, a->rq.message_id, (long long)o->res.instance_id, kind_name(o->res.kind),
+               o->res.version, o->res.receipt_count, (unsigned long long)o->bytes,
+               (unsigned long long)ms);
+    } else {
+        a->n_failed++;
+        CP_LOG(CP_LOG_WARN, "dicom.store",
+               "event=store_failed assoc=%u msg_id=%u status=0x%04x error=%s why=\"%s\"", a->id,
+               a->rq.message_id, o->status, cp_err_name(o->err), o->comment);
+    }
+    send_rsp(a, GW_C_STORE_RSP, o->status, o->err == CP_OK ? NULL : o->comment, true);
+    if (a->release_deferred)
+        handle_release(a);
+    else
+        store_drained(a);
+}
+
+static void start_store(gw__assoc_t *a)
+{
+    const pc_t *pc = &a->pc[a->rq_pc];
+    gw_store_meta_t meta = {.ts = pc->ts, .sop_class = a->rq.sop_class,
+                            .sop_instance = a->rq.sop_instance, .calling_ae = a->calling_ae,
+                            .called_ae = a->called_ae, .peer = a->peer};
+    gw_store_cbs_t cbs = {.on_drain = store_drained, .on_done = store_done};
+    a->store = gw_store_new(a->srv->loop, &a->srv->ctx, &meta, &cbs, a);
+    a->t_start = uv_now(a->srv->loop);
+}
+
+static void on_command(gw__assoc_t *a, uint8_t pc_id)
+{
+    cp_errinfo_t ei = {0};
+    cp_err_t err = gw_dimse_parse(a->cmd, a->cmd_len, &a->rq, &ei);
+    a->cmd_len = 0;
+    a->rq_pc = pc_id;
+    if (err != CP_OK) {
+        send_abort(a, 0, cp_errinfo_msg(&ei, err));
+        return;
+    }
+    bool has_data = a->rq.data_set_type != GW_DATA_SET_NONE;
+    switch (a->rq.command_field) {
+    case GW_C_ECHO_RQ:
+        if (has_data)
+            break;
+        CP_LOG(CP_LOG_DEBUG, "dicom.dimse", "event=echo assoc=%u msg_id=%u", a->id,
+               a->rq.message_id);
+        send_rsp(a, GW_C_ECHO_RSP, GW_STATUS_SUCCESS, NULL, false);
+        return;
+    case GW_C_STORE_RQ:
+        if (!has_data)
+            break;
+        a->awaiting_data = true;
+        start_store(a);
+        return;
+    default:
+        break;
+    }
+    send_abort(a, 0, "unsupported dimse command or data set type");
+}
+
+static bool on_pdv(gw__assoc_t *a, const gw_ul_pdv_t *v)
+{
+    if (!a->pc[v->pc_id].accepted) {
+        send_abort(a, 6, "pdv on a presentation context not accepted");
+        return false;
+    }
+    if (v->command) {
+        if (a->awaiting_data || a->store != NULL) {
+            send_abort(a, 0, "command while a data set is outstanding");
+            return false;
+        }
+        if (v->len > CMD_MAX - a->cmd_len) {
+            send_abort(a, 6, "command set too large");
+            return false;
+        }
+        memcpy(a->cmd + a->cmd_len, v->data, v->len);
+        a->cmd_len += v->len;
+        if (v->last)
+            on_command(a, v->pc_id);
+        return !a->closing && a->state == ST_OPEN;
+    }
+    if (!a->awaiting_data || v->pc_id != a->rq_pc) {
+        send_abort(a, 6, "data set pdv without a matching command");
+        return false;
+    }
+    gw_store_push(a->store, v->data, v->len);
+    if (v->last) {
+        a->awaiting_data = false;
+        gw_store_finish(a->store);
+    }
+    return true;
+}
+
+static void on_pdata(gw__assoc_t *a)
+{
+    size_t off = 0;
+    gw_ul_pdv_t v;
+    cp_errinfo_t ei = {0};
+    cp_err_t err;
+    while ((err = gw_ul_next_pdv(a->rd.body, a->rd.len, &off, &v, &ei)) == CP_OK)
+        if (!on_pdv(a, &v))
+            return;
+    if (err != CP_EOF)
+        send_abort(a, 6, cp_errinfo_msg(&ei, err));
+}
+
+static void on_pdu(gw__assoc_t *a)
+{
+    uint8_t type = a->rd.type;
+    if (a->state == ST_LINGER)
+        return; /* Sta13: everything but a close is ignored */
+    if (type == GW_PDU_ABORT) {
+        CP_LOG(CP_LOG_INFO, "dicom.ul", "event=abort_received assoc=%u", a->id);
+        assoc_close(a);
+        return;
+    }
+    if (a->state == ST_AWAIT_RQ) {
+        if (type == GW_PDU_ASSOC_RQ)
+            on_assoc_rq(a);
+        else
+            send_abort(a, 2, "expected a-associate-rq");
+        return;
+    }
+    arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
+    if (type == GW_PDU_P_DATA) {
+        on_pdata(a);
+    } else if (type == GW_PDU_RELEASE_RQ) {
+        if (a->store != NULL || a->awaiting_data)
+            a->release_deferred = true; /* answer after the C-STORE-RSP */
+        else
+            handle_release(a);
+    } else {
+        send_abort(a, 2, "unexpected pdu");
+    }
+}
+
+/* ---- reading ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    gw__assoc_t *a = container_of((uv_tcp_t *)h, gw__assoc_t, tcp);
+    (void)suggested;
+    *buf = uv_buf_init((char *)a->readbuf, sizeof a->readbuf);
+}
+
+/* Senders that leave Nagle on wait for our delayed ACK before the last segment of each
+ * message; re-arming quick ACK on every read keeps them from stalling ~40 ms a message. */
+static void quickack(gw__assoc_t *a)
+{
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+static void feed(gw__assoc_t *a, const uint8_t *p, size_t n)
+{
+    while (n > 0 && !a->closing) {
+        size_t used;
+        bool complete;
+        cp_errinfo_t ei = {0};
+        cp_err_t err = gw_ul_reader_feed(&a->rd, p, n, &used, &complete, &ei);
+        if (err != CP_OK) {
+            if (a->state == ST_LINGER) {
+                assoc_close(a);
+                return;
+            }
+            send_abort(a, err == CP_ETOOBIG ? 6 : 1, cp_errinfo_msg(&ei, err));
+            return;
+        }
+        p += used;
+        n -= used;
+        if (complete)
+            on_pdu(a);
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    gw__assoc_t *a = container_of((uv_tcp_t *)s, gw__assoc_t, tcp);
+    if (nread < 0) {
+        if (nread != UV_EOF || a->state == ST_OPEN)
+            CP_LOG(a->state == ST_OPEN ? CP_LOG_WARN : CP_LOG_DEBUG, "dicom.ul",
+                   "event=connection_lost assoc=%u error=%s", a->id, uv_err_name((int)nread));
+        assoc_close(a);
+        return;
+    }
+    quickack(a);
+    feed(a, (const uint8_t *)buf->base, (size_t)nread);
+    if (!a->closing && a->store != NULL && gw_store_backlogged(a->store) && a->reading) {
+        uv_read_stop(s); /* resumed by store_drained */
+        a->reading = false;
+    }
+}
+
+/* ---- life cycle ---- */
+
+static void on_close(uv_handle_t *h)
+{
+    gw__assoc_t *a = h->data;
+    if (--a->open_handles > 0)
+        return;
+    gw_dicom_server_t *srv = a->srv;
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        srv->head = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    srv->n_assoc--;
+    CP_LOG(CP_LOG_DEBUG, "dicom.ul", "event=closed assoc=%u", a->id);
+    gw_ul_reader_free(&a->rd);
+    free(a);
+    if (srv->closing && srv->n_assoc == 0)
+        gw__server_close_listener(srv);
+}
+
+static void assoc_close(gw__assoc_t *a)
+{
+    if (a->closing)
+        return;
+    a->closing = true;
+    if (a->store != NULL) {
+        gw_store_cancel(a->store); /* nothing acknowledged is lost: no RSP was sent */
+        a->store = NULL;
+    }
+    uv_timer_stop(&a->timer);
+    uv_close((uv_handle_t *)&a->timer, on_close);
+    uv_close((uv_handle_t *)&a->tcp, on_close);
+}
+
+static void peer_name(uv_tcp_t *t, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char ip[64] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+    }
+    snprintf(out, cap, "%s:%d", ip, port);
+}
+
+void gw__assoc_accept(gw_dicom_server_t *srv)
+{
+    const conf_dicom_t *dc = &srv->ctx.conf->dicom;
+    gw__assoc_t *a = cp_xcalloc(1, sizeof *a);
+    a->srv = srv;
+    a->id = ++srv->next_id;
+    uv_tcp_init(srv->loop, &a->tcp);
+    uv_timer_init(srv->loop, &a->timer);
+    a->tcp.data = a;
+    a->timer.data = a;
+    a->open_handles = 2;
+    a->next = srv->head;
+    if (srv->head)
+        srv->head->prev = a;
+    srv->head = a;
+    srv->n_assoc++;
+    gw_ul_reader_init(&a->rd, dc->max_pdu, MAX_RQ_PDU);
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&a->tcp) != 0) {
+        assoc_close(a);
+        return;
+    }
+    uv_tcp_nodelay(&a->tcp, 1);
+    peer_name(&a->tcp, a->peer, sizeof a->peer);
+    /* Over the limit, the peer still gets a proper A-ASSOCIATE-RJ (transient) rather than
+     * a reset; far over it (a flood), the connection is closed at once. */
+    a->over_limit = srv->n_assoc > dc->max_associations;
+    if (srv->n_assoc > 2 * dc->max_associations) {
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=connection_refused peer=%s open=%d", a->peer,
+               srv->n_assoc);
+        assoc_close(a);
+        return;
+    }
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=connection assoc=%u peer=%s", a->id, a->peer);
+    a->state = ST_AWAIT_RQ;
+    arm_timer(a, dc->artim_timeout);
+    a->reading = true;
+    uv_read_start((uv_stream_t *)&a->tcp, on_alloc, on_read);
+}
+
+void gw__assoc_abort_all(gw_dicom_server_t *srv)
+{
+    for (gw__assoc_t *a = srv->head; a != NULL; a = a->next) {
+        if (a->closing)
+            continue;
+        if (a->state == ST_OPEN)
+            send_abort(a, 0, "server shutting down");
+        else
+            assoc_close(a);
+    }
+}

@@ -1,0 +1,137 @@
+/* gateway/dicom/dimse.c -- command set codec. */
+#include "dimse.h"
+
+#include <string.h>
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void text(const uint8_t *v, uint32_t n, char *out, size_t cap)
+{
+    while (n > 0 && (v[n - 1] == '\0' || v[n - 1] == ' '))
+        n--;
+    if (n >= cap)
+        n = (uint32_t)(cap - 1);
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+static cp_err_t us(const uint8_t *v, uint32_t n, uint16_t *out, uint16_t tag, cp_errinfo_t *ei)
+{
+    if (n != 2)
+        return cp_fail(ei, CP_EPARSE, 0, "command element (0000,%04x) has length %u, not 2", tag,
+                       n);
+    *out = le16(v);
+    return CP_OK;
+}
+
+static cp_err_t take(gw_dimse_cmd_t *c, uint16_t elem, const uint8_t *v, uint32_t n,
+                     cp_errinfo_t *ei)
+{
+    switch (elem) {
+    case 0x0002:
+        text(v, n, c->sop_class, sizeof c->sop_class);
+        return CP_OK;
+    case 0x0100:
+        c->has_command_field = true;
+        return us(v, n, &c->command_field, elem, ei);
+    case 0x0110:
+        c->has_message_id = true;
+        return us(v, n, &c->message_id, elem, ei);
+    case 0x0120:
+        return us(v, n, &c->message_id_rsp, elem, ei);
+    case 0x0700:
+        return us(v, n, &c->priority, elem, ei);
+    case 0x0800:
+        c->has_data_set_type = true;
+        return us(v, n, &c->data_set_type, elem, ei);
+    case 0x0900:
+        return us(v, n, &c->status, elem, ei);
+    case 0x1000:
+        text(v, n, c->sop_instance, sizeof c->sop_instance);
+        return CP_OK;
+    case 0x1030:
+        text(v, n, c->move_originator_ae, sizeof c->move_originator_ae);
+        return CP_OK;
+    case 0x1031:
+        return us(v, n, &c->move_originator_id, elem, ei);
+    default:
+        return CP_OK; /* other command elements do not concern C-ECHO/C-STORE */
+    }
+}
+
+cp_err_t gw_dimse_parse(const uint8_t *buf, size_t len, gw_dimse_cmd_t *cmd, cp_errinfo_t *ei)
+{
+    memset(cmd, 0, sizeof *cmd);
+    for (size_t off = 0; off < len;) {
+        if (len - off < 8)
+            return cp_fail(ei, CP_EPARSE, 0, "truncated command element at offset %zu", off);
+        uint16_t group = le16(buf + off), elem = le16(buf + off + 2);
+        uint32_t n = le32(buf + off + 4);
+        if (group != 0x0000)
+            return cp_fail(ei, CP_EPARSE, 0, "element (%04x,%04x) in a command set", group,
+                           elem);
+        if (n > len - off - 8)
+            return cp_fail(ei, CP_EPARSE, 0, "command element (0000,%04x) overruns the set",
+                           elem);
+        cp_err_t err = take(cmd, elem, buf + off + 8, n, ei);
+        if (err != CP_OK)
+            return err;
+        off += 8 + n;
+    }
+    if (!cmd->has_command_field)
+        return cp_fail(ei, CP_EPARSE, 0, "command set without command field (0000,0100)");
+    return CP_OK;
+}
+
+static size_t put_elem(uint8_t *p, uint16_t elem, const void *v, uint32_t n, uint8_t pad)
+{
+    uint32_t padded = n + (n & 1);
+    p[0] = 0;
+    p[1] = 0;
+    p[2] = (uint8_t)elem;
+    p[3] = (uint8_t)(elem >> 8);
+    p[4] = (uint8_t)padded;
+    p[5] = (uint8_t)(padded >> 8);
+    p[6] = (uint8_t)(padded >> 16);
+    p[7] = (uint8_t)(padded >> 24);
+    memcpy(p + 8, v, n);
+    if (n & 1)
+        p[8 + n] = pad;
+    return 8 + padded;
+}
+
+static size_t put_us(uint8_t *p, uint16_t elem, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    return put_elem(p, elem, b, 2, 0);
+}
+
+size_t gw_dimse_build_rsp(const gw_dimse_cmd_t *rsp, uint8_t *out)
+{
+    size_t off = 12; /* group length element first, filled in below */
+    if (rsp->sop_class[0])
+        off += put_elem(out + off, 0x0002, rsp->sop_class, (uint32_t)strlen(rsp->sop_class), 0);
+    off += put_us(out + off, 0x0100, rsp->command_field);
+    off += put_us(out + off, 0x0120, rsp->message_id_rsp);
+    off += put_us(out + off, 0x0800, GW_DATA_SET_NONE);
+    off += put_us(out + off, 0x0900, rsp->status);
+    if (rsp->error_comment[0])
+        off += put_elem(out + off, 0x0902, rsp->error_comment,
+                        (uint32_t)strlen(rsp->error_comment), ' ');
+    if (rsp->sop_instance[0])
+        off += put_elem(out + off, 0x1000, rsp->sop_instance,
+                        (uint32_t)strlen(rsp->sop_instance), 0);
+    uint32_t group_len = (uint32_t)(off - 12);
+    uint8_t gl[4] = {(uint8_t)group_len, (uint8_t)(group_len >> 8), (uint8_t)(group_len >> 16),
+                     (uint8_t)(group_len >> 24)};
+    put_elem(out, 0x0000, gl, 4, 0);
+    return off;
+}

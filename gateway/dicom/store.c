@@ -1,0 +1,267 @@
+/* gateway/dicom/store.c -- C-STORE data set pipeline, acknowledged only when durable:
+ * push -> (chunk full) uv_queue_work(run_chunk: parse, encrypt, write)
+ *      -> finish -> run_chunk(last: commit blob, index row) -> after_chunk -> on_done */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_mem.h"
+#include "dimse.h"
+
+#define CHUNK (128 * 1024) /* bytes handed to a worker at once */
+
+struct gw_store {
+    uv_work_t work;
+    uv_loop_t *loop;
+    gw_ctx_t ctx;
+    gw_store_cbs_t cbs;
+    void *ud;
+    gw_store_meta_t meta;
+    char sop_class[65], sop_instance[65], calling_ae[17], called_ae[17], peer[64];
+
+    /* loop side */
+    uint8_t *pending;
+    size_t pending_len, pending_cap;
+    bool finishing;  /* gw_store_finish called */
+    bool in_flight;  /* a worker holds `chunk` */
+    bool cancelled;
+    bool push_failed; /* bytes were lost on the loop side: the object must not commit */
+
+    /* worker side: touched only inside run_chunk, or on the loop while !in_flight */
+    uint8_t *chunk;
+    size_t chunk_len, chunk_cap;
+    bool chunk_last;
+    bool chunk_drop;     /* cancelled: only release the sinks */
+    bool chunk_poisoned; /* push_failed when this chunk was handed over */
+    store_blob_writer_t *writer;
+    codec_dshdr_t *hdr;
+    uint64_t total;
+    cp_errinfo_t ei;
+    gw_store_outcome_t out;
+};
+
+gw_store_t *gw_store_new(uv_loop_t *loop, const gw_ctx_t *ctx, const gw_store_meta_t *meta,
+                         const gw_store_cbs_t *cbs, void *ud)
+{
+    gw_store_t *s = cp_xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->ctx = *ctx;
+    s->cbs = *cbs;
+    s->ud = ud;
+    s->meta = *meta;
+    snprintf(s->sop_class, sizeof s->sop_class, "%s", meta->sop_class);
+    snprintf(s->sop_instance, sizeof s->sop_instance, "%s", meta->sop_instance);
+    snprintf(s->calling_ae, sizeof s->calling_ae, "%s", meta->calling_ae);
+    snprintf(s->called_ae, sizeof s->called_ae, "%s", meta->called_ae);
+    snprintf(s->peer, sizeof s->peer, "%s", meta->peer);
+    s->out.err = CP_OK;
+    return s;
+}
+
+static void fail(gw_store_t *s, cp_err_t err)
+{
+    if (s->out.err == CP_OK)
+        s->out.err = err;
+}
+
+/* Worker: opening the writer and parser is file I/O, so it happens here too. */
+static void open_sinks(gw_store_t *s)
+{
+    cp_err_t err = store_blob_writer_new(s->ctx.blobs, &s->writer, &s->ei);
+    if (err == CP_OK)
+        err = codec_dshdr_new(s->meta.ts->enc, NULL, &s->hdr, &s->ei);
+    fail(s, err);
+}
+
+static void close_sinks(gw_store_t *s)
+{
+    store_blob_writer_free(s->writer); /* removes an uncommitted temp file */
+    s->writer = NULL;
+    codec_dshdr_free(s->hdr);
+    s->hdr = NULL;
+}
+
+static cp_err_t check_fields(gw_store_t *s, const codec_dshdr_fields_t *f)
+{
+    if (f->sop_instance_uid[0] == '\0' || f->sop_class_uid[0] == '\0')
+        return cp_fail(&s->ei, CP_EPARSE, 0, "data set lacks sop class or instance uid");
+    if (strcmp(f->sop_class_uid, s->sop_class) != 0) {
+        s->out.status = GW_STATUS_SOP_CLASS_MISMATCH;
+        return cp_fail(&s->ei, CP_EINVAL, 0, "sop class uid differs from the command's");
+    }
+    if (strcmp(f->sop_instance_uid, s->sop_instance) != 0) {
+        s->out.status = GW_STATUS_UID_MISMATCH;
+        return cp_fail(&s->ei, CP_EINVAL, 0, "sop instance uid differs from the command's");
+    }
+    return CP_OK;
+}
+
+static cp_err_t commit(gw_store_t *s)
+{
+    codec_dshdr_fields_t f;
+    cp_err_t err = codec_dshdr_finish(s->hdr, &f, &s->ei);
+    if (err == CP_OK)
+        err = check_fields(s, &f);
+    store_addr_t addr;
+    uint64_t size = 0;
+    if (err == CP_OK)
+        err = store_blob_writer_commit(s->writer, &addr, &size, &s->ei);
+    if (err != CP_OK)
+        return err;
+    store_instance_in_t in = {
+        .sop_class_uid = f.sop_class_uid, .sop_instance_uid = f.sop_instance_uid,
+        .study_uid = f.study_uid, .series_uid = f.series_uid, .patient_id = f.patient_id,
+        .issuer = f.issuer, .patient_name = f.patient_name, .birth_date = f.birth_date,
+        .sex = f.sex, .charset = f.charset, .study_date = f.study_date,
+        .study_time = f.study_time, .accession = f.accession, .study_desc = f.study_desc,
+        .series_desc = f.series_desc, .modality = f.modality,
+        .series_number = f.series_number, .instance_number = f.instance_number,
+        .transfer_syntax = s->meta.ts->uid, .calling_ae = s->calling_ae,
+        .called_ae = s->called_ae, .peer_address = s->peer, .addr = addr, .size = size,
+        .key_id = store_blob_key_id(s->ctx.blobs)};
+    return store_pg_ingest(s->ctx.pg, &in, &s->out.res, &s->ei);
+}
+
+static void run_chunk(uv_work_t *w)
+{
+    gw_store_t *s = container_of(w, gw_store_t, work);
+    if (s->chunk_drop) {
+        close_sinks(s);
+        return;
+    }
+    if (s->chunk_poisoned)
+        fail(s, cp_fail(&s->ei, CP_ENOMEM, 0, "out of memory while receiving the data set"));
+    if (s->writer == NULL && s->out.err == CP_OK)
+        open_sinks(s);
+    if (s->out.err == CP_OK) {
+        s->total += s->chunk_len;
+        if (s->total > s->ctx.conf->dicom.max_instance_bytes)
+            fail(s, cp_fail(&s->ei, CP_ETOOBIG, 0, "data set larger than max_instance_bytes"));
+    }
+    /* After a failure the rest of the data set is still received (the peer sends it),
+     * but dropped. */
+    if (s->out.err == CP_OK)
+        fail(s, codec_dshdr_feed(s->hdr, s->chunk, s->chunk_len, &s->ei));
+    if (s->out.err == CP_OK)
+        fail(s, store_blob_writer_write(s->writer, s->chunk, s->chunk_len, &s->ei));
+    if (s->chunk_last) {
+        if (s->out.err == CP_OK)
+            fail(s, commit(s));
+        close_sinks(s);
+    }
+    s->out.bytes = s->total;
+}
+
+static void schedule(gw_store_t *s);
+
+static void deliver(gw_store_t *s)
+{
+    gw_store_outcome_t *o = &s->out;
+    if (o->err == CP_OK) {
+        o->status = GW_STATUS_SUCCESS;
+    } else {
+        if (o->status == 0)
+            o->status = cp_err_dicom_status(o->err);
+        /* Error comments are at most 64 characters (LO); our messages carry no PHI. */
+        snprintf(o->comment, sizeof o->comment, "%s", cp_errinfo_msg(&s->ei, o->err));
+    }
+    s->cbs.on_done(s->ud, o);
+}
+
+static void after_chunk(uv_work_t *w, int status)
+{
+    gw_store_t *s = container_of(w, gw_store_t, work);
+    (void)status; /* work is never cancelled: uv_cancel is not used */
+    s->in_flight = false;
+    bool was_last = s->chunk_last;
+    if (s->cancelled) {
+        if (s->writer == NULL && s->hdr == NULL) {
+            free(s->pending);
+            free(s->chunk);
+            free(s);
+        } else {
+            schedule(s); /* one more run to drop the temp file */
+        }
+        return;
+    }
+    if (was_last) {
+        deliver(s);
+        free(s->pending);
+        free(s->chunk);
+        free(s);
+        return;
+    }
+    bool backlogged = gw_store_backlogged(s);
+    schedule(s);
+    if (backlogged && !gw_store_backlogged(s))
+        s->cbs.on_drain(s->ud);
+}
+
+/* Hands `pending` to a worker when one chunk is full or the data set is complete. */
+static void schedule(gw_store_t *s)
+{
+    if (s->in_flight)
+        return;
+    if (!s->cancelled && s->pending_len < CHUNK && !s->finishing)
+        return;
+    uint8_t *b = s->chunk;
+    size_t cap = s->chunk_cap;
+    s->chunk = s->pending;
+    s->chunk_cap = s->pending_cap;
+    s->chunk_len = s->pending_len;
+    s->chunk_last = s->finishing && !s->cancelled;
+    s->chunk_drop = s->cancelled;
+    s->chunk_poisoned = s->push_failed;
+    s->pending = b;
+    s->pending_cap = cap;
+    s->pending_len = 0;
+    s->in_flight = true;
+    uv_queue_work(s->loop, &s->work, run_chunk, after_chunk);
+}
+
+void gw_store_push(gw_store_t *s, const uint8_t *data, size_t len)
+{
+    if (s->pending_len + len > s->pending_cap) {
+        size_t cap = s->pending_cap ? s->pending_cap : CHUNK + 16 * 1024;
+        while (cap < s->pending_len + len)
+            cap *= 2;
+        uint8_t *p = realloc(s->pending, cap);
+        if (p == NULL) {
+            /* Dropping bytes would corrupt the object: fail it instead. */
+            s->push_failed = true;
+            s->pending_len = 0;
+            return;
+        }
+        s->pending = p;
+        s->pending_cap = cap;
+    }
+    memcpy(s->pending + s->pending_len, data, len);
+    s->pending_len += len;
+    schedule(s);
+}
+
+bool gw_store_backlogged(const gw_store_t *s)
+{
+    return s->in_flight && s->pending_len >= CHUNK;
+}
+
+void gw_store_finish(gw_store_t *s)
+{
+    s->finishing = true;
+    schedule(s);
+}
+
+void gw_store_cancel(gw_store_t *s)
+{
+    s->cancelled = true;
+    if (!s->in_flight) {
+        if (s->writer == NULL && s->hdr == NULL) {
+            free(s->pending);
+            free(s->chunk);
+            free(s);
+        } else {
+            schedule(s);
+        }
+    }
+}

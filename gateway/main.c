@@ -1,0 +1,52 @@
+/* gateway/main.c -- the caseport binary: `caseport <command> [options]`.
+ * Exit codes: 0 success, 1 failure at run time, 2 wrong call or bad configuration. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"serve", cli_serve, "run the DICOM listener in the foreground"},
+    {"migrate", cli_migrate, "apply the database schema migrations"},
+    {"keygen", cli_keygen, "create the key-encryption key file"},
+    {"ls", cli_ls, "list patients, studies, series and instances received"},
+    {"export", cli_export, "write a stored instance as a DICOM Part 10 file"},
+    {"verify", cli_verify, "re-read and authenticate every stored blob"},
+    {"config-sample", cli_config_sample, "print every configuration option with its default"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: caseport <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`caseport <command> --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        fprintf(stderr, "caseport: missing command (try caseport --help)\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "caseport: unknown command \"%s\" (try caseport --help)\n", argv[1]);
+    return 2;
+}

@@ -1,1 +1,0 @@
-typedef int cp_placeholder_t;

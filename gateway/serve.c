@@ -1,0 +1,114 @@
+/* gateway/serve.c -- `caseport serve`: open storage, migrate, listen, run the loop until
+ * SIGINT/SIGTERM, then stop accepting, let in-flight stores finish and exit cleanly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "cli.h"
+#include "cli_int.h"
+#include "codec_dicom.h"
+#include "cp_log.h"
+#include "cp_mem.h"
+#include "gw.h"
+#include "server.h"
+
+typedef struct serve {
+    uv_signal_t sigint, sigterm;
+    gw_dicom_server_t *dicom;
+    bool stopping;
+} serve_t;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    serve_t *s = h->data;
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    CP_LOG(CP_LOG_INFO, "serve", "event=stopping signal=%d", signum);
+    gw_dicom_close(s->dicom);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+/* Workers block on PostgreSQL and fsync; size libuv's pool to the connection pool so a
+ * slow disk or database does not starve the loop's other file operations. */
+static void size_thread_pool(const conf_t *conf)
+{
+    char n[16];
+    int threads = conf->database.pool_size + 2;
+    snprintf(n, sizeof n, "%d", threads < 4 ? 4 : threads > 128 ? 128 : threads);
+    setenv("UV_THREADPOOL_SIZE", n, 0);
+}
+
+static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
+{
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_blob_open(conf->storage.blob_dir, conf->storage.key_file, &ctx->blobs,
+                                   &ei);
+    if (err == CP_OK)
+        err = store_pg_open(conf->database.conninfo, conf->database.pool_size, &ctx->pg, &ei);
+    int applied = 0;
+    if (err == CP_OK)
+        err = store_pg_migrate(ctx->pg, &applied, &ei);
+    if (err == CP_OK)
+        err = store_pg_check_schema(ctx->pg, &ei);
+    if (err != CP_OK) {
+        CP_LOG(CP_LOG_ERROR, "serve", "event=start_failed error=%s why=\"%s\"", cp_err_name(err),
+               cp_errinfo_msg(&ei, err));
+        return 1;
+    }
+    CP_LOG(CP_LOG_INFO, "serve", "event=storage_ready key_id=%s migrations_applied=%d",
+           store_blob_key_id(ctx->blobs), applied);
+    return 0;
+}
+
+static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    serve_t s = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = gw_dicom_listen(&loop, ctx, &s.dicom, &ei);
+    if (err != CP_OK) {
+        CP_LOG(CP_LOG_ERROR, "serve", "event=start_failed error=%s why=\"%s\"", cp_err_name(err),
+               cp_errinfo_msg(&ei, err));
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return 1;
+    }
+    uv_signal_init(&loop, &s.sigint);
+    uv_signal_init(&loop, &s.sigterm);
+    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    CP_LOG(CP_LOG_INFO, "serve", "event=listening ae_title=\"%s\" bind=%s port=%d version=%s",
+           conf->dicom.ae_title, conf->dicom.bind, gw_dicom_port(s.dicom), CODEC_IMPL_VERSION);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&loop);
+    CP_LOG(rc == 0 ? CP_LOG_INFO : CP_LOG_ERROR, "serve", "event=stopped clean=%s",
+           rc == 0 ? "yes" : "no");
+    return rc == 0 ? 0 : 1;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
+    int rc = cli_parse(argc, argv,
+                       "Run the DICOM listener (C-ECHO, C-STORE) in the foreground; logs go to "
+                       "stderr. SIGINT or SIGTERM stops it cleanly.",
+                       opts);
+    conf_t conf;
+    if (rc >= 0 || (rc = cli_load_conf(argv[0], config, &conf)) != 0)
+        return rc;
+    size_thread_pool(&conf);
+    gw_ctx_t ctx = {.conf = &conf};
+    rc = open_storage(&conf, &ctx);
+    if (rc == 0)
+        rc = run_loop(&conf, &ctx);
+    store_pg_close(ctx.pg);
+    store_blob_close(ctx.blobs);
+    return rc;
+}

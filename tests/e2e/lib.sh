@@ -1,0 +1,118 @@
+# tests/e2e/lib.sh -- sourced by every end-to-end test: a PostgreSQL database of its own,
+# a blob store and key, a caseport serving on a free port, DCMTK's tools as the peer.
+# Environment from ctest (tests/e2e/e2e.cmake): CASEPORT, SRC.
+# From tools/test (optional): CASEPORT_TEST_PGHOST/PORT, a shared throwaway cluster; without
+# them (or with e2e_private_cluster) the test starts a cluster of its own.
+set -euo pipefail
+. "$SRC/tools/pglib.sh"
+
+PYDICOM_DATA=/usr/lib/python3/dist-packages/pydicom/data/test_files
+work=$(mktemp -d /tmp/caseport-e2e.XXXXXX)
+chmod 0755 "$work"
+own_cluster=""
+serve_pid=""
+failed=1
+
+log() { printf '# %s\n' "$*" >&2; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+e2e_cleanup() {
+  local rc=$?
+  [ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  [ -n "$own_cluster" ] && pg_stop "$own_cluster" immediate
+  if [ $rc -eq 0 ]; then
+    rm -rf "$work"
+  else
+    echo "e2e: kept $work for inspection; caseport log tail:" >&2
+    tail -n 30 "$work/serve.log" 2>/dev/null >&2 || true
+  fi
+}
+trap e2e_cleanup EXIT
+
+e2e_private_cluster() {
+  own_cluster="$work/pg"
+  PGPORT=$(pg_free_port)
+  PGHOST="$work/pgrun"
+  pg_init "$own_cluster" "$PGHOST"
+  pg_start "$own_cluster" "$PGHOST" "$PGPORT"
+  export PGHOST PGPORT
+}
+
+e2e_database() {
+  if [ -z "${PGHOST:-}" ]; then
+    if [ -n "${CASEPORT_TEST_PGHOST:-}" ]; then
+      export PGHOST=$CASEPORT_TEST_PGHOST PGPORT=$CASEPORT_TEST_PGPORT
+    else
+      e2e_private_cluster
+    fi
+  fi
+  db="e2e_$(basename "$work" | tr -c 'a-zA-Z0-9\n' '_' | tr 'A-Z' 'a-z')"
+  "$pg_bin/createdb" "$db"
+  export PGDATABASE=$db
+}
+
+sql() { "$pg_bin/psql" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# e2e_config [extra [dicom] lines...]: writes $work/caseport.conf
+e2e_config() {
+  {
+  echo "[dicom]"
+  for line in "$@"; do printf '%s\n' "$line"; done
+  cat <<CONF
+ae_title = CASEPORT
+bind = 127.0.0.1
+port = 0
+max_associations = 16
+artim_timeout = 3
+idle_timeout = 30
+[storage]
+blob_dir = $work/blobs
+key_file = $work/keys/kek
+[database]
+conninfo = dbname=$db
+pool_size = 4
+[log]
+level = debug
+CONF
+  } > "$work/caseport.conf"
+}
+
+e2e_setup() {
+  e2e_database
+  e2e_config "$@"
+  "$CASEPORT" keygen --config "$work/caseport.conf" >/dev/null
+}
+
+# Starts caseport and waits for its listening line; sets $port.
+e2e_start() {
+  "$CASEPORT" serve --config "$work/caseport.conf" 2>>"$work/serve.log" &
+  serve_pid=$!
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/.*event=listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
+    [ -n "$port" ] && return 0
+    kill -0 "$serve_pid" 2>/dev/null || die "caseport serve exited: $(tail -n 3 "$work/serve.log")"
+    sleep 0.05
+  done
+  die "caseport did not start listening"
+}
+
+# Stops caseport with SIGTERM and checks it exited cleanly (loop closed, nothing leaked).
+e2e_stop() {
+  kill -TERM "$serve_pid"
+  local rc=0
+  wait "$serve_pid" || rc=$?
+  serve_pid=""
+  [ $rc -eq 0 ] || die "caseport serve exited with $rc"
+  grep -q 'event=stopped clean=yes' "$work/serve.log" || die "caseport did not stop cleanly"
+}
+
+cp_cli() { "$CASEPORT" "$@" --config "$work/caseport.conf"; }
+
+# storescu_to FILE_OR_DIR [storescu options...]
+storescu_to() { storescu -aet E2E -aec CASEPORT +sd "${@:2}" 127.0.0.1 "$port" "$1"; }
+echoscu_to() { echoscu -aet E2E -aec CASEPORT "$@" 127.0.0.1 "$port"; }
+
+# dataset_sha FILE: sha256 of the data set of a Part 10 file (what follows group 0002).
+dataset_sha() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" sha "$1"; }
+
+gen_series() { /usr/bin/python3 "$SRC/tools/gen-series.py" "$@"; }

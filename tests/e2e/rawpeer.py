@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""A deliberately misbehaving DICOM peer for the hostile-input tests (plain sockets).
+
+usage: rawpeer.py PORT SCENARIO
+Scenarios print what the server did ("abort reason=N", "closed", ...) and exit 0 when the
+server reacted as a conformant, robust SCP should; 1 otherwise.
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+VERIFICATION = b"1.2.840.10008.1.1"
+CT_STORAGE = b"1.2.840.10008.5.1.4.1.1.2"
+IMPLICIT_LE = b"1.2.840.10008.1.2"
+
+
+def item(t, payload):
+    return struct.pack(">BBH", t, 0, len(payload)) + payload
+
+
+def assoc_rq(called=b"CASEPORT", calling=b"RAWPEER"):
+    body = struct.pack(">HH", 1, 0) + called.ljust(16) + calling.ljust(16) + b"\0" * 32
+    body += item(0x10, b"1.2.840.10008.3.1.1.1")
+    for pc_id, abstract in ((1, VERIFICATION), (3, CT_STORAGE)):
+        body += item(0x20, bytes([pc_id, 0, 0, 0]) + item(0x30, abstract) + item(0x40, IMPLICIT_LE))
+    body += item(0x50, item(0x51, struct.pack(">I", 16384)))
+    return struct.pack(">BBI", 1, 0, len(body)) + body
+
+
+def read_pdu(s, timeout=10):
+    s.settimeout(timeout)
+    head = b""
+    while len(head) < 6:
+        chunk = s.recv(6 - len(head))
+        if not chunk:
+            return None, None
+        head += chunk
+    t, n = head[0], struct.unpack(">I", head[2:6])[0]
+    body = b""
+    while len(body) < n:
+        chunk = s.recv(min(65536, n - len(body)))
+        if not chunk:
+            return None, None
+        body += chunk
+    return t, body
+
+
+def expect_abort_then_close(s):
+    t, body = read_pdu(s)
+    if t != 7:
+        print("expected A-ABORT, got %r" % t)
+        return 1
+    print("abort source=%d reason=%d" % (body[2], body[3]))
+    s.settimeout(10)
+    try:
+        rest = s.recv(100)
+    except ConnectionResetError:
+        rest = b""
+    if rest:
+        print("data after abort")
+        return 1
+    print("closed")
+    return 0
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def associate(port):
+    s = connect(port)
+    s.sendall(assoc_rq())
+    t, body = read_pdu(s)
+    if t != 2:
+        raise SystemExit("association not accepted: pdu %r" % t)
+    return s
+
+
+def pdata(pc_id, flags, data):
+    pdv = struct.pack(">IBB", len(data) + 2, pc_id, flags) + data
+    return struct.pack(">BBI", 4, 0, len(pdv)) + pdv
+
+
+def elem(tag_group, tag_elem, value):
+    if len(value) % 2:
+        value += b"\0"
+    return struct.pack("<HHI", tag_group, tag_elem, len(value)) + value
+
+
+def store_rq_command(sop_uid):
+    body = elem(0, 0x0002, CT_STORAGE) + elem(0, 0x0100, struct.pack("<H", 1))
+    body += elem(0, 0x0110, struct.pack("<H", 7)) + elem(0, 0x0700, struct.pack("<H", 0))
+    body += elem(0, 0x0800, struct.pack("<H", 0)) + elem(0, 0x1000, sop_uid)
+    return elem(0, 0x0000, struct.pack("<I", len(body))) + body
+
+
+def scenario(port, name):
+    if name == "garbage":
+        s = connect(port)
+        s.sendall(b"\x55" + os.urandom(2000))
+        return expect_abort_then_close(s)
+    if name == "oversized-rq":
+        s = connect(port)
+        s.sendall(struct.pack(">BBI", 1, 0, 0x7FFFFFF0) + b"\0" * 100)
+        return expect_abort_then_close(s)
+    if name == "oversized-pdata":
+        s = associate(port)
+        s.sendall(struct.pack(">BBI", 4, 0, 64 * 1024 * 1024) + b"\0" * 100)
+        return expect_abort_then_close(s)
+    if name == "malformed-rq":
+        rq = bytearray(assoc_rq())
+        rq[6 + 68 + 2:6 + 68 + 4] = b"\xff\xff"  # application context item overruns
+        s = connect(port)
+        s.sendall(bytes(rq))
+        return expect_abort_then_close(s)
+    if name == "unexpected-pdu":
+        s = associate(port)
+        s.sendall(assoc_rq())  # a second A-ASSOCIATE-RQ on an open association
+        return expect_abort_then_close(s)
+    if name == "silent":
+        s = connect(port)
+        start = time.time()
+        s.settimeout(30)
+        data = s.recv(100)
+        waited = time.time() - start
+        print("closed after %.1fs, %d bytes" % (waited, len(data)))
+        return 0 if not data and waited < 20 else 1
+    if name == "cut-mid-store":
+        s = associate(port)
+        s.sendall(pdata(3, 0x03, store_rq_command(b"2.25.99999")))
+        ds = elem(0x0008, 0x0016, CT_STORAGE) + elem(0x0008, 0x0018, b"2.25.99999")
+        ds += struct.pack("<HHI", 0x7FE0, 0x0010, 1 << 20) + b"\0" * 1000
+        s.sendall(pdata(3, 0x00, ds))
+        time.sleep(0.3)
+        s.close()
+        print("sent half a data set and closed")
+        return 0
+    if name == "garbage-dataset":
+        s = associate(port)
+        s.sendall(pdata(3, 0x03, store_rq_command(b"2.25.88888")))
+        s.sendall(pdata(3, 0x02, b"\xfe\xff\x00\xe0" + os.urandom(64)))
+        t, body = read_pdu(s)
+        if t != 4:
+            print("expected a C-STORE-RSP, got pdu %r" % t)
+            return 1
+        status = None
+        off = 6
+        while off + 8 <= len(body):
+            g, e, n = struct.unpack_from("<HHI", body, off)
+            if (g, e) == (0, 0x0900):
+                status = struct.unpack_from("<H", body, off + 8)[0]
+            off += 8 + n
+        print("status=0x%04x" % status)
+        return 0 if status is not None and status & 0xF000 == 0xC000 else 1
+    raise SystemExit("unknown scenario " + name)
+
+
+if __name__ == "__main__":
+    sys.exit(scenario(int(sys.argv[1]), sys.argv[2]))

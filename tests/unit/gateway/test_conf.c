@@ -1,0 +1,93 @@
+/* The configuration table: defaults, sizes, and "file:line: what" refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+static char *write_conf(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/cp-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+void conf_defaults_are_valid(void **state)
+{
+    (void)state;
+    conf_t c;
+    conf_defaults(&c);
+    assert_string_equal(c.dicom.ae_title, "CASEPORT");
+    assert_int_equal(c.dicom.port, 11112);
+    assert_int_equal(c.dicom.max_pdu, 262144);
+    assert_int_equal(c.dicom.max_instance_bytes, (uint64_t)4 << 30);
+    assert_int_equal(c.database.pool_size, 4);
+    assert_int_equal(c.log.level, CP_LOG_INFO);
+    /* the sample generated from the table loads back to the same values */
+    char *path = write_conf("");
+    FILE *f = fopen(path, "w");
+    conf_write_sample(f);
+    fclose(f);
+    conf_t back;
+    cp_errinfo_t ei = {0};
+    assert_int_equal(conf_load(path, &back, &ei), CP_OK);
+    assert_memory_equal(&back, &c, sizeof c);
+    unlink(path);
+}
+
+void conf_file_values_and_sizes(void **state)
+{
+    (void)state;
+    char *path = write_conf("; comment\n[dicom]\nae_title = GW1\nport = 104\nmax_pdu = 64K\n"
+                            "max_instance_bytes = 2G\n[log]\nformat = json\nlevel = warn\n");
+    conf_t c;
+    cp_errinfo_t ei = {0};
+    assert_int_equal(conf_load(path, &c, &ei), CP_OK);
+    assert_string_equal(c.dicom.ae_title, "GW1");
+    assert_int_equal(c.dicom.port, 104);
+    assert_int_equal(c.dicom.max_pdu, 65536);
+    assert_int_equal(c.dicom.max_instance_bytes, (uint64_t)2 << 30);
+    assert_int_equal(c.log.format, CP_LOG_JSON);
+    assert_int_equal(c.log.level, CP_LOG_WARN);
+    unlink(path);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    char *path = write_conf(text);
+    conf_t c;
+    memset(&c, 0x5a, sizeof c);
+    conf_t before = c;
+    cp_errinfo_t ei = {0};
+    assert_int_equal(conf_load(path, &c, &ei), CP_ECONFIG);
+    char expected[256];
+    snprintf(expected, sizeof expected, "%s:%s", path, want);
+    assert_string_equal(ei.msg, expected);
+    assert_memory_equal(&c, &before, sizeof c); /* untouched on failure */
+    unlink(path);
+}
+
+void conf_errors_name_line(void **state)
+{
+    (void)state;
+    expect_error("[dicom]\nport = 1\nbogus = 2\n", "3: unknown key \"bogus\" in [dicom]");
+    expect_error("\n\n[extra]\n", "3: unknown section [extra]");
+    expect_error("[dicom]\nport = 70000\n", "2: port must be between 0 and 65535");
+    expect_error("[dicom]\nport = 12x\n", "2: port: \"12x\" is not a number");
+    expect_error("[dicom]\nmax_pdu = 1T\n", "2: max_pdu: \"1T\" is not a size (like 64K, 4M, 2G)");
+    expect_error("[dicom]\nae_title = A\\B\n", "2: ae_title must be 1-16 printable characters, no backslash");
+    expect_error("[log]\nlevel = loud\n", "2: level must be debug, info, warn, error or off");
+    expect_error("[storage]\nblob_dir =\n", "2: blob_dir must not be empty");
+    expect_error("[dicom]\nthis line is wrong\n", "2: syntax error (expected [section] or key = value)");
+}

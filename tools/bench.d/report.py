@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""tools/bench's table: reads the runs (TSV) and prints throughput, peak RSS, the ratios
+against the targets and the Nagle line.
+
+usage: report.py ROWS.tsv DATASET... --nagle-set NAME
+
+ROWS.tsv columns: dataset, mode (1 or 4), receiver, repetition, instances, bytes,
+seconds, peak RSS (kB), status ("ok" or why the run failed).
+A (dataset, mode, receiver) cell reports the median run by instances/s over its
+repetitions and the largest peak RSS; one failed repetition fails the cell.
+"""
+import argparse
+import statistics
+
+RECEIVERS = ["caseport", "storescp", "orthanc"]
+NAGLE = ["caseport-nagle", "storescp-nagle", "storescp-nodelay-nagle"]
+
+
+def load(path):
+    cells = {}
+    order = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            ds, mode, rcv, rep, n, nbytes, secs, rss, status = line.rstrip("\n").split("\t")
+            key = (ds, mode, rcv)
+            if key not in cells:
+                cells[key] = []
+                order.append(key)
+            cells[key].append(dict(rep=int(rep), n=int(n), bytes=int(nbytes), secs=float(secs),
+                                   rss=int(rss), status=status))
+    return cells, order
+
+
+def summarize(runs):
+    bad = [r for r in runs if r["status"] != "ok"]
+    if bad:
+        return dict(failed="; ".join("rep %d: %s" % (r["rep"], r["status"].rstrip("; ")) for r in bad),
+                    n=runs[0]["n"])
+    rates = sorted(r["n"] / r["secs"] for r in runs)
+    by_rate = sorted(runs, key=lambda r: r["n"] / r["secs"])
+    med = by_rate[(len(by_rate) - 1) // 2] if len(by_rate) % 2 else None
+    ips = statistics.median(rates)
+    if med is not None:
+        mbs = med["bytes"] / 1e6 / med["secs"]
+        secs = med["secs"]
+    else:  # even count: median of the two middle runs
+        a, b = by_rate[len(by_rate) // 2 - 1], by_rate[len(by_rate) // 2]
+        mbs = (a["bytes"] / 1e6 / a["secs"] + b["bytes"] / 1e6 / b["secs"]) / 2
+        secs = (a["secs"] + b["secs"]) / 2
+    return dict(ips=ips, mbs=mbs, secs=secs, rss=max(r["rss"] for r in runs) / 1024,
+                lo=rates[0], hi=rates[-1], reps=len(runs), n=runs[0]["n"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("rows")
+    ap.add_argument("datasets", nargs="+")
+    ap.add_argument("--nagle-set", default="")
+    args = ap.parse_args()
+    cells, _ = load(args.rows)
+    s = {k: summarize(v) for k, v in cells.items()}
+    reps = max((v.get("reps", 1) for v in s.values()), default=1)
+
+    hdr = "%-10s %-8s %-9s %6s %9s %8s %12s" % ("dataset", "mode", "receiver", "inst", "inst/s",
+                                                "MB/s", "peakRSS MiB")
+    if reps > 1:
+        hdr += "  %s" % ("inst/s min-max (%d runs)" % reps)
+    print(hdr)
+    for ds in args.datasets:
+        for mode in ("1", "4"):
+            for rcv in RECEIVERS:
+                c = s.get((ds, mode, rcv))
+                if c is None:
+                    continue
+                if "failed" in c:
+                    print("%-10s %-8s %-9s %6d %9s %8s %12s  FAILED: %s" % (
+                        ds, mode + " assoc", rcv, c["n"], "-", "-", "-", c["failed"]))
+                    continue
+                line = "%-10s %-8s %-9s %6d %9.1f %8.1f %12.1f" % (
+                    ds, mode + " assoc", rcv, c["n"], c["ips"], c["mbs"], c["rss"])
+                if reps > 1:
+                    line += "  %.1f-%.1f" % (c["lo"], c["hi"])
+                print(line)
+    print()
+    print("ratios of instances/s (targets from the issue: caseport >= 3x Orthanc+PostgreSQL with "
+          "1 and 4 associations; caseport peak RSS < 64 MiB)")
+    print("%-10s %-8s %17s %17s %-18s %-18s" % ("dataset", "mode", "caseport/storescp",
+                                                "caseport/orthanc", "target >=3x orthanc",
+                                                "target RSS <64MiB"))
+
+    def rate(ds, mode, rcv):
+        c = s.get((ds, mode, rcv))
+        return None if c is None or "failed" in c else c["ips"]
+
+    for ds in args.datasets:
+        for mode in ("1", "4"):
+            if not any((ds, mode, r) in s for r in RECEIVERS):
+                continue
+            c, sc, o = rate(ds, mode, "caseport"), rate(ds, mode, "storescp"), rate(ds, mode, "orthanc")
+            r_s = "%.2fx" % (c / sc) if c and sc else "n/a"
+            r_o = "%.2fx" % (c / o) if c and o else "n/a"
+            t_o = ("met" if c / o >= 3 else "NOT met") if c and o else "n/a"
+            cc = s.get((ds, mode, "caseport"))
+            t_m = ("%s (%.1f)" % ("met" if cc["rss"] < 64 else "NOT met", cc["rss"])
+                   if cc and "failed" not in cc else "n/a")
+            print("%-10s %-8s %17s %17s %-18s %-18s" % (ds, mode + " assoc", r_s, r_o, t_o, t_m))
+    print()
+
+    def nagle(rcv):
+        c = s.get((args.nagle_set, "1", rcv))
+        if c is None:
+            return None, "n/a"
+        if "failed" in c:
+            return None, "FAILED (%s)" % c["failed"]
+        return c, "%.1f inst/s" % c["ips"]
+
+    cp, cp_s = nagle("caseport-nagle")
+    sd, sd_s = nagle("storescp-nagle")
+    sn, sn_s = nagle("storescp-nodelay-nagle")
+    n = next((x["n"] for x in (cp, sd, sn) if x), 0)
+    print("Nagle case: storescu with its default configuration (no TCP_NODELAY in its environment,"
+          " so Nagle on), %d instances of %s on 1 association:" % (n, args.nagle_set))
+    print("  caseport %s; storescp default (no TCP_NODELAY: Nagle on at both ends) %s;"
+          " storescp with TCP_NODELAY=1 %s" % (cp_s, sd_s, sn_s))
+    if cp and sd:
+        ratio = cp["ips"] / sd["ips"]
+        extra = ""
+        if sn:
+            extra = "; vs storescp TCP_NODELAY=1: %.1fx" % (cp["ips"] / sn["ips"])
+        print("  ratio caseport/storescp(default) %.1fx (target >= 10x: %s)%s" % (
+            ratio, "met" if ratio >= 10 else "NOT met", extra))
+    else:
+        print("  ratio caseport/storescp(default) n/a (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()
