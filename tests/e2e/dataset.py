@@ -5,6 +5,7 @@ after the File Meta Information, so that two files can be compared byte for byte
 usage: dataset.py sha FILE      sha256 of the data set
        dataset.py uid FILE      the Media Storage SOP Instance UID (0002,0003)
        dataset.py ts FILE       the Transfer Syntax UID (0002,0010)
+       dataset.py class FILE    the Media Storage SOP Class UID (0002,0002)
 """
 import hashlib
 import struct
@@ -41,6 +42,8 @@ def main():
         print(items[3].rstrip(b"\0 ").decode())
     elif cmd == "ts":
         print(items[0x10].rstrip(b"\0 ").decode())
+    elif cmd == "class":
+        print(items[2].rstrip(b"\0 ").decode())
 
 
 if __name__ == "__main__":

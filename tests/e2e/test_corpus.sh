@@ -12,33 +12,54 @@ storescp --bit-preserving +xa --promiscuous -aet REF -od "$ref" -uf "$ref_port" 
 ref_pid=$!
 sleep 0.5
 
+# storescu proposes exactly the file's own SOP class and transfer syntax (an association
+# profile written per file), so both receivers get the data set in the file's encoding.
+profile() {
+  cat >"$work/assoc.cfg" <<CFG
+[[TransferSyntaxes]]
+[TS]
+TransferSyntax1 = $2
+[[PresentationContexts]]
+[PC]
+PresentationContext1 = $1\TS
+[[Profiles]]
+[ONE]
+PresentationContexts = PC
+CFG
+}
+ds() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" "$@" 2>/dev/null; }
+
 sent=0; skipped=0
 for f in "$PYDICOM_DATA"/*.dcm; do
   name=$(basename "$f")
-  # The oracle decides what is sendable: a file storescu cannot send to storescp (broken,
-  # no meta) is skipped; the same storescu options are then used towards caseport.
-  opts=""
-  if ! storescu -aet E2E -aec REF 127.0.0.1 "$ref_port" "$f" >/dev/null 2>&1; then
+  sop_class=$(ds class "$f") && ts=$(ds ts "$f") || true
+  if [ -z "$sop_class" ] || [ -z "$ts" ]; then
+    # No (complete) file meta: DCMTK reads the data set anyway; propose its SOP class in
+    # Implicit VR LE, which storescu converts to if needed.
+    sop_class=$(dcmdump -q -Un +P 0008,0016 "$f" 2>/dev/null | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -n1 || true)
+    ts=1.2.840.10008.1.2
+  fi
+  [ -n "$sop_class" ] || sop_class=1.2.840.10008.5.1.4.1.1.7
+  profile "$sop_class" "$ts"
+  opts=(-xf "$work/assoc.cfg" ONE)
+  # The oracle decides what is sendable: a file storescu cannot send to storescp
+  # (broken, unreadable) is skipped, with the reason logged.
+  if ! storescu -aet E2E -aec REF "${opts[@]}" 127.0.0.1 "$ref_port" "$f" >"$work/ref.log" 2>&1; then
+    log "storescu cannot send $name: $(grep -m1 -E '^(E|F):' "$work/ref.log")"
+    skipped=$((skipped + 1))
     rm -f "$ref"/*
-    opts="--propose-lossless"
-    if ! storescu -aet E2E -aec REF $opts 127.0.0.1 "$ref_port" "$f" >/dev/null 2>&1; then
-      log "storescu cannot send $name"
-      skipped=$((skipped + 1))
-      rm -f "$ref"/*
-      continue
-    fi
+    continue
   fi
   reffile=$(ls "$ref"/* | head -n1)
-  uid=$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" uid "$reffile")
-  storescu_to "$f" $opts >"$work/storescu.log" 2>&1 ||
+  uid=$(ds uid "$reffile")
+  storescu_to "$f" "${opts[@]}" >"$work/storescu.log" 2>&1 ||
     die "caseport did not store $name: $(tail -n 3 "$work/storescu.log")"
   cp_cli export --sop "$uid" --out "$work/out.dcm" 2>/dev/null || die "export of $name failed"
   dcmdump -q "$work/out.dcm" >/dev/null || die "dcmdump cannot read the export of $name"
+  [ "$(ds ts "$work/out.dcm")" = "$(ds ts "$reffile")" ] || die "$name: transfer syntax differs"
   want=$(dataset_sha "$reffile")
   got=$(dataset_sha "$work/out.dcm")
   [ "$want" = "$got" ] || die "$name: exported data set differs from the one sent ($got vs $want)"
-  [ "$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" ts "$work/out.dcm")" = \
-    "$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" ts "$reffile")" ] || die "$name: transfer syntax differs"
   rm -f "$ref"/*
   sent=$((sent + 1))
 done

@@ -10,7 +10,7 @@ storescu_to "$work/ct" >"$work/s1.log" 2>&1 || die "storescu failed: $(tail -3 "
 [ "$(sql 'SELECT count(*) FROM instances')" = 100 ] || die "expected 100 instances"
 [ "$(sql 'SELECT count(*) FROM blobs')" = 100 ] || die "expected 100 blobs"
 [ "$(sql 'SELECT count(DISTINCT series_id) FROM instances')" = 1 ] || die "expected one series"
-[ "$(find "$work/blobs" -type f -not -path '*/tmp/*' | wc -l)" = 100 ] || die "expected 100 blob files"
+[ "$(find "$work/blobs" -type f -not -path "$work/blobs/tmp/*" | wc -l)" = 100 ] || die "expected 100 blob files"
 
 cp_cli ls >"$work/ls.txt"
 grep -q '^patient CP-TEST-1 issuer=CASEPORT-TEST ' "$work/ls.txt" || die "ls lacks the patient"
@@ -29,8 +29,8 @@ done
 storescu_to "$work/ct" >"$work/s2.log" 2>&1 || die "second send failed"
 [ "$(sql 'SELECT count(*) FROM instances')" = 100 ] || die "repeat created rows"
 [ "$(sql 'SELECT count(*) FROM blobs')" = 100 ] || die "repeat created blobs"
-[ "$(sql 'SELECT min(receipt_count) || max(receipt_count) FROM instances')" = 22 ] || die "receipt counts not 2"
-[ "$(find "$work/blobs" -type f -not -path '*/tmp/*' | wc -l)" = 100 ] || die "repeat wrote blob files"
+[ "$(sql 'SELECT min(receipt_count)::text || max(receipt_count)::text FROM instances')" = 22 ] || die "receipt counts not 2"
+[ "$(find "$work/blobs" -type f -not -path "$work/blobs/tmp/*" | wc -l)" = 100 ] || die "repeat wrote blob files"
 
 # Same UIDs, one pixel changed in 10 of them: new versions, flagged, originals kept.
 gen_series "$work/ct2" 10 --rows 256 --cols 256 --seed series1 --modify-pixel
