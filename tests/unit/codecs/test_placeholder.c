@@ -1,6 +1,0 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-void placeholder_codecs(void **s){(void)s;}
