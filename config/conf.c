@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-typedef enum { T_STRING, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT } opt_type_t;
+typedef enum { T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT } opt_type_t;
 
 typedef struct opt {
     const char *section;
@@ -44,6 +45,10 @@ static const opt_t options[] = {
      "256-bit key-encryption key, mode 0600 (caseport keygen)"},
     {"database", "conninfo", T_STRING, F(database.conninfo), 0, 0, "dbname=caseport",
      "libpq connection string; PGHOST/PGPORT/PGUSER fill what it omits"},
+    {"database", "socket_dir", T_PATH, F(database.socket_dir), 0, 0, "",
+     "directory of PostgreSQL's Unix socket (relative: to the working directory)"},
+    {"database", "port", T_INT, F(database.port), 0, 65535, "0",
+     "PostgreSQL port (0: PGPORT or 5432)"},
     {"database", "pool_size", T_INT, F(database.pool_size), 1, 256, "4",
      "PostgreSQL connections shared by the ingest workers"},
     {"log", "level", T_LOGLEVEL, F(log.level), 0, 0, "info", "debug, info, warn, error or off"},
@@ -136,6 +141,12 @@ static const char *apply(const opt_t *o, conf_t *c, const char *value, char *why
     char *field = (char *)c + o->offset;
     int64_t v;
     switch (o->type) {
+    case T_PATH: /* may be empty */
+        if (strlen(value) >= o->size)
+            return snprintf(why, cap, "%s is longer than %zu characters", o->name, o->size - 1),
+                   why;
+        memcpy(field, value, strlen(value) + 1);
+        return NULL;
     case T_STRING:
     case T_AE:
         if (strlen(value) >= o->size)
@@ -286,4 +297,28 @@ void conf_write_sample(FILE *f)
         }
         fprintf(f, "# %s\n%s = %s\n", o->help, o->name, o->def);
     }
+}
+
+cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei)
+{
+    const conf_database_t *d = &c->database;
+    char host[CONF_PATH_MAX * 2] = "";
+    if (d->socket_dir[0] == '/') {
+        snprintf(host, sizeof host, "%s", d->socket_dir);
+    } else if (d->socket_dir[0] != '\0') {
+        char cwd[CONF_PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL)
+            return cp_fail(ei, CP_ECONFIG, errno, "cannot resolve socket_dir");
+        snprintf(host, sizeof host, "%s/%s", cwd, d->socket_dir);
+    }
+    if (strchr(host, '\'') != NULL || strchr(host, '\\') != NULL)
+        return cp_fail(ei, CP_ECONFIG, 0, "socket_dir must not contain quotes or backslashes");
+    int n = snprintf(out, cap, "%s%s%s", host[0] ? "host='" : "", host, host[0] ? "' " : "");
+    if (d->port != 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(out + n, cap - (size_t)n, "port=%d ", d->port);
+    if (n >= 0 && (size_t)n < cap)
+        n += snprintf(out + n, cap - (size_t)n, "%s", d->conninfo);
+    if (n < 0 || (size_t)n >= cap)
+        return cp_fail(ei, CP_ECONFIG, 0, "database connection string too long");
+    return CP_OK;
 }

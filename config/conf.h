@@ -29,6 +29,8 @@ typedef struct conf_storage {
 
 typedef struct conf_database {
     char conninfo[1024];
+    char socket_dir[CONF_PATH_MAX]; /* empty: libpq's default (PGHOST) */
+    int port;                       /* 0: libpq's default (PGPORT) */
     int pool_size;
 } conf_database_t;
 
@@ -49,4 +51,7 @@ void conf_defaults(conf_t *c);
 cp_err_t conf_load(const char *path, conf_t *out, cp_errinfo_t *ei);
 /* Writes every option with its default and help text, INI format (docs/caseport.conf.sample). */
 void conf_write_sample(FILE *f);
+/* The libpq connection string: host and port from socket_dir (made absolute against the
+ * working directory) and port when set, then conninfo, whose keywords win. */
+cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei);
 #endif

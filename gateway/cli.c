@@ -88,7 +88,10 @@ int cli_load_conf(const char *cmd, const char *path, conf_t *conf)
 int cli_open_pg(const char *cmd, const conf_t *conf, store_pg_t **pg)
 {
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_pg_open(conf->database.conninfo, 1, pg, &ei);
+    char conninfo[4096];
+    cp_err_t err = conf_pg_conninfo(conf, conninfo, sizeof conninfo, &ei);
+    if (err == CP_OK)
+        err = store_pg_open(conninfo, 1, pg, &ei);
     if (err != CP_OK) {
         fprintf(stderr, "caseport %s: %s\n", cmd, cp_errinfo_msg(&ei, err));
         return 1;

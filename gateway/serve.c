@@ -47,8 +47,11 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
     cp_errinfo_t ei = {0};
     cp_err_t err = store_blob_open(conf->storage.blob_dir, conf->storage.key_file, &ctx->blobs,
                                    &ei);
+    char conninfo[4096];
     if (err == CP_OK)
-        err = store_pg_open(conf->database.conninfo, conf->database.pool_size, &ctx->pg, &ei);
+        err = conf_pg_conninfo(conf, conninfo, sizeof conninfo, &ei);
+    if (err == CP_OK)
+        err = store_pg_open(conninfo, conf->database.pool_size, &ctx->pg, &ei);
     int applied = 0;
     if (err == CP_OK)
         err = store_pg_migrate(ctx->pg, &applied, &ei);

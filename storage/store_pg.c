@@ -66,8 +66,11 @@ static const char *first_line(const char *msg, char *buf, size_t cap)
 
 static cp_err_t connect_slot(store_pg_t *pg, slot_t *s, cp_errinfo_t *ei)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {pg->conninfo, "5", "caseport", NULL};
+    /* Server notices (e.g. "already exists, skipping") would go to stderr unformatted;
+     * storage does not log, so they are not asked for. */
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
+    const char *vals[] = {pg->conninfo, "5", "caseport", "-c client_min_messages=warning",
+                          NULL};
     s->conn = PQconnectdbParams(keys, vals, 1);
     s->prepared = false;
     if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)

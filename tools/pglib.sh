@@ -24,10 +24,11 @@ pg_init() {
   fi
 }
 
-# pg_start DATA_DIR SOCKET_DIR PORT: Unix socket only, no TCP.
+# pg_start DATA_DIR SOCKET_DIR PORT: Unix socket only, no TCP. The server gets a session
+# of its own, so a Ctrl-C meant for caseport does not also shut PostgreSQL down under it.
 pg_start() {
   local data=$1 sock=$2 port=$3
-  pg_as_owner "$pg_bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+  pg_as_owner setsid -w "$pg_bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
     -o "-k $sock -p $port -c listen_addresses='' -c max_connections=200" start >/dev/null ||
     { echo "pglib: cannot start postgresql in $data (see $data/server.log)" >&2; tail -5 "$data/server.log" >&2; return 1; }
 }

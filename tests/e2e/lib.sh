@@ -56,15 +56,17 @@ sql() { "$pg_bin/psql" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
 # e2e_config [extra [dicom] lines...]: writes $work/caseport.conf
 e2e_config() {
   {
-  echo "[dicom]"
-  for line in "$@"; do printf '%s\n' "$line"; done
   cat <<CONF
+[dicom]
 ae_title = CASEPORT
 bind = 127.0.0.1
 port = 0
 max_associations = 16
 artim_timeout = 3
 idle_timeout = 30
+CONF
+  for line in "$@"; do printf '%s\n' "$line"; done  # later lines win
+  cat <<CONF
 [storage]
 blob_dir = $work/blobs
 key_file = $work/keys/kek

@@ -129,6 +129,13 @@ def scenario(port, name):
         waited = time.time() - start
         print("closed after %.1fs, %d bytes" % (waited, len(data)))
         return 0 if not data and waited < 20 else 1
+    if name == "hold":
+        s = associate(port)
+        print("holding", flush=True)
+        time.sleep(4)
+        s.sendall(bytes([5, 0, 0, 0, 0, 4, 0, 0, 0, 0]))
+        t, _ = read_pdu(s)
+        return 0 if t == 6 else 1
     if name == "cut-mid-store":
         s = associate(port)
         s.sendall(pdata(3, 0x03, store_rq_command(b"2.25.99999")))

@@ -1,6 +1,6 @@
 # C-ECHO and association negotiation against DCMTK's echoscu/storescu/findscu.
 . "$SRC/tests/e2e/lib.sh"
-e2e_setup
+e2e_setup "max_associations = 2"
 e2e_start
 
 echoscu_to >/dev/null 2>&1 || die "echoscu against CASEPORT failed"
@@ -20,4 +20,21 @@ log "unsupported abstract syntax rejected per context"
 
 # Still serving.
 echoscu_to >/dev/null 2>&1 || die "echoscu failed after the rejections"
+
+# max_associations = 2: with two held open, a third gets a transient rejection
+# (local limit exceeded); once they are released, associations are accepted again.
+peer() { /usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" "$1"; }
+peer hold >"$work/hold1" & h1=$!
+peer hold >"$work/hold2" & h2=$!
+for _ in $(seq 1 100); do
+  [ -s "$work/hold1" ] && [ -s "$work/hold2" ] && break
+  sleep 0.05
+done
+out=$(echoscu_to -v 2>&1) && die "a third association was accepted over max_associations"
+grep -qi 'Local Limit Exceeded' <<<"$out" || die "expected local-limit rejection, got: $out"
+grep -qi 'Transient' <<<"$out" || die "the rejection is not transient: $out"
+wait $h1 || die "held association 1 was not released properly"
+wait $h2 || die "held association 2 was not released properly"
+echoscu_to >/dev/null 2>&1 || die "echoscu failed after the held associations ended"
+log "max_associations enforced with a transient rejection"
 e2e_stop
