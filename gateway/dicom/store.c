@@ -173,6 +173,7 @@ static void after_chunk(uv_work_t *w, int status)
 {
     gw_store_t *s = container_of(w, gw_store_t, work);
     (void)status; /* work is never cancelled: uv_cancel is not used */
+    bool backlogged = gw_store_backlogged(s); /* as the association last saw it */
     s->in_flight = false;
     bool was_last = s->chunk_last;
     if (s->cancelled) {
@@ -192,7 +193,6 @@ static void after_chunk(uv_work_t *w, int status)
         free(s);
         return;
     }
-    bool backlogged = gw_store_backlogged(s);
     schedule(s);
     if (backlogged && !gw_store_backlogged(s))
         s->cbs.on_drain(s->ud);
