@@ -186,7 +186,7 @@ void header_deflated(void **state)
     assert_true(f.has_pixel_data);
 }
 
-void header_encapsulated_j2k_and_rle(void **state)
+void header_encapsulated_jpeg_family_and_rle(void **state)
 {
     (void)state;
     codec_dshdr_fields_t f;
@@ -194,7 +194,17 @@ void header_encapsulated_j2k_and_rle(void **state)
     assert_string_equal(f.sop_instance_uid, "1.3.6.1.4.1.5962.1.1.8.1.3.20040826185059.5457");
     assert_string_equal(f.patient_id, "8NM1");
     assert_true(f.has_pixel_data);
-    expect_mr("MR_small_RLE.dcm");
+    expect_mr("MR_small_RLE.dcm");            /* RLE Lossless */
+    expect_mr("MR_small_jpeg_ls_lossless.dcm"); /* JPEG-LS lossless */
+    expect_mr("MR_small_jp2klossless.dcm");   /* JPEG 2000 lossless */
+    parse_ok("JPGExtended.dcm", &f);          /* JPEG Extended */
+    assert_string_equal(f.sop_instance_uid, "1.3.6.1.4.1.5962.1.1.8.1.5.20040826185059.5457");
+    assert_true(f.has_pixel_data);
+    parse_ok("SC_rgb_jpeg_dcmtk.dcm", &f); /* JPEG Baseline */
+    assert_string_equal(f.sop_instance_uid,
+                        "1.2.276.0.7230010.3.1.4.8323329.15150.1506363677.126194");
+    assert_string_equal(f.modality, "OT");
+    assert_true(f.has_pixel_data);
 }
 
 void header_sequences_without_pixel_data(void **state)
