@@ -105,17 +105,27 @@ static int fail(const char *cmd, cp_err_t err, const cp_errinfo_t *ei)
     return 1;
 }
 
+/* For commands whose only option is --config: parse, load the configuration, open the
+ * database. Returns -1 to go on, else the exit code. */
+static int cli_begin(int argc, char **argv, const char *summary, conf_t *conf, store_pg_t **pg)
+{
+    const char *config = CLI_DEFAULT_CONFIG;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
+    int rc = cli_parse(argc, argv, summary, opts);
+    if (rc >= 0 || (rc = cli_load_conf(argv[0], config, conf)) != 0 ||
+        (rc = cli_open_pg(argv[0], conf, pg)) != 0)
+        return rc;
+    return -1;
+}
+
 /* ---- migrate ---- */
 
 int cli_migrate(int argc, char **argv)
 {
-    const char *config = CLI_DEFAULT_CONFIG;
-    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
-    int rc = cli_parse(argc, argv, "Apply the database schema migrations.", opts);
     conf_t conf;
     store_pg_t *pg = NULL;
-    if (rc >= 0 || (rc = cli_load_conf(argv[0], config, &conf)) != 0 ||
-        (rc = cli_open_pg(argv[0], &conf, &pg)) != 0)
+    int rc = cli_begin(argc, argv, "Apply the database schema migrations.", &conf, &pg);
+    if (rc >= 0)
         return rc;
     cp_errinfo_t ei = {0};
     int applied = 0;
@@ -196,15 +206,10 @@ static void ls_row(void *ud, const store_ls_row_t *r)
 
 int cli_ls(int argc, char **argv)
 {
-    const char *config = CLI_DEFAULT_CONFIG;
-    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
-    int rc = cli_parse(argc, argv,
-                       "List every patient, study, series and instance received, as a tree.",
-                       opts);
     conf_t conf;
     store_pg_t *pg = NULL;
-    if (rc >= 0 || (rc = cli_load_conf(argv[0], config, &conf)) != 0 ||
-        (rc = cli_open_pg(argv[0], &conf, &pg)) != 0)
+    int rc = cli_begin(argc, argv, "List every patient, study, series and instance received, as a tree.", &conf, &pg);
+    if (rc >= 0)
         return rc;
     ls_state_t st = {0};
     cp_errinfo_t ei = {0};
@@ -349,16 +354,11 @@ static bool verify_one(void *ud, const store_blob_row_t *row)
 
 int cli_verify(int argc, char **argv)
 {
-    const char *config = CLI_DEFAULT_CONFIG;
-    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
-    int rc = cli_parse(argc, argv,
-                       "Re-read every blob the index references, authenticating every segment "
-                       "and the content address. Exit code 1 if any fails.",
-                       opts);
     conf_t conf;
     store_pg_t *pg = NULL;
-    if (rc >= 0 || (rc = cli_load_conf(argv[0], config, &conf)) != 0 ||
-        (rc = cli_open_pg(argv[0], &conf, &pg)) != 0)
+    int rc = cli_begin(argc, argv, "Re-read every blob the index references, authenticating every segment "
+                       "and the content address. Exit code 1 if any fails.", &conf, &pg);
+    if (rc >= 0)
         return rc;
     verify_state_t st = {0};
     cp_errinfo_t ei = {0};
