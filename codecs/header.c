@@ -4,6 +4,7 @@
  * by counting. Defined-length sequences and items are skipped whole; undefined-length ones
  * are walked on a stack of frames, because their end is only found by parsing. Parsing
  * stops at top-level Pixel Data: what follows can be gigabytes and is not header. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ cp_err_t codec_dshdr_new(codec_enc_t enc, const codec_dshdr_limits_t *lim, codec
     p->implicit = enc == CODEC_ENC_IMPLICIT_LE;
     p->deflated = enc == CODEC_ENC_DEFLATED_LE;
     p->max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_DEPTH;
-    p->max_header = lim ? lim->max_header_bytes : 0;
+    p->max_header = lim ? lim->max_header_bytes : 0; /* 0: skipped values are free */
     p->stack = cp_xcalloc(2 * (size_t)p->max_depth + 2, sizeof *p->stack);
     p->hneed = 8;
     if (p->deflated) {
@@ -353,24 +354,41 @@ static cp_err_t parse(codec_dshdr_t *p, const uint8_t *d, size_t n)
     return CP_OK;
 }
 
-static cp_err_t inflate_feed(codec_dshdr_t *p, const uint8_t *d, size_t n)
+/* Inflates into the fixed buffer and parses each buffer full. The loop runs while
+ * inflate fills the buffer, not while input remains: with all input consumed, zlib can
+ * still hold output (the rest of a match) that only a further call hands out. What was
+ * inflated before an error is parsed first, so data past Pixel Data never matters. */
+static cp_err_t inflate_some(codec_dshdr_t *p, const uint8_t *d, uInt n)
 {
     p->z.next_in = (Bytef *)(uintptr_t)d;
-    p->z.avail_in = (uInt)n;
-    while (p->phase != P_DONE && !p->z_end && (p->z.avail_in > 0)) {
+    p->z.avail_in = n;
+    while (p->phase != P_DONE && !p->z_end) {
         p->z.next_out = p->zbuf;
         p->z.avail_out = INFLATE_BUF;
         int rc = inflate(&p->z, Z_NO_FLUSH);
+        size_t got = INFLATE_BUF - p->z.avail_out;
+        cp_err_t err = parse(p, p->zbuf, got);
+        if (err != CP_OK || p->phase == P_DONE)
+            return err;
         if (rc == Z_STREAM_END)
             p->z_end = true;
         else if (rc != Z_OK && rc != Z_BUF_ERROR)
             return die(p, p->offset, "corrupt deflate stream");
-        size_t got = INFLATE_BUF - p->z.avail_out;
-        cp_err_t err = parse(p, p->zbuf, got);
+        else if (got < INFLATE_BUF && p->z.avail_in == 0)
+            break; /* drained: needs more input */
+    }
+    return CP_OK;
+}
+
+static cp_err_t inflate_feed(codec_dshdr_t *p, const uint8_t *d, size_t n)
+{
+    while (n > 0 && p->phase != P_DONE && !p->z_end) {
+        uInt k = n > UINT_MAX ? UINT_MAX : (uInt)n; /* avail_in is 32 bits */
+        cp_err_t err = inflate_some(p, d, k);
         if (err != CP_OK)
             return err;
-        if (rc == Z_BUF_ERROR && got == 0)
-            break;
+        d += k;
+        n -= k;
     }
     return CP_OK;
 }

@@ -74,7 +74,8 @@ _Static_assert(SEG <= INT_MAX - TAG_LEN, "a segment fits the int lengths of EVP"
 #define INFO_KEYID "caseport blob v1 key id"
 
 /* Longest suffix appended to the store dir: "/tmp/<16 hex>.tmp" or "/ab/cd/<64 hex>". */
-#define DIR_SUFFIX_MAX (1 + 2 + 1 + 2 + 1 + STORE_ADDR_HEX_LEN + 1)
+#define DIR_SUFFIX_MAX (1 + 3 + 1 + STORE_ADDR_HEX_LEN + 1)
+#define FANOUT_DIGITS 3 /* <dir>/abc/<address>: 4096 directories, made once at open */
 
 struct store_blob {
     char *dir;
@@ -85,7 +86,7 @@ struct store_blob {
     char key_id_hex[2 * KEYID_LEN + 1];
 };
 
-typedef enum { W_OPEN, W_FAILED, W_COMMITTED } writer_state_t;
+typedef enum { W_OPEN, W_SEALED, W_FAILED, W_COMMITTED } writer_state_t;
 
 struct store_blob_writer {
     store_blob_t *s;
@@ -93,6 +94,8 @@ struct store_blob_writer {
     int fd;
     bool tmp_exists; /* tmp_path names our file: unlink it unless committed */
     uint64_t nseg;   /* segments sealed and written so far */
+    off_t synced;    /* file bytes whose write-back was started */
+    store_addr_t addr; /* set by seal */
     size_t fill;     /* plaintext bytes waiting in buf */
     EVP_CIPHER_CTX *gcm;
     EVP_MAC_CTX *mac;
@@ -491,6 +494,22 @@ static cp_err_t clean_tmp(const char *tmp, cp_errinfo_t *ei)
     return err;
 }
 
+/* Every fan-out directory exists before the first commit, so a commit never creates a
+ * directory: it costs two fsyncs (file, directory), not four. */
+static cp_err_t make_fanout(const store_blob_t *s, cp_errinfo_t *ei)
+{
+    char path[PATH_MAX];
+    bool made_any = false;
+    for (unsigned i = 0; i < 1u << (4 * FANOUT_DIGITS); i++) {
+        snprintf(path, sizeof path, "%s/%03x", s->dir, i);
+        if (mkdir(path, 0700) == 0)
+            made_any = true;
+        else if (errno != EEXIST)
+            return fail_errno(ei, "cannot create blob directory %s", path);
+    }
+    return made_any ? fsync_dir(s->dir, ei) : CP_OK;
+}
+
 static cp_err_t prepare_dirs(const store_blob_t *s, cp_errinfo_t *ei)
 {
     char tmp[PATH_MAX];
@@ -498,6 +517,8 @@ static cp_err_t prepare_dirs(const store_blob_t *s, cp_errinfo_t *ei)
     cp_err_t err = make_dirs(tmp, 0700, ei);
     if (err == CP_OK)
         err = clean_tmp(tmp, ei);
+    if (err == CP_OK)
+        err = make_fanout(s, ei);
     return err;
 }
 
@@ -686,6 +707,8 @@ static cp_err_t writer_unusable(const store_blob_writer_t *w, cp_errinfo_t *ei)
 {
     if (w->state == W_COMMITTED)
         return cp_fail(ei, CP_EUSAGE, 0, "blob writer is already committed");
+    if (w->state == W_SEALED)
+        return cp_fail(ei, CP_EUSAGE, 0, "blob writer is sealed: only commit is allowed");
     return cp_fail(ei, CP_EUSAGE, 0, "blob writer is unusable after an earlier failure");
 }
 
@@ -709,6 +732,11 @@ static cp_err_t seal_segment(store_blob_writer_t *w, const uint8_t *src, size_t 
     int first = w->nseg == 0 ? 0 : 1;
     if (write_all_v(w->fd, iov + first, 2 - first) != 0)
         return fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
+    /* Start write-back now (asynchronously), so the fsync at commit finds the earlier
+     * segments already on their way and waits for little more than the last one. */
+    off_t end = (off_t)(HDR_LEN + w->nseg * SEG_DISK + n + TAG_LEN);
+    sync_file_range(w->fd, w->synced, end - w->synced, SYNC_FILE_RANGE_WRITE);
+    w->synced = end;
     w->nseg++;
     return CP_OK;
 }
@@ -754,8 +782,9 @@ cp_err_t store_blob_writer_write(store_blob_writer_t *w, const void *data, size_
     return CP_OK;
 }
 
-/* Final segment, address, header tag, fsync: afterwards the temp file is a complete blob. */
-static cp_err_t writer_finish(store_blob_writer_t *w, store_addr_t *addr, cp_errinfo_t *ei)
+/* Final segment, address, header tag: afterwards the temp file holds a complete blob,
+ * not yet durable. */
+static cp_err_t writer_seal(store_blob_writer_t *w, store_addr_t *addr, cp_errinfo_t *ei)
 {
     cp_err_t err = seal_segment(w, w->buf, w->fill, true, ei);
     if (err != CP_OK)
@@ -773,25 +802,19 @@ static cp_err_t writer_finish(store_blob_writer_t *w, store_addr_t *addr, cp_err
             errno = EIO;
         return fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
     }
-    if (fsync(w->fd) != 0)
+    return CP_OK;
+}
+
+static cp_err_t writer_sync(store_blob_writer_t *w, cp_errinfo_t *ei)
+{
+    /* fdatasync: the data and the size that reads need, not the timestamps */
+    if (fdatasync(w->fd) != 0)
         return fail_errno(ei, "cannot fsync blob temp file %s", w->tmp_path);
     int rc = close(w->fd);
     w->fd = -1;
     if (rc != 0)
         return fail_errno(ei, "cannot close blob temp file %s", w->tmp_path);
     return CP_OK;
-}
-
-/* <dir>/ab and <dir>/ab/cd, each made durable in its parent when created. */
-static cp_err_t make_addr_dirs(const store_blob_t *s, const char *hex, cp_errinfo_t *ei)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%.2s", s->dir, hex);
-    cp_err_t err = make_dir_durable(path, 0700, ei);
-    if (err != CP_OK)
-        return err;
-    snprintf(path, sizeof path, "%s/%.2s/%.2s", s->dir, hex, hex + 2);
-    return make_dir_durable(path, 0700, ei);
 }
 
 /* rename() that never replaces: 0, or -1 with errno (EEXIST when dst exists). */
@@ -841,15 +864,9 @@ static cp_err_t writer_place(store_blob_writer_t *w, const store_addr_t *addr, c
     const store_blob_t *s = w->s;
     char hex[STORE_ADDR_HEX_LEN + 1], dst[PATH_MAX], sub[PATH_MAX];
     store_addr_to_hex(addr, hex);
-    snprintf(sub, sizeof sub, "%s/%.2s/%.2s", s->dir, hex, hex + 2);
+    snprintf(sub, sizeof sub, "%s/%.3s", s->dir, hex);
     snprintf(dst, sizeof dst, "%s/%s", sub, hex);
     int rc = rename_noreplace(w->tmp_path, dst);
-    if (rc != 0 && errno == ENOENT) { /* first blob under this prefix */
-        cp_err_t err = make_addr_dirs(s, hex, ei);
-        if (err != CP_OK)
-            return err;
-        rc = rename_noreplace(w->tmp_path, dst);
-    }
     if (rc != 0 && errno == EEXIST) {
         /* same content already stored: keep it, unless it is damaged, then replace it */
         if (existing_is_sound(w, addr, dst, hex))
@@ -864,21 +881,42 @@ static cp_err_t writer_place(store_blob_writer_t *w, const store_addr_t *addr, c
     return fsync_dir(sub, ei);
 }
 
-cp_err_t store_blob_writer_commit(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,
-                                  cp_errinfo_t *ei)
+cp_err_t store_blob_writer_seal(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,
+                                cp_errinfo_t *ei)
 {
     if (w->state != W_OPEN)
         return writer_unusable(w, ei);
+    cp_err_t err = writer_seal(w, &w->addr, ei);
+    if (err != CP_OK) {
+        w->state = W_FAILED;
+        return err;
+    }
+    w->state = W_SEALED;
+    *addr = w->addr;
+    *size = (w->nseg - 1) * (uint64_t)SEG + w->fill;
+    return CP_OK;
+}
+
+cp_err_t store_blob_writer_commit(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,
+                                  cp_errinfo_t *ei)
+{
     store_addr_t a;
-    cp_err_t err = writer_finish(w, &a, ei);
+    uint64_t n;
+    cp_err_t err = CP_OK;
+    if (w->state == W_OPEN)
+        err = store_blob_writer_seal(w, &a, &n, ei);
+    else if (w->state != W_SEALED)
+        return writer_unusable(w, ei);
     if (err == CP_OK)
-        err = writer_place(w, &a, ei);
+        err = writer_sync(w, ei);
+    if (err == CP_OK)
+        err = writer_place(w, &w->addr, ei);
     if (err != CP_OK) {
         w->state = W_FAILED;
         return err;
     }
     w->state = W_COMMITTED;
-    *addr = a;
+    *addr = w->addr;
     *size = (w->nseg - 1) * (uint64_t)SEG + w->fill;
     return CP_OK;
 }
@@ -1160,7 +1198,7 @@ cp_err_t store_blob_path(const store_blob_t *s, const store_addr_t *addr, char *
 {
     char hex[STORE_ADDR_HEX_LEN + 1];
     store_addr_to_hex(addr, hex);
-    int n = snprintf(out, cap, "%s/%.2s/%.2s/%s", s->dir, hex, hex + 2, hex);
+    int n = snprintf(out, cap, "%s/%.3s/%s", s->dir, hex, hex);
     if (n < 0 || (size_t)n >= cap)
         return CP_ETOOBIG;
     return CP_OK;

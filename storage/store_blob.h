@@ -44,7 +44,12 @@ const char *store_blob_key_id(const store_blob_t *s);
 cp_err_t store_blob_writer_new(store_blob_t *s, store_blob_writer_t **out, cp_errinfo_t *ei);
 cp_err_t store_blob_writer_write(store_blob_writer_t *w, const void *data, size_t len,
                                  cp_errinfo_t *ei);
-/* Seals the final segment, fsyncs the file, renames it to its address and fsyncs the
+/* Seals the final segment and writes the header tag: the address and size are known,
+ * the blob is complete in its temp file but NOT durable (optional step: it lets a caller
+ * start indexing while commit's fsyncs run). Then call commit. */
+cp_err_t store_blob_writer_seal(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,
+                                cp_errinfo_t *ei);
+/* Seals the final segment (unless sealed already), fsyncs the file, renames it to its address and fsyncs the
  * directory (if a blob with that address already exists the temp file is dropped and
  * the existing one kept). On CP_OK *addr and *size (plaintext bytes) are set and the
  * blob is durable. The writer must still be freed. */

@@ -264,8 +264,12 @@ static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-static cp_err_t run_ingest(slot_t *s, const store_instance_in_t *in, store_ingest_result_t *res,
-                           cp_errinfo_t *ei)
+struct store_pg_txn {
+    store_pg_t *pg;
+    slot_t *slot;
+};
+
+static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo_t *ei)
 {
     char size[24];
     snprintf(size, sizeof size, "%llu", (unsigned long long)in->size);
@@ -280,9 +284,14 @@ static cp_err_t run_ingest(slot_t *s, const store_instance_in_t *in, store_inges
     int fmt[INGEST_PARAMS] = {0};
     len[22] = (int)sizeof in->addr.b;
     fmt[22] = 1; /* bytea in binary: no hex round trip */
-    PGresult *r = PQexecPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        return result_error(s->conn, r, "indexing instance", ei);
+    /* libpq copies the parameters into its output buffer before returning */
+    if (!PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0))
+        return result_error(s->conn, NULL, "sending ingest", ei);
+    return CP_OK;
+}
+
+static void take_result(PGresult *r, store_ingest_result_t *res)
+{
     const char *kind = PQgetvalue(r, 0, 0);
     res->kind = strcmp(kind, "repeat") == 0        ? STORE_INGEST_REPEAT
                 : strcmp(kind, "new_version") == 0 ? STORE_INGEST_NEW_VERSION
@@ -290,31 +299,83 @@ static cp_err_t run_ingest(slot_t *s, const store_instance_in_t *in, store_inges
     res->instance_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     res->version = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
     res->receipt_count = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
-    PQclear(r);
-    return CP_OK;
 }
 
-cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
-                         store_ingest_result_t *res, cp_errinfo_t *ei)
+static cp_err_t read_ingest(slot_t *s, store_ingest_result_t *res, cp_errinfo_t *ei)
+{
+    cp_err_t err = CP_OK;
+    bool got = false;
+    PGresult *r;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        if (err == CP_OK && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            take_result(r, res);
+            got = true;
+        } else if (err == CP_OK) {
+            err = result_error(s->conn, r, "indexing instance", ei);
+            continue; /* result_error cleared r */
+        }
+        PQclear(r);
+    }
+    if (err == CP_OK && !got)
+        err = result_error(s->conn, NULL, "indexing instance", ei);
+    return err;
+}
+
+cp_err_t store_pg_ingest_start(store_pg_t *pg, const store_instance_in_t *in,
+                               store_pg_txn_t **txn, cp_errinfo_t *ei)
 {
     /* Two tries: a pooled connection may have died since its last use (server restart);
-     * the first statement then fails before anything was sent for this instance. A
-     * failure after the statement reached the server is never retried here: the sender
-     * retries, and a repeat receipt is harmless. */
+     * BEGIN then fails before anything was sent for this instance. A failure after the
+     * statement reached the server is never retried here: the sender retries, and a
+     * repeat receipt is harmless. */
     for (int attempt = 0;; attempt++) {
         slot_t *s;
         cp_err_t err = acquire(pg, &s, ei);
         if (err != CP_OK)
             return err;
         bool fresh = !s->prepared;
-        err = prepare_ingest(s, ei);
+        err = exec_ok(s->conn, "BEGIN", "starting ingest", ei);
         if (err == CP_OK)
-            err = run_ingest(s, in, res, ei);
+            err = prepare_ingest(s, ei);
+        if (err == CP_OK)
+            err = send_ingest(s, in, ei);
+        if (err == CP_OK) {
+            *txn = cp_xcalloc(1, sizeof **txn);
+            (*txn)->pg = pg;
+            (*txn)->slot = s;
+            return CP_OK;
+        }
         release(pg, s);
         if (err == CP_EDB && !fresh && attempt == 0)
             continue;
         return err;
     }
+}
+
+cp_err_t store_pg_ingest_finish(store_pg_txn_t *txn, bool commit, store_ingest_result_t *res,
+                                cp_errinfo_t *ei)
+{
+    slot_t *s = txn->slot;
+    cp_err_t err = read_ingest(s, res, ei);
+    if (err == CP_OK && commit) {
+        err = exec_ok(s->conn, "COMMIT", "committing ingest", ei);
+    } else {
+        cp_errinfo_t ignore;
+        exec_ok(s->conn, "ROLLBACK", "rolling back ingest", &ignore);
+    }
+    release(txn->pg, s);
+    free(txn);
+    return err;
+}
+
+cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
+                         store_ingest_result_t *res, cp_errinfo_t *ei)
+{
+    store_pg_txn_t *txn;
+    cp_err_t err = store_pg_ingest_start(pg, in, &txn, ei);
+    if (err != CP_OK)
+        return err;
+    return store_pg_ingest_finish(txn, true, res, ei);
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)

@@ -64,6 +64,16 @@ typedef struct store_ingest_result {
 cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
                          store_ingest_result_t *res, cp_errinfo_t *ei);
 
+/* The same in two steps, so the database works while the caller makes the blob durable:
+ * start opens a transaction and sends the ingest statement without waiting; finish
+ * waits for it and commits (commit true: *res filled) or rolls back, and always frees
+ * txn. Nothing is visible to others before finish commits. */
+typedef struct store_pg_txn store_pg_txn_t;
+cp_err_t store_pg_ingest_start(store_pg_t *pg, const store_instance_in_t *in,
+                               store_pg_txn_t **txn, cp_errinfo_t *ei);
+cp_err_t store_pg_ingest_finish(store_pg_txn_t *txn, bool commit, store_ingest_result_t *res,
+                                cp_errinfo_t *ei);
+
 typedef struct store_instance_info {
     int64_t id;
     int version;

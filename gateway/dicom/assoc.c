@@ -52,7 +52,7 @@ struct gw__assoc {
     uint8_t rq_pc;
     gw_store_t *store; /* the C-STORE receiving its data set, or NULL */
     bool awaiting_data;
-    uint64_t t_start;  /* uv_now of the current C-STORE */
+    uint64_t t_start, t_data; /* uv_hrtime: C-STORE-RQ received, last data PDV received */
     uint32_t n_stored, n_failed;
     uint8_t readbuf[READ_BUF];
 };
@@ -319,15 +319,16 @@ static void store_done(void *ud, const gw_store_outcome_t *o)
 {
     gw__assoc_t *a = ud;
     a->store = NULL;
-    uint64_t ms = uv_now(a->srv->loop) - a->t_start;
+    uint64_t now = uv_hrtime();
+    unsigned long long recv_us = (a->t_data - a->t_start) / 1000, commit_us = (now - a->t_data) / 1000;
     if (o->err == CP_OK) {
         a->n_stored++;
         CP_LOG(CP_LOG_INFO, "dicom.store",
                "event=stored assoc=%u msg_id=%u instance=%lld kind=%s version=%d receipts=%d "
-               "bytes=%llu ms=%llu",
+               "bytes=%llu receive_us=%llu durable_us=%llu",
                a->id, a->rq.message_id, (long long)o->res.instance_id, kind_name(o->res.kind),
-               o->res.version, o->res.receipt_count, (unsigned long long)o->bytes,
-               (unsigned long long)ms);
+               o->res.version, o->res.receipt_count, (unsigned long long)o->bytes, recv_us,
+               commit_us);
     } else {
         a->n_failed++;
         CP_LOG(CP_LOG_WARN, "dicom.store",
@@ -349,7 +350,7 @@ static void start_store(gw__assoc_t *a)
                             .called_ae = a->called_ae, .peer = a->peer};
     gw_store_cbs_t cbs = {.on_drain = store_drained, .on_done = store_done};
     a->store = gw_store_new(a->srv->loop, &a->srv->ctx, &meta, &cbs, a);
-    a->t_start = uv_now(a->srv->loop);
+    a->t_start = uv_hrtime();
 }
 
 static void on_command(gw__assoc_t *a, uint8_t pc_id)
@@ -411,6 +412,7 @@ static bool on_pdv(gw__assoc_t *a, const gw_ul_pdv_t *v)
     gw_store_push(a->store, v->data, v->len);
     if (v->last) {
         a->awaiting_data = false;
+        a->t_data = uv_hrtime();
         gw_store_finish(a->store);
     }
     return true;

@@ -97,6 +97,25 @@ static cp_err_t check_fields(gw_store_t *s, const codec_dshdr_fields_t *f)
     return CP_OK;
 }
 
+static void fill_row(const gw_store_t *s, const codec_dshdr_fields_t *f, const store_addr_t *addr,
+                     uint64_t size, store_instance_in_t *in)
+{
+    *in = (store_instance_in_t){
+        .sop_class_uid = f->sop_class_uid, .sop_instance_uid = f->sop_instance_uid,
+        .study_uid = f->study_uid, .series_uid = f->series_uid, .patient_id = f->patient_id,
+        .issuer = f->issuer, .patient_name = f->patient_name, .birth_date = f->birth_date,
+        .sex = f->sex, .charset = f->charset, .study_date = f->study_date,
+        .study_time = f->study_time, .accession = f->accession, .study_desc = f->study_desc,
+        .series_desc = f->series_desc, .modality = f->modality,
+        .series_number = f->series_number, .instance_number = f->instance_number,
+        .transfer_syntax = s->meta.ts->uid, .calling_ae = s->calling_ae,
+        .called_ae = s->called_ae, .peer_address = s->peer, .addr = *addr, .size = size,
+        .key_id = store_blob_key_id(s->ctx.blobs)};
+}
+
+/* Rule 1 with the two waits overlapped: the index row is sent (in an open transaction)
+ * as soon as the address is known, the blob's fsyncs run meanwhile, and the transaction
+ * commits only once the blob is durable, so no one ever sees a row without its blob. */
 static cp_err_t commit(gw_store_t *s)
 {
     codec_dshdr_fields_t f;
@@ -106,21 +125,23 @@ static cp_err_t commit(gw_store_t *s)
     store_addr_t addr;
     uint64_t size = 0;
     if (err == CP_OK)
-        err = store_blob_writer_commit(s->writer, &addr, &size, &s->ei);
+        err = store_blob_writer_seal(s->writer, &addr, &size, &s->ei);
     if (err != CP_OK)
         return err;
-    store_instance_in_t in = {
-        .sop_class_uid = f.sop_class_uid, .sop_instance_uid = f.sop_instance_uid,
-        .study_uid = f.study_uid, .series_uid = f.series_uid, .patient_id = f.patient_id,
-        .issuer = f.issuer, .patient_name = f.patient_name, .birth_date = f.birth_date,
-        .sex = f.sex, .charset = f.charset, .study_date = f.study_date,
-        .study_time = f.study_time, .accession = f.accession, .study_desc = f.study_desc,
-        .series_desc = f.series_desc, .modality = f.modality,
-        .series_number = f.series_number, .instance_number = f.instance_number,
-        .transfer_syntax = s->meta.ts->uid, .calling_ae = s->calling_ae,
-        .called_ae = s->called_ae, .peer_address = s->peer, .addr = addr, .size = size,
-        .key_id = store_blob_key_id(s->ctx.blobs)};
-    return store_pg_ingest(s->ctx.pg, &in, &s->out.res, &s->ei);
+    store_instance_in_t in;
+    fill_row(s, &f, &addr, size, &in);
+    store_pg_txn_t *txn;
+    err = store_pg_ingest_start(s->ctx.pg, &in, &txn, &s->ei);
+    if (err != CP_OK)
+        return err;
+    err = store_blob_writer_commit(s->writer, &addr, &size, &s->ei);
+    cp_errinfo_t pg_ei = {0};
+    cp_err_t pg_err = store_pg_ingest_finish(txn, err == CP_OK, &s->out.res, &pg_ei);
+    if (err == CP_OK && pg_err != CP_OK) {
+        s->ei = pg_ei;
+        err = pg_err;
+    }
+    return err;
 }
 
 static void run_chunk(uv_work_t *w)
@@ -198,12 +219,14 @@ static void after_chunk(uv_work_t *w, int status)
         s->cbs.on_drain(s->ud);
 }
 
-/* Hands `pending` to a worker when one chunk is full or the data set is complete. */
+/* Hands whatever is pending to a worker as soon as none is busy with this store: the
+ * worker keeps pace with the network, so when the last PDV arrives little is left to
+ * encrypt before the fsyncs; while it is busy, data accumulates into the next chunk. */
 static void schedule(gw_store_t *s)
 {
     if (s->in_flight)
         return;
-    if (!s->cancelled && s->pending_len < CHUNK && !s->finishing)
+    if (!s->cancelled && s->pending_len == 0 && !s->finishing)
         return;
     uint8_t *b = s->chunk;
     size_t cap = s->chunk_cap;

@@ -11,7 +11,7 @@ work=$(mktemp -d /tmp/caseport-e2e.XXXXXX)
 chmod 0755 "$work"
 own_cluster=""
 serve_pid=""
-failed=1
+bg_pids=()  # helpers a test starts (e.g. a reference storescp), killed at exit
 
 log() { printf '# %s\n' "$*" >&2; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
@@ -19,6 +19,7 @@ die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 e2e_cleanup() {
   local rc=$?
   [ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "$own_cluster" ] && pg_stop "$own_cluster" immediate
   if [ $rc -eq 0 ]; then
     rm -rf "$work"

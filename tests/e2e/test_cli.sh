@@ -41,7 +41,7 @@ e2e_stop
 cp_cli verify | grep -q 'verified 5 blob(s): 5 ok, 0 failed' || die "verify before tampering"
 uid=$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" uid "$work/ct/CT00003.dcm")
 hex=$(sql "SELECT encode(blob_address, 'hex') FROM instances WHERE sop_instance_uid = '$uid'")
-blob="$work/blobs/${hex:0:2}/${hex:2:2}/$hex"
+blob="$work/blobs/${hex:0:3}/$hex"
 [ -f "$blob" ] || die "blob file not where docs/blob-format.md says: $blob"
 /usr/bin/python3 -c "
 import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "$blob"

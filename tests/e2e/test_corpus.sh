@@ -10,6 +10,7 @@ mkdir -p "$ref"
 ref_port=$(pg_free_port)
 storescp --bit-preserving +xa --promiscuous -aet REF -od "$ref" -uf "$ref_port" >"$work/storescp.log" 2>&1 &
 ref_pid=$!
+bg_pids+=("$ref_pid")
 sleep 0.5
 
 # storescu proposes exactly the file's own SOP class and transfer syntax (an association

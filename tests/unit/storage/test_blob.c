@@ -419,7 +419,7 @@ void blob_same_content_stored_once(void **state)
     assert_memory_equal(&a, &b, sizeof a);
     char hex[STORE_ADDR_HEX_LEN + 1], sub[200], tmp[160];
     store_addr_to_hex(&a, hex);
-    snprintf(sub, sizeof sub, "%s/%.2s/%.2s", f.dir, hex, hex + 2);
+    snprintf(sub, sizeof sub, "%s/%.3s", f.dir, hex);
     assert_int_equal(count_entries(sub), 1);
     snprintf(tmp, sizeof tmp, "%s/tmp", f.dir);
     assert_int_equal(count_entries(tmp), 0);
@@ -513,7 +513,8 @@ void blob_writer_free_removes_temp(void **state)
     assert_int_equal(count_entries(tmp), 1);
     store_blob_writer_free(w);
     assert_int_equal(count_entries(tmp), 0);
-    assert_int_equal(count_entries(f.dir), 1); /* only tmp: nothing was filed */
+    /* only tmp and the 4096 empty fan-out directories: nothing was filed */
+    assert_int_equal(count_entries(f.dir), 1 + 4096);
     store_blob_writer_free(NULL);
     fx_close(&f);
 }
@@ -953,8 +954,10 @@ void blob_path_layout(void **state)
     fill_random(a.b, sizeof a.b, 32);
     store_addr_to_hex(&a, hex);
     assert_int_equal(store_blob_path(f.s, &a, path, sizeof path), CP_OK);
-    snprintf(want, sizeof want, "%s/%.2s/%.2s/%s", f.dir, hex, hex + 2, hex);
+    snprintf(want, sizeof want, "%s/%.3s/%s", f.dir, hex, hex);
     assert_string_equal(path, want);
+    snprintf(want, sizeof want, "%s/%.3s", f.dir, hex);
+    assert_int_equal(count_entries(want), 0); /* the fan-out directory exists already */
     assert_int_equal(store_blob_path(f.s, &a, small, sizeof small), CP_ETOOBIG);
     fx_close(&f);
 }
