@@ -1,6 +1,6 @@
 /* gateway/dicom/assoc.c -- one DICOM association per TCP connection, on the loop.
- * States (PS3.8 9.2, the subset an SCP that never initiates needs; the full table comes
- * with the conformance work): AWAIT_RQ (Sta2) -> OPEN (Sta6) -> LINGER (Sta13) -> closed.
+ * Transport events, PDUs, timers and local decisions are events of the PS3.8 9.2 state
+ * machine (ul_fsm.c); ul_event() carries out what Table 9-10 says, nothing else does.
  * read -> framer -> PDU -> (P-DATA) PDVs -> DIMSE command or data-set bytes -> store.c.
  * An association is freed only in the last close_cb; a C-STORE still on a worker when
  * the association dies is cancelled and frees itself. */
@@ -17,14 +17,13 @@
 #include "dimse.h"
 #include "server.h"
 #include "store.h"
+#include "ul_fsm.h"
 #include "ul_pdu.h"
 
 #define READ_BUF (64 * 1024)
 #define CMD_MAX (16 * 1024)          /* a C-STORE-RQ command set is a few hundred bytes */
 #define MAX_RQ_PDU (512 * 1024)      /* A-ASSOCIATE-RQ and other non-data PDUs */
 #define VERIFICATION "1.2.840.10008.1.1"
-
-typedef enum { ST_AWAIT_RQ, ST_OPEN, ST_LINGER } assoc_state_t;
 
 typedef struct pc {
     bool accepted;
@@ -38,9 +37,17 @@ struct gw__assoc {
     gw_dicom_server_t *srv;
     gw__assoc_t *next, *prev;
     uint32_t id;
-    assoc_state_t state;
+    gw_ul_state_t state;
     int open_handles;
-    bool closing, reading, over_limit, release_deferred;
+    bool closing, reading, over_limit;
+    bool discard_input;   /* after a framing error the rest of the stream is noise */
+    uint8_t abort_reason; /* of the A-ABORT the next event may send (PS3.8 9.3.8) */
+    const char *why;      /* for its log line */
+    uint8_t rj[10];       /* the A-ASSOCIATE-RJ Evt8 sends */
+    uint8_t *ac;          /* the A-ASSOCIATE-AC Evt7 sends */
+    size_t ac_len;
+    const uint8_t *out;   /* the P-DATA-TF Evt9 sends */
+    size_t out_len;
     char peer[64];
     char calling_ae[17], called_ae[17];
     uint32_t peer_max; /* largest P-DATA-TF body the peer takes; 0: no limit */
@@ -66,6 +73,7 @@ typedef struct wreq {
 } wreq_t;
 
 static void assoc_close(gw__assoc_t *a);
+static void ul_event(gw__assoc_t *a, gw_ul_event_t e);
 static void arm_timer(gw__assoc_t *a, int seconds);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -104,15 +112,12 @@ static void send_bytes(gw__assoc_t *a, const uint8_t *data, size_t len, bool clo
     }
 }
 
-static void send_abort(gw__assoc_t *a, uint8_t reason, const char *why)
+/* Something invalid inside a PDU: Evt19, whose action is an A-ABORT (AA-1/AA-8/AA-7). */
+static void protocol_error(gw__assoc_t *a, uint8_t reason, const char *why)
 {
-    uint8_t pdu[10];
-    CP_LOG(CP_LOG_WARN, "dicom.ul", "event=abort_sent assoc=%u reason=%u why=\"%s\"", a->id,
-           reason, why);
-    gw_ul_build_abort(pdu, 2, reason); /* source 2: service provider */
-    send_bytes(a, pdu, sizeof pdu, true);
-    a->state = ST_LINGER;
-    arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    a->abort_reason = reason;
+    a->why = why;
+    ul_event(a, GW_EVT19);
 }
 
 /* A command set as P-DATA-TF PDUs within the peer's maximum length. */
@@ -124,8 +129,9 @@ static void send_command(gw__assoc_t *a, uint8_t pc_id, const uint8_t *cmd, size
     uint8_t pdu[12 + GW_DIMSE_RSP_MAX];
     for (size_t off = 0; off < len || len == 0;) {
         size_t n = len - off < frag ? len - off : frag;
-        size_t m = gw_ul_build_pdata(pdu, pc_id, true, off + n == len, cmd + off, n);
-        send_bytes(a, pdu, m, false);
+        a->out_len = gw_ul_build_pdata(pdu, pc_id, true, off + n == len, cmd + off, n);
+        a->out = pdu;
+        ul_event(a, GW_EVT9); /* DT-1 in Sta6, AR-7 in Sta8, nothing once aborted */
         off += n;
         if (len == 0)
             break;
@@ -137,12 +143,14 @@ static void send_command(gw__assoc_t *a, uint8_t pc_id, const uint8_t *cmd, size
 static void on_timer(uv_timer_t *t)
 {
     gw__assoc_t *a = container_of(t, gw__assoc_t, timer);
-    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=timeout assoc=%u state=%s", a->id,
-           a->state == ST_AWAIT_RQ ? "await_rq" : a->state == ST_OPEN ? "open" : "linger");
-    if (a->state == ST_OPEN)
-        send_abort(a, 0, "idle timeout");
-    else
-        assoc_close(a);
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=timeout assoc=%u state=Sta%d", a->id, a->state);
+    if (a->state == GW_STA2 || a->state == GW_STA13) {
+        ul_event(a, GW_EVT18); /* ARTIM */
+    } else { /* the DIMSE idle timeout: a local A-ABORT request */
+        a->abort_reason = 0;
+        a->why = "idle timeout";
+        ul_event(a, GW_EVT15);
+    }
 }
 
 static void arm_timer(gw__assoc_t *a, int seconds)
@@ -155,15 +163,12 @@ static void arm_timer(gw__assoc_t *a, int seconds)
 
 static void reject(gw__assoc_t *a, uint8_t result, uint8_t source, uint8_t reason, const char *why)
 {
-    uint8_t pdu[10];
     CP_LOG(CP_LOG_INFO, "dicom.ul",
            "event=assoc_rejected assoc=%u calling_ae=\"%s\" called_ae=\"%s\" result=%u source=%u "
            "reason=%u why=\"%s\"",
            a->id, a->calling_ae, a->called_ae, result, source, reason, why);
-    gw_ul_build_assoc_rj(pdu, result, source, reason);
-    send_bytes(a, pdu, sizeof pdu, true);
-    a->state = ST_LINGER;
-    arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    gw_ul_build_assoc_rj(a->rj, result, source, reason);
+    ul_event(a, GW_EVT8);
 }
 
 static bool abstract_supported(const char *uid)
@@ -218,7 +223,7 @@ static void on_assoc_rq(gw__assoc_t *a)
     cp_errinfo_t ei = {0};
     cp_err_t err = gw_ul_parse_assoc_rq(a->rd.body, a->rd.len, rq, &ei);
     if (err != CP_OK) {
-        send_abort(a, 6, cp_errinfo_msg(&ei, err)); /* invalid PDU parameter value */
+        protocol_error(a, 6, cp_errinfo_msg(&ei, err)); /* invalid PDU parameter value */
         free(rq);
         return;
     }
@@ -245,13 +250,11 @@ static void on_assoc_rq(gw__assoc_t *a)
         a->peer_max = rq->max_length;
         if (a->peer_max != 0 && a->peer_max < 64)
             a->peer_max = 64; /* below any sane value; keeps fragmentation finite */
-        size_t len;
-        uint8_t *pdu = gw_ul_build_assoc_ac(ac, &len);
-        send_bytes(a, pdu, len, false);
-        free(pdu);
+        a->ac = gw_ul_build_assoc_ac(ac, &a->ac_len);
         free(ac);
-        a->state = ST_OPEN;
-        arm_timer(a, dc->idle_timeout);
+        ul_event(a, GW_EVT7);
+        free(a->ac);
+        a->ac = NULL;
         CP_LOG(CP_LOG_INFO, "dicom.ul",
                "event=assoc_accepted assoc=%u calling_ae=\"%s\" called_ae=\"%s\" contexts=%u "
                "accepted=%d peer_max=%u impl_class=%s impl_version=\"%s\"",
@@ -280,15 +283,13 @@ static void send_rsp(gw__assoc_t *a, uint16_t field, uint16_t status, const char
     send_command(a, a->rq_pc, buf, n);
 }
 
-static void handle_release(gw__assoc_t *a)
+/* The local A-RELEASE response (Evt14): AR-4 sends A-RELEASE-RP, then Sta13 until the
+ * requestor closes the connection (PS3.8 7.2). */
+static void release_response(gw__assoc_t *a)
 {
-    uint8_t pdu[10];
-    gw_ul_build_release(pdu, GW_PDU_RELEASE_RP);
-    send_bytes(a, pdu, sizeof pdu, false);
-    a->state = ST_LINGER; /* the requestor closes the connection (PS3.8 7.2) */
-    arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
     CP_LOG(CP_LOG_INFO, "dicom.ul", "event=assoc_released assoc=%u stored=%u failed=%u", a->id,
            a->n_stored, a->n_failed);
+    ul_event(a, GW_EVT14);
 }
 
 static const char *kind_name(store_ingest_kind_t k)
@@ -307,7 +308,7 @@ static const char *kind_name(store_ingest_kind_t k)
 static void store_drained(void *ud)
 {
     gw__assoc_t *a = ud;
-    if (a->closing || a->reading || a->state == ST_LINGER)
+    if (a->closing || a->reading || a->state == GW_STA13)
         return;
     if (a->store != NULL && gw_store_backlogged(a->store))
         return;
@@ -336,8 +337,8 @@ static void store_done(void *ud, const gw_store_outcome_t *o)
                a->rq.message_id, o->status, cp_err_name(o->err), o->comment);
     }
     send_rsp(a, GW_C_STORE_RSP, o->status, o->err == CP_OK ? NULL : o->comment, true);
-    if (a->release_deferred)
-        handle_release(a);
+    if (a->state == GW_STA8) /* the release waited for this response */
+        release_response(a);
     else
         store_drained(a);
 }
@@ -360,7 +361,7 @@ static void on_command(gw__assoc_t *a, uint8_t pc_id)
     a->cmd_len = 0;
     a->rq_pc = pc_id;
     if (err != CP_OK) {
-        send_abort(a, 0, cp_errinfo_msg(&ei, err));
+        protocol_error(a, 0, cp_errinfo_msg(&ei, err));
         return;
     }
     bool has_data = a->rq.data_set_type != GW_DATA_SET_NONE;
@@ -381,32 +382,32 @@ static void on_command(gw__assoc_t *a, uint8_t pc_id)
     default:
         break;
     }
-    send_abort(a, 0, "unsupported dimse command or data set type");
+    protocol_error(a, 0, "unsupported dimse command or data set type");
 }
 
 static bool on_pdv(gw__assoc_t *a, const gw_ul_pdv_t *v)
 {
     if (!a->pc[v->pc_id].accepted) {
-        send_abort(a, 6, "pdv on a presentation context not accepted");
+        protocol_error(a, 6, "pdv on a presentation context not accepted");
         return false;
     }
     if (v->command) {
         if (a->awaiting_data || a->store != NULL) {
-            send_abort(a, 0, "command while a data set is outstanding");
+            protocol_error(a, 0, "command while a data set is outstanding");
             return false;
         }
         if (v->len > CMD_MAX - a->cmd_len) {
-            send_abort(a, 6, "command set too large");
+            protocol_error(a, 6, "command set too large");
             return false;
         }
         memcpy(a->cmd + a->cmd_len, v->data, v->len);
         a->cmd_len += v->len;
         if (v->last)
             on_command(a, v->pc_id);
-        return !a->closing && a->state == ST_OPEN;
+        return !a->closing && (a->state == GW_STA6 || a->state == GW_STA8);
     }
     if (!a->awaiting_data || v->pc_id != a->rq_pc) {
-        send_abort(a, 6, "data set pdv without a matching command");
+        protocol_error(a, 6, "data set pdv without a matching command");
         return false;
     }
     gw_store_push(a->store, v->data, v->len);
@@ -428,37 +429,89 @@ static void on_pdata(gw__assoc_t *a)
         if (!on_pdv(a, &v))
             return;
     if (err != CP_EOF)
-        send_abort(a, 6, cp_errinfo_msg(&ei, err));
+        protocol_error(a, 6, cp_errinfo_msg(&ei, err));
 }
+
+static const gw_ul_event_t pdu_event[] = {
+    [GW_PDU_ASSOC_RQ] = GW_EVT6,   [GW_PDU_ASSOC_AC] = GW_EVT3,   [GW_PDU_ASSOC_RJ] = GW_EVT4,
+    [GW_PDU_P_DATA] = GW_EVT10,    [GW_PDU_RELEASE_RQ] = GW_EVT12, [GW_PDU_RELEASE_RP] = GW_EVT13,
+    [GW_PDU_ABORT] = GW_EVT16,
+};
 
 static void on_pdu(gw__assoc_t *a)
 {
-    uint8_t type = a->rd.type;
-    if (a->state == ST_LINGER)
-        return; /* Sta13: everything but a close is ignored */
-    if (type == GW_PDU_ABORT) {
+    if (a->state == GW_STA6)
+        arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
+    a->abort_reason = 2; /* should an A-ABORT follow, it is for an unexpected PDU */
+    a->why = "unexpected pdu";
+    ul_event(a, pdu_event[a->rd.type]); /* the framer admits types 1..7 only */
+}
+
+/* ---- the state machine's effects ---- */
+
+static void send_control(gw__assoc_t *a, const gw_ul_effects_t *fx)
+{
+    uint8_t pdu[10];
+    if (fx->send_assoc_ac) {
+        send_bytes(a, a->ac, a->ac_len, false);
+        arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
+    }
+    if (fx->send_assoc_rj)
+        send_bytes(a, a->rj, sizeof a->rj, false);
+    if (fx->send_pdata)
+        send_bytes(a, a->out, a->out_len, false);
+    if (fx->send_release_rp) {
+        gw_ul_build_release(pdu, GW_PDU_RELEASE_RP);
+        send_bytes(a, pdu, sizeof pdu, false);
+    }
+    if (fx->send_abort) {
+        uint8_t source = fx->abort_from_user ? 0 : 2; /* service user / provider */
+        CP_LOG(CP_LOG_WARN, "dicom.ul",
+               "event=abort_sent assoc=%u action=%s source=%u reason=%u why=\"%s\"", a->id,
+               gw_ul_action_name(fx->action), source, a->abort_reason,
+               a->why ? a->why : "protocol");
+        gw_ul_build_abort(pdu, source, source == 0 ? 0 : a->abort_reason);
+        send_bytes(a, pdu, sizeof pdu, false);
+    }
+}
+
+/* Runs one event through PS3.8 Table 9-10 and carries out the action's effects in the
+ * order the action text gives them. Indications may raise further events (the local
+ * response to an A-ASSOCIATE-RQ, a C-STORE-RSP); the state is updated before they run. */
+static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
+{
+    if (a->closing)
+        return;
+    gw_ul_state_t from = a->state;
+    gw_ul_effects_t fx;
+    a->state = gw_ul_step(from, e, false, &fx);
+    if (fx.action == GW_ACT_NONE) {
+        /* no cell: e.g. our C-STORE-RSP after the association was aborted */
+        CP_LOG(CP_LOG_DEBUG, "dicom.fsm", "event=ignored assoc=%u state=Sta%d evt=Evt%d", a->id,
+               from, e);
+        return;
+    }
+    CP_LOG(CP_LOG_DEBUG, "dicom.fsm", "assoc=%u from=Sta%d evt=Evt%d action=%s to=Sta%d", a->id,
+           from, e, gw_ul_action_name(fx.action), a->state);
+    if (fx.stop_artim)
+        uv_timer_stop(&a->timer);
+    send_control(a, &fx);
+    if (e == GW_EVT16)
         CP_LOG(CP_LOG_INFO, "dicom.ul", "event=abort_received assoc=%u", a->id);
-        assoc_close(a);
-        return;
+    if (fx.indicate_abort && a->store != NULL) {
+        gw_store_cancel(a->store); /* no response will be sent: nothing was acknowledged */
+        a->store = NULL;
     }
-    if (a->state == ST_AWAIT_RQ) {
-        if (type == GW_PDU_ASSOC_RQ)
-            on_assoc_rq(a);
-        else
-            send_abort(a, 2, "expected a-associate-rq");
-        return;
-    }
-    arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
-    if (type == GW_PDU_P_DATA) {
+    if (fx.start_artim)
+        arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    if (fx.indicate_assoc)
+        on_assoc_rq(a);
+    if (fx.indicate_pdata)
         on_pdata(a);
-    } else if (type == GW_PDU_RELEASE_RQ) {
-        if (a->store != NULL || a->awaiting_data)
-            a->release_deferred = true; /* answer after the C-STORE-RSP */
-        else
-            handle_release(a);
-    } else {
-        send_abort(a, 2, "unexpected pdu");
-    }
+    if (fx.indicate_release && a->store == NULL && !a->awaiting_data)
+        release_response(a); /* else the C-STORE-RSP goes first (AR-7), then store_done */
+    if (fx.close_transport || a->state == GW_STA1)
+        assoc_close(a);
 }
 
 /* ---- reading ---- */
@@ -482,17 +535,15 @@ static void quickack(gw__assoc_t *a)
 
 static void feed(gw__assoc_t *a, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !a->closing) {
+    while (n > 0 && !a->closing && !a->discard_input) {
         size_t used;
         bool complete;
         cp_errinfo_t ei = {0};
         cp_err_t err = gw_ul_reader_feed(&a->rd, p, n, &used, &complete, &ei);
         if (err != CP_OK) {
-            if (a->state == ST_LINGER) {
-                assoc_close(a);
-                return;
-            }
-            send_abort(a, err == CP_ETOOBIG ? 6 : 1, cp_errinfo_msg(&ei, err));
+            /* the stream cannot be framed any more: whatever follows is ignored */
+            a->discard_input = true;
+            protocol_error(a, err == CP_ETOOBIG ? 6 : 1, cp_errinfo_msg(&ei, err));
             return;
         }
         p += used;
@@ -506,10 +557,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     gw__assoc_t *a = container_of((uv_tcp_t *)s, gw__assoc_t, tcp);
     if (nread < 0) {
-        if (nread != UV_EOF || a->state == ST_OPEN)
-            CP_LOG(a->state == ST_OPEN ? CP_LOG_WARN : CP_LOG_DEBUG, "dicom.ul",
-                   "event=connection_lost assoc=%u error=%s", a->id, uv_err_name((int)nread));
-        assoc_close(a);
+        bool expected = nread == UV_EOF && (a->state == GW_STA13 || a->state == GW_STA2);
+        CP_LOG(expected ? CP_LOG_DEBUG : CP_LOG_WARN, "dicom.ul",
+               "event=connection_closed assoc=%u state=Sta%d error=%s", a->id, a->state,
+               uv_err_name((int)nread));
+        ul_event(a, GW_EVT17);
         return;
     }
     quickack(a);
@@ -607,8 +659,8 @@ void gw__assoc_accept(gw_dicom_server_t *srv)
         return;
     }
     CP_LOG(CP_LOG_INFO, "dicom.ul", "event=connection assoc=%u peer=%s", a->id, a->peer);
-    a->state = ST_AWAIT_RQ;
-    arm_timer(a, dc->artim_timeout);
+    a->state = GW_STA1;
+    ul_event(a, GW_EVT5); /* AE-5: Sta2, ARTIM started */
     a->reading = true;
     uv_read_start((uv_stream_t *)&a->tcp, on_alloc, on_read);
 }
@@ -618,9 +670,11 @@ void gw__assoc_abort_all(gw_dicom_server_t *srv)
     for (gw__assoc_t *a = srv->head; a != NULL; a = a->next) {
         if (a->closing)
             continue;
-        if (a->state == ST_OPEN)
-            send_abort(a, 0, "server shutting down");
+        a->abort_reason = 0;
+        a->why = "server shutting down";
+        if (a->state == GW_STA2 || a->state == GW_STA13)
+            assoc_close(a); /* no association to abort */
         else
-            assoc_close(a);
+            ul_event(a, GW_EVT15);
     }
 }
