@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
-typedef enum { T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT } opt_type_t;
+typedef enum { T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT, T_POLICY } opt_type_t;
 
 typedef struct opt {
     const char *section;
@@ -37,6 +40,8 @@ static const opt_t options[] = {
      "seconds to wait for A-ASSOCIATE-RQ and for the peer to close after release"},
     {"dicom", "idle_timeout", T_INT, F(dicom.idle_timeout), 1, 86400, "300",
      "seconds an established association may stay silent"},
+    {"dicom", "unknown_peers", T_POLICY, F(dicom.reject_unknown_peers), 0, 0, "accept",
+     "accept or reject a calling AE title that no [peer NAME] section names"},
     {"dicom", "max_instance_bytes", T_SIZE, F(dicom.max_instance_bytes), 1024,
      INT64_C(1) << 40, "4G", "largest data set accepted in one C-STORE"},
     {"storage", "blob_dir", T_STRING, F(storage.blob_dir), 0, 0, "var/blobs",
@@ -64,8 +69,15 @@ static const opt_t *find_opt(const char *section, const char *name)
     return NULL;
 }
 
+static bool is_peer_section(const char *section)
+{
+    return strncmp(section, "peer ", 5) == 0 && section[5] != '\0';
+}
+
 static bool known_section(const char *section)
 {
+    if (is_peer_section(section))
+        return true;
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
         if (strcmp(options[i].section, section) == 0)
             return true;
@@ -180,6 +192,11 @@ static const char *apply(const opt_t *o, conf_t *c, const char *value, char *why
         if (!cp_log_format_parse(value, (cp_log_format_t *)(void *)field))
             return snprintf(why, cap, "%s must be logfmt or json", o->name), why;
         return NULL;
+    case T_POLICY:
+        if (strcmp(value, "accept") != 0 && strcmp(value, "reject") != 0)
+            return snprintf(why, cap, "%s must be accept or reject", o->name), why;
+        *(int *)(void *)field = strcmp(value, "reject") == 0;
+        return NULL;
     }
     return "unknown option type";
 }
@@ -238,6 +255,148 @@ static char *read_line(char *buf, int size, void *stream)
     return s;
 }
 
+bool conf_parse_net(const char *s, conf_net_t *out)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return false;
+    snprintf(buf, sizeof buf, "%s", s);
+    char *slash = strchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, buf, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return false;
+    int max = out->family == AF_INET ? 32 : 128;
+    out->prefix = max;
+    if (slash) {
+        char *end;
+        long v = strtol(slash + 1, &end, 10);
+        if (slash[1] == '\0' || *end != '\0' || v < 0 || v > max)
+            return false;
+        out->prefix = (int)v;
+    }
+    return true;
+}
+
+static bool net_match(const conf_net_t *n, int family, const uint8_t *addr)
+{
+    if (n->family != family)
+        return false;
+    int full = n->prefix / 8, rest = n->prefix % 8;
+    if (memcmp(n->addr, addr, (size_t)full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xFF << (8 - rest));
+    return (n->addr[full] & mask) == (addr[full] & mask);
+}
+
+bool conf_peer_allows(const conf_peer_t *p, const void *sockaddr)
+{
+    if (p->n_nets == 0)
+        return true;
+    const struct sockaddr *sa = sockaddr;
+    int family = sa->sa_family;
+    const uint8_t *addr;
+    if (family == AF_INET) {
+        addr = (const uint8_t *)&((const struct sockaddr_in *)sockaddr)->sin_addr;
+    } else {
+        addr = (const uint8_t *)&((const struct sockaddr_in6 *)sockaddr)->sin6_addr;
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+        if (memcmp(addr, v4mapped, 12) == 0) {
+            family = AF_INET;
+            addr += 12;
+        }
+    }
+    for (int i = 0; i < p->n_nets; i++)
+        if (net_match(&p->nets[i], family, addr))
+            return true;
+    return false;
+}
+
+const conf_peer_t *conf_find_peer(const conf_t *c, const char *calling_ae)
+{
+    for (int i = 0; i < c->n_peers; i++)
+        if (strcmp(c->peers[i].ae_title, calling_ae) == 0)
+            return &c->peers[i];
+    return NULL;
+}
+
+static conf_peer_t *peer_named(load_state_t *st, const char *name)
+{
+    conf_t *c = st->conf;
+    for (int i = 0; i < c->n_peers; i++)
+        if (strcmp(c->peers[i].name, name) == 0)
+            return &c->peers[i];
+    if (c->n_peers == CONF_MAX_PEERS || strlen(name) >= sizeof c->peers[0].name)
+        return NULL;
+    conf_peer_t *p = &c->peers[c->n_peers++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    return p;
+}
+
+static int set_hosts(load_state_t *st, conf_peer_t *p, const char *value)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", value);
+    p->n_nets = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok != NULL;
+         tok = strtok_r(NULL, ", ", &save)) {
+        char why[160];
+        if (p->n_nets == CONF_MAX_NETS) {
+            snprintf(why, sizeof why, "hosts: more than %d networks", CONF_MAX_NETS);
+            return fail_at(st, why), 0;
+        }
+        if (!conf_parse_net(tok, &p->nets[p->n_nets])) {
+            snprintf(why, sizeof why, "hosts: \"%s\" is not an address or network (a.b.c.d/n)", tok);
+            return fail_at(st, why), 0;
+        }
+        p->n_nets++;
+    }
+    return 1;
+}
+
+/* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes. */
+static int on_peer_value(load_state_t *st, const char *peer, const char *name, const char *value)
+{
+    char why[200];
+    conf_peer_t *p = peer_named(st, peer);
+    int64_t v;
+    if (p == NULL) {
+        snprintf(why, sizeof why, "too many [peer] sections or name too long (max %d)",
+                 CONF_MAX_PEERS);
+        return fail_at(st, why), 0;
+    }
+    if (strcmp(name, "ae_title") == 0) {
+        if (!valid_ae(value))
+            return fail_at(st, "ae_title must be 1-16 printable characters, no backslash"), 0;
+        snprintf(p->ae_title, sizeof p->ae_title, "%s", value);
+        return 1;
+    }
+    if (strcmp(name, "hosts") == 0)
+        return set_hosts(st, p, value);
+    if (strcmp(name, "max_associations") == 0) {
+        if (!parse_int(value, &v) || v < 0 || v > 4096)
+            return fail_at(st, "max_associations must be between 0 and 4096"), 0;
+        p->max_associations = (int)v;
+        return 1;
+    }
+    if (strcmp(name, "max_bytes") == 0) {
+        if (!parse_size(value, &v))
+            return fail_at(st, "max_bytes: not a size (like 64K, 4M, 2G)"), 0;
+        p->max_bytes = (uint64_t)v;
+        return 1;
+    }
+    snprintf(why, sizeof why, "unknown key \"%s\" in [peer %s]", name, peer);
+    return fail_at(st, why), 0;
+}
+
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
     load_state_t *st = user;
@@ -249,6 +408,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
         fail_at(st, why);
         return 0;
     }
+    if (is_peer_section(section))
+        return on_peer_value(st, section + 5, name, value);
     const opt_t *o = find_opt(section, name);
     if (o == NULL) {
         snprintf(why, sizeof why, "unknown key \"%s\" in [%s]", name, section);
@@ -280,6 +441,15 @@ cp_err_t conf_load(const char *path, conf_t *out, cp_errinfo_t *ei)
         fail_at(&st, "syntax error (expected [section] or key = value)");
         return CP_ECONFIG;
     }
+    for (int i = 0; i < c.n_peers; i++) {
+        for (int j = 0; j < i && c.peers[i].ae_title[0]; j++)
+            if (strcmp(c.peers[i].ae_title, c.peers[j].ae_title) == 0)
+                return cp_fail(ei, CP_ECONFIG, 0, "%s: [peer %s] and [peer %s] share ae_title %s",
+                               path, c.peers[j].name, c.peers[i].name, c.peers[i].ae_title);
+        if (c.peers[i].ae_title[0] == '\0')
+            return cp_fail(ei, CP_ECONFIG, 0, "%s: [peer %s] has no ae_title", path,
+                           c.peers[i].name);
+    }
     *out = c; /* check-then-assign: a bad file leaves *out untouched */
     return CP_OK;
 }
@@ -297,6 +467,12 @@ void conf_write_sample(FILE *f)
         }
         fprintf(f, "# %s\n%s = %s\n", o->help, o->name, o->def);
     }
+    fprintf(f, "\n# Known senders, one section each (none by default). With unknown_peers =\n"
+               "# reject, only these may associate. hosts: addresses or networks, comma\n"
+               "# separated (empty: any); max_associations: concurrent (0: only the global\n"
+               "# limit); max_bytes: per association (0: no limit).\n"
+               "# [peer MAIN-PACS]\n# ae_title = MAINPACS\n# hosts = 10.20.0.0/16, 192.168.7.12\n"
+               "# max_associations = 4\n# max_bytes = 20G\n");
 }
 
 cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei)

@@ -3,6 +3,7 @@
  * returned; an unknown section or key, or a bad value, is refused as "file:line: what". */
 #ifndef CASEPORT_CONF_H
 #define CASEPORT_CONF_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,7 +21,27 @@ typedef struct conf_dicom {
     int artim_timeout;           /* seconds: A-ASSOCIATE-RQ wait, release/abort linger */
     int idle_timeout;            /* seconds without a PDU on an established association */
     uint64_t max_instance_bytes; /* larger data sets are refused with 0xA700 */
+    int reject_unknown_peers;    /* 1: a calling AE title without a [peer] is rejected */
 } conf_dicom_t;
+
+/* Sender policy (issue 3): [peer NAME] sections. */
+#define CONF_MAX_PEERS 64
+#define CONF_MAX_NETS 16
+
+typedef struct conf_net {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network byte order */
+    int prefix;       /* bits that must match */
+} conf_net_t;
+
+typedef struct conf_peer {
+    char name[48];
+    char ae_title[17];
+    int n_nets; /* 0: any source address */
+    conf_net_t nets[CONF_MAX_NETS];
+    int max_associations; /* concurrent; 0: only the global limit */
+    uint64_t max_bytes;   /* per association; 0: no limit */
+} conf_peer_t;
 
 typedef struct conf_storage {
     char blob_dir[CONF_PATH_MAX];
@@ -44,9 +65,18 @@ typedef struct conf {
     conf_storage_t storage;
     conf_database_t database;
     conf_log_t log;
+    int n_peers;
+    conf_peer_t peers[CONF_MAX_PEERS];
 } conf_t;
 
 void conf_defaults(conf_t *c);
+/* The [peer] whose ae_title is calling_ae, or NULL. */
+const conf_peer_t *conf_find_peer(const conf_t *c, const char *calling_ae);
+/* Whether addr (a struct sockaddr_in or _in6, v4-mapped v6 included) is in one of the
+ * peer's networks; true when it lists none. */
+bool conf_peer_allows(const conf_peer_t *p, const void *sockaddr);
+/* "10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1": false if malformed. */
+bool conf_parse_net(const char *s, conf_net_t *out);
 /* Loads path over the defaults. On failure ei->msg is "path:line: reason". */
 cp_err_t conf_load(const char *path, conf_t *out, cp_errinfo_t *ei);
 /* Writes every option with its default and help text, INI format (docs/caseport.conf.sample). */

@@ -49,6 +49,9 @@ struct gw__assoc {
     const uint8_t *out;   /* the P-DATA-TF Evt9 sends */
     size_t out_len;
     char peer[64];
+    struct sockaddr_storage peer_addr;
+    int peer_idx;          /* the [peer] section it was accepted under, or -1 */
+    uint64_t bytes_in;     /* P-DATA received, for the peer's max_bytes */
     char calling_ae[17], called_ae[17];
     uint32_t peer_max; /* largest P-DATA-TF body the peer takes; 0: no limit */
     gw_ul_reader_t rd;
@@ -216,6 +219,31 @@ static int negotiate(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_assoc_ac_
     return accepted;
 }
 
+/* The sender policy: the calling AE title's [peer] section, its source networks and its
+ * own association limit. Rejects (and returns false) when the peer may not associate. */
+static bool peer_policy(gw__assoc_t *a)
+{
+    const conf_t *conf = a->srv->ctx.conf;
+    const conf_peer_t *p = conf_find_peer(conf, a->calling_ae);
+    if (p == NULL) {
+        if (conf->dicom.reject_unknown_peers)
+            reject(a, 1, 1, 3, "calling ae title not configured");
+        return !conf->dicom.reject_unknown_peers;
+    }
+    int idx = (int)(p - conf->peers);
+    if (!conf_peer_allows(p, &a->peer_addr)) {
+        reject(a, 1, 1, 3, "source address not allowed for this ae title");
+        return false;
+    }
+    if (p->max_associations && a->srv->peer_active[idx] >= p->max_associations) {
+        reject(a, 2, 3, 2, "peer association limit reached");
+        return false;
+    }
+    a->peer_idx = idx;
+    a->srv->peer_active[idx]++;
+    return true;
+}
+
 static void on_assoc_rq(gw__assoc_t *a)
 {
     const conf_dicom_t *dc = &a->srv->ctx.conf->dicom;
@@ -239,6 +267,8 @@ static void on_assoc_rq(gw__assoc_t *a)
         reject(a, 1, 1, 3, "calling ae title empty");
     else if (a->over_limit)
         reject(a, 2, 3, 2, "max_associations reached");
+    else if (!peer_policy(a))
+        ; /* peer_policy rejected it */
     else {
         gw_ul_assoc_ac_t *ac = cp_xcalloc(1, sizeof *ac);
         snprintf(ac->called_ae, sizeof ac->called_ae, "%s", rq->called_ae);
@@ -438,8 +468,25 @@ static const gw_ul_event_t pdu_event[] = {
     [GW_PDU_ABORT] = GW_EVT16,
 };
 
+/* A peer's max_bytes: past it, the association is aborted (a local A-ABORT request). */
+static bool over_peer_bytes(gw__assoc_t *a)
+{
+    if (a->peer_idx < 0 || a->rd.type != GW_PDU_P_DATA)
+        return false;
+    a->bytes_in += a->rd.len;
+    uint64_t max = a->srv->ctx.conf->peers[a->peer_idx].max_bytes;
+    if (max == 0 || a->bytes_in <= max)
+        return false;
+    a->abort_reason = 0;
+    a->why = "peer max_bytes exceeded";
+    ul_event(a, GW_EVT15);
+    return true;
+}
+
 static void on_pdu(gw__assoc_t *a)
 {
+    if (over_peer_bytes(a))
+        return;
     if (a->state == GW_STA6)
         arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
     a->abort_reason = 2; /* should an A-ABORT follow, it is for an unexpected PDU */
@@ -587,6 +634,8 @@ static void on_close(uv_handle_t *h)
     if (a->next)
         a->next->prev = a->prev;
     srv->n_assoc--;
+    if (a->peer_idx >= 0)
+        srv->peer_active[a->peer_idx]--;
     CP_LOG(CP_LOG_DEBUG, "dicom.ul", "event=closed assoc=%u", a->id);
     gw_ul_reader_free(&a->rd);
     free(a);
@@ -608,10 +657,11 @@ static void assoc_close(gw__assoc_t *a)
     uv_close((uv_handle_t *)&a->tcp, on_close);
 }
 
-static void peer_name(uv_tcp_t *t, char *out, size_t cap)
+static void peer_name(uv_tcp_t *t, struct sockaddr_storage *ss_out, char *out, size_t cap)
 {
     struct sockaddr_storage ss;
     int len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
     char ip[64] = "?";
     int port = 0;
     if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) == 0) {
@@ -624,6 +674,7 @@ static void peer_name(uv_tcp_t *t, char *out, size_t cap)
         }
     }
     snprintf(out, cap, "%s:%d", ip, port);
+    *ss_out = ss;
 }
 
 void gw__assoc_accept(gw_dicom_server_t *srv)
@@ -632,6 +683,7 @@ void gw__assoc_accept(gw_dicom_server_t *srv)
     gw__assoc_t *a = cp_xcalloc(1, sizeof *a);
     a->srv = srv;
     a->id = ++srv->next_id;
+    a->peer_idx = -1;
     uv_tcp_init(srv->loop, &a->tcp);
     uv_timer_init(srv->loop, &a->timer);
     a->tcp.data = a;
@@ -648,7 +700,7 @@ void gw__assoc_accept(gw_dicom_server_t *srv)
         return;
     }
     uv_tcp_nodelay(&a->tcp, 1);
-    peer_name(&a->tcp, a->peer, sizeof a->peer);
+    peer_name(&a->tcp, &a->peer_addr, a->peer, sizeof a->peer);
     /* Over the limit, the peer still gets a proper A-ASSOCIATE-RJ (transient) rather than
      * a reset; far over it (a flood), the connection is closed at once. */
     a->over_limit = srv->n_assoc > dc->max_associations;

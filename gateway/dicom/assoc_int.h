@@ -18,6 +18,7 @@ struct gw_dicom_server {
     uint32_t next_id;
     int n_assoc;      /* open connections */
     gw__assoc_t *head; /* every open association, for shutdown */
+    int peer_active[CONF_MAX_PEERS]; /* accepted associations per [peer] */
     bool closing;
 };
 

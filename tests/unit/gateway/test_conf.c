@@ -91,3 +91,77 @@ void conf_errors_name_line(void **state)
     expect_error("[storage]\nblob_dir =\n", "2: blob_dir must not be empty");
     expect_error("[dicom]\nthis line is wrong\n", "2: syntax error (expected [section] or key = value)");
 }
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+static bool allows(const conf_peer_t *p, const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (strchr(ip, ':')) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        assert_int_equal(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        assert_int_equal(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+    }
+    return conf_peer_allows(p, &ss);
+}
+
+void conf_peers_and_networks(void **state)
+{
+    (void)state;
+    char *path = write_conf("[dicom]\nunknown_peers = reject\n"
+                            "[peer Main PACS]\nae_title = MAINPACS\n"
+                            "hosts = 10.20.0.0/16, 192.168.7.12, fd00::/8\nmax_associations = 4\n"
+                            "max_bytes = 2G\n[peer Clinic]\nae_title = CLINIC\n");
+    conf_t c;
+    cp_errinfo_t ei = {0};
+    assert_int_equal(conf_load(path, &c, &ei), CP_OK);
+    unlink(path);
+    assert_int_equal(c.dicom.reject_unknown_peers, 1);
+    assert_int_equal(c.n_peers, 2);
+    const conf_peer_t *p = conf_find_peer(&c, "MAINPACS");
+    assert_non_null(p);
+    assert_string_equal(p->name, "Main PACS");
+    assert_int_equal(p->n_nets, 3);
+    assert_int_equal(p->max_associations, 4);
+    assert_int_equal(p->max_bytes, (uint64_t)2 << 30);
+    assert_true(allows(p, "10.20.3.4"));
+    assert_false(allows(p, "10.21.0.1"));
+    assert_true(allows(p, "192.168.7.12"));
+    assert_false(allows(p, "192.168.7.13"));
+    assert_true(allows(p, "::ffff:10.20.9.9")); /* v4-mapped, as a v6 listener sees it */
+    assert_true(allows(p, "fd12::1"));
+    assert_false(allows(p, "fe80::1"));
+    assert_true(allows(conf_find_peer(&c, "CLINIC"), "203.0.113.5")); /* no hosts: any */
+    assert_null(conf_find_peer(&c, "STRANGER"));
+    conf_net_t n;
+    assert_false(conf_parse_net("10.0.0.0/33", &n));
+    assert_false(conf_parse_net("10.0.0/8", &n));
+    assert_false(conf_parse_net("10.0.0.0/", &n));
+    assert_true(conf_parse_net("0.0.0.0/0", &n));
+    assert_int_equal(n.prefix, 0);
+}
+
+void conf_peer_errors_name_line(void **state)
+{
+    (void)state;
+    expect_error("[peer A]\nae_title = A\ncolour = red\n", "3: unknown key \"colour\" in [peer A]");
+    expect_error("[peer A]\nae_title = A\nhosts = 10.0.0.0/8, nowhere\n",
+                 "3: hosts: \"nowhere\" is not an address or network (a.b.c.d/n)");
+    expect_error("[dicom]\nunknown_peers = maybe\n", "2: unknown_peers must be accept or reject");
+    char *path = write_conf("[peer A]\nae_title = SAME\n[peer B]\nae_title = SAME\n");
+    conf_t c;
+    cp_errinfo_t ei = {0};
+    assert_int_equal(conf_load(path, &c, &ei), CP_ECONFIG);
+    assert_non_null(strstr(ei.msg, "[peer A] and [peer B] share ae_title SAME"));
+    unlink(path);
+    path = write_conf("[peer A]\nhosts = 10.0.0.1\n");
+    assert_int_equal(conf_load(path, &c, &ei), CP_ECONFIG);
+    assert_non_null(strstr(ei.msg, "[peer A] has no ae_title"));
+    unlink(path);
+}
