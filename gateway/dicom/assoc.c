@@ -244,6 +244,29 @@ static bool peer_policy(gw__assoc_t *a)
     return true;
 }
 
+/* Asynchronous operations: one at a time each way (PS3.7 D.3.3.3), said explicitly when
+ * asked. Roles (D.3.3.4): the requestor may be SCU of the classes we accepted; the SCP
+ * role for them (C-GET's sub-operations) is not offered yet, so it is refused. */
+static void answer_extended(const gw__assoc_t *a, const gw_ul_assoc_rq_t *rq,
+                            gw_ul_assoc_ac_t *ac)
+{
+    if (rq->has_async) {
+        ac->has_async = true;
+        ac->async_invoked = ac->async_performed = 1;
+    }
+    for (int i = 0; i < rq->n_roles; i++) {
+        bool accepted = false;
+        for (int id = 1; id < 256 && !accepted; id += 2)
+            accepted = a->pc[id].accepted &&
+                       strcmp(a->pc[id].abstract_syntax, rq->roles[i].sop_class) == 0;
+        if (!accepted)
+            continue;
+        gw_ul_role_t *r = &ac->roles[ac->n_roles++];
+        *r = rq->roles[i];
+        r->scp = 0;
+    }
+}
+
 static void on_assoc_rq(gw__assoc_t *a)
 {
     const conf_dicom_t *dc = &a->srv->ctx.conf->dicom;
@@ -277,6 +300,7 @@ static void on_assoc_rq(gw__assoc_t *a)
         ac->impl_class_uid = CODEC_IMPL_CLASS_UID;
         ac->impl_version = CODEC_IMPL_VERSION;
         int accepted = negotiate(a, rq, ac);
+        answer_extended(a, rq, ac);
         a->peer_max = rq->max_length;
         if (a->peer_max != 0 && a->peer_max < 64)
             a->peer_max = 64; /* below any sane value; keeps fragmentation finite */

@@ -294,7 +294,8 @@ static void put_ae(uint8_t *p, const char *ae)
 
 uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
 {
-    size_t cap = 6 + 68 + 4 + 64 + (size_t)ac->n_pc * (8 + 4 + 64) + 4 + 8 + 4 + 64 + 4 + 16;
+    size_t cap = 6 + 68 + 4 + 64 + (size_t)ac->n_pc * (8 + 4 + 64) + 4 + 8 + 4 + 64 + 4 + 16 +
+                 8 + (size_t)ac->n_roles * (4 + 2 + 64 + 2);
     uint8_t *b = cp_xcalloc(1, cap);
     b[0] = GW_PDU_ASSOC_AC;
     uint8_t *p = b + 6;
@@ -324,6 +325,24 @@ uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
     put32(ui + u + 4, ac->max_length);
     u += 8;
     u += put_item(ui + u, 0x52, ac->impl_class_uid);
+    if (ac->has_async) {
+        ui[u] = 0x53;
+        put16(ui + u + 2, 4);
+        put16(ui + u + 4, ac->async_invoked);
+        put16(ui + u + 6, ac->async_performed);
+        u += 8;
+    }
+    for (uint16_t i = 0; i < ac->n_roles; i++) {
+        const gw_ul_role_t *r = &ac->roles[i];
+        size_t n = strlen(r->sop_class);
+        ui[u] = 0x54;
+        put16(ui + u + 2, (uint16_t)(n + 4));
+        put16(ui + u + 4, (uint16_t)n);
+        memcpy(ui + u + 6, r->sop_class, n);
+        ui[u + 6 + n] = r->scu;
+        ui[u + 7 + n] = r->scp;
+        u += 8 + n;
+    }
     u += put_item(ui + u, 0x55, ac->impl_version);
     put16(ui + 2, (uint16_t)(u - 4));
     off += u;

@@ -100,6 +100,10 @@ typedef struct gw_ul_assoc_ac {
     uint32_t max_length;
     const char *impl_class_uid;
     const char *impl_version;
+    bool has_async; /* answer the asynchronous operations window (PS3.7 D.3.3.3) */
+    uint16_t async_invoked, async_performed;
+    uint16_t n_roles; /* answers to role selection (PS3.7 D.3.3.4) */
+    gw_ul_role_t roles[GW_UL_MAX_ROLES];
 } gw_ul_assoc_ac_t;
 
 /* Returns a whole A-ASSOCIATE-AC PDU, cp_xmalloc'd; *len its size. */

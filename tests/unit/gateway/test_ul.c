@@ -396,3 +396,50 @@ void dimse_rsp_build_parses_back(void **state)
     assert_string_equal(back.sop_instance, "1.2.3.45");
     assert_string_equal(back.sop_class, "1.2.840.10008.5.1.4.1.1.2");
 }
+
+void assoc_ac_answers_async_and_roles(void **state)
+{
+    (void)state;
+    gw_ul_assoc_ac_t *ac = calloc(1, sizeof *ac);
+    snprintf(ac->called_ae, sizeof ac->called_ae, "%s", "CASEPORT");
+    snprintf(ac->calling_ae, sizeof ac->calling_ae, "%s", "GETSCU");
+    ac->n_pc = 1;
+    ac->pc[0] = (gw_ul_pc_ac_t){.id = 1, .result = GW_PC_ACCEPT, .ts = "1.2.840.10008.1.2"};
+    ac->max_length = 16384;
+    ac->impl_class_uid = "2.25.1";
+    ac->impl_version = "CASEPORT_010";
+    ac->has_async = true;
+    ac->async_invoked = ac->async_performed = 1;
+    ac->n_roles = 1;
+    snprintf(ac->roles[0].sop_class, sizeof ac->roles[0].sop_class, "%s",
+             "1.2.840.10008.5.1.4.1.1.2");
+    ac->roles[0].scu = 1;
+    ac->roles[0].scp = 0;
+    size_t len;
+    uint8_t *pdu = gw_ul_build_assoc_ac(ac, &len);
+    /* find the user information item and walk its sub-items */
+    size_t off = 6 + 68;
+    while (off < len && pdu[off] != 0x50)
+        off += 4 + (size_t)(pdu[off + 2] << 8 | pdu[off + 3]);
+    assert_true(off < len);
+    size_t end = off + 4 + (size_t)(pdu[off + 2] << 8 | pdu[off + 3]);
+    assert_int_equal(end, len);
+    bool saw_async = false, saw_role = false;
+    for (size_t p = off + 4; p < end; p += 4 + (size_t)(pdu[p + 2] << 8 | pdu[p + 3])) {
+        if (pdu[p] == 0x53) {
+            uint8_t want[] = {0x53, 0, 0, 4, 0, 1, 0, 1};
+            assert_memory_equal(pdu + p, want, sizeof want);
+            saw_async = true;
+        } else if (pdu[p] == 0x54) {
+            size_t n = (size_t)(pdu[p + 4] << 8 | pdu[p + 5]);
+            assert_int_equal(n, strlen("1.2.840.10008.5.1.4.1.1.2"));
+            assert_memory_equal(pdu + p + 6, "1.2.840.10008.5.1.4.1.1.2", n);
+            assert_int_equal(pdu[p + 6 + n], 1);
+            assert_int_equal(pdu[p + 7 + n], 0);
+            saw_role = true;
+        }
+    }
+    assert_true(saw_async && saw_role);
+    free(pdu);
+    free(ac);
+}
