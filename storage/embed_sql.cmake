@@ -1,4 +1,7 @@
-# Writes the migrations as a C array of {version, name, sql} in file-name order.
+# Writes the migrations of DIR as a C array of {version, name, sql} in file-name order.
+# (The directory, not a list, is passed: a list's ";" would split the command line.)
+file(GLOB IN ${DIR}/*.sql)
+list(SORT IN)
 set(body "#include \"store_pg.h\"\nconst store_migration_t store_migrations[] = {\n")
 set(count 0)
 foreach(f ${IN})

@@ -378,6 +378,36 @@ cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
     return store_pg_ingest_finish(txn, true, res, ei);
 }
 
+cp_err_t store_pg_record_association(store_pg_t *pg, const store_assoc_row_t *row,
+                                     cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    char started[32], stored[16], failed[16], bytes[24];
+    snprintf(started, sizeof started, "%.6f", row->started_at);
+    snprintf(stored, sizeof stored, "%d", row->stored);
+    snprintf(failed, sizeof failed, "%d", row->failed);
+    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)row->bytes_in);
+    const char *v[] = {started, row->calling_ae, row->called_ae, row->peer_address,
+                       row->peer_name[0] ? row->peer_name : NULL, row->impl_class_uid,
+                       row->impl_version, row->accepted ? "t" : "f", row->outcome, stored,
+                       failed, bytes};
+    PGresult *r = PQexecParams(
+        s->conn,
+        "INSERT INTO associations (started_at, calling_ae, called_ae, peer_address, peer_name,"
+        " impl_class_uid, impl_version, accepted, outcome, stored, failed, bytes_in)"
+        " VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        12, NULL, v, NULL, NULL, 0);
+    err = PQresultStatus(r) == PGRES_COMMAND_OK ? CP_OK
+                                                : result_error(s->conn, r, "recording association", ei);
+    if (err == CP_OK)
+        PQclear(r);
+    release(pg, s);
+    return err;
+}
+
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src);

@@ -74,6 +74,18 @@ cp_err_t store_pg_ingest_start(store_pg_t *pg, const store_instance_in_t *in,
 cp_err_t store_pg_ingest_finish(store_pg_txn_t *txn, bool commit, store_ingest_result_t *res,
                                 cp_errinfo_t *ei);
 
+/* One association, written when it ends. Strings are never NULL ("" if absent). */
+typedef struct store_assoc_row {
+    double started_at; /* seconds since the epoch */
+    const char *calling_ae, *called_ae, *peer_address, *peer_name;
+    const char *impl_class_uid, *impl_version, *outcome;
+    bool accepted;
+    int stored, failed;
+    uint64_t bytes_in;
+} store_assoc_row_t;
+cp_err_t store_pg_record_association(store_pg_t *pg, const store_assoc_row_t *row,
+                                     cp_errinfo_t *ei);
+
 typedef struct store_instance_info {
     int64_t id;
     int version;

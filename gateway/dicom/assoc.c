@@ -53,6 +53,10 @@ struct gw__assoc {
     int peer_idx;          /* the [peer] section it was accepted under, or -1 */
     uint64_t bytes_in;     /* P-DATA received, for the peer's max_bytes */
     char calling_ae[17], called_ae[17];
+    bool rq_seen, accepted; /* for the associations table, written at the end */
+    double started_at;
+    char impl_class[65], impl_version[17];
+    char outcome[96];
     uint32_t peer_max; /* largest P-DATA-TF body the peer takes; 0: no limit */
     gw_ul_reader_t rd;
     pc_t pc[256]; /* by presentation context id */
@@ -170,6 +174,7 @@ static void reject(gw__assoc_t *a, uint8_t result, uint8_t source, uint8_t reaso
            "event=assoc_rejected assoc=%u calling_ae=\"%s\" called_ae=\"%s\" result=%u source=%u "
            "reason=%u why=\"%s\"",
            a->id, a->calling_ae, a->called_ae, result, source, reason, why);
+    snprintf(a->outcome, sizeof a->outcome, "rejected: %s", why);
     gw_ul_build_assoc_rj(a->rj, result, source, reason);
     ul_event(a, GW_EVT8);
 }
@@ -280,6 +285,9 @@ static void on_assoc_rq(gw__assoc_t *a)
     }
     snprintf(a->calling_ae, sizeof a->calling_ae, "%s", rq->calling_ae);
     snprintf(a->called_ae, sizeof a->called_ae, "%s", rq->called_ae);
+    snprintf(a->impl_class, sizeof a->impl_class, "%s", rq->impl_class_uid);
+    snprintf(a->impl_version, sizeof a->impl_version, "%s", rq->impl_version);
+    a->rq_seen = true;
     if (!(rq->protocol_version & 1))
         reject(a, 1, 2, 2, "protocol version not supported");
     else if (strcmp(rq->app_context, GW_UL_APP_CONTEXT) != 0)
@@ -304,6 +312,8 @@ static void on_assoc_rq(gw__assoc_t *a)
         a->peer_max = rq->max_length;
         if (a->peer_max != 0 && a->peer_max < 64)
             a->peer_max = 64; /* below any sane value; keeps fragmentation finite */
+        a->accepted = true;
+        snprintf(a->outcome, sizeof a->outcome, "connection lost");
         a->ac = gw_ul_build_assoc_ac(ac, &a->ac_len);
         free(ac);
         ul_event(a, GW_EVT7);
@@ -343,6 +353,7 @@ static void release_response(gw__assoc_t *a)
 {
     CP_LOG(CP_LOG_INFO, "dicom.ul", "event=assoc_released assoc=%u stored=%u failed=%u", a->id,
            a->n_stored, a->n_failed);
+    snprintf(a->outcome, sizeof a->outcome, "released");
     ul_event(a, GW_EVT14);
 }
 
@@ -495,9 +506,11 @@ static const gw_ul_event_t pdu_event[] = {
 /* A peer's max_bytes: past it, the association is aborted (a local A-ABORT request). */
 static bool over_peer_bytes(gw__assoc_t *a)
 {
-    if (a->peer_idx < 0 || a->rd.type != GW_PDU_P_DATA)
+    if (a->rd.type != GW_PDU_P_DATA)
         return false;
     a->bytes_in += a->rd.len;
+    if (a->peer_idx < 0)
+        return false;
     uint64_t max = a->srv->ctx.conf->peers[a->peer_idx].max_bytes;
     if (max == 0 || a->bytes_in <= max)
         return false;
@@ -542,6 +555,8 @@ static void send_control(gw__assoc_t *a, const gw_ul_effects_t *fx)
                gw_ul_action_name(fx->action), source, a->abort_reason,
                a->why ? a->why : "protocol");
         gw_ul_build_abort(pdu, source, source == 0 ? 0 : a->abort_reason);
+        if (a->accepted || a->outcome[0] == '\0')
+            snprintf(a->outcome, sizeof a->outcome, "aborted: %s", a->why ? a->why : "protocol");
         send_bytes(a, pdu, sizeof pdu, false);
     }
 }
@@ -567,8 +582,10 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
     if (fx.stop_artim)
         uv_timer_stop(&a->timer);
     send_control(a, &fx);
-    if (e == GW_EVT16)
+    if (e == GW_EVT16) {
         CP_LOG(CP_LOG_INFO, "dicom.ul", "event=abort_received assoc=%u", a->id);
+        snprintf(a->outcome, sizeof a->outcome, "aborted by peer");
+    }
     if (fx.indicate_abort && a->store != NULL) {
         gw_store_cancel(a->store); /* no response will be sent: nothing was acknowledged */
         a->store = NULL;
@@ -645,6 +662,56 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- life cycle ---- */
 
+typedef struct record {
+    uv_work_t work;
+    store_pg_t *pg;
+    uint32_t id;
+    store_assoc_row_t row;
+    char calling[17], called[17], peer[64], peer_name[48], impl_class[65], impl_version[17];
+    char outcome[96];
+} record_t;
+
+static void run_record(uv_work_t *w)
+{
+    record_t *r = container_of(w, record_t, work);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_pg_record_association(r->pg, &r->row, &ei);
+    if (err != CP_OK) /* the log is the fallback record: no PHI in it */
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=association_not_recorded assoc=%u error=%s why=\"%s\"",
+               r->id, cp_err_name(err), cp_errinfo_msg(&ei, err));
+}
+
+static void after_record(uv_work_t *w, int status)
+{
+    (void)status;
+    free(container_of(w, record_t, work));
+}
+
+/* Every association a peer asked for gets a row in `associations`, written off the loop. */
+static void record_association(gw__assoc_t *a)
+{
+    if (!a->rq_seen)
+        return;
+    record_t *r = cp_xcalloc(1, sizeof *r);
+    r->pg = a->srv->ctx.pg;
+    r->id = a->id;
+    snprintf(r->calling, sizeof r->calling, "%s", a->calling_ae);
+    snprintf(r->called, sizeof r->called, "%s", a->called_ae);
+    snprintf(r->peer, sizeof r->peer, "%s", a->peer);
+    snprintf(r->peer_name, sizeof r->peer_name, "%s",
+             a->peer_idx >= 0 ? a->srv->ctx.conf->peers[a->peer_idx].name : "");
+    snprintf(r->impl_class, sizeof r->impl_class, "%s", a->impl_class);
+    snprintf(r->impl_version, sizeof r->impl_version, "%s", a->impl_version);
+    snprintf(r->outcome, sizeof r->outcome, "%s", a->outcome[0] ? a->outcome : "unknown");
+    r->row = (store_assoc_row_t){.started_at = a->started_at, .calling_ae = r->calling,
+                                 .called_ae = r->called, .peer_address = r->peer,
+                                 .peer_name = r->peer_name, .impl_class_uid = r->impl_class,
+                                 .impl_version = r->impl_version, .outcome = r->outcome,
+                                 .accepted = a->accepted, .stored = (int)a->n_stored,
+                                 .failed = (int)a->n_failed, .bytes_in = a->bytes_in};
+    uv_queue_work(a->srv->loop, &r->work, run_record, after_record);
+}
+
 static void on_close(uv_handle_t *h)
 {
     gw__assoc_t *a = h->data;
@@ -661,6 +728,7 @@ static void on_close(uv_handle_t *h)
     if (a->peer_idx >= 0)
         srv->peer_active[a->peer_idx]--;
     CP_LOG(CP_LOG_DEBUG, "dicom.ul", "event=closed assoc=%u", a->id);
+    record_association(a);
     gw_ul_reader_free(&a->rd);
     free(a);
     if (srv->closing && srv->n_assoc == 0)
@@ -708,6 +776,9 @@ void gw__assoc_accept(gw_dicom_server_t *srv)
     a->srv = srv;
     a->id = ++srv->next_id;
     a->peer_idx = -1;
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    a->started_at = (double)tv.tv_sec + tv.tv_usec / 1e6;
     uv_tcp_init(srv->loop, &a->tcp);
     uv_timer_init(srv->loop, &a->timer);
     a->tcp.data = a;

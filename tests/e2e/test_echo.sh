@@ -37,4 +37,13 @@ wait $h1 || die "held association 1 was not released properly"
 wait $h2 || die "held association 2 was not released properly"
 echoscu_to >/dev/null 2>&1 || die "echoscu failed after the held associations ended"
 log "max_associations enforced with a transient rejection"
+
+# Every association asked for is recorded, with the peer's implementation and outcome.
 e2e_stop
+q() { sql "SELECT count(*) FROM associations WHERE $1"; }
+[ "$(q "calling_ae = 'E2E' AND accepted AND outcome = 'released' AND impl_class_uid = '1.2.276.0.7230010.3.0.3.6.7' AND impl_version = 'OFFIS_DCMTK_367'")" -ge 3 ] ||
+  die "echoscu's associations not recorded: $(sql 'SELECT calling_ae, outcome, impl_version FROM associations')"
+[ "$(q "called_ae = 'NOTME' AND NOT accepted AND outcome = 'rejected: called ae title not recognized'")" = 1 ] ||
+  die "the rejected association is not recorded"
+[ "$(q "outcome = 'rejected: max_associations reached'")" = 1 ] || die "the over-limit rejection is not recorded"
+[ "$(q "calling_ae = 'RAWPEER' AND outcome = 'released'")" = 2 ] || die "the held associations are not recorded"
