@@ -235,7 +235,7 @@ static bool is_pixel_data(const codec_dshdr_t *p)
     return p->group == 0x7FE0 && (p->elem == 0x0010 || p->elem == 0x0008 || p->elem == 0x0009);
 }
 
-/* An item or delimiter tag (FFFE,xxxx): always tag + 4-byte length. */
+/* An item or delimiter tag (FFFE,E000/E00D/E0DD): always tag + 4-byte length. */
 static cp_err_t on_item_tag(codec_dshdr_t *p, uint32_t len, uint64_t at)
 {
     frame_t *top = p->depth ? &p->stack[p->depth - 1] : NULL;

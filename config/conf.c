@@ -84,29 +84,6 @@ static bool known_section(const char *section)
     return false;
 }
 
-/* "123", "64K", "4M", "2G" (binary multiples). */
-static bool parse_size(const char *s, int64_t *out)
-{
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || v < 0)
-        return false;
-    int shift = 0;
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    if (shift != 0)
-        end++;
-    if (*end != '\0' || v > (INT64_MAX >> shift))
-        return false;
-    *out = (int64_t)v << shift;
-    return true;
-}
-
 static bool parse_int(const char *s, int64_t *out)
 {
     errno = 0;
@@ -115,6 +92,28 @@ static bool parse_int(const char *s, int64_t *out)
     if (errno != 0 || end == s || *end != '\0')
         return false;
     *out = v;
+    return true;
+}
+
+/* "123", "64K", "4M", "2G" (binary multiples): a number with an optional suffix. */
+static bool parse_size(const char *s, int64_t *out)
+{
+    char num[32];
+    size_t n = strlen(s);
+    int shift = 0;
+    if (n > 0 && strchr("KkMmGg", s[n - 1]) != NULL) {
+        char u = (char)(s[n - 1] | 0x20);
+        shift = u == 'k' ? 10 : u == 'm' ? 20 : 30;
+        n--;
+    }
+    if (n == 0 || n >= sizeof num)
+        return false;
+    memcpy(num, s, n);
+    num[n] = '\0';
+    int64_t v;
+    if (!parse_int(num, &v) || v < 0 || v > (INT64_MAX >> shift))
+        return false;
+    *out = v << shift;
     return true;
 }
 

@@ -21,7 +21,7 @@ enum {
     GW_STATUS_OUT_OF_RESOURCES = 0xA700,
     GW_STATUS_SOP_CLASS_MISMATCH = 0xA900,
     GW_STATUS_CANNOT_UNDERSTAND = 0xC000,
-    GW_STATUS_UID_MISMATCH = 0xC001, /* Cxxx: our sub-code for a SOP Instance UID mismatch */
+    GW_STATUS_UID_MISMATCH = 0xC001, /* in the C000-CFFF range: our code for a UID mismatch */
     GW_STATUS_UNRECOGNIZED_OP = 0x0211,
     GW_STATUS_SOP_CLASS_NOT_SUPPORTED = 0x0122,
 };
