@@ -23,6 +23,12 @@ sleep 0.5
 out=$(peer silent) || die "silent peer: $out"
 log "silent: $out"
 
+# The PDU fuzzer's corpus replayed against the live server (built with ASan and UBSan:
+# any memory error aborts it and fails e2e_stop below).
+out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" replay "$SRC/tests/fuzz/seeds/pdu") || die "replay: $out"
+log "$out"
+echoscu_to >/dev/null 2>&1 || die "echoscu failed after the replay"
+
 gen_series "$work/ct" 3 --rows 64 --cols 64 --seed hostile
 storescu_to "$work/ct" >/dev/null 2>&1 || die "store after the attacks failed"
 [ "$(sql 'SELECT count(*) FROM instances')" = 3 ] || die "expected 3 instances"
