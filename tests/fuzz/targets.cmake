@@ -4,3 +4,5 @@ target_include_directories(fuzz_dshdr PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
 cp_fuzz(pdu SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_pdu.c ${PROJECT_SOURCE_DIR}/gateway/dicom/dimse.c
   LIBS cp_base)
 target_include_directories(fuzz_pdu PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)
+cp_fuzz(fsm SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_fsm.c LIBS cp_base)
+target_include_directories(fuzz_fsm PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)
