@@ -380,6 +380,19 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
     }
     if (strcmp(name, "hosts") == 0)
         return set_hosts(st, p, value);
+    if (strcmp(name, "username") == 0 || strcmp(name, "password_hash") == 0) {
+        bool user = name[0] == 'u';
+        char *dst = user ? p->username : p->password_hash;
+        size_t cap = user ? sizeof p->username : sizeof p->password_hash;
+        if (value[0] == '\0' || strlen(value) >= cap)
+            return fail_at(st, user ? "username must be 1-64 characters"
+                                    : "password_hash must be an encoded argon2id hash"),
+                   0;
+        if (!user && strncmp(value, "$argon2id$", 10) != 0)
+            return fail_at(st, "password_hash must be an encoded argon2id hash (caseport passwd)"), 0;
+        snprintf(dst, cap, "%s", value);
+        return 1;
+    }
     if (strcmp(name, "max_associations") == 0) {
         if (!parse_int(value, &v) || v < 0 || v > 4096)
             return fail_at(st, "max_associations must be between 0 and 4096"), 0;
@@ -448,6 +461,9 @@ cp_err_t conf_load(const char *path, conf_t *out, cp_errinfo_t *ei)
         if (c.peers[i].ae_title[0] == '\0')
             return cp_fail(ei, CP_ECONFIG, 0, "%s: [peer %s] has no ae_title", path,
                            c.peers[i].name);
+        if (c.peers[i].password_hash[0] && !c.peers[i].username[0])
+            return cp_fail(ei, CP_ECONFIG, 0, "%s: [peer %s] has a password_hash but no username",
+                           path, c.peers[i].name);
     }
     *out = c; /* check-then-assign: a bad file leaves *out untouched */
     return CP_OK;
@@ -471,7 +487,9 @@ void conf_write_sample(FILE *f)
                "# separated (empty: any); max_associations: concurrent (0: only the global\n"
                "# limit); max_bytes: per association (0: no limit).\n"
                "# [peer MAIN-PACS]\n# ae_title = MAINPACS\n# hosts = 10.20.0.0/16, 192.168.7.12\n"
-               "# max_associations = 4\n# max_bytes = 20G\n");
+               "# max_associations = 4\n# max_bytes = 20G\n"
+               "# username = mainpacs      (user identity required, PS3.7 D.3.3.7)\n"
+               "# password_hash = $argon2id$...   (from `caseport passwd`)\n");
 }
 
 cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei)

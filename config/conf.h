@@ -41,6 +41,8 @@ typedef struct conf_peer {
     conf_net_t nets[CONF_MAX_NETS];
     int max_associations; /* concurrent; 0: only the global limit */
     uint64_t max_bytes;   /* per association; 0: no limit */
+    char username[65];    /* if set, user identity (PS3.7 D.3.3.7) is required */
+    char password_hash[160]; /* argon2id, encoded (caseport passwd); needs username */
 } conf_peer_t;
 
 typedef struct conf_storage {

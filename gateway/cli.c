@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cli_int.h"
+#include <openssl/crypto.h>
 #include "codec_dicom.h"
 #include "conf.h"
 #include "store_blob.h"
@@ -371,6 +373,37 @@ int cli_verify(int argc, char **argv)
         return fail(argv[0], err, &ei);
     printf("verified %ld blob(s): %ld ok, %ld failed\n", st.ok + st.bad, st.ok, st.bad);
     return st.bad == 0 ? 0 : 1;
+}
+
+/* ---- passwd ---- */
+
+int cli_passwd(int argc, char **argv)
+{
+    const cli_opt_t opts[] = {{0}};
+    int rc = cli_parse(argc, argv,
+                       "Read a password from the first line of standard input and print its "
+                       "argon2id hash, for a [peer] section's password_hash.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    char pw[256];
+    if (fgets(pw, sizeof pw, stdin) == NULL) {
+        fprintf(stderr, "caseport passwd: no password on standard input\n");
+        return 2;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (pw[0] == '\0' || strlen(pw) > 128) {
+        fprintf(stderr, "caseport passwd: the password must be 1-128 characters\n");
+        return 2;
+    }
+    char hash[160];
+    cp_errinfo_t ei = {0};
+    cp_err_t err = gw_auth_hash(pw, hash, sizeof hash, &ei);
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (err != CP_OK)
+        return fail(argv[0], err, &ei);
+    printf("%s\n", hash);
+    return 0;
 }
 
 int cli_config_sample(int argc, char **argv)

@@ -13,7 +13,9 @@
 #include "assoc_int.h"
 #include "codec_dicom.h"
 #include "cp_log.h"
+#include "auth.h"
 #include "cp_mem.h"
+#include <openssl/crypto.h>
 #include "dimse.h"
 #include "server.h"
 #include "store.h"
@@ -54,6 +56,8 @@ struct gw__assoc {
     uint64_t bytes_in;     /* P-DATA received, for the peer's max_bytes */
     char calling_ae[17], called_ae[17];
     bool rq_seen, accepted; /* for the associations table, written at the end */
+    bool verifying;         /* a worker checks the peer's password: freed after it */
+    gw_ul_assoc_rq_t *pending_rq; /* the request waiting for that check */
     double started_at;
     char impl_class[65], impl_version[17];
     char outcome[96];
@@ -81,6 +85,9 @@ typedef struct wreq {
 
 static void assoc_close(gw__assoc_t *a);
 static void ul_event(gw__assoc_t *a, gw_ul_event_t e);
+static void accept_assoc(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq);
+static void verify_then_accept(gw__assoc_t *a, gw_ul_assoc_rq_t *rq);
+static void assoc_free(gw__assoc_t *a);
 static void arm_timer(gw__assoc_t *a, int seconds);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -226,27 +233,49 @@ static int negotiate(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_assoc_ac_
 
 /* The sender policy: the calling AE title's [peer] section, its source networks and its
  * own association limit. Rejects (and returns false) when the peer may not associate. */
-static bool peer_policy(gw__assoc_t *a)
+typedef enum { POLICY_OK, POLICY_REJECTED, POLICY_VERIFY } policy_t;
+
+/* User identity (PS3.7 D.3.3.7) for a peer with a username: it must come, name that user,
+ * and, with a password_hash, carry a passcode (checked on a worker: POLICY_VERIFY). A
+ * refusal is permanent, service user, no reason given, as D.3.3.7 asks. */
+static policy_t identity_policy(gw__assoc_t *a, const conf_peer_t *p,
+                                const gw_ul_assoc_rq_t *rq)
+{
+    if (!p->username[0])
+        return POLICY_OK;
+    bool named = rq->has_user_identity && !rq->uid_too_long &&
+                 (rq->uid_type == 1 || rq->uid_type == 2) &&
+                 strcmp(rq->uid_primary, p->username) == 0;
+    if (!named || (p->password_hash[0] && rq->uid_type != 2)) {
+        reject(a, 1, 1, 1, rq->has_user_identity ? "user identity not accepted"
+                                                 : "user identity required");
+        return POLICY_REJECTED;
+    }
+    return p->password_hash[0] ? POLICY_VERIFY : POLICY_OK;
+}
+
+static policy_t peer_policy(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq)
 {
     const conf_t *conf = a->srv->ctx.conf;
     const conf_peer_t *p = conf_find_peer(conf, a->calling_ae);
     if (p == NULL) {
-        if (conf->dicom.reject_unknown_peers)
+        if (conf->dicom.reject_unknown_peers) {
             reject(a, 1, 1, 3, "calling ae title not configured");
-        return !conf->dicom.reject_unknown_peers;
+            return POLICY_REJECTED;
+        }
+        return POLICY_OK;
     }
     int idx = (int)(p - conf->peers);
     if (!conf_peer_allows(p, &a->peer_addr)) {
         reject(a, 1, 1, 3, "source address not allowed for this ae title");
-        return false;
+        return POLICY_REJECTED;
     }
     if (p->max_associations && a->srv->peer_active[idx] >= p->max_associations) {
         reject(a, 2, 3, 2, "peer association limit reached");
-        return false;
+        return POLICY_REJECTED;
     }
-    a->peer_idx = idx;
-    a->srv->peer_active[idx]++;
-    return true;
+    a->peer_idx = idx; /* counted in peer_active once accepted */
+    return identity_policy(a, p, rq);
 }
 
 /* Asynchronous operations: one at a time each way (PS3.7 D.3.3.3), said explicitly when
@@ -298,9 +327,25 @@ static void on_assoc_rq(gw__assoc_t *a)
         reject(a, 1, 1, 3, "calling ae title empty");
     else if (a->over_limit)
         reject(a, 2, 3, 2, "max_associations reached");
-    else if (!peer_policy(a))
-        ; /* peer_policy rejected it */
     else {
+        policy_t pol = peer_policy(a, rq);
+        if (pol == POLICY_VERIFY) {
+            verify_then_accept(a, rq); /* takes rq */
+            return;
+        }
+        if (pol == POLICY_OK)
+            accept_assoc(a, rq);
+    }
+    OPENSSL_cleanse(rq->uid_secondary, sizeof rq->uid_secondary);
+    free(rq);
+}
+
+static void accept_assoc(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq)
+{
+    const conf_dicom_t *dc = &a->srv->ctx.conf->dicom;
+    if (a->peer_idx >= 0)
+        a->srv->peer_active[a->peer_idx]++;
+    {
         gw_ul_assoc_ac_t *ac = cp_xcalloc(1, sizeof *ac);
         snprintf(ac->called_ae, sizeof ac->called_ae, "%s", rq->called_ae);
         snprintf(ac->calling_ae, sizeof ac->calling_ae, "%s", rq->calling_ae);
@@ -309,6 +354,8 @@ static void on_assoc_rq(gw__assoc_t *a)
         ac->impl_version = CODEC_IMPL_VERSION;
         int accepted = negotiate(a, rq, ac);
         answer_extended(a, rq, ac);
+        ac->uid_response = a->peer_idx >= 0 &&
+                           a->srv->ctx.conf->peers[a->peer_idx].username[0] && rq->uid_positive;
         a->peer_max = rq->max_length;
         if (a->peer_max != 0 && a->peer_max < 64)
             a->peer_max = 64; /* below any sane value; keeps fragmentation finite */
@@ -325,7 +372,53 @@ static void on_assoc_rq(gw__assoc_t *a)
                a->id, a->calling_ae, a->called_ae, rq->n_pc, accepted, rq->max_length,
                rq->impl_class_uid, rq->impl_version);
     }
+}
+
+typedef struct verify {
+    uv_work_t work;
+    gw__assoc_t *a;
+    char hash[160];
+    bool ok;
+} verify_t;
+
+static void run_verify(uv_work_t *w)
+{
+    verify_t *v = container_of(w, verify_t, work);
+    const char *pw = v->a->pending_rq->uid_secondary; /* not touched by the loop meanwhile */
+    v->ok = gw_auth_verify(v->hash, pw, strlen(pw));
+}
+
+static void after_verify(uv_work_t *w, int status)
+{
+    (void)status;
+    verify_t *v = container_of(w, verify_t, work);
+    gw__assoc_t *a = v->a;
+    gw_ul_assoc_rq_t *rq = a->pending_rq;
+    a->pending_rq = NULL;
+    a->verifying = false;
+    if (a->open_handles == 0) { /* the connection went away while checking */
+        assoc_free(a);
+    } else if (!a->closing && a->state == GW_STA3) { /* else aborted meanwhile */
+        if (v->ok)
+            accept_assoc(a, rq);
+        else
+            reject(a, 1, 1, 1, "user identity not accepted");
+    }
+    OPENSSL_cleanse(rq->uid_secondary, sizeof rq->uid_secondary);
     free(rq);
+    free(v);
+}
+
+/* The password check costs tens of milliseconds: it runs on the thread pool while the
+ * association waits in Sta3 for this "local A-ASSOCIATE response". */
+static void verify_then_accept(gw__assoc_t *a, gw_ul_assoc_rq_t *rq)
+{
+    verify_t *v = cp_xcalloc(1, sizeof *v);
+    v->a = a;
+    snprintf(v->hash, sizeof v->hash, "%s", a->srv->ctx.conf->peers[a->peer_idx].password_hash);
+    a->pending_rq = rq;
+    a->verifying = true;
+    uv_queue_work(a->srv->loop, &v->work, run_verify, after_verify);
 }
 
 /* ---- DIMSE ---- */
@@ -715,8 +808,13 @@ static void record_association(gw__assoc_t *a)
 static void on_close(uv_handle_t *h)
 {
     gw__assoc_t *a = h->data;
-    if (--a->open_handles > 0)
+    if (--a->open_handles > 0 || a->verifying) /* after_verify frees it then */
         return;
+    assoc_free(a);
+}
+
+static void assoc_free(gw__assoc_t *a)
+{
     gw_dicom_server_t *srv = a->srv;
     if (a->prev)
         a->prev->next = a->next;

@@ -179,6 +179,35 @@ static cp_err_t parse_role(const uint8_t *v, size_t len, gw_ul_assoc_rq_t *rq, c
     return CP_OK;
 }
 
+/* The fields are byte strings that may hold any value (a passcode): copied verbatim,
+ * NUL-terminated; longer than the field -> uid_too_long (refused by policy, not here). */
+static void take_field(const uint8_t *v, size_t n, char *out, size_t cap, bool *too_long)
+{
+    if (n >= cap) {
+        *too_long = true;
+        n = cap - 1;
+    }
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+static cp_err_t parse_user_identity(const uint8_t *v, size_t len, gw_ul_assoc_rq_t *rq,
+                                    cp_errinfo_t *ei)
+{
+    if (len < 4 || (size_t)be16(v + 2) + 4 > len)
+        return cp_fail(ei, CP_EPROTO, 0, "malformed user identity sub-item");
+    size_t n1 = be16(v + 2), off = 4 + n1;
+    if (off + 2 > len || off + 2 + be16(v + off) != len)
+        return cp_fail(ei, CP_EPROTO, 0, "malformed user identity sub-item");
+    rq->has_user_identity = true;
+    rq->uid_type = v[0];
+    rq->uid_positive = v[1] == 1;
+    take_field(v + 4, n1, rq->uid_primary, sizeof rq->uid_primary, &rq->uid_too_long);
+    take_field(v + off + 2, be16(v + off), rq->uid_secondary, sizeof rq->uid_secondary,
+               &rq->uid_too_long);
+    return CP_OK;
+}
+
 static cp_err_t parse_user_info(const uint8_t *p, size_t n, size_t at, gw_ul_assoc_rq_t *rq,
                                 cp_errinfo_t *ei)
 {
@@ -218,7 +247,7 @@ static cp_err_t parse_user_info(const uint8_t *p, size_t n, size_t at, gw_ul_ass
             err = parse_role(v, len, rq, ei);
             break;
         case 0x58:
-            rq->has_user_identity = true;
+            err = parse_user_identity(v, len, rq, ei);
             break;
         default: /* extended negotiation and unknown items: skipped (PS3.7 D.3.3.5) */
             break;
@@ -295,7 +324,7 @@ static void put_ae(uint8_t *p, const char *ae)
 uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
 {
     size_t cap = 6 + 68 + 4 + 64 + (size_t)ac->n_pc * (8 + 4 + 64) + 4 + 8 + 4 + 64 + 4 + 16 +
-                 8 + (size_t)ac->n_roles * (4 + 2 + 64 + 2);
+                 8 + (size_t)ac->n_roles * (4 + 2 + 64 + 2) + 6;
     uint8_t *b = cp_xcalloc(1, cap);
     b[0] = GW_PDU_ASSOC_AC;
     uint8_t *p = b + 6;
@@ -344,6 +373,12 @@ uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
         u += 8 + n;
     }
     u += put_item(ui + u, 0x55, ac->impl_version);
+    if (ac->uid_response) { /* username (and passcode): an empty server response */
+        ui[u] = 0x59;
+        put16(ui + u + 2, 2);
+        put16(ui + u + 4, 0);
+        u += 6;
+    }
     put16(ui + 2, (uint16_t)(u - 4));
     off += u;
     put32(b + 2, (uint32_t)off);

@@ -72,7 +72,12 @@ typedef struct gw_ul_assoc_rq {
     uint16_t async_invoked, async_performed;
     uint16_t n_roles;
     gw_ul_role_t roles[GW_UL_MAX_ROLES];
-    bool has_user_identity;
+    bool has_user_identity; /* PS3.7 D.3.3.7 */
+    uint8_t uid_type;        /* 1 username, 2 username and passcode, 3.. others */
+    bool uid_positive;       /* positive response requested */
+    char uid_primary[129];   /* cut at 128 bytes: uid_too_long */
+    char uid_secondary[129];
+    bool uid_too_long;
 } gw_ul_assoc_rq_t;
 
 /* CP_EPROTO with a message naming the item and offset for anything malformed. */
@@ -102,6 +107,7 @@ typedef struct gw_ul_assoc_ac {
     const char *impl_version;
     bool has_async; /* answer the asynchronous operations window (PS3.7 D.3.3.3) */
     uint16_t async_invoked, async_performed;
+    bool uid_response; /* user identity accepted and a positive response requested */
     uint16_t n_roles; /* answers to role selection (PS3.7 D.3.3.4) */
     gw_ul_role_t roles[GW_UL_MAX_ROLES];
 } gw_ul_assoc_ac_t;

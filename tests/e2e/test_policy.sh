@@ -14,6 +14,8 @@ hosts = 10.0.0.0/8
 ae_title = RAWPEER
 max_associations = 1
 CONF
+hash=$(echo 'correct horse' | "$CASEPORT" passwd) || die "caseport passwd failed"
+printf '[peer secured]\nae_title = SECURE\nusername = alice\npassword_hash = %s\n' "$hash" >>"$work/caseport.conf"
 e2e_start
 
 echoscu_to >/dev/null 2>&1 || die "a configured peer was refused"
@@ -32,6 +34,19 @@ grep -qi 'Local Limit Exceeded' <<<"$out" || die "per-peer limit: wrong rejectio
 wait $h || die "the held association did not release properly"
 echoscu -aet RAWPEER -aec CASEPORT 127.0.0.1 "$port" >/dev/null 2>&1 || die "RAWPEER refused after its association ended"
 log "per-peer association limit enforced"
+
+# SECURE must authenticate as alice with her password (user identity, PS3.7 D.3.3.7).
+gen_series "$work/one" 1 --rows 32 --cols 32 --seed policy-one
+sec() { storescu -aet SECURE -aec CASEPORT +sd "$@" 127.0.0.1 "$port" "$work/one"; }
+out=$(sec -usr alice -pwd 'correct horse' -rsp -v 2>&1) || die "a correct user identity was refused: $out"
+grep -qi 'Received Store Response (Success)' <<<"$out" || die "store with user identity failed: $out"
+out=$(sec -usr alice -pwd 'wrong horse' -v 2>&1) && die "a wrong password was accepted"
+grep -qi 'Association Rejected' <<<"$out" || die "wrong password: expected a rejection: $out"
+out=$(sec -v 2>&1) && die "a missing user identity was accepted"
+grep -qi 'Association Rejected' <<<"$out" || die "no identity: expected a rejection: $out"
+out=$(sec -usr mallory -pwd 'correct horse' -v 2>&1) && die "another user name was accepted"
+sql "DELETE FROM instances; DELETE FROM blobs" >/dev/null
+log "user identity enforced"
 
 # E2E may send 100 KiB per association: a 128 KiB instance gets the association aborted
 # and nothing stored; small instances go through.

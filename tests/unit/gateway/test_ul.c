@@ -443,3 +443,34 @@ void assoc_ac_answers_async_and_roles(void **state)
     free(pdu);
     free(ac);
 }
+
+/* PS3.7 D.3.3.7: user identity with username and passcode, positive response requested. */
+void assoc_rq_parses_user_identity(void **state)
+{
+    (void)state;
+    uint8_t b[2048];
+    size_t len = build_rq(b);
+    uint8_t uid[] = {0x58, 0, 0, 17, 2, 1, 0, 5, 'a', 'l', 'i', 'c', 'e',
+                     0, 6, 's', 'e', 'c', 'r', 'e', 't'};
+    /* append the sub-item to the user information item (the last item) */
+    size_t ui = 6 + 68;
+    while (b[ui] != 0x50)
+        ui += 4 + (size_t)(b[ui + 2] << 8 | b[ui + 3]);
+    memcpy(b + len, uid, sizeof uid);
+    size_t uilen = (size_t)(b[ui + 2] << 8 | b[ui + 3]) + sizeof uid;
+    b[ui + 2] = (uint8_t)(uilen >> 8);
+    b[ui + 3] = (uint8_t)uilen;
+    len += sizeof uid;
+    gw_ul_assoc_rq_t *rq = malloc(sizeof *rq);
+    assert_int_equal(gw_ul_parse_assoc_rq(b + 6, len - 6, rq, NULL), CP_OK);
+    assert_true(rq->has_user_identity);
+    assert_int_equal(rq->uid_type, 2);
+    assert_true(rq->uid_positive);
+    assert_string_equal(rq->uid_primary, "alice");
+    assert_string_equal(rq->uid_secondary, "secret");
+    assert_false(rq->uid_too_long);
+    /* a secondary length that does not fill the sub-item exactly is refused */
+    b[len - 7] = 7;
+    assert_int_equal(gw_ul_parse_assoc_rq(b + 6, len - 6, rq, NULL), CP_EPROTO);
+    free(rq);
+}
