@@ -13,7 +13,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-typedef enum { T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT, T_POLICY } opt_type_t;
+typedef enum {
+    T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT, T_POLICY, T_POLICY_BOOL
+} opt_type_t;
 
 typedef struct opt {
     const char *section;
@@ -42,6 +44,15 @@ static const opt_t options[] = {
      "seconds an established association may stay silent"},
     {"dicom", "unknown_peers", T_POLICY, F(dicom.reject_unknown_peers), 0, 0, "accept",
      "accept or reject a calling AE title that no [peer NAME] section names"},
+    {"dicom", "tls_port", T_INT, F(dicom.tls_port), -1, 65535, "-1",
+     "DICOM TLS port (PS3.15 B.9; 2762 is customary); -1: no TLS listener"},
+    {"dicom", "tls_cert", T_PATH, F(dicom.tls_cert), 0, 0, "",
+     "server certificate chain, PEM (needed with tls_port)"},
+    {"dicom", "tls_key", T_PATH, F(dicom.tls_key), 0, 0, "", "server private key, PEM"},
+    {"dicom", "tls_ca", T_PATH, F(dicom.tls_ca), 0, 0, "",
+     "CA certificates that client certificates are verified against (empty: none asked)"},
+    {"dicom", "tls_require_client_cert", T_POLICY_BOOL, F(dicom.tls_require_client_cert), 0, 0,
+     "no", "yes: a TLS client without a certificate verified by tls_ca is refused"},
     {"dicom", "max_instance_bytes", T_SIZE, F(dicom.max_instance_bytes), 1024,
      INT64_C(1) << 40, "4G", "largest data set accepted in one C-STORE"},
     {"storage", "blob_dir", T_STRING, F(storage.blob_dir), 0, 0, "var/blobs",
@@ -190,6 +201,11 @@ static const char *apply(const opt_t *o, conf_t *c, const char *value, char *why
     case T_LOGFORMAT:
         if (!cp_log_format_parse(value, (cp_log_format_t *)(void *)field))
             return snprintf(why, cap, "%s must be logfmt or json", o->name), why;
+        return NULL;
+    case T_POLICY_BOOL:
+        if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+            return snprintf(why, cap, "%s must be yes or no", o->name), why;
+        *(int *)(void *)field = strcmp(value, "yes") == 0;
         return NULL;
     case T_POLICY:
         if (strcmp(value, "accept") != 0 && strcmp(value, "reject") != 0)
@@ -465,6 +481,8 @@ cp_err_t conf_load(const char *path, conf_t *out, cp_errinfo_t *ei)
             return cp_fail(ei, CP_ECONFIG, 0, "%s: [peer %s] has a password_hash but no username",
                            path, c.peers[i].name);
     }
+    if (c.dicom.tls_port >= 0 && (!c.dicom.tls_cert[0] || !c.dicom.tls_key[0]))
+        return cp_fail(ei, CP_ECONFIG, 0, "%s: tls_port needs tls_cert and tls_key", path);
     *out = c; /* check-then-assign: a bad file leaves *out untouched */
     return CP_OK;
 }

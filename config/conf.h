@@ -22,6 +22,9 @@ typedef struct conf_dicom {
     int idle_timeout;            /* seconds without a PDU on an established association */
     uint64_t max_instance_bytes; /* larger data sets are refused with 0xA700 */
     int reject_unknown_peers;    /* 1: a calling AE title without a [peer] is rejected */
+    int tls_port;                /* DICOM TLS listener; -1: none, 0: any free port */
+    char tls_cert[CONF_PATH_MAX], tls_key[CONF_PATH_MAX], tls_ca[CONF_PATH_MAX];
+    int tls_require_client_cert;
 } conf_dicom_t;
 
 /* Sender policy (issue 3): [peer NAME] sections. */

@@ -86,8 +86,10 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
     s.sigint.data = s.sigterm.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
-    CP_LOG(CP_LOG_INFO, "serve", "event=listening ae_title=\"%s\" bind=%s port=%d version=%s",
-           conf->dicom.ae_title, conf->dicom.bind, gw_dicom_port(s.dicom), CODEC_IMPL_VERSION);
+    CP_LOG(CP_LOG_INFO, "serve",
+           "event=listening ae_title=\"%s\" bind=%s port=%d tls_port=%d version=%s",
+           conf->dicom.ae_title, conf->dicom.bind, gw_dicom_port(s.dicom),
+           gw_dicom_tls_port(s.dicom), CODEC_IMPL_VERSION);
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
     CP_LOG(rc == 0 ? CP_LOG_INFO : CP_LOG_ERROR, "serve", "event=stopped clean=%s",

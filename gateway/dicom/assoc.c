@@ -14,6 +14,7 @@
 #include "codec_dicom.h"
 #include "cp_log.h"
 #include "auth.h"
+#include "tls.h"
 #include "cp_mem.h"
 #include <openssl/crypto.h>
 #include "dimse.h"
@@ -58,6 +59,7 @@ struct gw__assoc {
     bool rq_seen, accepted; /* for the associations table, written at the end */
     bool verifying;         /* a worker checks the peer's password: freed after it */
     gw_ul_assoc_rq_t *pending_rq; /* the request waiting for that check */
+    gw_tls_t *tls;          /* DICOM TLS connection, or NULL */
     double started_at;
     char impl_class[65], impl_version[17];
     char outcome[96];
@@ -109,10 +111,39 @@ static void after_write(uv_write_t *req, int status)
     }
 }
 
+static void write_raw(gw__assoc_t *a, const uint8_t *data, size_t len, bool close_after);
+
+/* Ciphertext the TLS layer produced (handshake messages, records) goes to the socket. */
+static void flush_tls(gw__assoc_t *a)
+{
+    size_t n;
+    while (!a->closing && (n = gw_tls_pending(a->tls)) > 0) {
+        uint8_t buf[16 * 1024];
+        size_t got = gw_tls_take(a->tls, buf, n < sizeof buf ? n : sizeof buf);
+        if (got == 0)
+            break;
+        write_raw(a, buf, got, false);
+    }
+}
+
 static void send_bytes(gw__assoc_t *a, const uint8_t *data, size_t len, bool close_after)
 {
     if (a->closing)
         return;
+    if (a->tls != NULL) {
+        cp_errinfo_t ei = {0};
+        if (gw_tls_write(a->tls, data, len, &ei) != CP_OK) {
+            assoc_close(a);
+            return;
+        }
+        flush_tls(a);
+        return;
+    }
+    write_raw(a, data, len, close_after);
+}
+
+static void write_raw(gw__assoc_t *a, const uint8_t *data, size_t len, bool close_after)
+{
     wreq_t *w = cp_xmalloc(sizeof *w + len);
     w->a = a;
     w->close_after = close_after;
@@ -366,6 +397,11 @@ static void accept_assoc(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq)
         ul_event(a, GW_EVT7);
         free(a->ac);
         a->ac = NULL;
+        if (a->tls != NULL)
+            CP_LOG(CP_LOG_INFO, "dicom.tls",
+                   "event=tls_session assoc=%u version=%s cipher=%s client_cert=%s", a->id,
+                   gw_tls_version(a->tls), gw_tls_cipher(a->tls),
+                   gw_tls_peer_verified(a->tls) ? "verified" : "none");
         CP_LOG(CP_LOG_INFO, "dicom.ul",
                "event=assoc_accepted assoc=%u calling_ae=\"%s\" called_ae=\"%s\" contexts=%u "
                "accepted=%d peer_max=%u impl_class=%s impl_version=\"%s\"",
@@ -734,6 +770,11 @@ static void feed(gw__assoc_t *a, const uint8_t *p, size_t n)
     }
 }
 
+static void on_plain(void *ud, const uint8_t *data, size_t len)
+{
+    feed(ud, data, len);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     gw__assoc_t *a = container_of((uv_tcp_t *)s, gw__assoc_t, tcp);
@@ -746,7 +787,23 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     quickack(a);
-    feed(a, (const uint8_t *)buf->base, (size_t)nread);
+    if (a->tls != NULL) {
+        cp_errinfo_t ei = {0};
+        cp_err_t err = gw_tls_feed(a->tls, (const uint8_t *)buf->base, (size_t)nread, on_plain, a,
+                                   &ei);
+        if (!a->closing)
+            flush_tls(a);
+        if (err != CP_OK && !a->closing) {
+            /* no DICOM PDU can be exchanged any more: the transport is gone (Evt17) */
+            CP_LOG(a->state == GW_STA2 ? CP_LOG_INFO : CP_LOG_WARN, "dicom.tls",
+                   "event=tls_closed assoc=%u state=Sta%d why=\"%s\"", a->id, a->state,
+                   cp_errinfo_msg(&ei, err));
+            ul_event(a, GW_EVT17);
+            return;
+        }
+    } else {
+        feed(a, (const uint8_t *)buf->base, (size_t)nread);
+    }
     if (!a->closing && a->store != NULL && gw_store_backlogged(a->store) && a->reading) {
         uv_read_stop(s); /* resumed by store_drained */
         a->reading = false;
@@ -827,6 +884,7 @@ static void assoc_free(gw__assoc_t *a)
         srv->peer_active[a->peer_idx]--;
     CP_LOG(CP_LOG_DEBUG, "dicom.ul", "event=closed assoc=%u", a->id);
     record_association(a);
+    gw_tls_free(a->tls);
     gw_ul_reader_free(&a->rd);
     free(a);
     if (srv->closing && srv->n_assoc == 0)
@@ -867,7 +925,7 @@ static void peer_name(uv_tcp_t *t, struct sockaddr_storage *ss_out, char *out, s
     *ss_out = ss;
 }
 
-void gw__assoc_accept(gw_dicom_server_t *srv)
+void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
 {
     const conf_dicom_t *dc = &srv->ctx.conf->dicom;
     gw__assoc_t *a = cp_xcalloc(1, sizeof *a);
@@ -888,7 +946,10 @@ void gw__assoc_accept(gw_dicom_server_t *srv)
     srv->head = a;
     srv->n_assoc++;
     gw_ul_reader_init(&a->rd, dc->max_pdu, MAX_RQ_PDU);
-    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&a->tcp) != 0) {
+    if (tls)
+        a->tls = gw_tls_new(srv->tls_ctx);
+    uv_stream_t *l = (uv_stream_t *)(tls ? &srv->tls_listener : &srv->listener);
+    if (uv_accept(l, (uv_stream_t *)&a->tcp) != 0) {
         assoc_close(a);
         return;
     }
@@ -903,7 +964,8 @@ void gw__assoc_accept(gw_dicom_server_t *srv)
         assoc_close(a);
         return;
     }
-    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=connection assoc=%u peer=%s", a->id, a->peer);
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=connection assoc=%u peer=%s tls=%s", a->id, a->peer,
+           tls ? "yes" : "no");
     a->state = GW_STA1;
     ul_event(a, GW_EVT5); /* AE-5: Sta2, ARTIM started */
     a->reading = true;

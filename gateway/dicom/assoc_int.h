@@ -13,6 +13,10 @@ typedef struct gw__assoc gw__assoc_t;
 struct gw_dicom_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
+    uv_tcp_t tls_listener;      /* when tls_ctx */
+    struct gw_tls_ctx *tls_ctx; /* DICOM TLS, or NULL */
+    int tls_port;
+    int listeners_open;
     gw_ctx_t ctx;
     int port;
     uint32_t next_id;
@@ -22,7 +26,7 @@ struct gw_dicom_server {
     bool closing;
 };
 
-void gw__assoc_accept(gw_dicom_server_t *srv);
+void gw__assoc_accept(gw_dicom_server_t *srv, bool tls);
 void gw__assoc_abort_all(gw_dicom_server_t *srv);
 void gw__server_close_listener(gw_dicom_server_t *srv);
 #endif

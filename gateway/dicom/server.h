@@ -11,6 +11,7 @@ typedef struct gw_dicom_server gw_dicom_server_t;
 cp_err_t gw_dicom_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_dicom_server_t **out,
                          cp_errinfo_t *ei);
 int gw_dicom_port(const gw_dicom_server_t *s); /* the bound port (useful with port 0) */
+int gw_dicom_tls_port(const gw_dicom_server_t *s); /* -1 without TLS */
 /* Stops listening and aborts every association; the server frees itself once all its
  * handles are closed and in-flight stores have finished (the loop then runs dry). */
 void gw_dicom_close(gw_dicom_server_t *s);
