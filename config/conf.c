@@ -377,7 +377,29 @@ static int set_hosts(load_state_t *st, conf_peer_t *p, const char *value)
     return 1;
 }
 
-/* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes. */
+/* "AB:CD:..." or "abcd..." (SHA-256 of the certificate's DER) into 32 bytes. */
+static bool parse_fingerprint(const char *s, uint8_t out[32])
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == ':')
+            continue;
+        int v = isdigit((unsigned char)*p) ? *p - '0'
+                : isxdigit((unsigned char)*p) ? (tolower((unsigned char)*p) - 'a' + 10)
+                                              : -1;
+        if (v < 0 || n >= 64)
+            return false;
+        if (n % 2 == 0)
+            out[n / 2] = (uint8_t)(v << 4);
+        else
+            out[n / 2] |= (uint8_t)v;
+        n++;
+    }
+    return n == 64;
+}
+
+/* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes,
+ * username, password_hash, cert_sha256. */
 static int on_peer_value(load_state_t *st, const char *peer, const char *name, const char *value)
 {
     char why[200];
@@ -396,6 +418,14 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
     }
     if (strcmp(name, "hosts") == 0)
         return set_hosts(st, p, value);
+    if (strcmp(name, "cert_sha256") == 0) {
+        if (!parse_fingerprint(value, p->cert_sha256))
+            return fail_at(st, "cert_sha256 must be 32 hex bytes (colons allowed), as "
+                               "openssl x509 -fingerprint -sha256 prints them"),
+                   0;
+        p->has_cert = true;
+        return 1;
+    }
     if (strcmp(name, "username") == 0 || strcmp(name, "password_hash") == 0) {
         bool user = name[0] == 'u';
         char *dst = user ? p->username : p->password_hash;
@@ -507,7 +537,8 @@ void conf_write_sample(FILE *f)
                "# [peer MAIN-PACS]\n# ae_title = MAINPACS\n# hosts = 10.20.0.0/16, 192.168.7.12\n"
                "# max_associations = 4\n# max_bytes = 20G\n"
                "# username = mainpacs      (user identity required, PS3.7 D.3.3.7)\n"
-               "# password_hash = $argon2id$...   (from `caseport passwd`)\n");
+               "# password_hash = $argon2id$...   (from `caseport passwd`)\n"
+               "# cert_sha256 = AB:CD:...   (TLS client certificate, openssl x509 -fingerprint -sha256)\n");
 }
 
 cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei)

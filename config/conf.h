@@ -46,6 +46,8 @@ typedef struct conf_peer {
     uint64_t max_bytes;   /* per association; 0: no limit */
     char username[65];    /* if set, user identity (PS3.7 D.3.3.7) is required */
     char password_hash[160]; /* argon2id, encoded (caseport passwd); needs username */
+    uint8_t cert_sha256[32]; /* if has_cert: the TLS client certificate must be this one */
+    bool has_cert;
 } conf_peer_t;
 
 typedef struct conf_storage {

@@ -157,6 +157,15 @@ const char *gw_tls_cipher(const gw_tls_t *t)
     return SSL_get_cipher_name(t->ssl);
 }
 
+bool gw_tls_peer_sha256(const gw_tls_t *t, uint8_t out[32])
+{
+    X509 *cert = SSL_get1_peer_certificate(t->ssl);
+    unsigned int n = 0;
+    bool ok = cert != NULL && X509_digest(cert, EVP_sha256(), out, &n) == 1 && n == 32;
+    X509_free(cert);
+    return ok;
+}
+
 bool gw_tls_peer_verified(const gw_tls_t *t)
 {
     X509 *cert = SSL_get1_peer_certificate(t->ssl);

@@ -37,4 +37,6 @@ size_t gw_tls_take(gw_tls_t *t, uint8_t *buf, size_t cap);
 const char *gw_tls_version(const gw_tls_t *t);
 const char *gw_tls_cipher(const gw_tls_t *t);
 bool gw_tls_peer_verified(const gw_tls_t *t);
+/* SHA-256 of the peer certificate's DER encoding; false if it presented none. */
+bool gw_tls_peer_sha256(const gw_tls_t *t, uint8_t out[32]);
 #endif

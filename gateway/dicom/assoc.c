@@ -301,6 +301,14 @@ static policy_t peer_policy(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq)
         reject(a, 1, 1, 3, "source address not allowed for this ae title");
         return POLICY_REJECTED;
     }
+    if (p->has_cert) { /* this peer must come over TLS with exactly this certificate */
+        uint8_t fp[32];
+        if (a->tls == NULL || !gw_tls_peer_sha256(a->tls, fp) ||
+            memcmp(fp, p->cert_sha256, sizeof fp) != 0) {
+            reject(a, 1, 1, 3, "client certificate does not match this ae title");
+            return POLICY_REJECTED;
+        }
+    }
     if (p->max_associations && a->srv->peer_active[idx] >= p->max_associations) {
         reject(a, 2, 3, 2, "peer association limit reached");
         return POLICY_REJECTED;

@@ -18,11 +18,16 @@ cert() { # name, subject, issuer name (or "self"), extensions
 cert ca "caseport test CA" self
 cert server localhost ca 'subjectAltName=DNS:localhost,IP:127.0.0.1'
 cert client modality ca 'extendedKeyUsage=clientAuth'
+cert client2 "another modality" ca 'extendedKeyUsage=clientAuth'
 cert other "other CA" self
 cert stranger stranger other 'extendedKeyUsage=clientAuth'
 
 e2e_setup "tls_port = 0" "tls_cert = $pki/server.crt" "tls_key = $pki/server.key" \
   "tls_ca = $pki/ca.crt" "tls_require_client_cert = yes"
+# E2E is pinned to its own certificate: a plain association or another certificate from
+# the same CA is refused for that AE title.
+fp=$(openssl x509 -in "$pki/client.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+printf '[peer modality]\nae_title = E2E\ncert_sha256 = %s\n' "$fp" >>"$work/caseport.conf"
 e2e_start
 tls_port=$(sed -n 's/.*event=listening .* tls_port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
 [ -n "$tls_port" ] && [ "$tls_port" -gt 0 ] || die "no tls_port in the listening line"
@@ -44,7 +49,12 @@ echoscu -aet E2E -aec CASEPORT +tls "$pki/stranger.key" "$pki/stranger.crt" +cf 
   127.0.0.1 "$tls_port" >/dev/null 2>&1 && die "a client certificate from another CA was accepted"
 timeout 20 echoscu -aet E2E -aec CASEPORT -to 5 127.0.0.1 "$tls_port" >/dev/null 2>&1 &&
   die "plain TCP was accepted on the TLS port"
-echoscu_to >/dev/null 2>&1 || die "the plain port stopped serving"
+out=$(echoscu_to -v 2>&1) && die "the pinned AE title was accepted without TLS"
+grep -qi 'Calling AE Title Not Recognized' <<<"$out" || die "pinned AE over plain TCP: wrong rejection: $out"
+out=$(echoscu -aet E2E -aec CASEPORT +tls "$pki/client2.key" "$pki/client2.crt" +cf "$pki/ca.crt" \
+  -v 127.0.0.1 "$tls_port" 2>&1) && die "the pinned AE title was accepted with another certificate"
+grep -qi 'Calling AE Title Not Recognized' <<<"$out" || die "wrong certificate: wrong rejection: $out"
+echoscu -aet OTHER -aec CASEPORT 127.0.0.1 "$port" >/dev/null 2>&1 || die "the plain port stopped serving"
 echoscu -aet E2E -aec CASEPORT "${tls_opts[@]}" 127.0.0.1 "$tls_port" >/dev/null 2>&1 ||
   die "the TLS port stopped serving"
 e2e_stop
