@@ -1,2 +1,4 @@
 X(err_table_maps_statuses)
 X(err_fail_formats_message)
+X(log_logfmt_and_json_lines)
+X(log_level_filters_before_formatting)
