@@ -493,43 +493,19 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
     cb(ud, &x);
 }
 
-cp_err_t store_pg_list(store_pg_t *pg, store_ls_cb cb, void *ud, cp_errinfo_t *ei)
-{
-    slot_t *s;
-    cp_err_t err = acquire(pg, &s, ei);
-    if (err != CP_OK)
-        return err;
-    /* Row by row, so a large archive is listed in constant memory. */
-    if (!PQsendQuery(s->conn, ls_sql) || !PQsetSingleRowMode(s->conn)) {
-        err = result_error(s->conn, NULL, "listing instances", ei);
-        release(pg, s);
-        return err;
-    }
-    PGresult *r;
-    while ((r = PQgetResult(s->conn)) != NULL) {
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_SINGLE_TUPLE)
-            ls_emit(r, 0, cb, ud);
-        else if (st != PGRES_TUPLES_OK && err == CP_OK) {
-            err = result_error(s->conn, r, "listing instances", ei);
-            continue;
-        }
-        PQclear(r);
-    }
-    release(pg, s);
-    return err;
-}
+/* Runs sql and hands its rows one by one to row() (false: skip the rest), so a large
+ * archive is read in constant memory. row() may set *err to stop with an error. */
+typedef bool (*row_fn)(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
 
-cp_err_t store_pg_list_blobs(store_pg_t *pg, store_blob_cb cb, void *ud, cp_errinfo_t *ei)
+static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what, row_fn row,
+                            void *ud, cp_errinfo_t *ei)
 {
     slot_t *s;
     cp_err_t err = acquire(pg, &s, ei);
     if (err != CP_OK)
         return err;
-    if (!PQsendQuery(s->conn, "SELECT encode(address, 'hex'), size, key_id FROM blobs "
-                              "ORDER BY created_at, address") ||
-        !PQsetSingleRowMode(s->conn)) {
-        err = result_error(s->conn, NULL, "listing blobs", ei);
+    if (!PQsendQuery(s->conn, sql) || !PQsetSingleRowMode(s->conn)) {
+        err = result_error(s->conn, NULL, what, ei);
         release(pg, s);
         return err;
     }
@@ -537,22 +513,61 @@ cp_err_t store_pg_list_blobs(store_pg_t *pg, store_blob_cb cb, void *ud, cp_erri
     bool go = true;
     while ((r = PQgetResult(s->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_SINGLE_TUPLE && go) {
-            store_blob_row_t b;
-            if (store_addr_from_hex(PQgetvalue(r, 0, 0), &b.addr) != CP_OK) {
-                err = cp_fail(ei, CP_EIO, 0, "blob row has a malformed address");
-                go = false;
-            } else {
-                b.size = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-                b.key_id = PQgetvalue(r, 0, 2);
-                go = cb(ud, &b);
-            }
+        if (st == PGRES_SINGLE_TUPLE && go && err == CP_OK) {
+            go = row(ud, r, &err, ei);
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && err == CP_OK) {
-            err = result_error(s->conn, r, "listing blobs", ei);
-            continue;
+            err = result_error(s->conn, r, what, ei);
+            continue; /* result_error cleared r */
         }
         PQclear(r);
     }
     release(pg, s);
     return err;
+}
+
+typedef struct ls_ctx {
+    store_ls_cb cb;
+    void *ud;
+} ls_ctx_t;
+
+static bool ls_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    ls_ctx_t *c = ud;
+    ls_emit(r, 0, c->cb, c->ud);
+    return true;
+}
+
+cp_err_t store_pg_list(store_pg_t *pg, store_ls_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    ls_ctx_t c = {cb, ud};
+    return stream_rows(pg, ls_sql, "listing instances", ls_row, &c, ei);
+}
+
+typedef struct blob_ctx {
+    store_blob_cb cb;
+    void *ud;
+} blob_ctx_t;
+
+static bool blob_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    blob_ctx_t *c = ud;
+    store_blob_row_t b;
+    if (store_addr_from_hex(PQgetvalue(r, 0, 0), &b.addr) != CP_OK) {
+        *err = cp_fail(ei, CP_EIO, 0, "blob row has a malformed address");
+        return false;
+    }
+    b.size = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    b.key_id = PQgetvalue(r, 0, 2);
+    return c->cb(c->ud, &b);
+}
+
+cp_err_t store_pg_list_blobs(store_pg_t *pg, store_blob_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    blob_ctx_t c = {cb, ud};
+    return stream_rows(pg,
+                       "SELECT encode(address, 'hex'), size, key_id FROM blobs"
+                       " ORDER BY created_at, address",
+                       "listing blobs", blob_row, &c, ei);
 }
