@@ -25,6 +25,14 @@ void *cp_xcalloc(size_t count, size_t n)
     return p;
 }
 
+void *cp_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        die_oom(n);
+    return q;
+}
+
 char *cp_xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;

@@ -9,5 +9,6 @@
 
 void *cp_xmalloc(size_t n);
 void *cp_xcalloc(size_t count, size_t n);
+void *cp_xrealloc(void *p, size_t n);
 char *cp_xstrdup(const char *s);
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cp_mem.h"
+#include "store_pg_int.h"
 
 typedef struct slot {
     PGconn *conn;
@@ -269,6 +270,45 @@ struct store_pg_txn {
     slot_t *slot;
 };
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one (RFC 3629). */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || (n == 2 && p[0] > 0xDF) || (n == 3 && p[0] > 0xEF))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((n == 3 && p[0] == 0xE0 && p[1] < 0xA0) || (n == 3 && p[0] == 0xED && p[1] > 0x9F) ||
+        (n == 4 && p[0] == 0xF0 && p[1] < 0x90) || (n == 4 && p[0] == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+char *store__utf8_clean(const char *in)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    char *out = cp_xmalloc(3 * strlen(in) + 1), *o = out;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+            o += 3;
+            p++;
+        } else {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The index's text columns are UTF-8; until character sets are decoded (normalization),
+ * bytes of another set are stored as U+FFFD there -- the blob keeps them as received. */
 static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo_t *ei)
 {
     char size[24];
@@ -284,8 +324,15 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
     int fmt[INGEST_PARAMS] = {0};
     len[22] = (int)sizeof in->addr.b;
     fmt[22] = 1; /* bytea in binary: no hex round trip */
+    char *clean[INGEST_PARAMS] = {0};
+    for (int i = 0; i < INGEST_PARAMS; i++)
+        if (i != 22 && v[i] != NULL)
+            v[i] = clean[i] = store__utf8_clean(v[i]);
     /* libpq copies the parameters into its output buffer before returning */
-    if (!PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0))
+    bool sent = PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0);
+    for (int i = 0; i < INGEST_PARAMS; i++)
+        free(clean[i]);
+    if (!sent)
         return result_error(s->conn, NULL, "sending ingest", ei);
     return CP_OK;
 }
@@ -495,16 +542,15 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
 
 /* Runs sql and hands its rows one by one to row() (false: skip the rest), so a large
  * archive is read in constant memory. row() may set *err to stop with an error. */
-typedef bool (*row_fn)(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
-
-static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what, row_fn row,
-                            void *ud, cp_errinfo_t *ei)
+cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                          const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei)
 {
     slot_t *s;
     cp_err_t err = acquire(pg, &s, ei);
     if (err != CP_OK)
         return err;
-    if (!PQsendQuery(s->conn, sql) || !PQsetSingleRowMode(s->conn)) {
+    if (!PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(s->conn)) {
         err = result_error(s->conn, NULL, what, ei);
         release(pg, s);
         return err;
@@ -521,6 +567,29 @@ static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what, r
         }
         PQclear(r);
     }
+    release(pg, s);
+    return err;
+}
+
+static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what,
+                            store__row_fn row, void *ud, cp_errinfo_t *ei)
+{
+    return store__pg_stream(pg, sql, 0, NULL, what, row, ud, ei);
+}
+
+cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    PGresult *r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        err = result_error(s->conn, r, what, ei);
+    else
+        PQclear(r);
     release(pg, s);
     return err;
 }

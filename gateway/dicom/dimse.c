@@ -57,13 +57,38 @@ static cp_err_t take(gw_dimse_cmd_t *c, uint16_t elem, const uint8_t *v, uint32_
     case 0x1000:
         text(v, n, c->sop_instance, sizeof c->sop_instance);
         return CP_OK;
+    case 0x0003:
+        text(v, n, c->requested_class, sizeof c->requested_class);
+        return CP_OK;
+    case 0x0600:
+        text(v, n, c->move_destination, sizeof c->move_destination);
+        return CP_OK;
+    case 0x1001:
+        text(v, n, c->requested_instance, sizeof c->requested_instance);
+        return CP_OK;
+    case 0x1002:
+        c->has_event_type = true;
+        return us(v, n, &c->event_type, elem, ei);
+    case 0x1008:
+        c->has_action_type = true;
+        return us(v, n, &c->action_type, elem, ei);
+    case 0x1020:
+        c->has_remaining = true;
+        return us(v, n, &c->remaining, elem, ei);
+    case 0x1021:
+        c->has_counts = true;
+        return us(v, n, &c->completed, elem, ei);
+    case 0x1022:
+        return us(v, n, &c->failed, elem, ei);
+    case 0x1023:
+        return us(v, n, &c->warning, elem, ei);
     case 0x1030:
         text(v, n, c->move_originator_ae, sizeof c->move_originator_ae);
         return CP_OK;
     case 0x1031:
         return us(v, n, &c->move_originator_id, elem, ei);
     default:
-        return CP_OK; /* other command elements do not concern C-ECHO/C-STORE */
+        return CP_OK; /* other command elements concern no service we provide */
     }
 }
 
@@ -114,21 +139,51 @@ static size_t put_us(uint8_t *p, uint16_t elem, uint16_t v)
     return put_elem(p, elem, b, 2, 0);
 }
 
-size_t gw_dimse_build_rsp(const gw_dimse_cmd_t *rsp, uint8_t *out)
+static size_t put_str(uint8_t *p, uint16_t elem, const char *v, uint8_t pad)
 {
+    return v[0] ? put_elem(p, elem, v, (uint32_t)strlen(v), pad) : 0;
+}
+
+static bool has_priority(uint16_t field)
+{
+    return field == GW_C_STORE_RQ || field == GW_C_FIND_RQ || field == GW_C_GET_RQ ||
+           field == GW_C_MOVE_RQ;
+}
+
+size_t gw_dimse_build(const gw_dimse_cmd_t *c, uint8_t *out)
+{
+    bool rsp = (c->command_field & 0x8000) != 0;
     size_t off = 12; /* group length element first, filled in below */
-    if (rsp->sop_class[0])
-        off += put_elem(out + off, 0x0002, rsp->sop_class, (uint32_t)strlen(rsp->sop_class), 0);
-    off += put_us(out + off, 0x0100, rsp->command_field);
-    off += put_us(out + off, 0x0120, rsp->message_id_rsp);
-    off += put_us(out + off, 0x0800, GW_DATA_SET_NONE);
-    off += put_us(out + off, 0x0900, rsp->status);
-    if (rsp->error_comment[0])
-        off += put_elem(out + off, 0x0902, rsp->error_comment,
-                        (uint32_t)strlen(rsp->error_comment), ' ');
-    if (rsp->sop_instance[0])
-        off += put_elem(out + off, 0x1000, rsp->sop_instance,
-                        (uint32_t)strlen(rsp->sop_instance), 0);
+    off += put_str(out + off, 0x0002, c->sop_class, 0);
+    off += put_str(out + off, 0x0003, c->requested_class, 0);
+    off += put_us(out + off, 0x0100, c->command_field);
+    if (!rsp)
+        off += put_us(out + off, 0x0110, c->message_id);
+    else
+        off += put_us(out + off, 0x0120, c->message_id_rsp);
+    off += put_str(out + off, 0x0600, c->move_destination, ' ');
+    if (!rsp && has_priority(c->command_field))
+        off += put_us(out + off, 0x0700, c->priority);
+    off += put_us(out + off, 0x0800, c->data_set_type ? c->data_set_type : GW_DATA_SET_NONE);
+    if (rsp)
+        off += put_us(out + off, 0x0900, c->status);
+    off += put_str(out + off, 0x0902, c->error_comment, ' ');
+    off += put_str(out + off, 0x1000, c->sop_instance, 0);
+    off += put_str(out + off, 0x1001, c->requested_instance, 0);
+    if (c->has_event_type)
+        off += put_us(out + off, 0x1002, c->event_type);
+    if (c->has_action_type)
+        off += put_us(out + off, 0x1008, c->action_type);
+    if (c->has_remaining)
+        off += put_us(out + off, 0x1020, c->remaining);
+    if (c->has_counts) {
+        off += put_us(out + off, 0x1021, c->completed);
+        off += put_us(out + off, 0x1022, c->failed);
+        off += put_us(out + off, 0x1023, c->warning);
+    }
+    off += put_str(out + off, 0x1030, c->move_originator_ae, ' ');
+    if (c->move_originator_ae[0])
+        off += put_us(out + off, 0x1031, c->move_originator_id);
     uint32_t group_len = (uint32_t)(off - 12);
     uint8_t gl[4] = {(uint8_t)group_len, (uint8_t)(group_len >> 8), (uint8_t)(group_len >> 16),
                      (uint8_t)(group_len >> 24)};

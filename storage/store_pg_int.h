@@ -1,0 +1,20 @@
+/* storage/store_pg_int.h -- what store_pg.c lends the other PostgreSQL modules of the
+ * storage layer (store_qr.c): pooled, parameterised statements. */
+#ifndef CASEPORT_STORE_PG_INT_H
+#define CASEPORT_STORE_PG_INT_H
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "store_pg.h"
+
+/* Called per row (the row is row 0 of r); false stops (the rest is drained). */
+typedef bool (*store__row_fn)(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
+/* Runs sql with n text parameters on a pooled connection, rows one at a time. */
+cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                          const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei);
+/* Runs a statement that returns nothing of interest. */
+cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, cp_errinfo_t *ei);
+/* A malloc'd copy of s with every byte that is not part of valid UTF-8 as U+FFFD. */
+char *store__utf8_clean(const char *s);
+#endif
