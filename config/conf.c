@@ -55,6 +55,12 @@ static const opt_t options[] = {
      "no", "yes: a TLS client without a certificate verified by tls_ca is refused"},
     {"dicom", "max_instance_bytes", T_SIZE, F(dicom.max_instance_bytes), 1024,
      INT64_C(1) << 40, "4G", "largest data set accepted in one C-STORE"},
+    {"dicom", "max_find_results", T_INT, F(dicom.max_find_results), 1, 1000000, "1000",
+     "C-FIND matches returned per query; past it the query ends with 0xA700 (narrow it)"},
+    {"dicom", "max_retrieve_instances", T_INT, F(dicom.max_retrieve_instances), 1, 10000000,
+     "100000", "instances one C-GET or C-MOVE may send"},
+    {"dicom", "send_timeout", T_INT, F(dicom.send_timeout), 1, 86400, "60",
+     "seconds a peer may leave what we send unread before the association is aborted"},
     {"storage", "blob_dir", T_STRING, F(storage.blob_dir), 0, 0, "var/blobs",
      "encrypted blob store directory (relative: to the working directory)"},
     {"storage", "key_file", T_STRING, F(storage.key_file), 0, 0, "var/keys/kek",
@@ -398,8 +404,28 @@ static bool parse_fingerprint(const char *s, uint8_t out[32])
     return n == 64;
 }
 
+/* destination = host:port ([v6]:port): where C-MOVE sends to this AE title. */
+static int set_destination(load_state_t *st, conf_peer_t *p, const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    int64_t port;
+    const char *host = value;
+    size_t n = colon ? (size_t)(colon - value) : 0;
+    if (n > 1 && value[0] == '[' && value[n - 1] == ']') {
+        host++;
+        n -= 2;
+    }
+    if (colon == NULL || n == 0 || n >= sizeof p->dest_host || !parse_int(colon + 1, &port) ||
+        port < 1 || port > 65535)
+        return fail_at(st, "destination must be host:port (as [v6]:port for IPv6)"), 0;
+    memcpy(p->dest_host, host, n);
+    p->dest_host[n] = '\0';
+    p->dest_port = (int)port;
+    return 1;
+}
+
 /* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes,
- * username, password_hash, cert_sha256. */
+ * username, password_hash, cert_sha256, access, destination. */
 static int on_peer_value(load_state_t *st, const char *peer, const char *name, const char *value)
 {
     char why[200];
@@ -439,6 +465,17 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
         snprintf(dst, cap, "%s", value);
         return 1;
     }
+    if (strcmp(name, "access") == 0) {
+        static const char *const names[] = {"none", "granted", "all"};
+        for (int i = 0; i < 3; i++)
+            if (strcmp(value, names[i]) == 0) {
+                p->access = i;
+                return 1;
+            }
+        return fail_at(st, "access must be none, granted or all"), 0;
+    }
+    if (strcmp(name, "destination") == 0)
+        return set_destination(st, p, value);
     if (strcmp(name, "max_associations") == 0) {
         if (!parse_int(value, &v) || v < 0 || v > 4096)
             return fail_at(st, "max_associations must be between 0 and 4096"), 0;
@@ -538,7 +575,9 @@ void conf_write_sample(FILE *f)
                "# max_associations = 4\n# max_bytes = 20G\n"
                "# username = mainpacs      (user identity required, PS3.7 D.3.3.7)\n"
                "# password_hash = $argon2id$...   (from `caseport passwd`)\n"
-               "# cert_sha256 = AB:CD:...   (TLS client certificate, openssl x509 -fingerprint -sha256)\n");
+               "# cert_sha256 = AB:CD:...   (TLS client certificate, openssl x509 -fingerprint -sha256)\n"
+               "# access = none   (Query/Retrieve: none, granted (caseport grant) or all)\n"
+               "# destination = 10.20.0.9:104   (where C-MOVE sends to this AE title)\n");
 }
 
 cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei)

@@ -25,6 +25,9 @@ typedef struct conf_dicom {
     int tls_port;                /* DICOM TLS listener; -1: none, 0: any free port */
     char tls_cert[CONF_PATH_MAX], tls_key[CONF_PATH_MAX], tls_ca[CONF_PATH_MAX];
     int tls_require_client_cert;
+    int max_find_results;        /* C-FIND matches per query; more: final 0xA700 */
+    int max_retrieve_instances;  /* instances per C-GET/C-MOVE */
+    int send_timeout;            /* seconds a peer may leave our sends unread */
 } conf_dicom_t;
 
 /* Sender policy (issue 3): [peer NAME] sections. */
@@ -48,7 +51,12 @@ typedef struct conf_peer {
     char password_hash[160]; /* argon2id, encoded (caseport passwd); needs username */
     uint8_t cert_sha256[32]; /* if has_cert: the TLS client certificate must be this one */
     bool has_cert;
+    int access;              /* what it may query and retrieve: CONF_ACCESS_* */
+    char dest_host[256];     /* a C-MOVE destination at dest_host:dest_port, if dest_port */
+    int dest_port;
 } conf_peer_t;
+
+enum { CONF_ACCESS_NONE, CONF_ACCESS_GRANTED, CONF_ACCESS_ALL };
 
 typedef struct conf_storage {
     char blob_dir[CONF_PATH_MAX];

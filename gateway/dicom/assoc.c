@@ -22,60 +22,7 @@
 #include "store.h"
 #include "ul_fsm.h"
 #include "ul_pdu.h"
-
-#define READ_BUF (64 * 1024)
-#define CMD_MAX (16 * 1024)          /* a C-STORE-RQ command set is a few hundred bytes */
-#define MAX_RQ_PDU (512 * 1024)      /* A-ASSOCIATE-RQ and other non-data PDUs */
-#define VERIFICATION "1.2.840.10008.1.1"
-
-typedef struct pc {
-    bool accepted;
-    char abstract_syntax[65];
-    const codec_ts_t *ts;
-} pc_t;
-
-struct gw__assoc {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    gw_dicom_server_t *srv;
-    gw__assoc_t *next, *prev;
-    uint32_t id;
-    gw_ul_state_t state;
-    int open_handles;
-    bool closing, reading, over_limit;
-    bool discard_input;   /* after a framing error the rest of the stream is noise */
-    uint8_t abort_reason; /* of the A-ABORT the next event may send (PS3.8 9.3.8) */
-    const char *why;      /* for its log line */
-    uint8_t rj[10];       /* the A-ASSOCIATE-RJ Evt8 sends */
-    uint8_t *ac;          /* the A-ASSOCIATE-AC Evt7 sends */
-    size_t ac_len;
-    const uint8_t *out;   /* the P-DATA-TF Evt9 sends */
-    size_t out_len;
-    char peer[64];
-    struct sockaddr_storage peer_addr;
-    int peer_idx;          /* the [peer] section it was accepted under, or -1 */
-    uint64_t bytes_in;     /* P-DATA received, for the peer's max_bytes */
-    char calling_ae[17], called_ae[17];
-    bool rq_seen, accepted; /* for the associations table, written at the end */
-    bool verifying;         /* a worker checks the peer's password: freed after it */
-    gw_ul_assoc_rq_t *pending_rq; /* the request waiting for that check */
-    gw_tls_t *tls;          /* DICOM TLS connection, or NULL */
-    double started_at;
-    char impl_class[65], impl_version[17];
-    char outcome[96];
-    uint32_t peer_max; /* largest P-DATA-TF body the peer takes; 0: no limit */
-    gw_ul_reader_t rd;
-    pc_t pc[256]; /* by presentation context id */
-    uint8_t cmd[CMD_MAX];
-    size_t cmd_len;
-    gw_dimse_cmd_t rq; /* the command being served */
-    uint8_t rq_pc;
-    gw_store_t *store; /* the C-STORE receiving its data set, or NULL */
-    bool awaiting_data;
-    uint64_t t_start, t_data; /* uv_hrtime: C-STORE-RQ received, last data PDV received */
-    uint32_t n_stored, n_failed;
-    uint8_t readbuf[READ_BUF];
-};
+#include "qr.h"
 
 typedef struct wreq {
     uv_write_t req;
@@ -102,6 +49,16 @@ static void after_write(uv_write_t *req, int status)
     gw__assoc_t *a = w->a;
     bool close_after = w->close_after;
     free(w);
+    if (status == 0 && !a->closing && a->on_writable != NULL) {
+        if (uv_is_active((uv_handle_t *)&a->send_timer)) /* the peer reads: progress */
+            uv_timer_again(&a->send_timer);
+        if (gw__backlog(a) < GW_SEND_HIGH / 4) {
+            void (*fn)(gw__assoc_t *) = a->on_writable;
+            a->on_writable = NULL;
+            uv_timer_stop(&a->send_timer);
+            fn(a);
+        }
+    }
     if (status < 0 && status != UV_ECANCELED) {
         CP_LOG(CP_LOG_WARN, "dicom.ul", "event=write_failed assoc=%u error=%s", a->id,
                uv_err_name(status));
@@ -165,22 +122,89 @@ static void protocol_error(gw__assoc_t *a, uint8_t reason, const char *why)
     ul_event(a, GW_EVT19);
 }
 
-/* A command set as P-DATA-TF PDUs within the peer's maximum length. */
-static void send_command(gw__assoc_t *a, uint8_t pc_id, const uint8_t *cmd, size_t len)
+void gw__protocol_error(gw__assoc_t *a, uint8_t reason, const char *why)
 {
-    size_t frag = a->peer_max ? a->peer_max - 6 : len;
+    protocol_error(a, reason, why);
+}
+
+/* A local A-ABORT request (AA-1 to the peer, then Sta13 until it closes). */
+void gw__local_abort(gw__assoc_t *a, const char *why)
+{
+    a->abort_reason = 0;
+    a->why = why;
+    ul_event(a, GW_EVT15);
+}
+
+/* Command or data-set bytes as P-DATA-TF PDUs within the peer's maximum length (64 KiB
+ * fragments when it set none). */
+static void send_pdvs(gw__assoc_t *a, uint8_t pc_id, bool command, const uint8_t *data,
+                      size_t len, bool last)
+{
+    size_t frag = a->peer_max ? a->peer_max - 6 : 64 * 1024;
     if (frag == 0)
         frag = 1;
-    uint8_t pdu[12 + GW_DIMSE_RSP_MAX];
+    uint8_t small[12 + GW_DIMSE_RSP_MAX];
+    uint8_t *pdu = 12 + (len < frag ? len : frag) <= sizeof small
+                       ? small
+                       : cp_xmalloc(12 + (len < frag ? len : frag));
     for (size_t off = 0; off < len || len == 0;) {
         size_t n = len - off < frag ? len - off : frag;
-        a->out_len = gw_ul_build_pdata(pdu, pc_id, true, off + n == len, cmd + off, n);
+        a->out_len = gw_ul_build_pdata(pdu, pc_id, command, last && off + n == len, data + off, n);
         a->out = pdu;
         ul_event(a, GW_EVT9); /* DT-1 in Sta6, AR-7 in Sta8, nothing once aborted */
         off += n;
-        if (len == 0)
+        if (len == 0 || a->closing)
             break;
     }
+    if (pdu != small)
+        free(pdu);
+}
+
+static void send_command(gw__assoc_t *a, uint8_t pc_id, const uint8_t *cmd, size_t len)
+{
+    send_pdvs(a, pc_id, true, cmd, len, true);
+}
+
+void gw__send_command(gw__assoc_t *a, uint8_t pc_id, const gw_dimse_cmd_t *cmd)
+{
+    uint8_t buf[GW_DIMSE_RSP_MAX];
+    size_t n = gw_dimse_build(cmd, buf);
+    send_command(a, pc_id, buf, n);
+}
+
+void gw__send_data(gw__assoc_t *a, uint8_t pc_id, const uint8_t *data, size_t len, bool last)
+{
+    send_pdvs(a, pc_id, false, data, len, last);
+}
+
+size_t gw__backlog(const gw__assoc_t *a)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&a->tcp);
+}
+
+static void on_send_timeout(uv_timer_t *t)
+{
+    gw__assoc_t *a = container_of(t, gw__assoc_t, send_timer);
+    CP_LOG(CP_LOG_WARN, "dicom.ul", "event=send_timeout assoc=%u backlog=%zu", a->id,
+           gw__backlog(a));
+    a->on_writable = NULL;
+    gw__local_abort(a, "peer stopped reading");
+    /* the A-ABORT queues behind what the peer does not read: do not wait for it */
+    assoc_close(a);
+}
+
+void gw__wait_writable(gw__assoc_t *a, void (*fn)(gw__assoc_t *a))
+{
+    if (a->closing)
+        return;
+    a->on_writable = fn;
+    uint64_t ms = (uint64_t)a->srv->ctx.conf->dicom.send_timeout * 1000;
+    uv_timer_start(&a->send_timer, on_send_timeout, ms, ms);
+}
+
+void gw__op_done(gw__assoc_t *a)
+{
+    (void)a; /* a release waiting for the operation is answered by ul_event's caller */
 }
 
 /* ---- timers ---- */
@@ -219,19 +243,36 @@ static void reject(gw__assoc_t *a, uint8_t result, uint8_t source, uint8_t reaso
 
 static bool abstract_supported(const char *uid)
 {
-    return strcmp(uid, VERIFICATION) == 0 || codec_storage_sop_class_find(uid) != NULL;
+    return strcmp(uid, VERIFICATION) == 0 || codec_storage_sop_class_find(uid) != NULL ||
+           gw_qr_class(uid);
 }
 
 /* The first proposed transfer syntax we accept: the proposer lists its preferred first,
- * and taking it keeps the sender's own encoding (DESIGN.md rule 2). */
-static const codec_ts_t *choose_ts(const gw_ul_pc_rq_t *p)
+ * and taking it keeps the sender's own encoding (DESIGN.md rule 2). Q/R identifiers we
+ * read and write in little endian only. */
+static const codec_ts_t *choose_ts(const gw_ul_pc_rq_t *p, bool peer_scp)
 {
+    bool qr = gw_qr_class(p->abstract_syntax);
+    /* A context the requestor will receive C-GET sub-operations on: we are the sender,
+     * and Explicit VR LE is what most instances are stored in. */
+    for (int i = 0; peer_scp && i < p->n_ts; i++)
+        if (strcmp(p->ts[i], "1.2.840.10008.1.2.1") == 0)
+            return codec_ts_find(p->ts[i]);
     for (int i = 0; i < p->n_ts; i++) {
         const codec_ts_t *ts = codec_ts_find(p->ts[i]);
-        if (ts != NULL)
+        if (ts != NULL && (!qr || ts->enc == CODEC_ENC_IMPLICIT_LE ||
+                           (ts->enc == CODEC_ENC_EXPLICIT_LE && !ts->encapsulated)))
             return ts;
     }
     return NULL;
+}
+
+static bool wants_scp_role(const gw_ul_assoc_rq_t *rq, const char *abstract)
+{
+    for (int i = 0; i < rq->n_roles; i++)
+        if (rq->roles[i].scp && strcmp(rq->roles[i].sop_class, abstract) == 0)
+            return codec_storage_sop_class_find(abstract) != NULL;
+    return false;
 }
 
 static int negotiate(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_assoc_ac_t *ac)
@@ -246,7 +287,7 @@ static int negotiate(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_assoc_ac_
         const codec_ts_t *ts = NULL;
         if (!abstract_supported(p->abstract_syntax))
             r->result = GW_PC_ABSTRACT_NOT_SUPPORTED;
-        else if ((ts = choose_ts(p)) == NULL)
+        else if ((ts = choose_ts(p, wants_scp_role(rq, p->abstract_syntax))) == NULL)
             r->result = GW_PC_TS_NOT_SUPPORTED;
         else
             r->result = GW_PC_ACCEPT;
@@ -318,10 +359,9 @@ static policy_t peer_policy(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq)
 }
 
 /* Asynchronous operations: one at a time each way (PS3.7 D.3.3.3), said explicitly when
- * asked. Roles (D.3.3.4): the requestor may be SCU of the classes we accepted; the SCP
- * role for them (C-GET's sub-operations) is not offered yet, so it is refused. */
-static void answer_extended(const gw__assoc_t *a, const gw_ul_assoc_rq_t *rq,
-                            gw_ul_assoc_ac_t *ac)
+ * asked. Roles (D.3.3.4): the requestor may be SCU of the classes we accepted, and SCP of
+ * the storage classes (to receive C-GET's sub-operations); never SCP of the others. */
+static void answer_extended(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_assoc_ac_t *ac)
 {
     if (rq->has_async) {
         ac->has_async = true;
@@ -336,7 +376,11 @@ static void answer_extended(const gw__assoc_t *a, const gw_ul_assoc_rq_t *rq,
             continue;
         gw_ul_role_t *r = &ac->roles[ac->n_roles++];
         *r = rq->roles[i];
-        r->scp = 0;
+        if (codec_storage_sop_class_find(r->sop_class) == NULL)
+            r->scp = 0;
+        for (int id = 1; id < 256 && r->scp; id += 2)
+            if (a->pc[id].accepted && strcmp(a->pc[id].abstract_syntax, r->sop_class) == 0)
+                a->pc[id].peer_scp = true;
     }
 }
 
@@ -393,8 +437,10 @@ static void accept_assoc(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq)
         ac->impl_version = CODEC_IMPL_VERSION;
         int accepted = negotiate(a, rq, ac);
         answer_extended(a, rq, ac);
-        ac->uid_response = a->peer_idx >= 0 &&
-                           a->srv->ctx.conf->peers[a->peer_idx].username[0] && rq->uid_positive;
+        bool named = a->peer_idx >= 0 && a->srv->ctx.conf->peers[a->peer_idx].username[0];
+        ac->uid_response = named && rq->uid_positive;
+        if (named) /* checked by identity_policy: the audit may name the user */
+            snprintf(a->username, sizeof a->username, "%s", rq->uid_primary);
         a->peer_max = rq->max_length;
         if (a->peer_max != 0 && a->peer_max < 64)
             a->peer_max = 64; /* below any sane value; keeps fragmentation finite */
@@ -559,13 +605,28 @@ static void start_store(gw__assoc_t *a)
 static void on_command(gw__assoc_t *a, uint8_t pc_id)
 {
     cp_errinfo_t ei = {0};
-    cp_err_t err = gw_dimse_parse(a->cmd, a->cmd_len, &a->rq, &ei);
+    gw_dimse_cmd_t c;
+    cp_err_t err = gw_dimse_parse(a->cmd, a->cmd_len, &c, &ei);
     a->cmd_len = 0;
-    a->rq_pc = pc_id;
     if (err != CP_OK) {
         protocol_error(a, 0, cp_errinfo_msg(&ei, err));
         return;
     }
+    if (c.command_field & 0x8000) { /* a response: only ever to our sub-operations */
+        if (!gw_qr_on_rsp(a, &c))
+            protocol_error(a, 0, "dimse response to nothing we asked");
+        return;
+    }
+    if (c.command_field == GW_C_CANCEL_RQ) {
+        gw_qr_cancel(a, c.message_id_rsp);
+        return;
+    }
+    if (a->qr != NULL) {
+        protocol_error(a, 0, "a second operation outside the asynchronous window of 1");
+        return;
+    }
+    a->rq = c;
+    a->rq_pc = pc_id;
     bool has_data = a->rq.data_set_type != GW_DATA_SET_NONE;
     switch (a->rq.command_field) {
     case GW_C_ECHO_RQ:
@@ -582,7 +643,11 @@ static void on_command(gw__assoc_t *a, uint8_t pc_id)
         start_store(a);
         return;
     default:
-        break;
+        if (!gw_qr_request(c.command_field) || !has_data)
+            break;
+        a->awaiting_data = true; /* the identifier */
+        a->ident_len = 0;
+        return;
     }
     protocol_error(a, 0, "unsupported dimse command or data set type");
 }
@@ -611,6 +676,21 @@ static bool on_pdv(gw__assoc_t *a, const gw_ul_pdv_t *v)
     if (!a->awaiting_data || v->pc_id != a->rq_pc) {
         protocol_error(a, 6, "data set pdv without a matching command");
         return false;
+    }
+    if (a->store == NULL) { /* an identifier, kept whole: it is small */
+        if (v->len > GW_QR_MAX_IDENT - a->ident_len) {
+            protocol_error(a, 6, "identifier too large");
+            return false;
+        }
+        if (a->ident == NULL)
+            a->ident = cp_xmalloc(GW_QR_MAX_IDENT);
+        memcpy(a->ident + a->ident_len, v->data, v->len);
+        a->ident_len += v->len;
+        if (v->last) {
+            a->awaiting_data = false;
+            gw_qr_start(a, a->rq_pc);
+        }
+        return !a->closing;
     }
     gw_store_push(a->store, v->data, v->len);
     if (v->last) {
@@ -727,12 +807,20 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
         gw_store_cancel(a->store); /* no response will be sent: nothing was acknowledged */
         a->store = NULL;
     }
+    if (fx.indicate_abort || fx.close_transport)
+        gw_qr_abort(a);
     if (fx.start_artim)
         arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
     if (fx.indicate_assoc)
         on_assoc_rq(a);
     if (fx.indicate_pdata)
         on_pdata(a);
+    if (fx.indicate_release && a->qr != NULL) {
+        /* released in the middle of a query or retrieval: it ends unanswered */
+        gw_qr_abort(a);
+        a->on_writable = NULL;
+        uv_timer_stop(&a->send_timer);
+    }
     if (fx.indicate_release && a->store == NULL && !a->awaiting_data)
         release_response(a); /* else the C-STORE-RSP goes first (AR-7), then store_done */
     if (fx.close_transport || a->state == GW_STA1)
@@ -894,6 +982,7 @@ static void assoc_free(gw__assoc_t *a)
     record_association(a);
     gw_tls_free(a->tls);
     gw_ul_reader_free(&a->rd);
+    free(a->ident);
     free(a);
     if (srv->closing && srv->n_assoc == 0)
         gw__server_close_listener(srv);
@@ -908,8 +997,11 @@ static void assoc_close(gw__assoc_t *a)
         gw_store_cancel(a->store); /* nothing acknowledged is lost: no RSP was sent */
         a->store = NULL;
     }
+    gw_qr_abort(a);
+    a->on_writable = NULL;
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *)&a->timer, on_close);
+    uv_close((uv_handle_t *)&a->send_timer, on_close);
     uv_close((uv_handle_t *)&a->tcp, on_close);
 }
 
@@ -945,9 +1037,11 @@ void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
     a->started_at = (double)tv.tv_sec + tv.tv_usec / 1e6;
     uv_tcp_init(srv->loop, &a->tcp);
     uv_timer_init(srv->loop, &a->timer);
+    uv_timer_init(srv->loop, &a->send_timer);
     a->tcp.data = a;
     a->timer.data = a;
-    a->open_handles = 2;
+    a->send_timer.data = a;
+    a->open_handles = 3;
     a->next = srv->head;
     if (srv->head)
         srv->head->prev = a;

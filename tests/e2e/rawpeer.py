@@ -187,7 +187,61 @@ def scenario(port, name):
             sent += 1
         print("replayed %d inputs" % sent)
         return 0
+    if name == "get-stall":
+        return get_stall(port, sys.argv[3], int(sys.argv[4]))
     raise SystemExit("unknown scenario " + name)
+
+
+STUDY_GET = b"1.2.840.10008.5.1.4.1.2.2.3"
+EXPLICIT_LE = b"1.2.840.10008.1.2.1"
+
+
+def get_assoc_rq():
+    """Study Root C-GET plus CT storage with the SCP role, as getscu proposes them."""
+    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"STALLER".ljust(16) + b"\0" * 32
+    body += item(0x10, b"1.2.840.10008.3.1.1.1")
+    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STUDY_GET) + item(0x40, IMPLICIT_LE))
+    body += item(0x20, bytes([3, 0, 0, 0]) + item(0x30, CT_STORAGE) + item(0x40, EXPLICIT_LE))
+    role = struct.pack(">H", len(CT_STORAGE)) + CT_STORAGE + bytes([0, 1])
+    body += item(0x50, item(0x51, struct.pack(">I", 16384)) + item(0x54, role))
+    return struct.pack(">BBI", 1, 0, len(body)) + body
+
+
+def get_stall(port, series_uid, wait):
+    """A C-GET whose requestor then reads nothing: the server must drop it after its
+    send_timeout rather than buffer the series, and must close the connection."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(get_assoc_rq())
+    t, body = read_pdu(s)
+    if t != 2:
+        print("association not accepted: pdu %r" % t)
+        return 1
+    cmd = elem(0, 0x0002, STUDY_GET) + elem(0, 0x0100, struct.pack("<H", 0x0010))
+    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
+    cmd += elem(0, 0x0800, struct.pack("<H", 0))
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    ident = elem(0x0008, 0x0052, b"SERIES") + elem(0x0020, 0x000E, series_uid.encode())
+    s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident))
+    print("stalling", flush=True)
+    time.sleep(wait)
+    # now drain: the server must have given up and closed the connection
+    s.settimeout(10)
+    got = 0
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        print("server still sending after %d s (%d bytes drained)" % (wait, got))
+        return 1
+    print("closed after %d bytes" % got)
+    return 0
 
 
 if __name__ == "__main__":
