@@ -37,6 +37,7 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e);
 static void accept_assoc(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq);
 static void verify_then_accept(gw__assoc_t *a, gw_ul_assoc_rq_t *rq);
 static void assoc_free(gw__assoc_t *a);
+static gw__assoc_t *assoc_new(gw_dicom_server_t *srv);
 static void arm_timer(gw__assoc_t *a, int seconds);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -737,6 +738,143 @@ static bool over_peer_bytes(gw__assoc_t *a)
     return true;
 }
 
+/* ---- associations we request (C-MOVE) ---- */
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    gw__assoc_t *a = container_of(req, gw__assoc_t, connect_req);
+    if (a->closing)
+        return;
+    if (status < 0) {
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=connect_failed assoc=%u error=%s", a->id,
+               uv_err_name(status));
+        snprintf(a->outcome, sizeof a->outcome, "connect failed: %s", uv_err_name(status));
+        ul_event(a, GW_EVT17); /* AA-4 in Sta4: gone */
+        return;
+    }
+    uv_tcp_nodelay(&a->tcp, 1);
+    ul_event(a, GW_EVT2); /* AE-2: send the A-ASSOCIATE-RQ */
+    a->reading = true;
+    uv_read_start((uv_stream_t *)&a->tcp, on_alloc, on_read);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+    gw__assoc_t *a = container_of(g, gw__assoc_t, gai);
+    a->open_handles--; /* the resolution held the association alive */
+    if (a->closing) {
+        uv_freeaddrinfo(res);
+        if (a->open_handles == 0)
+            assoc_free(a);
+        return;
+    }
+    if (status < 0 || res == NULL) {
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=resolve_failed assoc=%u error=%s", a->id,
+               uv_err_name(status));
+        snprintf(a->outcome, sizeof a->outcome, "host not resolved");
+        uv_freeaddrinfo(res);
+        ul_event(a, GW_EVT17);
+        return;
+    }
+    memcpy(&a->peer_addr, res->ai_addr, res->ai_addrlen);
+    int rc = uv_tcp_connect(&a->connect_req, &a->tcp, res->ai_addr, on_connect);
+    uv_freeaddrinfo(res);
+    if (rc < 0)
+        on_connect(&a->connect_req, rc);
+}
+
+static void start_connect(gw__assoc_t *a)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    a->open_handles++;
+    int rc = uv_getaddrinfo(a->srv->loop, &a->gai, on_resolved, a->peer, a->dest_port, &hints);
+    if (rc < 0)
+        on_resolved(&a->gai, rc, NULL);
+}
+
+/* AE-3: the destination accepted; its presentation contexts become ours to send on. */
+static void on_accepted(gw__assoc_t *a)
+{
+    gw_ul_assoc_ac_t *ac = cp_xmalloc(sizeof *ac);
+    gw_ul_assoc_rq_t *rq = cp_xmalloc(sizeof *rq);
+    cp_errinfo_t ei = {0};
+    if (gw_ul_parse_assoc_ac(a->rd.body, a->rd.len, ac, &ei) != CP_OK ||
+        gw_ul_parse_assoc_rq(a->rq_pdu + 6, a->rq_pdu_len - 6, rq, NULL) != CP_OK) {
+        free(ac);
+        free(rq);
+        gw__local_abort(a, "malformed a-associate-ac");
+        return;
+    }
+    for (int i = 0; i < ac->n_pc; i++) {
+        const gw_ul_pc_ac_t *r = &ac->pc[i];
+        const codec_ts_t *ts = codec_ts_find(r->ts);
+        for (int j = 0; j < rq->n_pc && r->result == GW_PC_ACCEPT && ts != NULL; j++) {
+            if (rq->pc[j].id != r->id || r->id % 2 == 0)
+                continue;
+            pc_t *pc = &a->pc[r->id];
+            pc->accepted = pc->peer_scp = true; /* default roles: it is the storage SCP */
+            pc->ts = ts;
+            snprintf(pc->abstract_syntax, sizeof pc->abstract_syntax, "%s",
+                     rq->pc[j].abstract_syntax);
+        }
+    }
+    a->peer_max = ac->max_length;
+    if (a->peer_max != 0 && a->peer_max < 64)
+        a->peer_max = 64;
+    a->accepted = true;
+    snprintf(a->outcome, sizeof a->outcome, "connection lost");
+    free(ac);
+    free(rq);
+    uv_timer_stop(&a->timer);
+    arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=assoc_established assoc=%u called_ae=\"%s\" peer_max=%u",
+           a->id, a->called_ae, a->peer_max);
+    if (a->mover != NULL)
+        gw_qr_move_ready(a);
+}
+
+static void on_confirm(gw__assoc_t *a, gw_ul_event_t e)
+{
+    if (e == GW_EVT3) {
+        on_accepted(a);
+    } else if (e == GW_EVT4) {
+        uint8_t result = a->rd.len >= 4 ? a->rd.body[1] : 0;
+        uint8_t source = a->rd.len >= 4 ? a->rd.body[2] : 0;
+        uint8_t reason = a->rd.len >= 4 ? a->rd.body[3] : 0;
+        CP_LOG(CP_LOG_WARN, "dicom.ul",
+               "event=assoc_rejected_by_peer assoc=%u called_ae=\"%s\" result=%u source=%u reason=%u",
+               a->id, a->called_ae, result, source, reason);
+        snprintf(a->outcome, sizeof a->outcome, "rejected by peer: %u/%u/%u", result, source,
+                 reason);
+    } else {
+        snprintf(a->outcome, sizeof a->outcome, "released");
+    }
+}
+
+gw__assoc_t *gw__assoc_connect(gw_dicom_server_t *srv, const char *host, int port,
+                               const gw_ul_assoc_rq_t *rq, struct gw_qr *mover)
+{
+    gw__assoc_t *a = assoc_new(srv);
+    a->requestor = true;
+    a->mover = mover;
+    a->rq_seen = true;
+    snprintf(a->peer, sizeof a->peer, "%s", host);
+    snprintf(a->dest_port, sizeof a->dest_port, "%d", port);
+    snprintf(a->calling_ae, sizeof a->calling_ae, "%s", rq->calling_ae);
+    snprintf(a->called_ae, sizeof a->called_ae, "%s", rq->called_ae);
+    a->rq_pdu = gw_ul_build_assoc_rq(rq, &a->rq_pdu_len);
+    CP_LOG(CP_LOG_INFO, "dicom.ul", "event=connecting assoc=%u called_ae=\"%s\" contexts=%u",
+           a->id, a->called_ae, rq->n_pc);
+    a->state = GW_STA1;
+    ul_event(a, GW_EVT1); /* AE-1: Sta4, connect */
+    return a;
+}
+
+void gw__assoc_release(gw__assoc_t *a)
+{
+    ul_event(a, GW_EVT11);
+}
+
 static void on_pdu(gw__assoc_t *a)
 {
     if (over_peer_bytes(a))
@@ -759,6 +897,15 @@ static void send_control(gw__assoc_t *a, const gw_ul_effects_t *fx)
     }
     if (fx->send_assoc_rj)
         send_bytes(a, a->rj, sizeof a->rj, false);
+    if (fx->send_assoc_rq) {
+        send_bytes(a, a->rq_pdu, a->rq_pdu_len, false);
+        arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout); /* the request's answer */
+    }
+    if (fx->send_release_rq) {
+        gw_ul_build_release(pdu, GW_PDU_RELEASE_RQ);
+        send_bytes(a, pdu, sizeof pdu, false);
+        arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    }
     if (fx->send_pdata)
         send_bytes(a, a->out, a->out_len, false);
     if (fx->send_release_rp) {
@@ -787,7 +934,7 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
         return;
     gw_ul_state_t from = a->state;
     gw_ul_effects_t fx;
-    a->state = gw_ul_step(from, e, false, &fx);
+    a->state = gw_ul_step(from, e, a->requestor, &fx);
     if (fx.action == GW_ACT_NONE) {
         /* no cell: e.g. our C-STORE-RSP after the association was aborted */
         CP_LOG(CP_LOG_DEBUG, "dicom.fsm", "event=ignored assoc=%u state=Sta%d evt=Evt%d", a->id,
@@ -811,6 +958,10 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
         gw_qr_abort(a);
     if (fx.start_artim)
         arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    if (fx.connect)
+        start_connect(a);
+    if (fx.confirm)
+        on_confirm(a, e);
     if (fx.indicate_assoc)
         on_assoc_rq(a);
     if (fx.indicate_pdata)
@@ -983,6 +1134,7 @@ static void assoc_free(gw__assoc_t *a)
     gw_tls_free(a->tls);
     gw_ul_reader_free(&a->rd);
     free(a->ident);
+    free(a->rq_pdu);
     free(a);
     if (srv->closing && srv->n_assoc == 0)
         gw__server_close_listener(srv);
@@ -998,6 +1150,11 @@ static void assoc_close(gw__assoc_t *a)
         a->store = NULL;
     }
     gw_qr_abort(a);
+    if (a->mover != NULL) {
+        struct gw_qr *m = a->mover;
+        a->mover = NULL;
+        gw_qr_move_lost(a, m, a->outcome[0] ? a->outcome : "association ended");
+    }
     a->on_writable = NULL;
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *)&a->timer, on_close);
@@ -1025,7 +1182,7 @@ static void peer_name(uv_tcp_t *t, struct sockaddr_storage *ss_out, char *out, s
     *ss_out = ss;
 }
 
-void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
+static gw__assoc_t *assoc_new(gw_dicom_server_t *srv)
 {
     const conf_dicom_t *dc = &srv->ctx.conf->dicom;
     gw__assoc_t *a = cp_xcalloc(1, sizeof *a);
@@ -1048,6 +1205,13 @@ void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
     srv->head = a;
     srv->n_assoc++;
     gw_ul_reader_init(&a->rd, dc->max_pdu, MAX_RQ_PDU);
+    return a;
+}
+
+void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
+{
+    const conf_dicom_t *dc = &srv->ctx.conf->dicom;
+    gw__assoc_t *a = assoc_new(srv);
     if (tls)
         a->tls = gw_tls_new(srv->tls_ctx);
     uv_stream_t *l = (uv_stream_t *)(tls ? &srv->tls_listener : &srv->listener);

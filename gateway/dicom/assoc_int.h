@@ -68,6 +68,13 @@ struct gw__assoc {
     uv_timer_t send_timer; /* runs while a sender waits for the peer to read */
     void (*on_writable)(gw__assoc_t *a); /* a sender waiting for the backlog to drain */
     char username[65];   /* the negotiated user identity, if any */
+    bool requestor;      /* we opened it (C-MOVE sub-operations) */
+    struct gw_qr *mover; /* the C-MOVE whose sub-operations it carries */
+    uint8_t *rq_pdu;     /* the A-ASSOCIATE-RQ AE-2 sends */
+    size_t rq_pdu_len;
+    uv_getaddrinfo_t gai;
+    uv_connect_t connect_req;
+    char dest_port[8];
     uint8_t cmd[CMD_MAX];
     size_t cmd_len;
     gw_dimse_cmd_t rq; /* the command being served */
@@ -110,6 +117,12 @@ size_t gw__backlog(const gw__assoc_t *a);
 void gw__wait_writable(gw__assoc_t *a, void (*fn)(gw__assoc_t *a));
 void gw__protocol_error(gw__assoc_t *a, uint8_t reason, const char *why);
 void gw__local_abort(gw__assoc_t *a, const char *why);
+/* An association we request (C-MOVE): resolves host, connects, sends the A-ASSOCIATE-RQ
+ * built from rq. gw_qr_move_ready(out) follows acceptance; gw_qr_move_lost(out, why) any
+ * end before the mover detached itself (out->mover = NULL). */
+gw__assoc_t *gw__assoc_connect(gw_dicom_server_t *srv, const char *host, int port,
+                               const gw_ul_assoc_rq_t *rq, struct gw_qr *mover);
+void gw__assoc_release(gw__assoc_t *a); /* A-RELEASE request (Evt11) */
 /* The operation finished: a release that waited for it goes on. */
 void gw__op_done(gw__assoc_t *a);
 void gw__assoc_abort_all(gw_dicom_server_t *srv);

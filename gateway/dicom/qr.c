@@ -28,8 +28,10 @@ static const struct model {
 } models[] = {
     {"1.2.840.10008.5.1.4.1.2.1.1", "patient root", true, GW_C_FIND_RQ},
     {"1.2.840.10008.5.1.4.1.2.1.3", "patient root", true, GW_C_GET_RQ},
+    {"1.2.840.10008.5.1.4.1.2.1.2", "patient root", true, GW_C_MOVE_RQ},
     {"1.2.840.10008.5.1.4.1.2.2.1", "study root", false, GW_C_FIND_RQ},
     {"1.2.840.10008.5.1.4.1.2.2.3", "study root", false, GW_C_GET_RQ},
+    {"1.2.840.10008.5.1.4.1.2.2.2", "study root", false, GW_C_MOVE_RQ},
 };
 
 typedef struct sub {
@@ -74,6 +76,11 @@ typedef struct gw_qr {
     uint8_t sub_pc;
     const sub_t *cur;
     bool cancelled;
+    /* C-MOVE */
+    const conf_peer_t *dest;
+    gw__assoc_t *out; /* the association to the destination, once requested */
+    bool lost;        /* it ended before we let it go */
+    char lost_why[96];
 } gw_qr_t;
 
 static void next_sub(gw_qr_t *q);
@@ -93,7 +100,35 @@ bool gw_qr_request(uint16_t field)
 
 static const char *op_name(const gw_qr_t *q)
 {
-    return q->rq.command_field == GW_C_FIND_RQ ? "C-FIND" : "C-GET";
+    return q->rq.command_field == GW_C_FIND_RQ  ? "C-FIND"
+           : q->rq.command_field == GW_C_GET_RQ ? "C-GET"
+                                                : "C-MOVE";
+}
+
+/* Where the sub-operations go: the requestor itself (C-GET) or the destination. */
+static gw__assoc_t *dst(const gw_qr_t *q)
+{
+    return q->rq.command_field == GW_C_MOVE_RQ ? q->out : q->a;
+}
+
+static gw_qr_t *op_of(gw__assoc_t *a)
+{
+    return a->mover != NULL ? a->mover : a->qr;
+}
+
+/* Lets the destination association go: released when it is healthy, else aborted. */
+static void let_go(gw_qr_t *q, bool release)
+{
+    gw__assoc_t *out = q->out;
+    if (out == NULL)
+        return;
+    q->out = NULL;
+    out->mover = NULL;
+    out->on_writable = NULL;
+    if (release && out->state == GW_STA6)
+        gw__assoc_release(out);
+    else
+        gw__local_abort(out, "c-move ended");
 }
 
 static void qr_free(gw_qr_t *q)
@@ -154,6 +189,7 @@ static void finish(gw_qr_t *q, uint16_t status, const char *outcome)
         .operation = op_name(q), .model = q->model ? q->model->name : "?",
         .level = q->level_text, .calling_ae = j->calling, .peer_name = q->peer_name,
         .username = j->username, .peer_address = j->peer, .access = q->access,
+        .destination_ae = q->rq.move_destination,
         .keys = q->keys, .n_keys = q->n_keys,
         .matches = q->rq.command_field == GW_C_FIND_RQ ? q->n_results : q->n_subs,
         .completed = q->completed, .failed = q->failed, .warning = q->warning,
@@ -161,11 +197,15 @@ static void finish(gw_qr_t *q, uint16_t status, const char *outcome)
     CP_LOG(CP_LOG_INFO, "dicom.qr",
            "event=%s assoc=%u msg_id=%u level=%s keys=%d matches=%d completed=%u failed=%u "
            "warning=%u status=0x%04x outcome=\"%s\"",
-           q->rq.command_field == GW_C_FIND_RQ ? "find" : "get", a->id, q->rq.message_id,
+           q->rq.command_field == GW_C_FIND_RQ  ? "find"
+           : q->rq.command_field == GW_C_GET_RQ ? "get"
+                                                : "move",
+           a->id, q->rq.message_id,
            q->level_text, q->n_keys, j->row.matches, q->completed, q->failed, q->warning,
            status, outcome);
     gw_blobsend_close(q->send);
     q->send = NULL;
+    let_go(q, true);
     q->a = NULL;
     a->qr = NULL;
     uv_queue_work(a->srv->loop, &j->work, run_audit, after_audit);
@@ -458,7 +498,7 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
 
 static void resume_get(gw__assoc_t *a)
 {
-    gw_blobsend_next(a->qr->send);
+    gw_blobsend_next(op_of(a)->send);
 }
 
 static void pending_get(gw_qr_t *q)
@@ -471,7 +511,7 @@ static void next_sub(gw_qr_t *q)
     gw__assoc_t *a = q->a;
     while (!q->cancelled && q->next < q->n_subs && !a->closing) {
         const sub_t *s = &q->subs[q->next++];
-        uint8_t pc = sub_pc(a, s);
+        uint8_t pc = sub_pc(dst(q), s);
         if (pc == 0) {
             CP_LOG(CP_LOG_WARN, "dicom.qr",
                    "event=sub_operation_failed assoc=%u why=\"no presentation context for "
@@ -493,7 +533,7 @@ static void next_sub(gw_qr_t *q)
 
 static void send_store_rq(gw_qr_t *q)
 {
-    gw__assoc_t *a = q->a;
+    gw__assoc_t *a = dst(q);
     gw_dimse_cmd_t rq = {0};
     rq.command_field = GW_C_STORE_RQ;
     rq.message_id = q->sub_msg_id = ++a->next_msg_id;
@@ -501,6 +541,10 @@ static void send_store_rq(gw_qr_t *q)
     rq.data_set_type = GW_DATA_SET_PRESENT;
     snprintf(rq.sop_class, sizeof rq.sop_class, "%s", q->cur->sop_class);
     snprintf(rq.sop_instance, sizeof rq.sop_instance, "%s", q->cur->sop_instance);
+    if (q->rq.command_field == GW_C_MOVE_RQ) { /* PS3.7 9.1.1.1: who asked, and which message */
+        snprintf(rq.move_originator_ae, sizeof rq.move_originator_ae, "%s", q->a->calling_ae);
+        rq.move_originator_id = q->rq.message_id;
+    }
     gw__send_command(a, q->sub_pc, &rq);
 }
 
@@ -508,7 +552,7 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
                      const char *why)
 {
     gw_qr_t *q = ud;
-    gw__assoc_t *a = q->a;
+    gw__assoc_t *a = dst(q);
     if (err != CP_OK || (q->first_chunk && len == 0)) {
         char hex[STORE_ADDR_HEX_LEN + 1];
         store_addr_to_hex(&q->cur->addr, hex);
@@ -543,7 +587,7 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
 
 bool gw_qr_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp)
 {
-    gw_qr_t *q = a->qr;
+    gw_qr_t *q = op_of(a);
     if (q == NULL || !q->awaiting_rsp || rsp->command_field != GW_C_STORE_RSP ||
         rsp->message_id_rsp != q->sub_msg_id)
         return false;
@@ -561,6 +605,36 @@ bool gw_qr_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp)
 }
 
 /* ---- starting, cancelling, aborting ---- */
+
+/* One presentation context per (SOP class, stored transfer syntax) the move needs: the
+ * data sets go as they were received. Instances past the 128 contexts fail. */
+static void start_move(gw_qr_t *q)
+{
+    const conf_t *conf = q->a->srv->ctx.conf;
+    gw_ul_assoc_rq_t *rq = cp_xcalloc(1, sizeof *rq);
+    snprintf(rq->calling_ae, sizeof rq->calling_ae, "%s", conf->dicom.ae_title);
+    snprintf(rq->called_ae, sizeof rq->called_ae, "%s", q->dest->ae_title);
+    rq->max_length = conf->dicom.max_pdu;
+    snprintf(rq->impl_class_uid, sizeof rq->impl_class_uid, "%s", CODEC_IMPL_CLASS_UID);
+    snprintf(rq->impl_version, sizeof rq->impl_version, "%s", CODEC_IMPL_VERSION);
+    for (int i = 0; i < q->n_subs; i++) {
+        const sub_t *s = &q->subs[i];
+        bool have = false;
+        for (int j = 0; j < rq->n_pc && !have; j++)
+            have = strcmp(rq->pc[j].abstract_syntax, s->sop_class) == 0 &&
+                   strcmp(rq->pc[j].ts[0], s->ts) == 0;
+        if (have || rq->n_pc == 128 || rq->n_pc == GW_UL_MAX_PC)
+            continue;
+        gw_ul_pc_rq_t *pc = &rq->pc[rq->n_pc];
+        pc->id = (uint8_t)(2 * rq->n_pc + 1);
+        snprintf(pc->abstract_syntax, sizeof pc->abstract_syntax, "%s", s->sop_class);
+        snprintf(pc->ts[0], sizeof pc->ts[0], "%s", s->ts);
+        pc->n_ts = 1;
+        rq->n_pc++;
+    }
+    q->out = gw__assoc_connect(q->a->srv, q->dest->dest_host, q->dest->dest_port, rq, q);
+    free(rq);
+}
 
 static void after_query(uv_work_t *w, int status)
 {
@@ -584,6 +658,8 @@ static void after_query(uv_work_t *w, int status)
         snprintf(why, sizeof why, "more than %d instances: narrow the retrieval", q->limit);
         q->n_subs = q->next = 0;
         fail(q, 0xA701, why);
+    } else if (q->rq.command_field == GW_C_MOVE_RQ && q->n_subs > 0) {
+        start_move(q);
     } else {
         next_sub(q);
     }
@@ -631,6 +707,16 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id)
         fail(q, GW_STATUS_IDENTIFIER_MISMATCH, bad);
         return;
     }
+    if (q->rq.command_field == GW_C_MOVE_RQ) {
+        for (int i = 0; i < conf->n_peers && q->dest == NULL; i++)
+            if (conf->peers[i].dest_port != 0 &&
+                strcmp(conf->peers[i].ae_title, q->rq.move_destination) == 0)
+                q->dest = &conf->peers[i];
+        if (q->dest == NULL) {
+            fail(q, GW_STATUS_MOVE_DEST_UNKNOWN, "move destination not configured");
+            return;
+        }
+    }
     q->busy = true;
     uv_queue_work(q->loop, &q->work, q->rq.command_field == GW_C_FIND_RQ ? run_find
                                                                          : run_instances,
@@ -654,6 +740,50 @@ void gw_qr_abort(gw__assoc_t *a)
     q->a = NULL;
     gw_blobsend_close(q->send);
     q->send = NULL;
+    let_go(q, false);
     if (!q->busy)
         qr_free(q);
+}
+
+void gw_qr_move_ready(gw__assoc_t *out)
+{
+    gw_qr_t *q = out->mover;
+    next_sub(q);
+}
+
+/* Runs on the loop after the call stack that lost the destination has unwound. */
+static void noop(uv_work_t *w)
+{
+    (void)w;
+}
+
+static void after_lost(uv_work_t *w, int status)
+{
+    (void)status;
+    gw_qr_t *q = container_of(w, gw_qr_t, work);
+    q->busy = false;
+    if (q->a == NULL) {
+        qr_free(q);
+        return;
+    }
+    CP_LOG(CP_LOG_WARN, "dicom.qr", "event=move_destination_lost assoc=%u why=\"%s\"",
+           q->a->id, q->lost_why);
+    if (q->awaiting_rsp || q->send != NULL) /* the sub-operation under way */
+        add_failed(q, q->cur);
+    q->awaiting_rsp = false;
+    gw_blobsend_close(q->send);
+    q->send = NULL;
+    while (q->next < q->n_subs)
+        add_failed(q, &q->subs[q->next++]);
+    get_final(q);
+}
+
+void gw_qr_move_lost(gw__assoc_t *out, struct gw_qr *q, const char *why)
+{
+    (void)out;
+    q->out = NULL;
+    q->lost = true;
+    snprintf(q->lost_why, sizeof q->lost_why, "%s", why);
+    q->busy = true;
+    uv_queue_work(q->loop, &q->work, noop, after_lost);
 }

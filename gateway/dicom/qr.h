@@ -1,5 +1,6 @@
 /* gateway/dicom/qr.h -- Query/Retrieve SCP (PS3.4 C.4): C-FIND, C-GET (C-STORE
- * sub-operations on the same association) and C-CANCEL, for the Patient Root and Study
+ * sub-operations on the same association), C-MOVE (on an association to the destination
+ * AE's [peer] destination) and C-CANCEL, for the Patient Root and Study
  * Root information models, over the index as the calling peer may see it
  * ([peer] access, caseport grant), every operation audited in qr_audit. Loop thread. */
 #ifndef CASEPORT_GW_QR_H
@@ -18,6 +19,10 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id);
 /* A response to one of our sub-operations; false if none was expected (a protocol error). */
 bool gw_qr_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp);
 void gw_qr_cancel(gw__assoc_t *a, uint16_t message_id);
+/* C-MOVE: the association to the destination was accepted / ended before the move let it
+ * go (refused, unreachable, aborted, closed). */
+void gw_qr_move_ready(gw__assoc_t *out);
+void gw_qr_move_lost(gw__assoc_t *out, struct gw_qr *q, const char *why);
 /* The association is going away: no more sends; everything is freed (workers finish on
  * their own). */
 void gw_qr_abort(gw__assoc_t *a);

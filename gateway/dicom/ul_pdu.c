@@ -386,6 +386,114 @@ uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
     return b;
 }
 
+uint8_t *gw_ul_build_assoc_rq(const gw_ul_assoc_rq_t *rq, size_t *len)
+{
+    size_t cap = 6 + 68 + 4 + 64 + 4 + 8 + 4 + 64 + 4 + 16 + (size_t)rq->n_roles * 72;
+    for (uint16_t i = 0; i < rq->n_pc; i++)
+        cap += 8 + 4 + 64 + (size_t)rq->pc[i].n_ts * (4 + 64);
+    uint8_t *b = cp_xcalloc(1, cap);
+    b[0] = GW_PDU_ASSOC_RQ;
+    uint8_t *p = b + 6;
+    put16(p, 1);
+    put_ae(p + 4, rq->called_ae);
+    put_ae(p + 20, rq->calling_ae);
+    size_t off = 68;
+    off += put_item(p + off, 0x10, GW_UL_APP_CONTEXT);
+    for (uint16_t i = 0; i < rq->n_pc; i++) {
+        const gw_ul_pc_rq_t *pc = &rq->pc[i];
+        uint8_t *item = p + off;
+        item[0] = 0x20;
+        item[4] = pc->id;
+        size_t n = 4 + put_item(item + 8, 0x30, pc->abstract_syntax);
+        for (uint8_t t = 0; t < pc->n_ts; t++)
+            n += put_item(item + 4 + n, 0x40, pc->ts[t]);
+        put16(item + 2, (uint16_t)n);
+        off += 4 + n;
+    }
+    uint8_t *ui = p + off;
+    ui[0] = 0x50;
+    size_t u = 4;
+    ui[u] = 0x51;
+    put16(ui + u + 2, 4);
+    put32(ui + u + 4, rq->max_length);
+    u += 8;
+    u += put_item(ui + u, 0x52, rq->impl_class_uid);
+    for (uint16_t i = 0; i < rq->n_roles; i++) {
+        const gw_ul_role_t *r = &rq->roles[i];
+        size_t n = strlen(r->sop_class);
+        ui[u] = 0x54;
+        put16(ui + u + 2, (uint16_t)(n + 4));
+        put16(ui + u + 4, (uint16_t)n);
+        memcpy(ui + u + 6, r->sop_class, n);
+        ui[u + 6 + n] = r->scu;
+        ui[u + 7 + n] = r->scp;
+        u += 8 + n;
+    }
+    u += put_item(ui + u, 0x55, rq->impl_version);
+    put16(ui + 2, (uint16_t)(u - 4));
+    off += u;
+    put32(b + 2, (uint32_t)off);
+    *len = 6 + off;
+    return b;
+}
+
+static cp_err_t parse_pc_ac(const uint8_t *v, size_t n, gw_ul_assoc_ac_t *ac, cp_errinfo_t *ei)
+{
+    if (n < 4)
+        return cp_fail(ei, CP_EPROTO, 0, "presentation context answer too short");
+    if (ac->n_pc >= GW_UL_MAX_PC)
+        return cp_fail(ei, CP_EPROTO, 0, "more than %d presentation contexts", GW_UL_MAX_PC);
+    gw_ul_pc_ac_t *pc = &ac->pc[ac->n_pc++];
+    memset(pc, 0, sizeof *pc);
+    pc->id = v[0];
+    pc->result = v[2];
+    for (size_t off = 4; off < n;) {
+        if (n - off < 4 || (size_t)be16(v + off + 2) > n - off - 4)
+            return cp_fail(ei, CP_EPROTO, 0, "malformed presentation context answer");
+        size_t len = be16(v + off + 2);
+        if (v[off] == 0x40) {
+            cp_err_t err = take_text(v + off + 4, len, pc->ts, sizeof pc->ts, "transfer syntax", ei);
+            if (err != CP_OK)
+                return err;
+        }
+        off += 4 + len;
+    }
+    if (pc->result == GW_PC_ACCEPT && pc->ts[0] == '\0')
+        return cp_fail(ei, CP_EPROTO, 0, "accepted presentation context %u without a transfer "
+                                         "syntax", pc->id);
+    return CP_OK;
+}
+
+cp_err_t gw_ul_parse_assoc_ac(const uint8_t *body, size_t len, gw_ul_assoc_ac_t *ac,
+                              cp_errinfo_t *ei)
+{
+    memset(ac, 0, sizeof *ac);
+    if (len < 68)
+        return cp_fail(ei, CP_EPROTO, 0, "a-associate-ac of %zu bytes is too short", len);
+    take_ae(body + 4, ac->called_ae);
+    take_ae(body + 20, ac->calling_ae);
+    for (size_t off = 68; off < len;) {
+        if (len - off < 4 || (size_t)be16(body + off + 2) > len - off - 4)
+            return cp_fail(ei, CP_EPROTO, 0, "malformed item at offset %zu", off);
+        uint8_t type = body[off];
+        size_t n = be16(body + off + 2);
+        const uint8_t *v = body + off + 4;
+        cp_err_t err = CP_OK;
+        if (type == 0x21) {
+            err = parse_pc_ac(v, n, ac, ei);
+        } else if (type == 0x50) {
+            gw_ul_assoc_rq_t *tmp = cp_xcalloc(1, sizeof *tmp);
+            err = parse_user_info(v, n, off + 4, tmp, ei);
+            ac->max_length = tmp->max_length;
+            free(tmp);
+        }
+        if (err != CP_OK)
+            return err;
+        off += 4 + n;
+    }
+    return CP_OK;
+}
+
 void gw_ul_build_assoc_rj(uint8_t out[10], uint8_t result, uint8_t source, uint8_t reason)
 {
     memset(out, 0, 10);

@@ -114,6 +114,13 @@ typedef struct gw_ul_assoc_ac {
 
 /* Returns a whole A-ASSOCIATE-AC PDU, cp_xmalloc'd; *len its size. */
 uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len);
+/* Returns a whole A-ASSOCIATE-RQ PDU (the requestor side: C-MOVE sub-operations),
+ * cp_xmalloc'd: AE titles, application context, presentation contexts with their
+ * transfer syntaxes, maximum length, implementation class UID and version, roles. */
+uint8_t *gw_ul_build_assoc_rq(const gw_ul_assoc_rq_t *rq, size_t *len);
+/* Reads an A-ASSOCIATE-AC body into ac (impl_class_uid/impl_version are left NULL). */
+cp_err_t gw_ul_parse_assoc_ac(const uint8_t *body, size_t len, gw_ul_assoc_ac_t *ac,
+                              cp_errinfo_t *ei);
 /* A-ASSOCIATE-RJ, A-RELEASE-RQ/RP and A-ABORT are 10 bytes. */
 void gw_ul_build_assoc_rj(uint8_t out[10], uint8_t result, uint8_t source, uint8_t reason);
 void gw_ul_build_release(uint8_t out[10], uint8_t type);

@@ -65,7 +65,7 @@ find_as VIEWER "$work/f2" -S -k QueryRetrieveLevel=STUDY -k 'PatientName=test^sy
 find_as VIEWER "$work/f3" -S -k QueryRetrieveLevel=STUDY -k StudyDate=20260101-20260131 -k PatientID
 [ "$(show "$work/f3" PatientID)" = "$(printf 'QR-A\nQR-B')" ] || die "date range: $(show "$work/f3" PatientID)"
 find_as VIEWER "$work/f4" -S -k QueryRetrieveLevel=STUDY -k StudyDate=-20251231 -k PatientID
-show "$work/f4" PatientID | grep -q QR- && die "a date range matched studies outside it"
+grep -q QR- <<<"$(show "$work/f4" PatientID)" && die "a date range matched studies outside it"
 study_b=$(sql "SELECT study_uid FROM studies s JOIN patients p ON p.id = s.patient_id WHERE p.patient_id = 'QR-B'")
 find_as VIEWER "$work/f5" -S -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$study_a\\$study_b" -k PatientID
 [ "$(show "$work/f5" PatientID)" = "$(printf 'QR-A\nQR-B')" ] || die "uid list: $(show "$work/f5" PatientID)"
@@ -86,7 +86,7 @@ find_as VIEWER "$work/f8" -P -k QueryRetrieveLevel=PATIENT -k PatientID=QR-B -k 
   die "patient level: $(show "$work/f8" PatientName NumberOfPatientRelatedStudies NumberOfPatientRelatedInstances)"
 # a UTF-8 name comes back declared as such
 find_as VIEWER "$work/f9" -S -k QueryRetrieveLevel=STUDY -k PatientName -k SpecificCharacterSet
-show "$work/f9" SpecificCharacterSet | grep -q 'ISO_IR 192' || die "no ISO_IR 192 on a non-ASCII name"
+grep -q 'ISO_IR 192' <<<"$(show "$work/f9" SpecificCharacterSet)" || die "no ISO_IR 192 on a non-ASCII name"
 log "SERIES, IMAGE, PATIENT levels"
 
 # Who sees what: E2E has no [peer] (access none), LIMITED only what is granted.
@@ -95,7 +95,7 @@ find_as E2E "$work/g1" -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID
 find_as LIMITED "$work/g2" -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID
 [ "$(ls "$work/g2" | wc -l)" = 0 ] || die "LIMITED saw studies before any grant"
 cp_cli grant --peer limited --study "$study_a" || die "caseport grant failed"
-cp_cli grant --list | grep -q "limited.$study_a" || die "grant not listed"
+grep -q "limited.$study_a" <<<"$(cp_cli grant --list)" || die "grant not listed"
 find_as LIMITED "$work/g3" -P -k QueryRetrieveLevel=PATIENT -k PatientID -k NumberOfPatientRelatedStudies
 [ "$(show "$work/g3" PatientID NumberOfPatientRelatedStudies)" = "$(printf 'QR-A\t1')" ] ||
   die "LIMITED after the grant: $(show "$work/g3" PatientID NumberOfPatientRelatedStudies)"

@@ -1,4 +1,4 @@
-/* libFuzzer target: the upper-layer framer, A-ASSOCIATE-RQ parser, PDV iteration and the
+/* libFuzzer target: the upper-layer framer, A-ASSOCIATE-RQ and -AC parsers, PDV iteration and the
  * DIMSE command parser, fed the stream in chunks whose sizes come from the input. */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +14,9 @@ static void on_pdu(const gw_ul_reader_t *r)
     if (r->type == GW_PDU_ASSOC_RQ) {
         static gw_ul_assoc_rq_t rq;
         gw_ul_parse_assoc_rq(r->body, r->len, &rq, NULL);
+    } else if (r->type == GW_PDU_ASSOC_AC) { /* what a C-MOVE destination answers */
+        static gw_ul_assoc_ac_t ac;
+        gw_ul_parse_assoc_ac(r->body, r->len, &ac, NULL);
     } else if (r->type == GW_PDU_P_DATA) {
         size_t off = 0;
         gw_ul_pdv_t v;

@@ -474,3 +474,57 @@ void assoc_rq_parses_user_identity(void **state)
     assert_int_equal(gw_ul_parse_assoc_rq(b + 6, len - 6, rq, NULL), CP_EPROTO);
     free(rq);
 }
+
+/* The requestor side (C-MOVE): what we build, our own acceptor parser reads back. */
+void ul_assoc_rq_and_ac_round_trip(void **state)
+{
+    (void)state;
+    gw_ul_assoc_rq_t *rq = calloc(1, sizeof *rq), *back = calloc(1, sizeof *back);
+    snprintf(rq->called_ae, sizeof rq->called_ae, "DEST");
+    snprintf(rq->calling_ae, sizeof rq->calling_ae, "CASEPORT");
+    rq->n_pc = 2;
+    rq->pc[0] = (gw_ul_pc_rq_t){.id = 1, .abstract_syntax = "1.2.840.10008.5.1.4.1.1.2", .n_ts = 1};
+    snprintf(rq->pc[0].ts[0], sizeof rq->pc[0].ts[0], "1.2.840.10008.1.2.1");
+    rq->pc[1] = (gw_ul_pc_rq_t){.id = 3, .abstract_syntax = "1.2.840.10008.5.1.4.1.1.4", .n_ts = 2};
+    snprintf(rq->pc[1].ts[0], sizeof rq->pc[1].ts[0], "1.2.840.10008.1.2.4.90");
+    snprintf(rq->pc[1].ts[1], sizeof rq->pc[1].ts[1], "1.2.840.10008.1.2");
+    rq->max_length = 65536;
+    snprintf(rq->impl_class_uid, sizeof rq->impl_class_uid, "1.2.3.4");
+    snprintf(rq->impl_version, sizeof rq->impl_version, "CASEPORT_010");
+    size_t len;
+    uint8_t *pdu = gw_ul_build_assoc_rq(rq, &len);
+    assert_int_equal(pdu[0], GW_PDU_ASSOC_RQ);
+    assert_int_equal(gw_ul_parse_assoc_rq(pdu + 6, len - 6, back, NULL), CP_OK);
+    assert_string_equal(back->called_ae, "DEST");
+    assert_string_equal(back->calling_ae, "CASEPORT");
+    assert_string_equal(back->app_context, GW_UL_APP_CONTEXT);
+    assert_int_equal(back->n_pc, 2);
+    assert_int_equal(back->pc[1].id, 3);
+    assert_int_equal(back->pc[1].n_ts, 2);
+    assert_string_equal(back->pc[1].ts[1], "1.2.840.10008.1.2");
+    assert_int_equal(back->max_length, 65536);
+    assert_string_equal(back->impl_version, "CASEPORT_010");
+    free(pdu);
+
+    gw_ul_assoc_ac_t ac = {0}, got;
+    snprintf(ac.called_ae, sizeof ac.called_ae, "DEST");
+    snprintf(ac.calling_ae, sizeof ac.calling_ae, "CASEPORT");
+    ac.n_pc = 2;
+    ac.pc[0] = (gw_ul_pc_ac_t){.id = 1, .result = GW_PC_ACCEPT, .ts = "1.2.840.10008.1.2.1"};
+    ac.pc[1] = (gw_ul_pc_ac_t){.id = 3, .result = GW_PC_TS_NOT_SUPPORTED};
+    ac.max_length = 16384;
+    ac.impl_class_uid = "1.2.3.4";
+    ac.impl_version = "X";
+    pdu = gw_ul_build_assoc_ac(&ac, &len);
+    assert_int_equal(gw_ul_parse_assoc_ac(pdu + 6, len - 6, &got, NULL), CP_OK);
+    assert_int_equal(got.n_pc, 2);
+    assert_int_equal(got.pc[0].result, GW_PC_ACCEPT);
+    assert_string_equal(got.pc[0].ts, "1.2.840.10008.1.2.1");
+    assert_int_equal(got.pc[1].result, GW_PC_TS_NOT_SUPPORTED);
+    assert_int_equal(got.max_length, 16384);
+    /* truncated: refused, not overrun */
+    assert_int_equal(gw_ul_parse_assoc_ac(pdu + 6, 70, &got, NULL), CP_EPROTO);
+    free(pdu);
+    free(rq);
+    free(back);
+}

@@ -1,0 +1,56 @@
+# C-MOVE against DCMTK's movescu, with DCMTK's storescp as the destination: the instances
+# arrive byte for byte; an unknown destination is refused with A801; an unreachable one
+# fails every sub-operation and caseport keeps serving; the move is audited.
+. "$SRC/tests/e2e/lib.sh"
+e2e_setup
+dest_port=$(pg_free_port)
+dead_port=$(pg_free_port)
+cat >>"$work/caseport.conf" <<CONF
+[peer viewer]
+ae_title = VIEWER
+access = all
+[peer archive]
+ae_title = ARCHIVE
+destination = 127.0.0.1:$dest_port
+[peer dead]
+ae_title = DEAD
+destination = 127.0.0.1:$dead_port
+CONF
+e2e_start
+mkdir -p "$work/recv"
+storescp -aet ARCHIVE -od "$work/recv" "$dest_port" >"$work/storescp.log" 2>&1 &
+bg_pids+=($!)
+
+gen_series "$work/a" 6 --rows 128 --cols 128 --seed move-a --patient MOVE-A
+storescu_to "$work/a" >/dev/null 2>&1 || die "storing the series failed"
+study=$(sql "SELECT study_uid FROM studies")
+move() { movescu -S -aet VIEWER -aec CASEPORT -v "$@" -k QueryRetrieveLevel=STUDY \
+           -k "StudyInstanceUID=$study" 127.0.0.1 "$port"; }
+
+out=$(move -aem ARCHIVE 2>&1) || die "movescu failed: $out"
+grep -q 'Received Final Move Response (Success)' <<<"$out" || die "move did not succeed: $(tail -n 5 <<<"$out")"
+[ "$(ls "$work/recv" | wc -l)" = 6 ] || die "storescp received $(ls "$work/recv" | wc -l) files, not 6"
+for f in "$work"/a/*; do
+  sop=$(/usr/bin/python3 -c "import pydicom,sys; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)" "$f")
+  g=$(ls "$work/recv" | grep -F "$sop" | head -n 1)
+  [ -n "$g" ] || die "instance $sop did not arrive"
+  [ "$(dataset_sha "$f")" = "$(dataset_sha "$work/recv/$g")" ] || die "moved $sop differs from the one sent"
+done
+log "C-MOVE: 6 instances at the destination, byte-identical"
+
+out=$(move -aem NOWHERE 2>&1) || true
+grep -q 'Received Final Move Response (Refused: MoveDestinationUnknown)' <<<"$out" ||
+  die "unknown destination not refused with A801: $(tail -n 3 <<<"$out")"
+out=$(move -aem DEAD 2>&1) || true
+grep -q 'Received Final Move Response (Success)' <<<"$out" && die "a move to an unreachable destination succeeded"
+grep -q 'Received Final Move Response' <<<"$out" || die "no final response for an unreachable destination: $(tail -n 3 <<<"$out")"
+echoscu_to >/dev/null 2>&1 || die "caseport stopped answering after an unreachable destination"
+log "unknown and unreachable destinations"
+
+[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-MOVE' AND destination_ae = 'ARCHIVE' AND completed = 6 AND status = 0")" = 1 ] ||
+  die "the move is not audited: $(sql 'SELECT operation, destination_ae, completed, failed, status FROM qr_audit')"
+[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-MOVE' AND destination_ae = 'DEAD' AND failed = 6 AND status = 42754")" = 1 ] ||
+  die "the failed move is not audited"
+[ "$(sql "SELECT count(*) FROM associations WHERE called_ae = 'ARCHIVE' AND outcome = 'released' AND accepted")" = 1 ] ||
+  die "the association to the destination is not recorded as released"
+e2e_stop
