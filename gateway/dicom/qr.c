@@ -366,16 +366,6 @@ static bool on_match(void *ud, const char *const *values, const char *charset)
     return true;
 }
 
-static void run_find(uv_work_t *w)
-{
-    gw_qr_t *q = container_of(w, gw_qr_t, work);
-    store_qr_query_t sq = {.level = q->level, .keys = q->keys, .n_keys = q->n_keys,
-                           .access = q->access, .peer = q->peer_name, .limit = q->limit};
-    cp_errinfo_t ei = {0};
-    q->err = store_qr_find(q->pg, &sq, on_match, q, &ei);
-    if (q->err != CP_OK)
-        snprintf(q->why, sizeof q->why, "%s", cp_errinfo_msg(&ei, q->err));
-}
 
 static void send_matches(gw__assoc_t *a);
 
@@ -435,13 +425,16 @@ static bool on_instance(void *ud, const store_qr_instance_t *in)
     return true;
 }
 
-static void run_instances(uv_work_t *w)
+/* The query on the thread pool: matches for C-FIND, instances for C-GET/C-MOVE. */
+static void run_query(uv_work_t *w)
 {
     gw_qr_t *q = container_of(w, gw_qr_t, work);
     store_qr_query_t sq = {.level = q->level, .keys = q->keys, .n_keys = q->n_keys,
                            .access = q->access, .peer = q->peer_name, .limit = q->limit};
     cp_errinfo_t ei = {0};
-    q->err = store_qr_instances(q->pg, &sq, on_instance, q, &ei);
+    q->err = q->rq.command_field == GW_C_FIND_RQ
+                 ? store_qr_find(q->pg, &sq, on_match, q, &ei)
+                 : store_qr_instances(q->pg, &sq, on_instance, q, &ei);
     if (q->err != CP_OK)
         snprintf(q->why, sizeof q->why, "%s", cp_errinfo_msg(&ei, q->err));
 }
@@ -718,9 +711,7 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id)
         }
     }
     q->busy = true;
-    uv_queue_work(q->loop, &q->work, q->rq.command_field == GW_C_FIND_RQ ? run_find
-                                                                         : run_instances,
-                  after_query);
+    uv_queue_work(q->loop, &q->work, run_query, after_query);
 }
 
 void gw_qr_cancel(gw__assoc_t *a, uint16_t message_id)

@@ -321,6 +321,33 @@ static void put_ae(uint8_t *p, const char *ae)
     memcpy(p, ae, n > 16 ? 16 : n);
 }
 
+/* User information sub-items both A-ASSOCIATE PDUs carry: maximum length (0x51) and
+ * implementation class UID (0x52); SCP/SCU role selection (0x54, PS3.7 D.3.3.4). */
+static size_t put_max_and_class(uint8_t *p, uint32_t max_length, const char *impl_class)
+{
+    p[0] = 0x51;
+    put16(p + 2, 4);
+    put32(p + 4, max_length);
+    return 8 + put_item(p + 8, 0x52, impl_class);
+}
+
+static size_t put_roles(uint8_t *p, const gw_ul_role_t *roles, uint16_t n_roles)
+{
+    size_t u = 0;
+    for (uint16_t i = 0; i < n_roles; i++) {
+        const gw_ul_role_t *r = &roles[i];
+        size_t n = strlen(r->sop_class);
+        p[u] = 0x54;
+        put16(p + u + 2, (uint16_t)(n + 4));
+        put16(p + u + 4, (uint16_t)n);
+        memcpy(p + u + 6, r->sop_class, n);
+        p[u + 6 + n] = r->scu;
+        p[u + 7 + n] = r->scp;
+        u += 8 + n;
+    }
+    return u;
+}
+
 uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
 {
     size_t cap = 6 + 68 + 4 + 64 + (size_t)ac->n_pc * (8 + 4 + 64) + 4 + 8 + 4 + 64 + 4 + 16 +
@@ -348,12 +375,7 @@ uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
     }
     uint8_t *ui = p + off;
     ui[0] = 0x50;
-    size_t u = 4;
-    ui[u] = 0x51;
-    put16(ui + u + 2, 4);
-    put32(ui + u + 4, ac->max_length);
-    u += 8;
-    u += put_item(ui + u, 0x52, ac->impl_class_uid);
+    size_t u = 4 + put_max_and_class(ui + 4, ac->max_length, ac->impl_class_uid);
     if (ac->has_async) {
         ui[u] = 0x53;
         put16(ui + u + 2, 4);
@@ -361,17 +383,7 @@ uint8_t *gw_ul_build_assoc_ac(const gw_ul_assoc_ac_t *ac, size_t *len)
         put16(ui + u + 6, ac->async_performed);
         u += 8;
     }
-    for (uint16_t i = 0; i < ac->n_roles; i++) {
-        const gw_ul_role_t *r = &ac->roles[i];
-        size_t n = strlen(r->sop_class);
-        ui[u] = 0x54;
-        put16(ui + u + 2, (uint16_t)(n + 4));
-        put16(ui + u + 4, (uint16_t)n);
-        memcpy(ui + u + 6, r->sop_class, n);
-        ui[u + 6 + n] = r->scu;
-        ui[u + 7 + n] = r->scp;
-        u += 8 + n;
-    }
+    u += put_roles(ui + u, ac->roles, ac->n_roles);
     u += put_item(ui + u, 0x55, ac->impl_version);
     if (ac->uid_response) { /* username (and passcode): an empty server response */
         ui[u] = 0x59;
@@ -412,23 +424,8 @@ uint8_t *gw_ul_build_assoc_rq(const gw_ul_assoc_rq_t *rq, size_t *len)
     }
     uint8_t *ui = p + off;
     ui[0] = 0x50;
-    size_t u = 4;
-    ui[u] = 0x51;
-    put16(ui + u + 2, 4);
-    put32(ui + u + 4, rq->max_length);
-    u += 8;
-    u += put_item(ui + u, 0x52, rq->impl_class_uid);
-    for (uint16_t i = 0; i < rq->n_roles; i++) {
-        const gw_ul_role_t *r = &rq->roles[i];
-        size_t n = strlen(r->sop_class);
-        ui[u] = 0x54;
-        put16(ui + u + 2, (uint16_t)(n + 4));
-        put16(ui + u + 4, (uint16_t)n);
-        memcpy(ui + u + 6, r->sop_class, n);
-        ui[u + 6 + n] = r->scu;
-        ui[u + 7 + n] = r->scp;
-        u += 8 + n;
-    }
+    size_t u = 4 + put_max_and_class(ui + 4, rq->max_length, rq->impl_class_uid);
+    u += put_roles(ui + u, rq->roles, rq->n_roles);
     u += put_item(ui + u, 0x55, rq->impl_version);
     put16(ui + 2, (uint16_t)(u - 4));
     off += u;

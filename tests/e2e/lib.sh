@@ -118,4 +118,16 @@ echoscu_to() { echoscu -aet E2E -aec CASEPORT "$@" 127.0.0.1 "$port"; }
 # dataset_sha FILE: sha256 of the data set of a Part 10 file (what follows group 0002).
 dataset_sha() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" sha "$1"; }
 
+# same_datasets SENT_DIR GOT_DIR: every file sent has a file in GOT_DIR named after its SOP
+# Instance UID (as getscu and storescp name them) with a byte-identical data set.
+same_datasets() {
+  local f sop g
+  for f in "$1"/*; do
+    sop=$(/usr/bin/python3 -c "import pydicom,sys; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)" "$f")
+    g=$(ls "$2" | grep -F "$sop" | head -n 1)
+    [ -n "$g" ] || die "instance $sop did not arrive in $2"
+    [ "$(dataset_sha "$f")" = "$(dataset_sha "$2/$g")" ] || die "$sop in $2 differs from the one sent"
+  done
+}
+
 gen_series() { /usr/bin/python3 "$SRC/tools/gen-series.py" "$@"; }

@@ -30,12 +30,7 @@ move() { movescu -S -aet VIEWER -aec CASEPORT -v "$@" -k QueryRetrieveLevel=STUD
 out=$(move -aem ARCHIVE 2>&1) || die "movescu failed: $out"
 grep -q 'Received Final Move Response (Success)' <<<"$out" || die "move did not succeed: $(tail -n 5 <<<"$out")"
 [ "$(ls "$work/recv" | wc -l)" = 6 ] || die "storescp received $(ls "$work/recv" | wc -l) files, not 6"
-for f in "$work"/a/*; do
-  sop=$(/usr/bin/python3 -c "import pydicom,sys; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)" "$f")
-  g=$(ls "$work/recv" | grep -F "$sop" | head -n 1)
-  [ -n "$g" ] || die "instance $sop did not arrive"
-  [ "$(dataset_sha "$f")" = "$(dataset_sha "$work/recv/$g")" ] || die "moved $sop differs from the one sent"
-done
+same_datasets "$work/a" "$work/recv"
 log "C-MOVE: 6 instances at the destination, byte-identical"
 
 out=$(move -aem NOWHERE 2>&1) || true

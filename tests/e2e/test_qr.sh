@@ -116,12 +116,7 @@ getscu -S -aet VIEWER -aec CASEPORT -od "$work/get1" -k QueryRetrieveLevel=SERIE
   -k "StudyInstanceUID=$study_a" -k "SeriesInstanceUID=$series_a" 127.0.0.1 "$port" >"$work/get1.log" 2>&1 ||
   die "getscu failed: $(tail -n 5 "$work/get1.log")"
 [ "$(ls "$work/get1" | wc -l)" = 5 ] || die "C-GET brought $(ls "$work/get1" | wc -l) files, not 5"
-for f in "$work"/a/*; do
-  sop=$(/usr/bin/python3 -c "import pydicom,sys; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)" "$f")
-  g=$(ls "$work/get1" | grep -F "$sop" | head -n 1)
-  [ -n "$g" ] || die "instance $sop not retrieved"
-  [ "$(dataset_sha "$f")" = "$(dataset_sha "$work/get1/$g")" ] || die "retrieved $sop differs from the one sent"
-done
+same_datasets "$work/a" "$work/get1"
 log "C-GET: 5 instances back, byte-identical data sets"
 
 # A requestor proposing big endian first still gets the instances in the syntax they were
