@@ -476,6 +476,12 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
     }
     if (strcmp(name, "destination") == 0)
         return set_destination(st, p, value);
+    if (strcmp(name, "commitment_report") == 0) {
+        if (strcmp(value, "same") != 0 && strcmp(value, "new") != 0)
+            return fail_at(st, "commitment_report must be same or new"), 0;
+        p->report_on_new = value[0] == 'n';
+        return 1;
+    }
     if (strcmp(name, "max_associations") == 0) {
         if (!parse_int(value, &v) || v < 0 || v > 4096)
             return fail_at(st, "max_associations must be between 0 and 4096"), 0;
@@ -577,7 +583,9 @@ void conf_write_sample(FILE *f)
                "# password_hash = $argon2id$...   (from `caseport passwd`)\n"
                "# cert_sha256 = AB:CD:...   (TLS client certificate, openssl x509 -fingerprint -sha256)\n"
                "# access = none   (Query/Retrieve: none, granted (caseport grant) or all)\n"
-               "# destination = 10.20.0.9:104   (where C-MOVE sends to this AE title)\n");
+               "# destination = 10.20.0.9:104   (where C-MOVE sends to this AE title)\n"
+               "# commitment_report = same   (Storage Commitment N-EVENT-REPORT: on the same\n"
+               "#   association while it is open, else a new one to destination; new: always)\n");
 }
 
 cp_err_t conf_pg_conninfo(const conf_t *c, char *out, size_t cap, cp_errinfo_t *ei)

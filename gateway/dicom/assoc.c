@@ -23,6 +23,7 @@
 #include "ul_fsm.h"
 #include "ul_pdu.h"
 #include "qr.h"
+#include "stgcmt.h"
 
 typedef struct wreq {
     uv_write_t req;
@@ -205,7 +206,7 @@ void gw__wait_writable(gw__assoc_t *a, void (*fn)(gw__assoc_t *a))
 
 void gw__op_done(gw__assoc_t *a)
 {
-    (void)a; /* a release waiting for the operation is answered by ul_event's caller */
+    gw_sc_kick(a); /* a commitment report waiting for the association to be idle */
 }
 
 /* ---- timers ---- */
@@ -245,7 +246,7 @@ static void reject(gw__assoc_t *a, uint8_t result, uint8_t source, uint8_t reaso
 static bool abstract_supported(const char *uid)
 {
     return strcmp(uid, VERIFICATION) == 0 || codec_storage_sop_class_find(uid) != NULL ||
-           gw_qr_class(uid);
+           gw_qr_class(uid) || gw_sc_class(uid);
 }
 
 /* The first proposed transfer syntax we accept: the proposer lists its preferred first,
@@ -253,7 +254,7 @@ static bool abstract_supported(const char *uid)
  * read and write in little endian only. */
 static const codec_ts_t *choose_ts(const gw_ul_pc_rq_t *p, bool peer_scp)
 {
-    bool qr = gw_qr_class(p->abstract_syntax);
+    bool qr = gw_qr_class(p->abstract_syntax) || gw_sc_class(p->abstract_syntax);
     /* A context the requestor will receive C-GET sub-operations on: we are the sender,
      * and Explicit VR LE is what most instances are stored in. */
     for (int i = 0; peer_scp && i < p->n_ts; i++)
@@ -586,10 +587,12 @@ static void store_done(void *ud, const gw_store_outcome_t *o)
                a->rq.message_id, o->status, cp_err_name(o->err), o->comment);
     }
     send_rsp(a, GW_C_STORE_RSP, o->status, o->err == CP_OK ? NULL : o->comment, true);
-    if (a->state == GW_STA8) /* the release waited for this response */
+    if (a->state == GW_STA8) { /* the release waited for this response */
         release_response(a);
-    else
+    } else {
         store_drained(a);
+        gw_sc_kick(a);
+    }
 }
 
 static void start_store(gw__assoc_t *a)
@@ -614,7 +617,7 @@ static void on_command(gw__assoc_t *a, uint8_t pc_id)
         return;
     }
     if (c.command_field & 0x8000) { /* a response: only ever to our sub-operations */
-        if (!gw_qr_on_rsp(a, &c))
+        if (!gw_qr_on_rsp(a, &c) && !gw_sc_on_rsp(a, &c))
             protocol_error(a, 0, "dimse response to nothing we asked");
         return;
     }
@@ -644,7 +647,7 @@ static void on_command(gw__assoc_t *a, uint8_t pc_id)
         start_store(a);
         return;
     default:
-        if (!gw_qr_request(c.command_field) || !has_data)
+        if (!(gw_qr_request(c.command_field) || c.command_field == GW_N_ACTION_RQ) || !has_data)
             break;
         a->awaiting_data = true; /* the identifier */
         a->ident_len = 0;
@@ -678,18 +681,29 @@ static bool on_pdv(gw__assoc_t *a, const gw_ul_pdv_t *v)
         protocol_error(a, 6, "data set pdv without a matching command");
         return false;
     }
-    if (a->store == NULL) { /* an identifier, kept whole: it is small */
-        if (v->len > GW_QR_MAX_IDENT - a->ident_len) {
-            protocol_error(a, 6, "identifier too large");
+    if (a->store == NULL) { /* an identifier or N-ACTION request, kept whole: small */
+        bool action = a->rq.command_field == GW_N_ACTION_RQ;
+        size_t max = action ? GW_SC_MAX_REQUEST : GW_QR_MAX_IDENT;
+        if (v->len > max - a->ident_len) {
+            protocol_error(a, 6, "request data set too large");
             return false;
         }
-        if (a->ident == NULL)
-            a->ident = cp_xmalloc(GW_QR_MAX_IDENT);
+        if (a->ident_len + v->len > a->ident_cap) {
+            size_t cap = a->ident_cap ? a->ident_cap : 16 * 1024;
+            while (cap < a->ident_len + v->len)
+                cap *= 2;
+            a->ident = cp_xrealloc(a->ident, cap < max ? cap : max);
+            a->ident_cap = cap < max ? cap : max;
+        }
         memcpy(a->ident + a->ident_len, v->data, v->len);
         a->ident_len += v->len;
         if (v->last) {
             a->awaiting_data = false;
-            gw_qr_start(a, a->rq_pc);
+            if (action)
+                gw_sc_action(a, a->rq_pc);
+            else
+                gw_qr_start(a, a->rq_pc);
+            a->ident_cap = a->ident != NULL ? a->ident_cap : 0;
         }
         return !a->closing;
     }
@@ -831,6 +845,8 @@ static void on_accepted(gw__assoc_t *a)
            a->id, a->called_ae, a->peer_max);
     if (a->mover != NULL)
         gw_qr_move_ready(a);
+    else if (a->reporter != NULL)
+        gw_sc_report_ready(a);
 }
 
 static void on_confirm(gw__assoc_t *a, gw_ul_event_t e)
@@ -1155,6 +1171,12 @@ static void assoc_close(gw__assoc_t *a)
         a->mover = NULL;
         gw_qr_move_lost(a, m, a->outcome[0] ? a->outcome : "association ended");
     }
+    if (a->reporter != NULL) {
+        struct gw_sc *r = a->reporter;
+        a->reporter = NULL;
+        gw_sc_report_lost(a, r, a->outcome[0] ? a->outcome : "association ended");
+    }
+    gw_sc_assoc_gone(a);
     a->on_writable = NULL;
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *)&a->timer, on_close);

@@ -63,13 +63,15 @@ struct gw__assoc {
     pc_t pc[256]; /* by presentation context id */
     struct gw_qr *qr;    /* the Q/R operation being served, or NULL */
     uint8_t *ident;      /* the identifier / request data set being received */
-    size_t ident_len;
+    size_t ident_len, ident_cap;
     uint16_t next_msg_id; /* of our own requests (sub-operations) */
     uv_timer_t send_timer; /* runs while a sender waits for the peer to read */
     void (*on_writable)(gw__assoc_t *a); /* a sender waiting for the backlog to drain */
     char username[65];   /* the negotiated user identity, if any */
     bool requestor;      /* we opened it (C-MOVE sub-operations) */
     struct gw_qr *mover; /* the C-MOVE whose sub-operations it carries */
+    struct gw_sc *sc;       /* a Storage Commitment whose report is meant for it */
+    struct gw_sc *reporter; /* the Storage Commitment report our association carries */
     uint8_t *rq_pdu;     /* the A-ASSOCIATE-RQ AE-2 sends */
     size_t rq_pdu_len;
     uv_getaddrinfo_t gai;
