@@ -189,6 +189,8 @@ def scenario(port, name):
         return 0
     if name == "get-stall":
         return get_stall(port, sys.argv[3], int(sys.argv[4]))
+    if name == "commit-same":
+        return commit_same(port, sys.argv[3], sys.argv[4])
     raise SystemExit("unknown scenario " + name)
 
 
@@ -242,6 +244,113 @@ def get_stall(port, series_uid, wait):
         return 1
     print("closed after %d bytes" % got)
     return 0
+
+
+
+STGCMT = b"1.2.840.10008.1.20.1"
+STGCMT_INSTANCE = b"1.2.840.10008.1.20.1.1"
+
+
+def eelem(g, e, vr, value):
+    """An Explicit VR Little Endian element (short VRs only, plus SQ of undefined length)."""
+    if vr == b"SQ":
+        return struct.pack("<HH", g, e) + b"SQ\0\0" + struct.pack("<I", 0xFFFFFFFF) + value + \
+            struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    if len(value) % 2:
+        value += b"\0" if vr == b"UI" else b" "
+    return struct.pack("<HH", g, e) + vr + struct.pack("<H", len(value)) + value
+
+
+def ds_item(body):
+    return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+
+def read_message(s):
+    """One DIMSE message: (command bytes, data set bytes or None)."""
+    cmd, data, need_data = b"", b"", None
+    while True:
+        t, body = read_pdu(s)
+        if t != 4:
+            raise SystemExit("expected P-DATA, got pdu %r" % t)
+        off = 0
+        while off < len(body):
+            n = struct.unpack(">I", body[off:off + 4])[0]
+            flags = body[off + 5]
+            chunk = body[off + 6:off + 4 + n]
+            off += 4 + n
+            if flags & 1:
+                cmd += chunk
+                if flags & 2:
+                    dst = cmd_value(cmd, 0x0800)
+                    need_data = dst is not None and dst != 0x0101
+                    if not need_data:
+                        return cmd, None
+            else:
+                data += chunk
+                if flags & 2:
+                    return cmd, data
+
+
+def cmd_value(cmd, elem_no):
+    off = 0
+    while off + 8 <= len(cmd):
+        g, e, n = struct.unpack("<HHI", cmd[off:off + 8])
+        if e == elem_no:
+            v = cmd[off + 8:off + 8 + n]
+            return struct.unpack("<H", v)[0] if n == 2 else v
+        off += 8 + n
+    return None
+
+
+def commit_same(port, sop_class, sop_uid):
+    """Storage Commitment on one association: N-ACTION for a stored instance and an unknown
+    one, the N-EVENT-REPORT expected on the same association (event 2, one of each)."""
+    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"COMMITTER".ljust(16) + b"\0" * 32
+    body += item(0x10, b"1.2.840.10008.3.1.1.1")
+    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STGCMT) + item(0x40, EXPLICIT_LE))
+    body += item(0x50, item(0x51, struct.pack(">I", 16384)))
+    s = connect(port)
+    s.sendall(struct.pack(">BBI", 1, 0, len(body)) + body)
+    t, _ = read_pdu(s)
+    if t != 2:
+        print("association not accepted: pdu %r" % t)
+        return 1
+    refs = ds_item(eelem(8, 0x1150, b"UI", sop_class.encode()) + eelem(8, 0x1155, b"UI", sop_uid.encode()))
+    refs += ds_item(eelem(8, 0x1150, b"UI", sop_class.encode()) + eelem(8, 0x1155, b"UI", b"1.2.3.4.5.6.7.8.9"))
+    data = eelem(8, 0x1195, b"UI", b"1.2.826.0.1.3680043.2.1143.777") + eelem(8, 0x1199, b"SQ", refs)
+    cmd = elem(0, 0x0003, STGCMT) + elem(0, 0x0100, struct.pack("<H", 0x0130))
+    cmd += elem(0, 0x0110, struct.pack("<H", 5)) + elem(0, 0x0800, struct.pack("<H", 0))
+    cmd += elem(0, 0x1001, STGCMT_INSTANCE) + elem(0, 0x1008, struct.pack("<H", 1))
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    s.sendall(pdata(1, 3, cmd) + pdata(1, 2, data))
+    rsp, _ = read_message(s)
+    if cmd_value(rsp, 0x0100) != 0x8130 or cmd_value(rsp, 0x0900) != 0:
+        print("N-ACTION-RSP: field %r status %r" % (cmd_value(rsp, 0x0100), cmd_value(rsp, 0x0900)))
+        return 1
+    rq, ds = read_message(s)
+    if cmd_value(rq, 0x0100) != 0x0100 or cmd_value(rq, 0x1002) != 2 or ds is None:
+        print("expected N-EVENT-REPORT-RQ with event 2, got field %r event %r" %
+              (cmd_value(rq, 0x0100), cmd_value(rq, 0x1002)))
+        return 1
+    import io
+    from pydicom.filereader import read_dataset
+    report = read_dataset(io.BytesIO(ds), is_implicit_VR=False, is_little_endian=True)
+    ok = [i.ReferencedSOPInstanceUID for i in report.get("ReferencedSOPSequence", [])]
+    bad = [(i.ReferencedSOPInstanceUID, i.FailureReason) for i in report.get("FailedSOPSequence", [])]
+    if report.TransactionUID != "1.2.826.0.1.3680043.2.1143.777" or ok != [sop_uid] or \
+            bad != [("1.2.3.4.5.6.7.8.9", 0x0112)]:
+        print("wrong report: ok=%r failed=%r" % (ok, bad))
+        return 1
+    msg_id = cmd_value(rq, 0x0110)
+    r = elem(0, 0x0002, STGCMT) + elem(0, 0x0100, struct.pack("<H", 0x8100))
+    r += elem(0, 0x0120, struct.pack("<H", msg_id)) + elem(0, 0x0800, struct.pack("<H", 0x0101))
+    r += elem(0, 0x0900, struct.pack("<H", 0)) + elem(0, 0x1000, STGCMT_INSTANCE)
+    r = elem(0, 0x0000, struct.pack("<I", len(r))) + r
+    s.sendall(pdata(1, 3, r))
+    s.sendall(struct.pack(">BBI", 5, 0, 4) + b"\0" * 4)
+    t, _ = read_pdu(s)
+    print("report: 1 committed, 1 failed with 0x0112; release %s" % ("ok" if t == 6 else "pdu %r" % t))
+    return 0 if t == 6 else 1
 
 
 if __name__ == "__main__":
