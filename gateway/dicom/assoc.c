@@ -85,14 +85,31 @@ static void flush_tls(gw__assoc_t *a)
     }
 }
 
+static void on_write_failed(uv_timer_t *t)
+{
+    assoc_close(container_of(t, gw__assoc_t, send_timer));
+}
+
+/* A send that cannot be made closes the connection on the next loop turn, never inside
+ * the caller: the services send in the middle of their own state changes. */
+static void write_failed(gw__assoc_t *a)
+{
+    if (a->write_failed || a->closing)
+        return;
+    a->write_failed = true;
+    a->on_writable = NULL;
+    snprintf(a->outcome, sizeof a->outcome, "write failed");
+    uv_timer_start(&a->send_timer, on_write_failed, 0, 0);
+}
+
 static void send_bytes(gw__assoc_t *a, const uint8_t *data, size_t len, bool close_after)
 {
-    if (a->closing)
+    if (a->closing || a->write_failed)
         return;
     if (a->tls != NULL) {
         cp_errinfo_t ei = {0};
         if (gw_tls_write(a->tls, data, len, &ei) != CP_OK) {
-            assoc_close(a);
+            write_failed(a);
             return;
         }
         flush_tls(a);
@@ -112,7 +129,7 @@ static void write_raw(gw__assoc_t *a, const uint8_t *data, size_t len, bool clos
     int rc = uv_write(&w->req, (uv_stream_t *)&a->tcp, &buf, 1, after_write);
     if (rc < 0) {
         free(w);
-        assoc_close(a);
+        write_failed(a);
     }
 }
 
@@ -142,6 +159,8 @@ void gw__local_abort(gw__assoc_t *a, const char *why)
 static void send_pdvs(gw__assoc_t *a, uint8_t pc_id, bool command, const uint8_t *data,
                       size_t len, bool last)
 {
+    /* One write per PDU. Batching a 256 KiB chunk's PDUs into one write was measured
+     * three times slower against getscu (1.44 s against 0.5 s for 300 CT instances). */
     size_t frag = a->peer_max ? a->peer_max - 6 : 64 * 1024;
     if (frag == 0)
         frag = 1;
@@ -197,7 +216,7 @@ static void on_send_timeout(uv_timer_t *t)
 
 void gw__wait_writable(gw__assoc_t *a, void (*fn)(gw__assoc_t *a))
 {
-    if (a->closing)
+    if (a->closing || a->write_failed)
         return;
     a->on_writable = fn;
     uint64_t ms = (uint64_t)a->srv->ctx.conf->dicom.send_timeout * 1000;
@@ -986,7 +1005,8 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
         /* released in the middle of a query or retrieval: it ends unanswered */
         gw_qr_abort(a);
         a->on_writable = NULL;
-        uv_timer_stop(&a->send_timer);
+        if (!a->write_failed)
+            uv_timer_stop(&a->send_timer);
     }
     if (fx.indicate_release && a->store == NULL && !a->awaiting_data)
         release_response(a); /* else the C-STORE-RSP goes first (AR-7), then store_done */

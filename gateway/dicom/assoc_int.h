@@ -69,6 +69,7 @@ struct gw__assoc {
     void (*on_writable)(gw__assoc_t *a); /* a sender waiting for the backlog to drain */
     char username[65];   /* the negotiated user identity, if any */
     bool requestor;      /* we opened it (C-MOVE sub-operations) */
+    bool write_failed;   /* closing on the next loop turn */
     struct gw_qr *mover; /* the C-MOVE whose sub-operations it carries */
     struct gw_sc *sc;       /* a Storage Commitment whose report is meant for it */
     struct gw_sc *reporter; /* the Storage Commitment report our association carries */

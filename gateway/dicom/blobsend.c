@@ -107,6 +107,12 @@ void gw_blobsend_next(gw_blobsend_t *s)
         queue(s);
 }
 
+void gw_blobsend_set_cb(gw_blobsend_t *s, gw_blobsend_cb cb, void *ud)
+{
+    s->cb = cb;
+    s->ud = ud;
+}
+
 void gw_blobsend_close(gw_blobsend_t *s)
 {
     if (s == NULL)

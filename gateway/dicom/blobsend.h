@@ -25,6 +25,8 @@ typedef void (*gw_blobsend_cb)(void *ud, const uint8_t *data, size_t len, bool l
 gw_blobsend_t *gw_blobsend_open(uv_loop_t *loop, store_blob_t *blobs, const store_addr_t *addr,
                                 gw_blobsend_cb cb, void *ud);
 void gw_blobsend_next(gw_blobsend_t *s);
+/* Where the next callbacks go (a prefetched blob handed to its sender). */
+void gw_blobsend_set_cb(gw_blobsend_t *s, gw_blobsend_cb cb, void *ud);
 /* No callback fires after this; the sender frees itself once its worker is done. */
 void gw_blobsend_close(gw_blobsend_t *s);
 #endif

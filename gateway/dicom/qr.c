@@ -72,6 +72,14 @@ typedef struct gw_qr {
     codec_ds_buf_t failed_uids; /* the UIDs, backslash-separated */
     gw_blobsend_t *send;
     bool first_chunk, awaiting_rsp;
+    /* the next instance's first chunk, read while the peer answers the current one */
+    gw_blobsend_t *pre;
+    int pre_index;
+    bool pre_ready, pre_last;
+    const uint8_t *pre_data;
+    size_t pre_len;
+    cp_err_t pre_err;
+    char pre_why[160];
     uint16_t sub_msg_id;
     uint8_t sub_pc;
     const sub_t *cur;
@@ -141,6 +149,7 @@ static void qr_free(gw_qr_t *q)
     free(q->subs);
     codec_ds_buf_free(&q->failed_uids);
     gw_blobsend_close(q->send);
+    gw_blobsend_close(q->pre);
     free(q);
 }
 
@@ -205,6 +214,8 @@ static void finish(gw_qr_t *q, uint16_t status, const char *outcome)
            status, outcome);
     gw_blobsend_close(q->send);
     q->send = NULL;
+    gw_blobsend_close(q->pre);
+    q->pre = NULL;
     let_go(q, true);
     q->a = NULL;
     a->qr = NULL;
@@ -517,11 +528,47 @@ static void next_sub(gw_qr_t *q)
         q->cur = s;
         q->sub_pc = pc;
         q->first_chunk = true;
+        if (q->pre != NULL && q->pre_index == q->next - 1) {
+            q->send = q->pre;
+            q->pre = NULL;
+            gw_blobsend_set_cb(q->send, on_chunk, q);
+            if (q->pre_ready) {
+                q->pre_ready = false;
+                on_chunk(q, q->pre_data, q->pre_len, q->pre_last, q->pre_err, q->pre_why);
+            }
+            return;
+        }
+        gw_blobsend_close(q->pre); /* prefetched something else: not expected, but safe */
+        q->pre = NULL;
+        q->pre_ready = false;
         q->send = gw_blobsend_open(q->loop, a->srv->ctx.blobs, &s->addr, on_chunk, q);
         return;
     }
     if (!a->closing)
         get_final(q);
+}
+
+static void on_pre_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_err_t err,
+                         const char *why)
+{
+    gw_qr_t *q = ud;
+    q->pre_ready = true;
+    q->pre_data = data;
+    q->pre_len = len;
+    q->pre_last = last;
+    q->pre_err = err;
+    snprintf(q->pre_why, sizeof q->pre_why, "%s", why ? why : "");
+}
+
+/* While the peer stores the instance just sent, the next one's first chunk is read. */
+static void prefetch(gw_qr_t *q)
+{
+    if (q->pre != NULL || q->cancelled || q->next >= q->n_subs || sub_pc(dst(q), &q->subs[q->next]) == 0)
+        return;
+    q->pre_index = q->next;
+    q->pre_ready = false;
+    q->pre = gw_blobsend_open(q->loop, dst(q)->srv->ctx.blobs, &q->subs[q->next].addr,
+                              on_pre_chunk, q);
 }
 
 static void send_store_rq(gw_qr_t *q)
@@ -570,6 +617,7 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
         gw_blobsend_close(q->send);
         q->send = NULL;
         q->awaiting_rsp = true;
+        prefetch(q);
         return;
     }
     if (gw__backlog(a) > GW_SEND_HIGH)
@@ -731,6 +779,8 @@ void gw_qr_abort(gw__assoc_t *a)
     q->a = NULL;
     gw_blobsend_close(q->send);
     q->send = NULL;
+    gw_blobsend_close(q->pre);
+    q->pre = NULL;
     let_go(q, false);
     if (!q->busy)
         qr_free(q);
@@ -764,6 +814,8 @@ static void after_lost(uv_work_t *w, int status)
     q->awaiting_rsp = false;
     gw_blobsend_close(q->send);
     q->send = NULL;
+    gw_blobsend_close(q->pre);
+    q->pre = NULL;
     while (q->next < q->n_subs)
         add_failed(q, &q->subs[q->next++]);
     get_final(q);

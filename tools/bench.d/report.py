@@ -12,7 +12,7 @@ repetitions and the largest peak RSS; one failed repetition fails the cell.
 import argparse
 import statistics
 
-RECEIVERS = ["caseport", "storescp", "orthanc"]
+RECEIVERS = ["caseport", "storescp", "orthanc", "caseport-tls"]
 NAGLE = ["caseport-nagle", "storescp-nagle", "storescp-nodelay-nagle"]
 
 
@@ -58,6 +58,7 @@ def main():
     ap.add_argument("rows")
     ap.add_argument("datasets", nargs="+")
     ap.add_argument("--nagle-set", default="")
+    ap.add_argument("--ct-set", default="")
     args = ap.parse_args()
     cells, _ = load(args.rows)
     s = {k: summarize(v) for k, v in cells.items()}
@@ -68,7 +69,7 @@ def main():
     if reps > 1:
         hdr += "  %s" % ("inst/s min-max (%d runs)" % reps)
     print(hdr)
-    for ds in args.datasets:
+    for ds in args.datasets + ([args.ct_set + "-get"] if args.ct_set else []):
         for mode in ("1", "4"):
             for rcv in RECEIVERS:
                 c = s.get((ds, mode, rcv))
@@ -107,6 +108,23 @@ def main():
                    if cc and "failed" not in cc else "n/a")
             print("%-10s %-8s %17s %17s %-18s %-18s" % (ds, mode + " assoc", r_s, r_o, t_o, t_m))
     print()
+
+    if args.ct_set:
+        get = args.ct_set + "-get"
+        c, o = rate(get, "1", "caseport"), rate(get, "1", "orthanc")
+        print("retrieval: getscu C-GET of the whole %s study, 1 association (row %s: the time is "
+              "the C-GET alone)" % (args.ct_set, get))
+        if c and o:
+            print("  caseport/orthanc %.2fx (target >= 1.5x: %s)" % (c / o, "met" if c / o >= 1.5 else "NOT met"))
+        else:
+            print("  caseport/orthanc n/a (target >= 1.5x)")
+        t, p = rate(args.ct_set, "1", "caseport-tls"), rate(args.ct_set, "1", "caseport")
+        print("ingest over DICOM TLS (storescu +tla) vs plain, %s on 1 association:" % args.ct_set)
+        if t and p:
+            print("  caseport-tls/caseport %.2fx (target >= 0.8x: %s)" % (t / p, "met" if t / p >= 0.8 else "NOT met"))
+        else:
+            print("  caseport-tls/caseport n/a (target >= 0.8x)")
+        print()
 
     def nagle(rcv):
         c = s.get((args.nagle_set, "1", rcv))
