@@ -396,13 +396,36 @@ static void find_final(gw_qr_t *q)
     }
 }
 
-/* Pending responses while the peer reads them; a C-CANCEL between two stops them. */
+static void yield_noop(uv_work_t *w)
+{
+    (void)w;
+}
+
+static void after_yield(uv_work_t *w, int status)
+{
+    (void)status;
+    gw_qr_t *q = container_of(w, gw_qr_t, work);
+    q->busy = false;
+    if (q->a == NULL)
+        qr_free(q);
+    else
+        send_matches(q->a);
+}
+
+/* Pending responses while the peer reads them, FIND_BATCH at a time with a loop turn
+ * between batches, so that a C-CANCEL sent after the first ones is read and stops them. */
+#define FIND_BATCH 8
 static void send_matches(gw__assoc_t *a)
 {
     gw_qr_t *q = a->qr;
-    while (q->sent < q->n_results && !q->cancelled) {
+    for (int batch = 0; q->sent < q->n_results && !q->cancelled; batch++) {
         if (gw__backlog(a) > GW_SEND_HIGH) {
             gw__wait_writable(a, send_matches);
+            return;
+        }
+        if (batch == FIND_BATCH) {
+            q->busy = true;
+            uv_queue_work(q->loop, &q->work, yield_noop, after_yield);
             return;
         }
         uint16_t pending = q->unsupported ? 0xFF01 : GW_STATUS_PENDING;
