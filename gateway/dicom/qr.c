@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "blobsend.h"
+#include "codec_charset.h"
 #include "codec_ds.h"
 #include "cp_log.h"
 #include "cp_mem.h"
@@ -289,6 +290,30 @@ static const char *key_value(const gw_qr_t *q, uint32_t tag)
     return NULL;
 }
 
+/* The index is UTF-8: text keys in the identifier's own Specific Character Set are
+ * decoded before they are matched (a key that does not decode is matched as received). */
+static void decode_keys(gw_qr_t *q)
+{
+    const char *cs = key_value(q, TAG_CHARSET);
+    if (cs == NULL || cs[0] == '\0')
+        return;
+    for (int i = 0; i < q->n_keys; i++) {
+        const char *vr = codec_ds_vr(q->keys[i].tag);
+        bool pn = vr != NULL && strcmp(vr, "PN") == 0;
+        if (vr == NULL || !(pn || strcmp(vr, "LO") == 0 || strcmp(vr, "SH") == 0))
+            continue;
+        size_t cap = 4 * strlen(q->keys[i].value) + 1;
+        char *u = cp_xmalloc(cap);
+        if (codec_charset_to_utf8(cs, q->keys[i].value, strlen(q->keys[i].value), pn, u, cap,
+                                  NULL) == CP_OK) {
+            free((char *)q->keys[i].value);
+            q->keys[i].value = u;
+        } else {
+            free(u);
+        }
+    }
+}
+
 /* Reads the identifier into keys; returns a failure comment, or NULL. */
 static const char *parse_ident(gw_qr_t *q, const uint8_t *data, size_t len)
 {
@@ -309,6 +334,7 @@ static const char *parse_ident(gw_qr_t *q, const uint8_t *data, size_t len)
     }
     if (err != CP_EOF)
         return "identifier cannot be parsed";
+    decode_keys(q);
     const char *lv = key_value(q, TAG_LEVEL);
     if (lv == NULL)
         return "identifier has no query/retrieve level (0008,0052)";
