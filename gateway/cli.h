@@ -11,4 +11,5 @@ int cli_verify(int argc, char **argv);
 int cli_config_sample(int argc, char **argv);
 int cli_passwd(int argc, char **argv);
 int cli_grant(int argc, char **argv);
+int cli_jobs(int argc, char **argv);
 #endif

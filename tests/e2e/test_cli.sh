@@ -3,9 +3,9 @@
 . "$SRC/tests/e2e/lib.sh"
 e2e_setup
 
-"$CASEPORT" --help | grep -q 'usage: caseport' || die "--help"
-for c in serve migrate keygen ls export verify; do
-  "$CASEPORT" "$c" --help | grep -q "usage: caseport $c" || die "$c --help"
+grep -q 'usage: caseport' <<<"$("$CASEPORT" --help)" || die "--help"
+for c in serve migrate keygen ls export verify passwd grant jobs config-sample; do
+  grep -q "usage: caseport $c" <<<"$("$CASEPORT" "$c" --help)" || die "$c --help"
 done
 expect2() {
   local out rc=0
@@ -16,7 +16,8 @@ expect2() {
 }
 expect2 "$CASEPORT" frobnicate >/dev/null
 expect2 "$CASEPORT" ls --bogus >/dev/null
-expect2 "$CASEPORT" export --config "$work/caseport.conf" --out x.dcm | grep -q -- '--sop is required' || die "export without --sop"
+grep -q -- '--sop is required' <<<"$(expect2 "$CASEPORT" export --config "$work/caseport.conf" --out x.dcm)" || die "export without --sop"
+grep -q -- '--state is queued' <<<"$(expect2 "$CASEPORT" jobs --config "$work/caseport.conf" --state lost)" || die "jobs with a bad state"
 
 bad="$work/bad.conf"
 printf '[dicom]\nport = 11112\nwhat = 1\n' >"$bad"

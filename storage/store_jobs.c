@@ -1,0 +1,181 @@
+/* storage/store_jobs.c -- the job queue's statements (store_jobs.h). */
+#include "store_jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_mem.h"
+#include "store_pg_int.h"
+
+typedef struct one_row {
+    bool found;
+    store_job_t *job;
+    int64_t *id;
+} one_row_t;
+
+static bool id_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    one_row_t *c = ud;
+    c->found = true;
+    if (c->id != NULL)
+        *c->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    return true;
+}
+
+cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_id,
+                            int max_attempts, int64_t *id, cp_errinfo_t *ei)
+{
+    char inst[24], max[16];
+    snprintf(inst, sizeof inst, "%lld", (long long)instance_id);
+    snprintf(max, sizeof max, "%d", max_attempts);
+    const char *params[] = {kind, instance_id > 0 ? inst : NULL, max};
+    int64_t got = 0;
+    one_row_t c = {.id = &got};
+    cp_err_t err = store__pg_stream(pg,
+                                    "INSERT INTO jobs (kind, instance_id, max_attempts)"
+                                    " VALUES ($1, $2::bigint, $3::integer) RETURNING id",
+                                    3, params, "queueing a job", id_row, &c, ei);
+    if (err == CP_OK && id != NULL)
+        *id = got;
+    return err;
+}
+
+static bool claim_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    one_row_t *c = ud;
+    store_job_t *j = c->job;
+    c->found = true;
+    j->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(j->kind, sizeof j->kind, "%s", PQgetvalue(r, 0, 1));
+    j->instance_id = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    j->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
+    j->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
+    return true;
+}
+
+/* The kinds as a text array literal: {"a","b"} (kinds are plain identifiers). */
+static char *kinds_array(const char *const *kinds)
+{
+    size_t cap = 3;
+    for (const char *const *k = kinds; *k != NULL; k++)
+        cap += strlen(*k) + 3;
+    char *out = cp_xmalloc(cap);
+    size_t n = 0;
+    out[n++] = '{';
+    for (const char *const *k = kinds; *k != NULL; k++)
+        n += (size_t)snprintf(out + n, cap - n, "%s\"%s\"", k == kinds ? "" : ",", *k);
+    snprintf(out + n, cap - n, "}");
+    return out;
+}
+
+cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
+                          int lease_seconds, store_job_t *job, cp_errinfo_t *ei)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_seconds);
+    char *arr = kinds_array(kinds);
+    const char *params[] = {arr, worker, lease};
+    one_row_t c = {.job = job};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,"
+        " lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
+        " WHERE id = (SELECT id FROM jobs WHERE kind = ANY($1::text[]) AND"
+        "   ((state = 'queued' AND run_after <= now()) OR"
+        "    (state = 'running' AND lease_until < now()))"
+        "   ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT 1)"
+        " RETURNING id, kind, instance_id, attempts, max_attempts",
+        3, params, "claiming a job", claim_row, &c, ei);
+    free(arr);
+    if (err == CP_OK && !c.found)
+        return CP_ENOENT;
+    return err;
+}
+
+static cp_err_t update_one(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                           const char *what, cp_errinfo_t *ei)
+{
+    one_row_t c = {0};
+    cp_err_t err = store__pg_stream(pg, sql, n, params, what, id_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "%s: no such job in that state", what);
+    return err;
+}
+
+cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_errinfo_t *ei)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)id);
+    const char *params[] = {s, worker};
+    return update_one(pg,
+                      "UPDATE jobs SET state = 'done', done_at = now(), lease_until = NULL,"
+                      " updated_at = now() WHERE id = $1::bigint AND worker = $2"
+                      " AND state = 'running' RETURNING id",
+                      2, params, "finishing a job", ei);
+}
+
+cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
+                         cp_errinfo_t *ei)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)id);
+    char *clean = store__utf8_clean(why);
+    const char *params[] = {s, worker, clean};
+    cp_err_t err = update_one(
+        pg,
+        "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
+        " run_after = now() + make_interval(secs => least(3600, power(2, attempts))::integer),"
+        " last_error = $3, lease_until = NULL, updated_at = now()"
+        " WHERE id = $1::bigint AND worker = $2 AND state = 'running' RETURNING id",
+        3, params, "failing a job", ei);
+    free(clean);
+    return err;
+}
+
+cp_err_t store_jobs_retry(store_pg_t *pg, int64_t id, cp_errinfo_t *ei)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%lld", (long long)id);
+    const char *params[] = {s};
+    return update_one(pg,
+                      "UPDATE jobs SET state = 'queued', attempts = 0, run_after = now(),"
+                      " updated_at = now() WHERE id = $1::bigint AND state = 'dead' RETURNING id",
+                      1, params, "retrying a job", ei);
+}
+
+typedef struct list_ctx {
+    store_job_cb cb;
+    void *ud;
+} list_ctx_t;
+
+static bool list_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    list_ctx_t *c = ud;
+    store_job_row_t row = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                           PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
+                           PQgetvalue(r, 0, 6)};
+    return c->cb(c->ud, &row);
+}
+
+cp_err_t store_jobs_list(store_pg_t *pg, const char *state, int limit, store_job_cb cb, void *ud,
+                         cp_errinfo_t *ei)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *params[] = {state, lim};
+    list_ctx_t c = {cb, ud};
+    return store__pg_stream(pg,
+                            "SELECT id, kind, coalesce(instance_id::text, '-'), state, attempts,"
+                            " to_char(run_after, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'),"
+                            " coalesce(last_error, '') FROM jobs"
+                            " WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC"
+                            " LIMIT $2::integer",
+                            2, params, "listing jobs", list_row, &c, ei);
+}

@@ -1,0 +1,40 @@
+/* storage/store_jobs.h -- the durable job queue (migration 0005). Layer: storage.
+ * Blocking: call from worker threads. A job is claimed under a lease; only the worker
+ * holding the lease can finish it. */
+#ifndef CASEPORT_STORE_JOBS_H
+#define CASEPORT_STORE_JOBS_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store_pg.h"
+
+typedef struct store_job {
+    int64_t id;
+    char kind[32];
+    int64_t instance_id; /* 0: none */
+    int attempts, max_attempts;
+} store_job_t;
+
+cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_id,
+                            int max_attempts, int64_t *id, cp_errinfo_t *ei);
+/* The oldest runnable job of one of kinds (NULL-terminated): queued and due, or running
+ * with its lease expired (a worker that died). CP_ENOENT when there is none. */
+cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
+                          int lease_seconds, store_job_t *job, cp_errinfo_t *ei);
+/* CP_ENOENT if the lease was lost (another worker took the job over). */
+cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_errinfo_t *ei);
+/* Back to the queue after 2^attempts seconds (at most an hour), or dead after
+ * max_attempts; why is kept either way. */
+cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
+                         cp_errinfo_t *ei);
+/* A dead job queued again with its attempts reset; CP_ENOENT if it is not dead. */
+cp_err_t store_jobs_retry(store_pg_t *pg, int64_t id, cp_errinfo_t *ei);
+
+typedef struct store_job_row {
+    const char *id, *kind, *instance_id, *state, *attempts, *run_after, *last_error;
+} store_job_row_t;
+typedef bool (*store_job_cb)(void *ud, const store_job_row_t *row);
+/* Jobs in one state (NULL: all), newest first, at most limit. */
+cp_err_t store_jobs_list(store_pg_t *pg, const char *state, int limit, store_job_cb cb, void *ud,
+                         cp_errinfo_t *ei);
+#endif
