@@ -98,7 +98,8 @@ static void write_failed(gw__assoc_t *a)
         return;
     a->write_failed = true;
     a->on_writable = NULL;
-    snprintf(a->outcome, sizeof a->outcome, "write failed");
+    if (a->outcome[0] == '\0' || a->accepted)
+        snprintf(a->outcome, sizeof a->outcome, "write failed");
     uv_timer_start(&a->send_timer, on_write_failed, 0, 0);
 }
 
@@ -236,6 +237,10 @@ static void on_timer(uv_timer_t *t)
     CP_LOG(CP_LOG_INFO, "dicom.ul", "event=timeout assoc=%u state=Sta%d", a->id, a->state);
     if (a->state == GW_STA2 || a->state == GW_STA13) {
         ul_event(a, GW_EVT18); /* ARTIM */
+    } else if ((a->qr != NULL || a->mover != NULL) && !gw_qr_waiting_on_peer(a)) {
+        /* we are the ones working (a long C-MOVE, a large sub-operation): the peer's
+         * silence is expected; send_timeout watches a peer that stops reading */
+        arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
     } else { /* the DIMSE idle timeout: a local A-ABORT request */
         a->abort_reason = 0;
         a->why = "idle timeout";
@@ -640,6 +645,10 @@ static void on_command(gw__assoc_t *a, uint8_t pc_id)
             protocol_error(a, 0, "dimse response to nothing we asked");
         return;
     }
+    if (a->requestor) { /* on an association we asked for, the peer only answers */
+        protocol_error(a, 0, "request from the acceptor of our association");
+        return;
+    }
     if (c.command_field == GW_C_CANCEL_RQ) {
         gw_qr_cancel(a, c.message_id_rsp);
         return;
@@ -819,10 +828,39 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
 static void start_connect(gw__assoc_t *a)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    a->open_handles++;
     int rc = uv_getaddrinfo(a->srv->loop, &a->gai, on_resolved, a->peer, a->dest_port, &hints);
-    if (rc < 0)
-        on_resolved(&a->gai, rc, NULL);
+    if (rc < 0) { /* never inside gw__assoc_connect: its caller has not kept it yet */
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=resolve_failed assoc=%u error=%s", a->id,
+               uv_err_name(rc));
+        snprintf(a->outcome, sizeof a->outcome, "host not resolved");
+        write_failed(a);
+        return;
+    }
+    a->open_handles++; /* the resolution holds the association until on_resolved */
+}
+
+static bool proposed_ts(const gw_ul_pc_rq_t *p, const char *ts)
+{
+    for (int i = 0; i < p->n_ts; i++)
+        if (strcmp(p->ts[i], ts) == 0)
+            return true;
+    return false;
+}
+
+/* A role we asked for (the SCP role of a commitment report, PS3.7 D.3.3.4) must be
+ * granted in the answer; without a role item we are the SCU, the default. */
+static bool role_granted(const gw_ul_assoc_rq_t *rq, const gw_ul_assoc_ac_t *ac,
+                         const char *abstract)
+{
+    for (int i = 0; i < rq->n_roles; i++) {
+        if (strcmp(rq->roles[i].sop_class, abstract) != 0 || !rq->roles[i].scp)
+            continue;
+        for (int k = 0; k < ac->n_roles; k++)
+            if (strcmp(ac->roles[k].sop_class, abstract) == 0)
+                return ac->roles[k].scp == 1;
+        return false;
+    }
+    return true;
 }
 
 /* AE-3: the destination accepted; its presentation contexts become ours to send on. */
@@ -842,7 +880,8 @@ static void on_accepted(gw__assoc_t *a)
         const gw_ul_pc_ac_t *r = &ac->pc[i];
         const codec_ts_t *ts = codec_ts_find(r->ts);
         for (int j = 0; j < rq->n_pc && r->result == GW_PC_ACCEPT && ts != NULL; j++) {
-            if (rq->pc[j].id != r->id || r->id % 2 == 0)
+            if (rq->pc[j].id != r->id || r->id % 2 == 0 || !proposed_ts(&rq->pc[j], r->ts) ||
+                !role_granted(rq, ac, rq->pc[j].abstract_syntax))
                 continue;
             pc_t *pc = &a->pc[r->id];
             pc->accepted = pc->peer_scp = true; /* default roles: it is the storage SCP */

@@ -57,6 +57,10 @@ typedef struct gw_qr {
     int limit;
     store_pg_t *pg; /* for the worker: the association may be gone by then */
     uv_loop_t *loop;
+    /* who asked, copied at the start: the audit row is written also after the
+     * association is gone */
+    uint32_t assoc_id;
+    char calling[17], username[65], peer_addr[64];
     /* the worker */
     uv_work_t work;
     bool busy;
@@ -69,7 +73,7 @@ typedef struct gw_qr {
     /* C-GET */
     sub_t *subs;
     int n_subs, cap_subs, next;
-    uint16_t completed, failed, warning;
+    uint32_t completed, failed, warning; /* clamped to 16 bits only in responses */
     codec_ds_buf_t failed_uids; /* the UIDs, backslash-separated */
     gw_blobsend_t *send;
     bool first_chunk, awaiting_rsp;
@@ -89,6 +93,7 @@ typedef struct gw_qr {
     const conf_peer_t *dest;
     gw__assoc_t *out; /* the association to the destination, once requested */
     bool lost;        /* it ended before we let it go */
+    bool lost_sub;    /* with a sub-operation under way */
     char lost_why[96];
 } gw_qr_t;
 
@@ -183,17 +188,17 @@ static void after_audit(uv_work_t *w, int status)
     free(j);
 }
 
-/* Detaches the operation from its association and hands it to the audit writer. */
-static void finish(gw_qr_t *q, uint16_t status, const char *outcome)
+/* Hands the operation, detached from any association, to the audit writer, which frees
+ * it. status -1: it ended without a final response (aborted, association lost). */
+static void audit_and_free(gw_qr_t *q, int status, const char *outcome)
 {
-    gw__assoc_t *a = q->a;
     audit_job_t *j = cp_xcalloc(1, sizeof *j);
-    j->pg = a->srv->ctx.pg;
+    j->pg = q->pg;
     j->q = q;
-    j->assoc_id = a->id;
-    snprintf(j->calling, sizeof j->calling, "%s", a->calling_ae);
-    snprintf(j->username, sizeof j->username, "%s", a->username);
-    snprintf(j->peer, sizeof j->peer, "%s", a->peer);
+    j->assoc_id = q->assoc_id;
+    snprintf(j->calling, sizeof j->calling, "%s", q->calling);
+    snprintf(j->username, sizeof j->username, "%s", q->username);
+    snprintf(j->peer, sizeof j->peer, "%s", q->peer_addr);
     snprintf(j->outcome, sizeof j->outcome, "%s", outcome);
     j->row = (store_qr_audit_t){
         .operation = op_name(q), .model = q->model ? q->model->name : "?",
@@ -202,29 +207,40 @@ static void finish(gw_qr_t *q, uint16_t status, const char *outcome)
         .destination_ae = q->rq.move_destination,
         .keys = q->keys, .n_keys = q->n_keys,
         .matches = q->rq.command_field == GW_C_FIND_RQ ? q->n_results : q->n_subs,
-        .completed = q->completed, .failed = q->failed, .warning = q->warning,
+        .completed = (int)q->completed, .failed = (int)q->failed, .warning = (int)q->warning,
         .status = status, .outcome = j->outcome};
-    CP_LOG(CP_LOG_INFO, "dicom.qr",
+    CP_LOG(status < 0 ? CP_LOG_WARN : CP_LOG_INFO, "dicom.qr",
            "event=%s assoc=%u msg_id=%u level=%s keys=%d matches=%d completed=%u failed=%u "
-           "warning=%u status=0x%04x outcome=\"%s\"",
+           "warning=%u status=%d outcome=\"%s\"",
            q->rq.command_field == GW_C_FIND_RQ  ? "find"
            : q->rq.command_field == GW_C_GET_RQ ? "get"
                                                 : "move",
-           a->id, q->rq.message_id,
-           q->level_text, q->n_keys, j->row.matches, q->completed, q->failed, q->warning,
-           status, outcome);
+           q->assoc_id, q->rq.message_id, q->level_text, q->n_keys, j->row.matches,
+           q->completed, q->failed, q->warning, status, outcome);
     gw_blobsend_close(q->send);
     q->send = NULL;
     gw_blobsend_close(q->pre);
     q->pre = NULL;
+    uv_queue_work(q->loop, &j->work, run_audit, after_audit);
+}
+
+/* After the final response: the operation leaves its association, audited. */
+static void finish(gw_qr_t *q, uint16_t status, const char *outcome)
+{
+    gw__assoc_t *a = q->a;
     let_go(q, true);
     q->a = NULL;
     a->qr = NULL;
-    uv_queue_work(a->srv->loop, &j->work, run_audit, after_audit);
+    audit_and_free(q, status, outcome);
     gw__op_done(a);
 }
 
 /* ---- responses ---- */
+
+static uint16_t clamp16(uint32_t v)
+{
+    return v > 0xFFFF ? 0xFFFF : (uint16_t)v;
+}
 
 static void send_rsp(gw_qr_t *q, uint16_t status, const codec_ds_buf_t *ds, const char *comment,
                      bool counts)
@@ -239,12 +255,12 @@ static void send_rsp(gw_qr_t *q, uint16_t status, const codec_ds_buf_t *ds, cons
         snprintf(rsp.error_comment, sizeof rsp.error_comment, "%s", comment);
     if (counts) {
         rsp.has_counts = true;
-        rsp.completed = q->completed;
-        rsp.failed = q->failed;
-        rsp.warning = q->warning;
+        rsp.completed = clamp16(q->completed);
+        rsp.failed = clamp16(q->failed);
+        rsp.warning = clamp16(q->warning);
         /* remaining: in pending and cancel responses only (PS3.7 C.4.3.1.3.1) */
         rsp.has_remaining = status == GW_STATUS_PENDING || status == GW_STATUS_CANCEL;
-        rsp.remaining = (uint16_t)(q->n_subs - q->next);
+        rsp.remaining = clamp16((uint32_t)(q->n_subs - q->next));
     }
     gw__send_command(q->a, q->pc_id, &rsp);
     if (ds != NULL)
@@ -433,7 +449,7 @@ static void after_yield(uv_work_t *w, int status)
     gw_qr_t *q = container_of(w, gw_qr_t, work);
     q->busy = false;
     if (q->a == NULL)
-        qr_free(q);
+        audit_and_free(q, -1, "association ended during the query");
     else
         send_matches(q->a);
 }
@@ -642,6 +658,8 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
 {
     gw_qr_t *q = ud;
     gw__assoc_t *a = dst(q);
+    if (a == NULL) /* the destination is gone: after_lost settles the rest */
+        return;
     if (err != CP_OK || (q->first_chunk && len == 0)) {
         char hex[STORE_ADDR_HEX_LEN + 1];
         store_addr_to_hex(&q->cur->addr, hex);
@@ -678,7 +696,7 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
 bool gw_qr_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp)
 {
     gw_qr_t *q = op_of(a);
-    if (q == NULL || !q->awaiting_rsp || rsp->command_field != GW_C_STORE_RSP ||
+    if (q == NULL || dst(q) != a || !q->awaiting_rsp || rsp->command_field != GW_C_STORE_RSP ||
         rsp->message_id_rsp != q->sub_msg_id)
         return false;
     q->awaiting_rsp = false;
@@ -732,7 +750,7 @@ static void after_query(uv_work_t *w, int status)
     gw_qr_t *q = container_of(w, gw_qr_t, work);
     q->busy = false;
     if (q->a == NULL) { /* the association went away meanwhile */
-        qr_free(q);
+        audit_and_free(q, -1, "association ended during the query");
         return;
     }
     if (q->err != CP_OK) {
@@ -775,6 +793,10 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id)
     q->enc = a->pc[pc_id].ts->enc;
     q->pg = a->srv->ctx.pg;
     q->loop = a->srv->loop;
+    q->assoc_id = a->id;
+    snprintf(q->calling, sizeof q->calling, "%s", a->calling_ae);
+    snprintf(q->username, sizeof q->username, "%s", a->username);
+    snprintf(q->peer_addr, sizeof q->peer_addr, "%s", a->peer);
     q->ae_title = conf->dicom.ae_title;
     q->model = model_for(&a->rq, a->pc[pc_id].abstract_syntax);
     codec_ds_buf_init(&q->failed_uids, q->enc);
@@ -826,13 +848,23 @@ void gw_qr_abort(gw__assoc_t *a)
         return;
     a->qr = NULL;
     q->a = NULL;
+    if (!a->write_failed) { /* a sender parked for this operation must not wake up */
+        a->on_writable = NULL;
+        uv_timer_stop(&a->send_timer);
+    }
     gw_blobsend_close(q->send);
     q->send = NULL;
     gw_blobsend_close(q->pre);
     q->pre = NULL;
     let_go(q, false);
     if (!q->busy)
-        qr_free(q);
+        audit_and_free(q, -1, "association ended before the final response");
+}
+
+bool gw_qr_waiting_on_peer(const gw__assoc_t *a)
+{
+    const gw_qr_t *q = a->mover != NULL ? a->mover : a->qr;
+    return q != NULL && dst(q) == a && q->awaiting_rsp;
 }
 
 void gw_qr_move_ready(gw__assoc_t *out)
@@ -853,18 +885,13 @@ static void after_lost(uv_work_t *w, int status)
     gw_qr_t *q = container_of(w, gw_qr_t, work);
     q->busy = false;
     if (q->a == NULL) {
-        qr_free(q);
+        audit_and_free(q, -1, "association ended; move destination lost");
         return;
     }
     CP_LOG(CP_LOG_WARN, "dicom.qr", "event=move_destination_lost assoc=%u why=\"%s\"",
            q->a->id, q->lost_why);
-    if (q->awaiting_rsp || q->send != NULL) /* the sub-operation under way */
+    if (q->lost_sub) /* the sub-operation that was under way */
         add_failed(q, q->cur);
-    q->awaiting_rsp = false;
-    gw_blobsend_close(q->send);
-    q->send = NULL;
-    gw_blobsend_close(q->pre);
-    q->pre = NULL;
     while (q->next < q->n_subs)
         add_failed(q, &q->subs[q->next++]);
     get_final(q);
@@ -875,6 +902,13 @@ void gw_qr_move_lost(gw__assoc_t *out, struct gw_qr *q, const char *why)
     (void)out;
     q->out = NULL;
     q->lost = true;
+    /* nothing more may reach the destination: reads stop now, the rest on a later turn */
+    q->lost_sub = q->awaiting_rsp || q->send != NULL;
+    q->awaiting_rsp = false;
+    gw_blobsend_close(q->send);
+    q->send = NULL;
+    gw_blobsend_close(q->pre);
+    q->pre = NULL;
     snprintf(q->lost_why, sizeof q->lost_why, "%s", why);
     q->busy = true;
     uv_queue_work(q->loop, &q->work, noop, after_lost);

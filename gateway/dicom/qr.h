@@ -23,6 +23,9 @@ void gw_qr_cancel(gw__assoc_t *a, uint16_t message_id);
  * go (refused, unreachable, aborted, closed). */
 void gw_qr_move_ready(gw__assoc_t *out);
 void gw_qr_move_lost(gw__assoc_t *out, struct gw_qr *q, const char *why);
+/* Whether the association's operation waits for the peer (a sub-operation's response):
+ * only then may the idle timeout end it; otherwise we are the ones working. */
+bool gw_qr_waiting_on_peer(const gw__assoc_t *a);
 /* The association is going away: no more sends; everything is freed (workers finish on
  * their own). */
 void gw_qr_abort(gw__assoc_t *a);

@@ -19,6 +19,7 @@
 
 struct gw_sc {
     gw__assoc_t *a;   /* the requesting association while it lives */
+    gw_sc_t *next;    /* its other requests, oldest first (a->sc is the head) */
     gw__assoc_t *out; /* the association the report goes on, when it is a new one */
     gw_dicom_server_t *srv;
     store_pg_t *pg;
@@ -42,6 +43,19 @@ struct gw_sc {
 bool gw_sc_class(const char *uid)
 {
     return strcmp(uid, GW_SC_CLASS) == 0;
+}
+
+static void unlink_sc(gw_sc_t *c)
+{
+    if (c->a == NULL)
+        return;
+    for (gw_sc_t **p = &c->a->sc; *p != NULL; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    c->next = NULL;
+    c->a = NULL;
 }
 
 static void sc_free(gw_sc_t *c)
@@ -89,12 +103,14 @@ static void done(gw_sc_t *c, const char *delivery, const char *outcome)
            "event=commitment_reported calling_ae=\"%s\" references=%d failed=%d delivery=\"%s\" "
            "outcome=\"%s\"",
            c->calling, c->n_refs, c->n_failed, delivery, outcome);
-    if (c->a != NULL && c->a->sc == c)
-        c->a->sc = NULL;
+    gw__assoc_t *a = c->a;
+    unlink_sc(c);
     record_job_t *j = cp_xcalloc(1, sizeof *j);
     j->c = c;
     snprintf(j->outcome, sizeof j->outcome, "%s", outcome);
     uv_queue_work(c->srv->loop, &j->work, run_record, after_record);
+    if (a != NULL)
+        gw_sc_kick(a); /* the next report of that association may go now */
 }
 
 /* ---- the N-ACTION ---- */
@@ -145,6 +161,8 @@ static const char *parse_request(gw_sc_t *c, const uint8_t *data, size_t len)
         if (e.tag == CODEC_TAG(0x0008, 0x1195)) {
             codec_elem_text(&e, c->transaction, sizeof c->transaction);
         } else if (e.tag == CODEC_TAG(0x0008, 0x1199) && strcmp(e.vr, "SQ") == 0) {
+            if (have_seq)
+                return "referenced sop sequence (0008,1199) given twice";
             have_seq = true;
             codec_ds_seq_init(&seq, &it, &e);
             size_t cap = 64;
@@ -234,12 +252,13 @@ void gw_sc_action(gw__assoc_t *a, uint8_t pc_id)
     }
     CP_LOG(CP_LOG_INFO, "dicom.commit", "event=commitment_requested assoc=%u references=%d", a->id,
            c->n_refs);
-    if (a->sc != NULL) /* an earlier report still pending here: this one goes elsewhere */
-        c->a = NULL;
-    else
-        a->sc = c;
+    gw_sc_t **tail = &a->sc; /* reports go out on this association in request order */
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = c;
     c->busy = true;
     uv_queue_work(a->srv->loop, &c->work, run_check, after_check);
+    gw_sc_kick(a); /* an earlier report that became ready meanwhile */
 }
 
 /* ---- the N-EVENT-REPORT ---- */
@@ -321,7 +340,7 @@ static void report_on_new(gw_sc_t *c)
 static void deliver(gw_sc_t *c)
 {
     bool want_new = c->peer != NULL && c->peer->report_on_new;
-    if (c->a != NULL && !want_new && idle(c->a)) {
+    if (c->a != NULL && !want_new && c->a->sc == c && idle(c->a)) {
         c->delivery = "same association";
         c->ready = false;
         send_report(c, c->a, c->pc_id);
@@ -331,9 +350,7 @@ static void deliver(gw_sc_t *c)
         c->ready = true; /* busy with another operation: gw_sc_kick sends it after */
         return;
     }
-    if (c->a != NULL && c->a->sc == c)
-        c->a->sc = NULL;
-    c->a = NULL;
+    unlink_sc(c);
     if (c->peer != NULL && c->peer->dest_port != 0 && !c->srv->closing) {
         c->delivery = "new association";
         report_on_new(c);
@@ -342,15 +359,17 @@ static void deliver(gw_sc_t *c)
     done(c, "undelivered", "the requesting association ended and its peer has no destination");
 }
 
+/* The oldest request's report goes first; one awaits its response at a time. */
 void gw_sc_kick(gw__assoc_t *a)
 {
-    if (a->sc != NULL && a->sc->ready && idle(a))
-        deliver(a->sc);
+    gw_sc_t *c = a->sc;
+    if (c != NULL && c->ready && !c->awaiting_rsp && idle(a))
+        deliver(c);
 }
 
 bool gw_sc_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp)
 {
-    gw_sc_t *c = a->reporter != NULL ? a->reporter : a->sc;
+    gw_sc_t *c = a->reporter != NULL ? a->reporter : a->sc; /* the head awaits, if any */
     if (c == NULL || !c->awaiting_rsp || rsp->command_field != GW_N_EVENT_REPORT_RSP ||
         rsp->message_id_rsp != c->report_msg_id)
         return false;
@@ -389,16 +408,15 @@ void gw_sc_report_lost(gw__assoc_t *out, gw_sc_t *c, const char *why)
     done(c, "undelivered", outcome);
 }
 
+/* Reports that were meant for a closing association go the other way, or nowhere. */
 void gw_sc_assoc_gone(gw__assoc_t *a)
 {
-    gw_sc_t *c = a->sc;
-    if (c == NULL)
-        return;
-    a->sc = NULL;
-    c->a = NULL;
-    if (c->busy)
-        return; /* after_check delivers it elsewhere */
-    if (c->awaiting_rsp || c->ready) { /* never acknowledged: try the other way */
+    while (a->sc != NULL) {
+        gw_sc_t *c = a->sc;
+        bool pending = c->awaiting_rsp || c->ready;
+        unlink_sc(c);
+        if (c->busy || !pending)
+            continue; /* after_check delivers it elsewhere */
         c->awaiting_rsp = c->ready = false;
         if (c->peer != NULL && c->peer->dest_port != 0 && !c->srv->closing) {
             c->delivery = "new association";

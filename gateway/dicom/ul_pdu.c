@@ -482,6 +482,8 @@ cp_err_t gw_ul_parse_assoc_ac(const uint8_t *body, size_t len, gw_ul_assoc_ac_t 
             gw_ul_assoc_rq_t *tmp = cp_xcalloc(1, sizeof *tmp);
             err = parse_user_info(v, n, off + 4, tmp, ei);
             ac->max_length = tmp->max_length;
+            ac->n_roles = tmp->n_roles;
+            memcpy(ac->roles, tmp->roles, sizeof ac->roles);
             free(tmp);
         }
         if (err != CP_OK)

@@ -191,6 +191,10 @@ def scenario(port, name):
         return get_stall(port, sys.argv[3], int(sys.argv[4]))
     if name == "commit-same":
         return commit_same(port, sys.argv[3], sys.argv[4])
+    if name == "commit-twice":
+        return commit_twice(port)
+    if name == "get-stall-bogus":
+        return get_stall(port, sys.argv[3], int(sys.argv[4]), bogus=True)
     raise SystemExit("unknown scenario " + name)
 
 
@@ -209,9 +213,11 @@ def get_assoc_rq():
     return struct.pack(">BBI", 1, 0, len(body)) + body
 
 
-def get_stall(port, series_uid, wait):
+def get_stall(port, series_uid, wait, bogus=False):
     """A C-GET whose requestor then reads nothing: the server must drop it after its
-    send_timeout rather than buffer the series, and must close the connection."""
+    send_timeout rather than buffer the series, and must close the connection. bogus: while
+    the server waits for the requestor to read, it also gets a C-STORE-RSP to nothing
+    (which aborts the association) before the requestor reads again."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(("127.0.0.1", port))
@@ -227,6 +233,13 @@ def get_stall(port, series_uid, wait):
     ident = elem(0x0008, 0x0052, b"SERIES") + elem(0x0020, 0x000E, series_uid.encode())
     s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident))
     print("stalling", flush=True)
+    if bogus:
+        time.sleep(1)
+        r = elem(0, 0x0002, CT_STORAGE) + elem(0, 0x0100, struct.pack("<H", 0x8001))
+        r += elem(0, 0x0120, struct.pack("<H", 999)) + elem(0, 0x0800, struct.pack("<H", 0x0101))
+        r += elem(0, 0x0900, struct.pack("<H", 0))
+        r = elem(0, 0x0000, struct.pack("<I", len(r))) + r
+        s.sendall(pdata(3, 3, r))
     time.sleep(wait)
     # now drain: the server must have given up and closed the connection
     s.settimeout(10)
@@ -300,6 +313,38 @@ def cmd_value(cmd, elem_no):
             return struct.unpack("<H", v)[0] if n == 2 else v
         off += 8 + n
     return None
+
+
+def commit_twice(port):
+    """An N-ACTION whose data set repeats the Referenced SOP Sequence, the first with 70
+    items: refused with 0x0115 (invalid argument), and the association goes on."""
+    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"COMMITTER".ljust(16) + b"\0" * 32
+    body += item(0x10, b"1.2.840.10008.3.1.1.1")
+    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STGCMT) + item(0x40, EXPLICIT_LE))
+    body += item(0x50, item(0x51, struct.pack(">I", 16384)))
+    s = connect(port)
+    s.sendall(struct.pack(">BBI", 1, 0, len(body)) + body)
+    t, _ = read_pdu(s)
+    if t != 2:
+        print("association not accepted: pdu %r" % t)
+        return 1
+    one = ds_item(eelem(8, 0x1150, b"UI", b"1.2.840.10008.5.1.4.1.1.2") + eelem(8, 0x1155, b"UI", b"1.2.3.4"))
+    data = eelem(8, 0x1195, b"UI", b"1.2.3.9") + eelem(8, 0x1199, b"SQ", one * 70) + \
+        eelem(8, 0x1199, b"SQ", one * 70)
+    cmd = elem(0, 0x0003, STGCMT) + elem(0, 0x0100, struct.pack("<H", 0x0130))
+    cmd += elem(0, 0x0110, struct.pack("<H", 5)) + elem(0, 0x0800, struct.pack("<H", 0))
+    cmd += elem(0, 0x1001, STGCMT_INSTANCE) + elem(0, 0x1008, struct.pack("<H", 1))
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    s.sendall(pdata(1, 3, cmd))
+    for off in range(0, len(data), 8000):
+        chunk = data[off:off + 8000]
+        s.sendall(pdata(1, 2 if off + 8000 >= len(data) else 0, chunk))
+    rsp, _ = read_message(s)
+    status = cmd_value(rsp, 0x0900)
+    s.sendall(struct.pack(">BBI", 5, 0, 4) + b"\0" * 4)
+    t, _ = read_pdu(s)
+    print("N-ACTION with a repeated sequence: status 0x%04x; release %s" % (status, "ok" if t == 6 else t))
+    return 0 if status == 0x0115 and t == 6 else 1
 
 
 def commit_same(port, sop_class, sop_uid):

@@ -170,6 +170,11 @@ sleep 1
 echoscu_to >/dev/null 2>&1 || die "the server stopped answering while a C-GET stalled"
 wait $st || die "stalled C-GET: $(cat "$work/stall")"
 grep -q 'event=send_timeout' "$work/serve.log" || die "no send_timeout logged"
+# the same, but the stalled requestor also sends a response to nothing while the server is
+# parked waiting for it to read: the association is aborted, nothing parked wakes up
+/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" get-stall-bogus "$series_big" 4 >"$work/stall2" 2>&1 ||
+  die "stalled C-GET with a bogus response: $(cat "$work/stall2")"
+grep -q 'dimse response to nothing we asked' "$work/serve.log" || die "the bogus response was not refused"
 echoscu_to >/dev/null 2>&1 || die "the server stopped answering after a stalled C-GET"
 log "stalled C-GET requestor dropped: $(cat "$work/stall" | tail -n 1)"
 e2e_stop
