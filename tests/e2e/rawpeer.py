@@ -315,9 +315,8 @@ def cmd_value(cmd, elem_no):
     return None
 
 
-def commit_twice(port):
-    """An N-ACTION whose data set repeats the Referenced SOP Sequence, the first with 70
-    items: refused with 0x0115 (invalid argument), and the association goes on."""
+def commit_assoc(port):
+    """An association with one Storage Commitment context (Explicit VR LE), or None."""
     body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"COMMITTER".ljust(16) + b"\0" * 32
     body += item(0x10, b"1.2.840.10008.3.1.1.1")
     body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STGCMT) + item(0x40, EXPLICIT_LE))
@@ -327,6 +326,15 @@ def commit_twice(port):
     t, _ = read_pdu(s)
     if t != 2:
         print("association not accepted: pdu %r" % t)
+        return None
+    return s
+
+
+def commit_twice(port):
+    """An N-ACTION whose data set repeats the Referenced SOP Sequence, the first with 70
+    items: refused with 0x0115 (invalid argument), and the association goes on."""
+    s = commit_assoc(port)
+    if s is None:
         return 1
     one = ds_item(eelem(8, 0x1150, b"UI", b"1.2.840.10008.5.1.4.1.1.2") + eelem(8, 0x1155, b"UI", b"1.2.3.4"))
     data = eelem(8, 0x1195, b"UI", b"1.2.3.9") + eelem(8, 0x1199, b"SQ", one * 70) + \
@@ -350,15 +358,8 @@ def commit_twice(port):
 def commit_same(port, sop_class, sop_uid):
     """Storage Commitment on one association: N-ACTION for a stored instance and an unknown
     one, the N-EVENT-REPORT expected on the same association (event 2, one of each)."""
-    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"COMMITTER".ljust(16) + b"\0" * 32
-    body += item(0x10, b"1.2.840.10008.3.1.1.1")
-    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STGCMT) + item(0x40, EXPLICIT_LE))
-    body += item(0x50, item(0x51, struct.pack(">I", 16384)))
-    s = connect(port)
-    s.sendall(struct.pack(">BBI", 1, 0, len(body)) + body)
-    t, _ = read_pdu(s)
-    if t != 2:
-        print("association not accepted: pdu %r" % t)
+    s = commit_assoc(port)
+    if s is None:
         return 1
     refs = ds_item(eelem(8, 0x1150, b"UI", sop_class.encode()) + eelem(8, 0x1155, b"UI", sop_uid.encode()))
     refs += ds_item(eelem(8, 0x1150, b"UI", sop_class.encode()) + eelem(8, 0x1155, b"UI", b"1.2.3.4.5.6.7.8.9"))
