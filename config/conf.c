@@ -73,6 +73,8 @@ static const opt_t options[] = {
      "PostgreSQL port (0: PGPORT or 5432)"},
     {"database", "pool_size", T_INT, F(database.pool_size), 1, 256, "4",
      "PostgreSQL connections shared by the ingest workers"},
+    {"jobs", "workers", T_INT, F(jobs.workers), 0, 64, "1",
+     "threads of caseport serve that run the durable job queue (caseport jobs); 0: none"},
     {"log", "level", T_LOGLEVEL, F(log.level), 0, 0, "info", "debug, info, warn, error or off"},
     {"log", "format", T_LOGFORMAT, F(log.format), 0, 0, "logfmt", "logfmt or json"},
 };

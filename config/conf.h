@@ -71,6 +71,10 @@ typedef struct conf_database {
     int pool_size;
 } conf_database_t;
 
+typedef struct conf_jobs {
+    int workers; /* threads of `serve` running the job queue; 0: none */
+} conf_jobs_t;
+
 typedef struct conf_log {
     cp_log_level_t level;
     cp_log_format_t format;
@@ -80,6 +84,7 @@ typedef struct conf {
     conf_dicom_t dicom;
     conf_storage_t storage;
     conf_database_t database;
+    conf_jobs_t jobs;
     conf_log_t log;
     int n_peers;
     conf_peer_t peers[CONF_MAX_PEERS];

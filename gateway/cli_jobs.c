@@ -21,15 +21,20 @@ static bool print_job(void *ud, const store_job_row_t *r)
 int cli_jobs(int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG, *state = NULL, *retry = NULL, *limit = "100";
+    bool reindex = false, all = false;
     const cli_opt_t opts[] = {
         {"config", &config, NULL, "configuration file"},
         {"state", &state, NULL, "only jobs in this state: queued, running, done or dead"},
         {"limit", &limit, NULL, "at most this many, newest first (default 100)"},
         {"retry", &retry, NULL, "queue the dead job with this id again"},
+        {"reindex", NULL, &reindex,
+         "queue reindex jobs for the instances whose indexed text holds U+FFFD"},
+        {"all", NULL, &all, "with --reindex: every current instance"},
         {0}};
     int rc = cli_parse(argc, argv,
                        "List the job queue (id, kind, instance, state, attempts, due, last "
-                       "error), or retry a dead job.",
+                       "error), retry a dead job, or queue reindex jobs (the workers of "
+                       "caseport serve run them).",
                        opts);
     if (rc >= 0)
         return rc;
@@ -50,8 +55,10 @@ int cli_jobs(int argc, char **argv)
     if ((rc = cli_load_conf(argv[0], config, &conf)) != 0 || (rc = cli_open_pg(argv[0], &conf, &pg)) != 0)
         return rc;
     cp_errinfo_t ei = {0};
-    cp_err_t err = retry ? store_jobs_retry(pg, id, &ei)
-                         : store_jobs_list(pg, state, (int)n, print_job, NULL, &ei);
+    int queued = 0;
+    cp_err_t err = retry     ? store_jobs_retry(pg, id, &ei)
+                   : reindex ? store_jobs_queue_reindex(pg, all, &queued, &ei)
+                             : store_jobs_list(pg, state, (int)n, print_job, NULL, &ei);
     store_pg_close(pg);
     if (err != CP_OK) {
         fprintf(stderr, "caseport jobs: %s\n", cp_errinfo_msg(&ei, err));
@@ -59,5 +66,7 @@ int cli_jobs(int argc, char **argv)
     }
     if (retry)
         printf("job %lld queued again\n", id);
+    if (reindex)
+        printf("queued %d reindex job(s)\n", queued);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "jobs.h"
 #include "cli_int.h"
 #include "codec_dicom.h"
 #include "cp_log.h"
@@ -102,7 +103,7 @@ int cli_serve(int argc, char **argv)
     const char *config = CLI_DEFAULT_CONFIG;
     const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
     int rc = cli_parse(argc, argv,
-                       "Run the DICOM listener (C-ECHO, C-STORE) in the foreground; logs go to "
+                       "Run the DICOM listener and the job workers in the foreground; logs go to "
                        "stderr. SIGINT or SIGTERM stops it cleanly.",
                        opts);
     conf_t conf;
@@ -111,8 +112,11 @@ int cli_serve(int argc, char **argv)
     size_thread_pool(&conf);
     gw_ctx_t ctx = {.conf = &conf};
     rc = open_storage(&conf, &ctx);
-    if (rc == 0)
+    if (rc == 0) {
+        gw_jobs_t *jobs = gw_jobs_start(&ctx, conf.jobs.workers);
         rc = run_loop(&conf, &ctx);
+        gw_jobs_stop(jobs); /* after their current job: the pool closes next */
+    }
     store_pg_close(ctx.pg);
     store_blob_close(ctx.blobs);
     return rc;

@@ -179,3 +179,99 @@ cp_err_t store_jobs_list(store_pg_t *pg, const char *state, int limit, store_job
                             " LIMIT $2::integer",
                             2, params, "listing jobs", list_row, &c, ei);
 }
+
+/* ---- reindex ---- */
+
+typedef struct count_ctx {
+    int n;
+} count_ctx_t;
+
+static bool count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)r;
+    (void)err;
+    (void)ei;
+    ((count_ctx_t *)ud)->n++;
+    return true;
+}
+
+cp_err_t store_jobs_queue_reindex(store_pg_t *pg, bool all, int *n, cp_errinfo_t *ei)
+{
+    const char *params[] = {all ? "true" : "false"};
+    count_ctx_t c = {0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "INSERT INTO jobs (kind, instance_id)"
+        " SELECT 'reindex', i.id FROM current_instances i"
+        " JOIN series e ON e.id = i.series_id JOIN studies s ON s.id = e.study_id"
+        " JOIN patients p ON p.id = s.patient_id"
+        " WHERE ($1::boolean OR strpos(p.name || s.accession || s.description || e.description,"
+        "        U&'\\FFFD') > 0)"
+        " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'reindex'"
+        "                 AND j.instance_id = i.id AND j.state IN ('queued', 'running'))"
+        " ORDER BY i.id RETURNING id",
+        1, params, "queueing reindex jobs", count_row, &c, ei);
+    if (err == CP_OK)
+        *n = c.n;
+    return err;
+}
+
+typedef struct blob_ctx {
+    bool found;
+    store_addr_t *addr;
+    char *ts;
+    cp_err_t bad;
+} blob_ctx_t;
+
+static bool blob_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    blob_ctx_t *c = ud;
+    c->found = true;
+    if (store_addr_from_hex(PQgetvalue(r, 0, 0), c->addr) != CP_OK) {
+        *err = cp_fail(ei, CP_EIO, 0, "instance row has a malformed blob address");
+        return false;
+    }
+    snprintf(c->ts, 65, "%s", PQgetvalue(r, 0, 1));
+    return true;
+}
+
+cp_err_t store_jobs_instance_blob(store_pg_t *pg, int64_t instance_id, store_addr_t *addr,
+                                  char ts[65], cp_errinfo_t *ei)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)instance_id);
+    const char *params[] = {id};
+    blob_ctx_t c = {.addr = addr, .ts = ts};
+    cp_err_t err = store__pg_stream(pg,
+                                    "SELECT encode(blob_address, 'hex'), transfer_syntax"
+                                    " FROM instances WHERE id = $1::bigint",
+                                    1, params, "finding an instance's blob", blob_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "no instance %lld", (long long)instance_id);
+    return err;
+}
+
+cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char *patient_name,
+                                 const char *accession, const char *study_desc,
+                                 const char *series_desc, cp_errinfo_t *ei)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)instance_id);
+    char *v[] = {store__utf8_clean(patient_name), store__utf8_clean(accession),
+                 store__utf8_clean(study_desc), store__utf8_clean(series_desc)};
+    const char *params[] = {id, v[0], v[1], v[2], v[3]};
+    cp_err_t err = update_one(
+        pg,
+        "WITH i AS (SELECT e.id AS series_id, e.study_id, s.patient_id FROM instances x"
+        "  JOIN series e ON e.id = x.series_id JOIN studies s ON s.id = e.study_id"
+        "  WHERE x.id = $1::bigint),"
+        " a AS (UPDATE patients SET name = $2 WHERE id = (SELECT patient_id FROM i) RETURNING 1),"
+        " b AS (UPDATE studies SET accession = $3, description = $4"
+        "       WHERE id = (SELECT study_id FROM i) RETURNING 1),"
+        " c AS (UPDATE series SET description = $5 WHERE id = (SELECT series_id FROM i) RETURNING 1)"
+        " SELECT 1 FROM i",
+        5, params, "reindexing an instance's text", ei);
+    for (int k = 0; k < 4; k++)
+        free(v[k]);
+    return err;
+}

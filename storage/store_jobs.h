@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store_blob.h"
 #include "store_pg.h"
 
 typedef struct store_job {
@@ -29,6 +30,21 @@ cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const c
                          cp_errinfo_t *ei);
 /* A dead job queued again with its attempts reset; CP_ENOENT if it is not dead. */
 cp_err_t store_jobs_retry(store_pg_t *pg, int64_t id, cp_errinfo_t *ei);
+
+/* ---- reindex: the index's text fields rewritten from the stored data sets ---- */
+
+/* Queues a reindex job for every current instance (all) or for those whose patient name,
+ * accession number or descriptions hold U+FFFD (bytes not decoded when they were
+ * indexed), unless one is already waiting. *n: how many were queued. */
+cp_err_t store_jobs_queue_reindex(store_pg_t *pg, bool all, int *n, cp_errinfo_t *ei);
+/* The blob and transfer syntax of an instance row. */
+cp_err_t store_jobs_instance_blob(store_pg_t *pg, int64_t instance_id, store_addr_t *addr,
+                                  char ts[65], cp_errinfo_t *ei);
+/* Rewrites the text of the instance's patient (name), study (accession, description) and
+ * series (description). Identity keys (patient ID, issuer, UIDs) are never changed. */
+cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char *patient_name,
+                                 const char *accession, const char *study_desc,
+                                 const char *series_desc, cp_errinfo_t *ei);
 
 typedef struct store_job_row {
     const char *id, *kind, *instance_id, *state, *attempts, *run_after, *last_error;

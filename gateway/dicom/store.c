@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec_charset.h"
+#include "index_text.h"
 #include "cp_mem.h"
 #include "dimse.h"
 
@@ -99,30 +99,7 @@ static cp_err_t check_fields(gw_store_t *s, const codec_dshdr_fields_t *f)
     return CP_OK;
 }
 
-/* The index holds text as UTF-8: the fields in their Specific Character Set, decoded
- * (what cannot be decoded goes in as received and the index shows U+FFFD for it). */
-typedef struct utf8_fields {
-    char patient_id[200], issuer[200], patient_name[1000], accession[64], study_desc[200],
-        series_desc[200];
-} utf8_fields_t;
-
-static void decode(const char *charset, const char *raw, bool pn, char *out, size_t cap)
-{
-    if (codec_charset_to_utf8(charset, raw, strlen(raw), pn, out, cap, NULL) != CP_OK)
-        snprintf(out, cap, "%s", raw);
-}
-
-static void decode_fields(const codec_dshdr_fields_t *f, utf8_fields_t *u)
-{
-    decode(f->charset, f->patient_id, false, u->patient_id, sizeof u->patient_id);
-    decode(f->charset, f->issuer, false, u->issuer, sizeof u->issuer);
-    decode(f->charset, f->patient_name, true, u->patient_name, sizeof u->patient_name);
-    decode(f->charset, f->accession, false, u->accession, sizeof u->accession);
-    decode(f->charset, f->study_desc, false, u->study_desc, sizeof u->study_desc);
-    decode(f->charset, f->series_desc, false, u->series_desc, sizeof u->series_desc);
-}
-
-static void fill_row(const gw_store_t *s, const codec_dshdr_fields_t *f, const utf8_fields_t *u,
+static void fill_row(const gw_store_t *s, const codec_dshdr_fields_t *f, const gw_index_text_t *u,
                      const store_addr_t *addr, uint64_t size, store_instance_in_t *in)
 {
     *in = (store_instance_in_t){
@@ -154,8 +131,8 @@ static cp_err_t commit(gw_store_t *s)
     if (err != CP_OK)
         return err;
     store_instance_in_t in;
-    utf8_fields_t u;
-    decode_fields(&f, &u);
+    gw_index_text_t u;
+    gw_index_text(&f, &u);
     fill_row(s, &f, &u, &addr, size, &in);
     store_pg_txn_t *txn;
     err = store_pg_ingest_start(s->ctx.pg, &in, &txn, &s->ei);

@@ -54,6 +54,17 @@ e2e_database() {
 
 sql() { "$pg_bin/psql" -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
 
+# sql_eventually QUERY EXPECTED: polls for up to 10 s until QUERY prints EXPECTED (rows
+# written after a response, such as audit and commitment records); fails otherwise.
+sql_eventually() {
+  local got
+  for _ in $(seq 1 100); do
+    got=$(sql "$1") && [ "$got" = "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # e2e_config [extra [dicom] lines...]: writes $work/caseport.conf
 e2e_config() {
   {

@@ -10,7 +10,7 @@ read -r cls sop <<<"$(sql "SELECT sop_class_uid || ' ' || sop_instance_uid FROM 
 out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" commit-same "$cls" "$sop" 2>&1) ||
   die "storage commitment on the same association: $out"
 log "$out"
-[ "$(sql "SELECT count(*) FROM commitments WHERE references_n = 2 AND failed_n = 1 AND delivery = 'same association' AND outcome LIKE 'reported%'")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM commitments WHERE references_n = 2 AND failed_n = 1 AND delivery = 'same association' AND outcome LIKE 'reported%'" 1 ||
   die "commitment not recorded: $(sql 'SELECT references_n, failed_n, delivery, outcome FROM commitments')"
 out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" commit-twice 2>&1) ||
   die "a repeated Referenced SOP Sequence: $out"

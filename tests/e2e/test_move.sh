@@ -55,9 +55,9 @@ moved=$(( $(ls "$work/recv" | wc -l) - before ))
 [ "$moved" -lt 30 ] || die "C-CANCEL: all 30 instances were still moved"
 log "C-CANCEL ends a C-MOVE after $moved of 30 instances"
 
-[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-MOVE' AND destination_ae = 'ARCHIVE' AND completed = 6 AND status = 0")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM qr_audit WHERE operation = 'C-MOVE' AND destination_ae = 'ARCHIVE' AND completed = 6 AND status = 0" 1 ||
   die "the move is not audited: $(sql 'SELECT operation, destination_ae, completed, failed, status FROM qr_audit')"
-[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-MOVE' AND destination_ae = 'DEAD' AND failed = 6 AND status = 42754")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM qr_audit WHERE operation = 'C-MOVE' AND destination_ae = 'DEAD' AND failed = 6 AND status = 42754" 1 ||
   die "the failed move is not audited"
 [ "$(sql "SELECT count(*) FROM associations WHERE called_ae = 'ARCHIVE' AND outcome = 'released' AND accepted")" -ge 1 ] ||
   die "the association to the destination is not recorded as released"

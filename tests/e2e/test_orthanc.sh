@@ -49,7 +49,7 @@ for _ in $(seq 1 100); do
 done
 [ "$st" = Success ] || die "storage commitment: Orthanc says $st: $(curl -s "$api/storage-commitment/$txn")"
 [ "$(curl -sf "$api/storage-commitment/$txn" | j 'len(d["Success"])')" = 5 ] || die "commitment did not name 5 instances"
-[ "$(sql "SELECT count(*) FROM commitments WHERE transaction_uid = '$txn' AND failed_n = 0 AND references_n = 5 AND delivery = 'new association'")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM commitments WHERE transaction_uid = '$txn' AND failed_n = 0 AND references_n = 5 AND delivery = 'new association'" 1 ||
   die "commitment not recorded: $(sql 'SELECT transaction_uid, references_n, failed_n, delivery, outcome FROM commitments')"
 log "Orthanc stored 5 instances and got storage commitment for them"
 

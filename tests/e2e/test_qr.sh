@@ -151,13 +151,13 @@ getscu -S -aet LIMITED -aec CASEPORT -od "$work/get3" -k QueryRetrieveLevel=STUD
 log "C-GET: transfer syntax mismatch and grants"
 
 # The audit: every operation above, with who and what.
-[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-GET' AND calling_ae = 'VIEWER' AND completed = 5 AND status = 0")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM qr_audit WHERE operation = 'C-GET' AND calling_ae = 'VIEWER' AND completed = 5 AND status = 0" 1 ||
   die "the successful C-GET is not audited: $(sql 'SELECT operation, calling_ae, completed, failed, status FROM qr_audit')"
 [ "$(sql "SELECT count(*) FROM qr_audit WHERE calling_ae = 'LIMITED' AND access = 'granted' AND query ? '0020000D'")" -ge 1 ] ||
   die "LIMITED's queries are not audited"
-[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-FIND' AND status = 42752 AND matches = 50")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM qr_audit WHERE operation = 'C-FIND' AND status = 42752 AND matches = 50" 1 ||
   die "the truncated C-FIND is not audited"
-[ "$(sql "SELECT count(*) FROM qr_audit WHERE operation = 'C-GET' AND failed = 1 AND status = 42754")" = 1 ] ||
+sql_eventually "SELECT count(*) FROM qr_audit WHERE operation = 'C-GET' AND failed = 1 AND status = 42754" 1 ||
   die "the failed C-GET is not audited"
 log "audit rows written"
 

@@ -1,0 +1,208 @@
+/* gateway/jobs.c -- job workers: claim, run, finish or fail, sleep when there is nothing.
+ * Job kinds:
+ *   reindex  the index's text (names, accession, descriptions) rewritten from the stored
+ *            data set's header, decoded from its Specific Character Set. */
+#include "jobs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec_dicom.h"
+#include "cp_log.h"
+#include "cp_mem.h"
+#include "index_text.h"
+#include "store_jobs.h"
+
+#define LEASE_SECONDS 300
+#define IDLE_MS 500
+
+struct gw_jobs {
+    gw_ctx_t ctx;
+    int n;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+};
+
+typedef cp_err_t (*job_fn)(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
+
+/* Reads the header of the instance's stored data set (it stops at Pixel Data). */
+static cp_err_t read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
+                            cp_errinfo_t *ei)
+{
+    store_addr_t addr;
+    char ts_uid[65];
+    cp_err_t err = store_jobs_instance_blob(ctx->pg, instance_id, &addr, ts_uid, ei);
+    if (err != CP_OK)
+        return err;
+    const codec_ts_t *ts = codec_ts_find(ts_uid);
+    if (ts == NULL)
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "stored transfer syntax %s unknown", ts_uid);
+    store_blob_reader_t *r;
+    if ((err = store_blob_reader_open(ctx->blobs, &addr, &r, ei)) != CP_OK)
+        return err;
+    codec_dshdr_t *p;
+    if ((err = codec_dshdr_new(ts->enc, NULL, &p, ei)) != CP_OK) {
+        store_blob_reader_close(r);
+        return err;
+    }
+    uint8_t *buf = cp_xmalloc(64 * 1024);
+    size_t n;
+    while ((err = store_blob_reader_read(r, buf, 64 * 1024, &n, ei)) == CP_OK && n > 0) {
+        if ((err = codec_dshdr_feed(p, buf, n, ei)) != CP_OK)
+            break;
+        codec_dshdr_fields_t peek;
+        if (codec_dshdr_finish(p, &peek, NULL) == CP_OK && peek.has_pixel_data)
+            break; /* the header is all this needs: the pixels stay unread */
+    }
+    if (err == CP_OK)
+        err = codec_dshdr_finish(p, f, ei);
+    free(buf);
+    codec_dshdr_free(p);
+    store_blob_reader_close(r);
+    return err;
+}
+
+static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
+{
+    codec_dshdr_fields_t f;
+    cp_err_t err = read_header(ctx, job->instance_id, &f, ei);
+    if (err != CP_OK)
+        return err;
+    gw_index_text_t u;
+    gw_index_text(&f, &u);
+    return store_jobs_reindex_text(ctx->pg, job->instance_id, u.patient_name, u.accession,
+                                   u.study_desc, u.series_desc, ei);
+}
+
+static const struct kind {
+    const char *name;
+    job_fn run;
+} kinds[] = {{"reindex", run_reindex}};
+
+static const char *const kind_names[] = {"reindex", NULL};
+
+static job_fn lookup(const char *name)
+{
+    for (size_t i = 0; i < CP_ARRAY_LEN(kinds); i++)
+        if (strcmp(kinds[i].name, name) == 0)
+            return kinds[i].run;
+    return NULL;
+}
+
+static void run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
+{
+    cp_errinfo_t ei = {0};
+    job_fn fn = lookup(job->kind);
+    cp_err_t err = fn != NULL ? fn(&j->ctx, job, &ei)
+                              : cp_fail(&ei, CP_EUNSUPPORTED, 0, "no worker for this kind");
+    cp_errinfo_t ei2 = {0};
+    cp_err_t fin = err == CP_OK ? store_jobs_done(j->ctx.pg, job->id, worker, &ei2)
+                                : store_jobs_fail(j->ctx.pg, job->id, worker,
+                                                  cp_errinfo_msg(&ei, err), &ei2);
+    CP_LOG(err == CP_OK ? CP_LOG_DEBUG : CP_LOG_WARN, "jobs",
+           "event=%s job=%lld kind=%s instance=%lld attempt=%d%s%s", err == CP_OK ? "done" : "failed",
+           (long long)job->id, job->kind, (long long)job->instance_id, job->attempts,
+           err == CP_OK ? "" : " error=", err == CP_OK ? "" : cp_err_name(err));
+    if (fin != CP_OK)
+        CP_LOG(CP_LOG_WARN, "jobs", "event=job_not_finished job=%lld error=%s why=\"%s\"",
+               (long long)job->id, cp_err_name(fin), cp_errinfo_msg(&ei2, fin));
+}
+
+/* Sleeps up to ms unless asked to stop; true if it should go on. */
+static bool idle(gw_jobs_t *j, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&j->mu);
+    if (!j->stopping)
+        pthread_cond_timedwait(&j->cv, &j->mu, &until);
+    bool go = !j->stopping;
+    pthread_mutex_unlock(&j->mu);
+    return go;
+}
+
+typedef struct worker_arg {
+    gw_jobs_t *j;
+    int index;
+} worker_arg_t;
+
+static void *worker_main(void *arg)
+{
+    worker_arg_t *w = arg;
+    gw_jobs_t *j = w->j;
+    char name[64], host[32] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(name, sizeof name, "%s:%d:%d", host, (int)getpid(), w->index);
+    free(w);
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        bool stop = j->stopping;
+        pthread_mutex_unlock(&j->mu);
+        if (stop)
+            break;
+        store_job_t job;
+        cp_errinfo_t ei = {0};
+        cp_err_t err = store_jobs_claim(j->ctx.pg, kind_names, name, LEASE_SECONDS, &job, &ei);
+        if (err == CP_OK) {
+            run_one(j, name, &job);
+            continue;
+        }
+        if (err != CP_ENOENT) /* the database is away: try again after a pause */
+            CP_LOG(CP_LOG_WARN, "jobs", "event=claim_failed error=%s why=\"%s\"", cp_err_name(err),
+                   cp_errinfo_msg(&ei, err));
+        if (!idle(j, err == CP_ENOENT ? IDLE_MS : 5 * IDLE_MS))
+            break;
+    }
+    return NULL;
+}
+
+gw_jobs_t *gw_jobs_start(const gw_ctx_t *ctx, int n)
+{
+    if (n <= 0)
+        return NULL;
+    gw_jobs_t *j = cp_xcalloc(1, sizeof *j);
+    j->ctx = *ctx;
+    j->threads = cp_xcalloc((size_t)n, sizeof *j->threads);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    for (int i = 0; i < n; i++) {
+        worker_arg_t *w = cp_xmalloc(sizeof *w);
+        w->j = j;
+        w->index = i;
+        if (pthread_create(&j->threads[i], NULL, worker_main, w) != 0) {
+            free(w);
+            break;
+        }
+        j->n++;
+    }
+    CP_LOG(CP_LOG_INFO, "jobs", "event=workers_started count=%d", j->n);
+    return j;
+}
+
+void gw_jobs_stop(gw_jobs_t *j)
+{
+    if (j == NULL)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->stopping = true;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    for (int i = 0; i < j->n; i++)
+        pthread_join(j->threads[i], NULL);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j->threads);
+    free(j);
+}
