@@ -191,6 +191,8 @@ def scenario(port, name):
         return get_stall(port, sys.argv[3], int(sys.argv[4]))
     if name == "commit-same":
         return commit_same(port, sys.argv[3], sys.argv[4])
+    if name == "find-cancel":
+        return find_cancel(port)
     if name == "commit-twice":
         return commit_twice(port)
     if name == "get-stall-bogus":
@@ -313,6 +315,45 @@ def cmd_value(cmd, elem_no):
             return struct.unpack("<H", v)[0] if n == 2 else v
         off += 8 + n
     return None
+
+
+STUDY_FIND = b"1.2.840.10008.5.1.4.1.2.2.1"
+
+
+def find_cancel(port):
+    """A C-FIND at IMAGE level followed at once by its C-CANCEL: the server must stop
+    sending matches and end with Cancel (FE00)."""
+    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"VIEWER".ljust(16) + b"\0" * 32
+    body += item(0x10, b"1.2.840.10008.3.1.1.1")
+    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STUDY_FIND) + item(0x40, IMPLICIT_LE))
+    body += item(0x50, item(0x51, struct.pack(">I", 16384)))
+    s = connect(port)
+    s.sendall(struct.pack(">BBI", 1, 0, len(body)) + body)
+    t, _ = read_pdu(s)
+    if t != 2:
+        print("association not accepted: pdu %r" % t)
+        return 1
+    cmd = elem(0, 0x0002, STUDY_FIND) + elem(0, 0x0100, struct.pack("<H", 0x0020))
+    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
+    cmd += elem(0, 0x0800, struct.pack("<H", 0))
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    ident = elem(0x0008, 0x0018, b"") + elem(0x0008, 0x0052, b"IMAGE")
+    cancel = elem(0, 0x0100, struct.pack("<H", 0x0FFF)) + elem(0, 0x0120, struct.pack("<H", 1))
+    cancel += elem(0, 0x0800, struct.pack("<H", 0x0101))
+    cancel = elem(0, 0x0000, struct.pack("<I", len(cancel))) + cancel
+    s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident) + pdata(1, 3, cancel))
+    pending = 0
+    while True:
+        rsp, _ = read_message(s)
+        status = cmd_value(rsp, 0x0900)
+        if status in (0xFF00, 0xFF01):
+            pending += 1
+            continue
+        break
+    s.sendall(struct.pack(">BBI", 5, 0, 4) + b"\0" * 4)
+    read_pdu(s)
+    print("C-FIND cancelled at once: %d matches sent, final status 0x%04x" % (pending, status))
+    return 0 if status == 0xFE00 else 1
 
 
 def commit_assoc(port):
