@@ -323,15 +323,8 @@ STUDY_FIND = b"1.2.840.10008.5.1.4.1.2.2.1"
 def find_cancel(port):
     """A C-FIND at IMAGE level followed at once by its C-CANCEL: the server must stop
     sending matches and end with Cancel (FE00)."""
-    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"VIEWER".ljust(16) + b"\0" * 32
-    body += item(0x10, b"1.2.840.10008.3.1.1.1")
-    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STUDY_FIND) + item(0x40, IMPLICIT_LE))
-    body += item(0x50, item(0x51, struct.pack(">I", 16384)))
-    s = connect(port)
-    s.sendall(struct.pack(">BBI", 1, 0, len(body)) + body)
-    t, _ = read_pdu(s)
-    if t != 2:
-        print("association not accepted: pdu %r" % t)
+    s = one_context_assoc(port, b"VIEWER", STUDY_FIND, IMPLICIT_LE)
+    if s is None:
         return 1
     cmd = elem(0, 0x0002, STUDY_FIND) + elem(0, 0x0100, struct.pack("<H", 0x0020))
     cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
@@ -358,9 +351,14 @@ def find_cancel(port):
 
 def commit_assoc(port):
     """An association with one Storage Commitment context (Explicit VR LE), or None."""
-    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + b"COMMITTER".ljust(16) + b"\0" * 32
+    return one_context_assoc(port, b"COMMITTER", STGCMT, EXPLICIT_LE)
+
+
+def one_context_assoc(port, calling, abstract, ts):
+    """An association with one presentation context (id 1), or None if not accepted."""
+    body = struct.pack(">HH", 1, 0) + b"CASEPORT".ljust(16) + calling.ljust(16) + b"\0" * 32
     body += item(0x10, b"1.2.840.10008.3.1.1.1")
-    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, STGCMT) + item(0x40, EXPLICIT_LE))
+    body += item(0x20, bytes([1, 0, 0, 0]) + item(0x30, abstract) + item(0x40, ts))
     body += item(0x50, item(0x51, struct.pack(">I", 16384)))
     s = connect(port)
     s.sendall(struct.pack(">BBI", 1, 0, len(body)) + body)
