@@ -72,6 +72,13 @@ typedef struct codec_dshdr_fields {
     char instance_number[13];                 /* (0020,0013), IS as text */
     bool has_pixel_data;                      /* (7FE0,0010) seen at top level */
     uint64_t pixel_data_offset;               /* offset of its tag in the (inflated) data set */
+    uint32_t pixel_data_length;               /* its value length; 0xFFFFFFFF: encapsulated */
+    uint8_t pixel_data_header;                /* bytes of its tag, VR and length (8 or 12) */
+    uint16_t rows, columns;                   /* (0028,0010), (0028,0011); 0 if absent */
+    uint16_t bits_allocated;                  /* (0028,0100) */
+    uint16_t samples_per_pixel;               /* (0028,0002) */
+    char photometric[17];                     /* (0028,0004) */
+    char number_of_frames[13];                /* (0028,0008), IS as text */
 } codec_dshdr_fields_t;
 
 typedef struct codec_dshdr_limits {

@@ -43,7 +43,8 @@ struct codec_dshdr {
     uint64_t remaining; /* of the current value */
     char *keep;         /* destination of a wanted value, or NULL to skip */
     size_t keep_cap, keep_len;
-    bool keep_is_number;
+    bool keep_is_number, keep_us;
+    uint8_t us[2];
 
     frame_t *stack;
     uint32_t depth;     /* frames on the stack */
@@ -63,10 +64,13 @@ typedef struct wanted {
     uint16_t group, elem;
     size_t off, cap;
     bool number;
+    bool us; /* a US value into a uint16_t field, in the data set's byte order */
 } wanted_t;
 
 #define W(g, e, field, num)                                                                        \
-    {g, e, offsetof(codec_dshdr_fields_t, field), sizeof(((codec_dshdr_fields_t *)0)->field), num}
+    {g, e, offsetof(codec_dshdr_fields_t, field), sizeof(((codec_dshdr_fields_t *)0)->field), num, \
+     false}
+#define U(g, e, field) {g, e, offsetof(codec_dshdr_fields_t, field), 2, false, true}
 static const wanted_t wanted[] = {
     W(0x0008, 0x0005, charset, false),          W(0x0008, 0x0016, sop_class_uid, false),
     W(0x0008, 0x0018, sop_instance_uid, false), W(0x0008, 0x0020, study_date, false),
@@ -77,8 +81,12 @@ static const wanted_t wanted[] = {
     W(0x0010, 0x0030, birth_date, false),       W(0x0010, 0x0040, sex, false),
     W(0x0020, 0x000D, study_uid, false),        W(0x0020, 0x000E, series_uid, false),
     W(0x0020, 0x0011, series_number, true),     W(0x0020, 0x0013, instance_number, true),
+    U(0x0028, 0x0002, samples_per_pixel),       W(0x0028, 0x0004, photometric, false),
+    W(0x0028, 0x0008, number_of_frames, true),  U(0x0028, 0x0010, rows),
+    U(0x0028, 0x0011, columns),                 U(0x0028, 0x0100, bits_allocated),
 };
 #undef W
+#undef U
 
 cp_err_t codec_dshdr_new(codec_enc_t enc, const codec_dshdr_limits_t *lim, codec_dshdr_t **out,
                          cp_errinfo_t *ei)
@@ -203,6 +211,7 @@ static void start_value(codec_dshdr_t *p, uint32_t len)
                 p->keep = (char *)&p->f + wanted[i].off;
                 p->keep_cap = wanted[i].cap;
                 p->keep_is_number = wanted[i].number;
+                p->keep_us = wanted[i].us;
                 break;
             }
         }
@@ -214,7 +223,11 @@ static void start_value(codec_dshdr_t *p, uint32_t len)
 
 static void end_value(codec_dshdr_t *p)
 {
-    if (p->keep != NULL) {
+    if (p->keep != NULL && p->keep_us) {
+        uint16_t v = p->keep_len == 2 ? u16(p, p->us) : 0;
+        memcpy(p->keep, &v, sizeof v);
+        p->keep = NULL;
+    } else if (p->keep != NULL) {
         size_t n = p->keep_len;
         while (n > 0 && (p->keep[n - 1] == ' ' || p->keep[n - 1] == '\0'))
             n--;
@@ -296,6 +309,8 @@ static cp_err_t on_header(codec_dshdr_t *p)
     if (p->depth == 0 && is_pixel_data(p)) {
         p->f.has_pixel_data = true;
         p->f.pixel_data_offset = at;
+        p->f.pixel_data_length = len;
+        p->f.pixel_data_header = (uint8_t)(p->offset - at);
         p->phase = P_DONE;
         return CP_OK;
     }
@@ -314,7 +329,11 @@ static cp_err_t on_header(codec_dshdr_t *p)
 static size_t take_value(codec_dshdr_t *p, const uint8_t *d, size_t n)
 {
     size_t k = n < p->remaining ? n : (size_t)p->remaining;
-    if (p->keep != NULL && p->keep_len + 1 < p->keep_cap) {
+    if (p->keep != NULL && p->keep_us) {
+        for (size_t i = 0; i < k && p->keep_len < 3; i++, p->keep_len++)
+            if (p->keep_len < 2)
+                p->us[p->keep_len] = d[i];
+    } else if (p->keep != NULL && p->keep_len + 1 < p->keep_cap) {
         size_t room = p->keep_cap - 1 - p->keep_len;
         size_t c = k < room ? k : room;
         memcpy(p->keep + p->keep_len, d, c);

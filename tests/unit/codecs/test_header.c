@@ -162,6 +162,15 @@ static void expect_mr(const char *name)
     assert_string_equal(f.modality, "MR");
     assert_string_equal(f.sop_class_uid, "1.2.840.10008.5.1.4.1.1.4");
     assert_true(f.has_pixel_data);
+    /* the image attributes, as pydicom reads them, in every byte order */
+    assert_int_equal(f.rows, 64);
+    assert_int_equal(f.columns, 64);
+    assert_int_equal(f.bits_allocated, 16);
+    assert_int_equal(f.samples_per_pixel, 1);
+    assert_string_equal(f.photometric, "MONOCHROME2");
+    bool native = strstr(name, "RLE") == NULL && strstr(name, "jp") == NULL;
+    assert_int_equal(f.pixel_data_length, native ? 64 * 64 * 2 : 0xFFFFFFFFu); /* fragments */
+    assert_int_equal(f.pixel_data_header, strstr(name, "implicit") ? 8 : 12);
 }
 
 void header_implicit_le_mr(void **state)
