@@ -199,10 +199,11 @@ static void ls_row(void *ud, const store_ls_row_t *r)
                r->series_desc);
     }
     printf("      instance %s version=%d number=%s class=%s ts=%s size=%lld receipts=%d "
-           "from=%s received=%s%s\n",
+           "from=%s received=%s%s%s%s\n",
            r->sop_instance_uid, r->version, r->instance_number, r->sop_class_uid,
            r->transfer_syntax, (long long)r->size, r->receipt_count, r->calling_ae,
-           r->received_at, r->flagged ? " FLAGGED" : "");
+           r->received_at, r->flagged ? " FLAGGED" : "",
+           r->duplicate_of[0] ? " same-pixels-as=" : "", r->duplicate_of);
     st->count++;
 }
 

@@ -1,7 +1,10 @@
 /* gateway/jobs.c -- job workers: claim, run, finish or fail, sleep when there is nothing.
  * Job kinds:
- *   reindex  the index's text (names, accession, descriptions) rewritten from the stored
- *            data set's header, decoded from its Specific Character Set. */
+ *   reindex     the index's text (names, accession, descriptions) rewritten from the stored
+ *               data set's header, decoded from its Specific Character Set.
+ *   pixel_hash  the decoded-pixel hash of native (uncompressed) pixel data, and the link to
+ *               the earliest instance with the same pixels under another SOP Instance UID
+ *               (de-duplication level 3). Compressed pixel data waits for its decoders. */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -16,6 +19,7 @@
 #include "cp_mem.h"
 #include "index_text.h"
 #include "store_jobs.h"
+#include <openssl/evp.h>
 
 #define LEASE_SECONDS 300
 #define IDLE_MS 500
@@ -31,9 +35,10 @@ struct gw_jobs {
 
 typedef cp_err_t (*job_fn)(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
 
-/* Reads the header of the instance's stored data set (it stops at Pixel Data). */
-static cp_err_t read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
-                            cp_errinfo_t *ei)
+/* Reads the header of the instance's stored data set (it stops at Pixel Data); also gives
+ * the blob's address and transfer syntax. */
+static cp_err_t read_header_at(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
+                               store_addr_t *addr_out, const codec_ts_t **ts_out, cp_errinfo_t *ei)
 {
     store_addr_t addr;
     char ts_uid[65];
@@ -41,6 +46,10 @@ static cp_err_t read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshd
     if (err != CP_OK)
         return err;
     const codec_ts_t *ts = codec_ts_find(ts_uid);
+    if (addr_out != NULL)
+        *addr_out = addr;
+    if (ts_out != NULL)
+        *ts_out = ts;
     if (ts == NULL)
         return cp_fail(ei, CP_EUNSUPPORTED, 0, "stored transfer syntax %s unknown", ts_uid);
     store_blob_reader_t *r;
@@ -71,7 +80,7 @@ static cp_err_t read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshd
 static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
-    cp_err_t err = read_header(ctx, job->instance_id, &f, ei);
+    cp_err_t err = read_header_at(ctx, job->instance_id, &f, NULL, NULL, ei);
     if (err != CP_OK)
         return err;
     gw_index_text_t u;
@@ -80,12 +89,90 @@ static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_erri
                                    u.study_desc, u.series_desc, ei);
 }
 
+/* Hashes the pixel data value as little-endian words: Explicit VR Big Endian data is
+ * swapped per Bits Allocated, so the same image hashes the same in every byte order. */
+static cp_err_t hash_pixels(const gw_ctx_t *ctx, const store_addr_t *addr,
+                            const codec_dshdr_fields_t *f, bool big, EVP_MD_CTX *md,
+                            cp_errinfo_t *ei)
+{
+    store_blob_reader_t *r;
+    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &r, ei);
+    if (err != CP_OK)
+        return err;
+    uint64_t start = f->pixel_data_offset + f->pixel_data_header, end = start + f->pixel_data_length;
+    size_t word = big && f->bits_allocated > 8 ? f->bits_allocated / 8 : 1;
+    uint8_t *buf = cp_xmalloc(64 * 1024);
+    uint64_t off = 0;
+    size_t n;
+    while (off < end && (err = store_blob_reader_read(r, buf, 64 * 1024, &n, ei)) == CP_OK && n > 0) {
+        uint64_t a = off > start ? off : start, b = off + n < end ? off + n : end;
+        if (a < b) {
+            uint8_t *p = buf + (a - off);
+            size_t len = (size_t)(b - a);
+            if (word > 1 && ((a - start) % word != 0 || (b < end && len % word != 0))) {
+                err = cp_fail(ei, CP_EIO, 0, "a pixel word straddles two reads");
+                break;
+            }
+            for (size_t i = 0; word > 1 && i + word <= len; i += word)
+                for (size_t k = 0; k < word / 2; k++) {
+                    uint8_t t = p[i + k];
+                    p[i + k] = p[i + word - 1 - k];
+                    p[i + word - 1 - k] = t;
+                }
+            EVP_DigestUpdate(md, p, len);
+        }
+        off += n;
+    }
+    free(buf);
+    store_blob_reader_close(r);
+    if (err == CP_OK && off < end)
+        err = cp_fail(ei, CP_EPARSE, 0, "pixel data runs past the end of the data set");
+    return err;
+}
+
+static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
+{
+    codec_dshdr_fields_t f;
+    store_addr_t addr;
+    const codec_ts_t *ts = NULL;
+    cp_err_t err = read_header_at(ctx, job->instance_id, &f, &addr, &ts, ei);
+    if (err != CP_OK)
+        return err;
+    const char *note = !f.has_pixel_data                     ? "no pixel data"
+                       : ts->enc == CODEC_ENC_DEFLATED_LE     ? "deflated: not hashed yet"
+                       : f.pixel_data_length == 0xFFFFFFFFu  ? "compressed: waits for its decoder"
+                       : f.rows == 0 || f.columns == 0       ? "no rows or columns"
+                                                             : NULL;
+    if (note != NULL)
+        return store_jobs_set_pixel_hash(ctx->pg, job->instance_id, NULL, note, NULL, ei);
+    char attrs[160];
+    int alen = snprintf(attrs, sizeof attrs, "rows=%u columns=%u bits=%u samples=%u "
+                        "photometric=%s frames=%s\n", f.rows, f.columns, f.bits_allocated,
+                        f.samples_per_pixel, f.photometric, f.number_of_frames[0] ? f.number_of_frames : "1");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, attrs, (size_t)alen);
+    err = hash_pixels(ctx, &addr, &f, ts->enc == CODEC_ENC_EXPLICIT_BE, md, ei);
+    uint8_t hash[32];
+    unsigned hlen = 0;
+    EVP_DigestFinal_ex(md, hash, &hlen);
+    EVP_MD_CTX_free(md);
+    if (err != CP_OK)
+        return err;
+    int64_t rep = 0;
+    err = store_jobs_set_pixel_hash(ctx->pg, job->instance_id, hash, NULL, &rep, ei);
+    if (err == CP_OK && rep != 0)
+        CP_LOG(CP_LOG_INFO, "jobs", "event=duplicate_pixels instance=%lld representative=%lld",
+               (long long)job->instance_id, (long long)rep);
+    return err;
+}
+
 static const struct kind {
     const char *name;
     job_fn run;
-} kinds[] = {{"reindex", run_reindex}};
+} kinds[] = {{"reindex", run_reindex}, {"pixel_hash", run_pixel_hash}};
 
-static const char *const kind_names[] = {"reindex", NULL};
+static const char *const kind_names[] = {"reindex", "pixel_hash", NULL};
 
 static job_fn lookup(const char *name)
 {

@@ -275,3 +275,36 @@ cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char
         free(v[k]);
     return err;
 }
+
+typedef struct rep_ctx {
+    int64_t rep;
+} rep_ctx_t;
+
+static bool rep_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    rep_ctx_t *c = ud;
+    c->rep = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    return true;
+}
+
+cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const uint8_t hash[32],
+                                   const char *note, int64_t *duplicate_of, cp_errinfo_t *ei)
+{
+    char id[24], hex[2 * 32 + 3];
+    snprintf(id, sizeof id, "%lld", (long long)instance_id);
+    if (hash != NULL) {
+        hex[0] = '\\';
+        hex[1] = 'x';
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 + 2 * i, 3, "%02x", hash[i]);
+    }
+    const char *params[] = {id, hash != NULL ? hex : NULL, note};
+    rep_ctx_t c = {0};
+    cp_err_t err = store__pg_stream(pg, "SELECT cp_set_pixel_hash($1::bigint, $2::bytea, $3)", 3,
+                                    params, "recording a pixel hash", rep_row, &c, ei);
+    if (err == CP_OK && duplicate_of != NULL)
+        *duplicate_of = c.rep;
+    return err;
+}

@@ -46,6 +46,12 @@ cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char
                                  const char *accession, const char *study_desc,
                                  const char *series_desc, cp_errinfo_t *ei);
 
+/* Records an instance's decoded-pixel hash (hash NULL: none, note says why) and links it
+ * to the earliest instance with the same pixels under another SOP Instance UID;
+ * *duplicate_of is that instance's id, or 0. */
+cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const uint8_t hash[32],
+                                   const char *note, int64_t *duplicate_of, cp_errinfo_t *ei);
+
 typedef struct store_job_row {
     const char *id, *kind, *instance_id, *state, *attempts, *run_after, *last_error;
 } store_job_row_t;

@@ -516,7 +516,8 @@ static const char ls_sql[] =
     " se.series_uid, se.modality, se.series_number, se.description,"
     " i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax,"
     " i.calling_ae, to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " encode(i.blob_address, 'hex'), i.version, i.receipt_count, i.flagged, i.size"
+    " encode(i.blob_address, 'hex'), i.version, i.receipt_count, i.flagged, i.size,"
+    " coalesce((SELECT o.sop_instance_uid FROM instances o WHERE o.id = i.duplicate_of), '')"
     " FROM instances i JOIN series se ON se.id = i.series_id"
     " JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id"
     " ORDER BY p.patient_id, p.issuer, st.study_date, st.study_uid, se.series_number,"
@@ -537,6 +538,7 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
     x.receipt_count = (int)strtol(PQgetvalue(r, row, 21), NULL, 10);
     x.flagged = PQgetvalue(r, row, 22)[0] == 't';
     x.size = strtoll(PQgetvalue(r, row, 23), NULL, 10);
+    x.duplicate_of = PQgetvalue(r, row, 24);
     cb(ud, &x);
 }
 

@@ -111,6 +111,7 @@ typedef struct store_ls_row {
     int version, receipt_count;
     bool flagged;
     int64_t size;
+    const char *duplicate_of; /* the SOP Instance UID with the same pixels, or "" */
 } store_ls_row_t;
 typedef void (*store_ls_cb)(void *ud, const store_ls_row_t *row);
 /* Calls cb for every instance ordered by patient, study, series, instance number. */
