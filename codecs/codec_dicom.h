@@ -47,6 +47,12 @@ extern const codec_sop_class_t codec_storage_sop_classes[];
 extern const size_t codec_storage_sop_class_count;
 const codec_sop_class_t *codec_storage_sop_class_find(const char *uid); /* NULL: not storage */
 
+/* Value representations, given as their two characters: a 4-byte length in Explicit VR
+ * (PS3.5 7.1.2), defined by the standard, text padded with a space (UI pads with NUL). */
+bool codec_vr_long(const void *vr);
+bool codec_vr_known(const void *vr);
+bool codec_vr_text(const void *vr);
+
 /* What the intake indexes from a data set header (everything before Pixel Data).
  * Strings are NUL-terminated, trailing spaces/NULs removed, empty if absent; values
  * longer than the field are cut (PN and LO are never longer than their caps in valid

@@ -59,16 +59,6 @@ const char *codec_ds_vr(uint32_t tag)
     return NULL;
 }
 
-static bool long_vr(const char *vr)
-{
-    static const char *const l[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
-                                    "SV", "UC", "UN", "UR", "UT", "UV"};
-    for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
-        if (memcmp(vr, l[i], 2) == 0)
-            return true;
-    return false;
-}
-
 /* ---- reading ---- */
 
 static uint16_t rd16(const codec_ds_iter_t *it, const uint8_t *p)
@@ -159,7 +149,9 @@ cp_err_t codec_ds_next(codec_ds_iter_t *it, codec_elem_t *e, cp_errinfo_t *ei)
             vr = n == UNDEFINED ? "SQ" : "UN";
     } else {
         char v[3] = {(char)h[4], (char)h[5], 0};
-        if (long_vr(v)) {
+        if (!codec_vr_known(v))
+            return cp_fail(ei, CP_EPARSE, 0, "unknown vr in element at offset %zu", it->off);
+        if (codec_vr_long(v)) {
             if (it->len - it->off < 12)
                 return cp_fail(ei, CP_EPARSE, 0, "truncated element at offset %zu", it->off);
             n = rd32(it, h + 8);
@@ -308,7 +300,7 @@ static void le32(uint8_t *p, uint32_t v)
 static void header(codec_ds_buf_t *b, uint32_t tag, const char *vr, uint32_t len)
 {
     bool explicit = b->enc != CODEC_ENC_IMPLICIT_LE;
-    bool big = explicit && long_vr(vr);
+    bool big = explicit && codec_vr_long(vr);
     uint8_t *p = grow(b, explicit && !big ? 8 : big ? 12 : 8);
     le16(p, (uint16_t)(tag >> 16));
     le16(p + 2, (uint16_t)tag);
@@ -322,16 +314,6 @@ static void header(codec_ds_buf_t *b, uint32_t tag, const char *vr, uint32_t len
         memcpy(p + 4, vr, 2);
         le16(p + 6, (uint16_t)len);
     }
-}
-
-static bool text_vr(const char *vr)
-{
-    static const char *const t[] = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO",
-                                    "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(vr, t[i]) == 0)
-            return true;
-    return false;
 }
 
 void codec_ds_put(codec_ds_buf_t *b, uint32_t tag, const void *value, size_t len)
@@ -348,7 +330,7 @@ void codec_ds_put(codec_ds_buf_t *b, uint32_t tag, const void *value, size_t len
     if (len > 0)
         memcpy(p, value, len);
     if (len & 1)
-        p[len] = text_vr(vr) ? ' ' : 0;
+        p[len] = codec_vr_text(vr) ? ' ' : 0;
 }
 
 void codec_ds_put_text(codec_ds_buf_t *b, uint32_t tag, const char *text)

@@ -160,29 +160,6 @@ static uint32_t u32(const codec_dshdr_t *p, const uint8_t *b)
 }
 
 /* VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
-static bool long_vr(const uint8_t *vr)
-{
-    static const char *const l[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
-                                    "UC", "UN", "UR", "UT", "SV", "UV"};
-    for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
-        if (vr[0] == l[i][0] && vr[1] == l[i][1])
-            return true;
-    return false;
-}
-
-static bool known_vr(const uint8_t *vr)
-{
-    static const char *const s[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD",
-                                    "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
-                                    "UI", "UL", "US"};
-    if (long_vr(vr))
-        return true;
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        if (vr[0] == s[i][0] && vr[1] == s[i][1])
-            return true;
-    return false;
-}
-
 static cp_err_t push(codec_dshdr_t *p, frame_kind_t kind, bool implicit, uint64_t at)
 {
     if (kind == F_SEQ && p->seq_depth >= p->max_depth)
@@ -294,13 +271,13 @@ static cp_err_t on_header(codec_dshdr_t *p)
         len = u32(p, p->hb + 4);
     } else {
         const uint8_t *vr = p->hb + 4;
-        if (!known_vr(vr))
+        if (!codec_vr_known(vr))
             return die(p, at, "unknown vr in element (%04x,%04x)", p->group, p->elem);
-        if (long_vr(vr) && p->hneed == 8) {
+        if (codec_vr_long(vr) && p->hneed == 8) {
             p->hneed = 12; /* read the 4-byte length too */
             return CP_OK;
         }
-        len = long_vr(vr) ? u32(p, p->hb + 8) : u16(p, p->hb + 6);
+        len = codec_vr_long(vr) ? u32(p, p->hb + 8) : u16(p, p->hb + 6);
         is_un = vr[0] == 'U' && vr[1] == 'N';
         is_sq = vr[0] == 'S' && vr[1] == 'Q';
     }

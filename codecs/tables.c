@@ -250,3 +250,36 @@ const codec_sop_class_t *codec_storage_sop_class_find(const char *uid)
             return &codec_storage_sop_classes[i];
     return NULL;
 }
+
+/* ---- value representations (PS3.5 Table 7.1-1, 7.1-2) ---- */
+
+static bool vr_in(const void *vr, const char *const *list, size_t n)
+{
+    const uint8_t *v = vr;
+    for (size_t i = 0; i < n; i++)
+        if (v[0] == (uint8_t)list[i][0] && v[1] == (uint8_t)list[i][1])
+            return true;
+    return false;
+}
+
+bool codec_vr_long(const void *vr)
+{
+    static const char *const l[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                    "UC", "UN", "UR", "UT", "SV", "UV"};
+    return vr_in(vr, l, sizeof l / sizeof l[0]);
+}
+
+bool codec_vr_known(const void *vr)
+{
+    static const char *const s[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD",
+                                    "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
+                                    "UI", "UL", "US"};
+    return codec_vr_long(vr) || vr_in(vr, s, sizeof s / sizeof s[0]);
+}
+
+bool codec_vr_text(const void *vr)
+{
+    static const char *const t[] = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO",
+                                    "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"};
+    return vr_in(vr, t, sizeof t / sizeof t[0]);
+}
