@@ -107,6 +107,12 @@ static int fail(const char *cmd, cp_err_t err, const cp_errinfo_t *ei)
     return 1;
 }
 
+int cli_open(const char *cmd, const char *config, conf_t *conf, store_pg_t **pg)
+{
+    int rc = cli_load_conf(cmd, config, conf);
+    return rc != 0 ? rc : cli_open_pg(cmd, conf, pg);
+}
+
 /* For commands whose only option is --config: parse, load the configuration, open the
  * database. Returns -1 to go on, else the exit code. */
 static int cli_begin(int argc, char **argv, const char *summary, conf_t *conf, store_pg_t **pg)
@@ -114,8 +120,7 @@ static int cli_begin(int argc, char **argv, const char *summary, conf_t *conf, s
     const char *config = CLI_DEFAULT_CONFIG;
     const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
     int rc = cli_parse(argc, argv, summary, opts);
-    if (rc >= 0 || (rc = cli_load_conf(argv[0], config, conf)) != 0 ||
-        (rc = cli_open_pg(argv[0], conf, pg)) != 0)
+    if (rc >= 0 || (rc = cli_open(argv[0], config, conf, pg)) != 0)
         return rc;
     return -1;
 }
@@ -289,8 +294,7 @@ int cli_export(int argc, char **argv)
     }
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_load_conf(argv[0], config, &conf)) != 0 ||
-        (rc = cli_open_pg(argv[0], &conf, &pg)) != 0)
+    if ((rc = cli_open(argv[0], config, &conf, &pg)) != 0)
         return rc;
     cp_errinfo_t ei = {0};
     store_instance_info_t inst;

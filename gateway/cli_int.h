@@ -18,4 +18,6 @@ typedef struct cli_opt {
 int cli_parse(int argc, char **argv, const char *summary, const cli_opt_t *opts);
 int cli_load_conf(const char *cmd, const char *path, conf_t *conf);
 int cli_open_pg(const char *cmd, const conf_t *conf, store_pg_t **pg);
+/* cli_load_conf then cli_open_pg: 0, or the exit code. */
+int cli_open(const char *cmd, const char *config, conf_t *conf, store_pg_t **pg);
 #endif

@@ -52,7 +52,7 @@ int cli_jobs(int argc, char **argv)
     }
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_load_conf(argv[0], config, &conf)) != 0 || (rc = cli_open_pg(argv[0], &conf, &pg)) != 0)
+    if ((rc = cli_open(argv[0], config, &conf, &pg)) != 0)
         return rc;
     cp_errinfo_t ei = {0};
     int queued = 0;

@@ -287,6 +287,15 @@ static size_t utf8_seq(const unsigned char *p)
     return n;
 }
 
+bool store__utf8_valid(const char *in)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    for (size_t n; *p; p += n)
+        if ((n = utf8_seq(p)) == 0)
+            return false;
+    return true;
+}
+
 char *store__utf8_clean(const char *in)
 {
     const unsigned char *p = (const unsigned char *)in;
@@ -326,7 +335,7 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
     fmt[22] = 1; /* bytea in binary: no hex round trip */
     char *clean[INGEST_PARAMS] = {0};
     for (int i = 0; i < INGEST_PARAMS; i++)
-        if (i != 22 && v[i] != NULL)
+        if (i != 22 && v[i] != NULL && !store__utf8_valid(v[i])) /* rare: decoded at ingest */
             v[i] = clean[i] = store__utf8_clean(v[i]);
     /* libpq copies the parameters into its output buffer before returning */
     bool sent = PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0);

@@ -15,6 +15,7 @@ cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *co
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);
+bool store__utf8_valid(const char *s);
 /* A malloc'd copy of s with every byte that is not part of valid UTF-8 as U+FFFD. */
 char *store__utf8_clean(const char *s);
 #endif
