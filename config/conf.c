@@ -427,7 +427,7 @@ static int set_destination(load_state_t *st, conf_peer_t *p, const char *value)
 }
 
 /* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes,
- * username, password_hash, cert_sha256, access, destination. */
+ * username, password_hash, cert_sha256, access, duplicates, destination, commitment_report. */
 static int on_peer_value(load_state_t *st, const char *peer, const char *name, const char *value)
 {
     char why[200];
@@ -482,6 +482,12 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
         if (strcmp(value, "same") != 0 && strcmp(value, "new") != 0)
             return fail_at(st, "commitment_report must be same or new"), 0;
         p->report_on_new = value[0] == 'n';
+        return 1;
+    }
+    if (strcmp(name, "duplicates") == 0) {
+        if (strcmp(value, "hide") != 0 && strcmp(value, "show") != 0)
+            return fail_at(st, "duplicates must be hide or show"), 0;
+        p->show_duplicates = value[0] == 's';
         return 1;
     }
     if (strcmp(name, "max_associations") == 0) {
@@ -585,6 +591,8 @@ void conf_write_sample(FILE *f)
                "# password_hash = $argon2id$...   (from `caseport passwd`)\n"
                "# cert_sha256 = AB:CD:...   (TLS client certificate, openssl x509 -fingerprint -sha256)\n"
                "# access = none   (Query/Retrieve: none, granted (caseport grant) or all)\n"
+               "# duplicates = hide   (Query/Retrieve: an instance whose decoded pixels another\n"
+               "#   visible one already has is left out; show: list it too)\n"
                "# destination = 10.20.0.9:104   (where C-MOVE sends to this AE title)\n"
                "# commitment_report = same   (Storage Commitment N-EVENT-REPORT: on the same\n"
                "#   association while it is open, else a new one to destination; new: always)\n");

@@ -55,6 +55,7 @@ typedef struct conf_peer {
     char dest_host[256];     /* a C-MOVE destination at dest_host:dest_port, if dest_port */
     int dest_port;
     bool report_on_new;      /* Storage Commitment reports on a new association to it */
+    bool show_duplicates;    /* Q/R also lists instances whose pixels another one has */
 } conf_peer_t;
 
 enum { CONF_ACCESS_NONE, CONF_ACCESS_GRANTED, CONF_ACCESS_ALL };

@@ -204,11 +204,12 @@ static void ls_row(void *ud, const store_ls_row_t *r)
                r->series_desc);
     }
     printf("      instance %s version=%d number=%s class=%s ts=%s size=%lld receipts=%d "
-           "from=%s received=%s%s%s%s\n",
+           "from=%s received=%s%s%s%s%s%s\n",
            r->sop_instance_uid, r->version, r->instance_number, r->sop_class_uid,
            r->transfer_syntax, (long long)r->size, r->receipt_count, r->calling_ae,
            r->received_at, r->flagged ? " FLAGGED" : "",
-           r->duplicate_of[0] ? " same-pixels-as=" : "", r->duplicate_of);
+           r->duplicate_of[0] ? " same-pixels-as=" : "", r->duplicate_of,
+           r->duplicates[0] ? " also-received-as=" : "", r->duplicates);
     st->count++;
 }
 
@@ -216,12 +217,23 @@ int cli_ls(int argc, char **argv)
 {
     conf_t conf;
     store_pg_t *pg = NULL;
-    int rc = cli_begin(argc, argv, "List every patient, study, series and instance received, as a tree.", &conf, &pg);
-    if (rc >= 0)
+    const char *config = CLI_DEFAULT_CONFIG;
+    bool all = false;
+    const cli_opt_t opts[] = {
+        {"config", &config, NULL, "configuration file"},
+        {"all", NULL, &all, "also list duplicates (the same decoded pixels under other UIDs)"},
+        {0}};
+    int rc = cli_parse(argc, argv,
+                       "List every patient, study, series and instance received, as a tree. An\n"
+                       "instance whose decoded pixels an earlier one of the same patient has is\n"
+                       "named on that one's line (also-received-as=) instead of its own; the same\n"
+                       "pixels under another patient are listed, marked same-pixels-as=.",
+                       opts);
+    if (rc >= 0 || (rc = cli_open(argv[0], config, &conf, &pg)) != 0)
         return rc;
     ls_state_t st = {0};
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_pg_list(pg, ls_row, &st, &ei);
+    cp_err_t err = store_pg_list(pg, all, ls_row, &st, &ei);
     store_pg_close(pg);
     if (err != CP_OK)
         return fail(argv[0], err, &ei);

@@ -111,11 +111,14 @@ typedef struct store_ls_row {
     int version, receipt_count;
     bool flagged;
     int64_t size;
-    const char *duplicate_of; /* the SOP Instance UID with the same pixels, or "" */
+    const char *duplicate_of; /* the representative with the same pixels, or "" */
+    const char *duplicates;   /* the instances it represents, comma separated, or "" */
 } store_ls_row_t;
 typedef void (*store_ls_cb)(void *ud, const store_ls_row_t *row);
-/* Calls cb for every instance ordered by patient, study, series, instance number. */
-cp_err_t store_pg_list(store_pg_t *pg, store_ls_cb cb, void *ud, cp_errinfo_t *ei);
+/* Calls cb for every instance ordered by patient, study, series, instance number; one
+ * whose decoded pixels an earlier one of the same patient has (it is among that one's
+ * duplicates) only if all. The same pixels under another patient are always listed. */
+cp_err_t store_pg_list(store_pg_t *pg, bool all, store_ls_cb cb, void *ud, cp_errinfo_t *ei);
 
 typedef struct store_blob_row {
     store_addr_t addr;

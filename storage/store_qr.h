@@ -34,6 +34,7 @@ typedef struct store_qr_query {
     int n_keys;
     store_qr_access_t access;
     const char *peer; /* the [peer] section name, for STORE_QR_GRANTED */
+    bool show_duplicates; /* also instances whose decoded pixels a visible one has */
     int limit;        /* rows at most (the callback may see limit + 1: "there are more") */
 } store_qr_query_t;
 
