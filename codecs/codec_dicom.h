@@ -52,6 +52,10 @@ const codec_sop_class_t *codec_storage_sop_class_find(const char *uid); /* NULL:
 bool codec_vr_long(const void *vr);
 bool codec_vr_known(const void *vr);
 bool codec_vr_text(const void *vr);
+/* The VR of tag in the standard's data dictionary (PS3.6; repeating groups and element
+ * ranges included), "UL" for a group length, "LO" for a private creator; NULL if the
+ * dictionary does not know it (other private attributes). Two characters, NUL-ended. */
+const char *codec_dict_vr(uint32_t tag);
 
 /* What the intake indexes from a data set header (everything before Pixel Data).
  * Strings are NUL-terminated, trailing spaces/NULs removed, empty if absent; values

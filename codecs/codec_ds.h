@@ -2,8 +2,8 @@
  * their responses, Storage Commitment requests and reports. Layer: codecs.
  * An iterator walks one level of elements (a sequence's value is handed back as a span
  * its items can be walked from); a writer appends elements in the order given (the caller
- * keeps ascending tag order, PS3.5 7.1). Implicit VR takes its VRs from a small dictionary
- * of the attributes these messages carry; anything else reads as UN. Pixel data sets go
+ * keeps ascending tag order, PS3.5 7.1). Implicit VR takes its VRs from the standard's
+ * data dictionary (codec_dict_vr); anything else reads as UN. Pixel data sets go
  * through the streaming parser (codec_dicom.h), never through this. */
 #ifndef CASEPORT_CODEC_DS_H
 #define CASEPORT_CODEC_DS_H

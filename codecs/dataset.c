@@ -12,51 +12,11 @@
 #define ITEM_END CODEC_TAG(0xFFFE, 0xE00D)
 #define SEQ_END CODEC_TAG(0xFFFE, 0xE0DD)
 
-typedef struct dict_entry {
-    uint32_t tag;
-    const char *vr;
-} dict_entry_t;
-
-/* Sorted by tag: what Q/R identifiers and Storage Commitment messages carry. */
-static const dict_entry_t dict[] = {
-    {CODEC_TAG(0x0008, 0x0005), "CS"}, {CODEC_TAG(0x0008, 0x0016), "UI"},
-    {CODEC_TAG(0x0008, 0x0018), "UI"}, {CODEC_TAG(0x0008, 0x0020), "DA"},
-    {CODEC_TAG(0x0008, 0x0030), "TM"}, {CODEC_TAG(0x0008, 0x0050), "SH"},
-    {CODEC_TAG(0x0008, 0x0052), "CS"}, {CODEC_TAG(0x0008, 0x0054), "AE"},
-    {CODEC_TAG(0x0008, 0x0056), "CS"}, {CODEC_TAG(0x0008, 0x0058), "UI"},
-    {CODEC_TAG(0x0008, 0x0060), "CS"}, {CODEC_TAG(0x0008, 0x0061), "CS"},
-    {CODEC_TAG(0x0008, 0x0062), "UI"}, {CODEC_TAG(0x0008, 0x0090), "PN"},
-    {CODEC_TAG(0x0008, 0x0201), "SH"}, {CODEC_TAG(0x0008, 0x1030), "LO"},
-    {CODEC_TAG(0x0008, 0x103E), "LO"}, {CODEC_TAG(0x0008, 0x1150), "UI"},
-    {CODEC_TAG(0x0008, 0x1155), "UI"}, {CODEC_TAG(0x0008, 0x1195), "UI"},
-    {CODEC_TAG(0x0008, 0x1197), "US"}, {CODEC_TAG(0x0008, 0x1198), "SQ"},
-    {CODEC_TAG(0x0008, 0x1199), "SQ"}, {CODEC_TAG(0x0010, 0x0010), "PN"},
-    {CODEC_TAG(0x0010, 0x0020), "LO"}, {CODEC_TAG(0x0010, 0x0021), "LO"},
-    {CODEC_TAG(0x0010, 0x0030), "DA"}, {CODEC_TAG(0x0010, 0x0040), "CS"},
-    {CODEC_TAG(0x0020, 0x000D), "UI"}, {CODEC_TAG(0x0020, 0x000E), "UI"},
-    {CODEC_TAG(0x0020, 0x0010), "SH"}, {CODEC_TAG(0x0020, 0x0011), "IS"},
-    {CODEC_TAG(0x0020, 0x0013), "IS"}, {CODEC_TAG(0x0020, 0x1200), "IS"},
-    {CODEC_TAG(0x0020, 0x1202), "IS"}, {CODEC_TAG(0x0020, 0x1204), "IS"},
-    {CODEC_TAG(0x0020, 0x1206), "IS"}, {CODEC_TAG(0x0020, 0x1208), "IS"},
-    {CODEC_TAG(0x0020, 0x1209), "IS"}, {CODEC_TAG(0x0088, 0x0130), "SH"},
-    {CODEC_TAG(0x0088, 0x0140), "UI"},
-};
-
+/* The standard's data dictionary (dict.c): what Implicit VR identifiers and messages
+ * need to be read and written. */
 const char *codec_ds_vr(uint32_t tag)
 {
-    if ((tag & 0xFFFF) == 0)
-        return "UL";
-    size_t lo = 0, hi = sizeof dict / sizeof dict[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (dict[mid].tag == tag)
-            return dict[mid].vr;
-        if (dict[mid].tag < tag)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return codec_dict_vr(tag);
 }
 
 /* ---- reading ---- */

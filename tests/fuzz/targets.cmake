@@ -6,7 +6,12 @@ cp_fuzz(pdu SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_pdu.c ${PROJECT_SOURC
 target_include_directories(fuzz_pdu PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)
 cp_fuzz(fsm SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_fsm.c LIBS cp_base)
 target_include_directories(fuzz_fsm PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)
-cp_fuzz(ds SOURCES ${PROJECT_SOURCE_DIR}/codecs/dataset.c ${PROJECT_SOURCE_DIR}/codecs/tables.c LIBS cp_base)
+set(cp_dict_sources ${PROJECT_SOURCE_DIR}/codecs/dict.c ${PROJECT_BINARY_DIR}/codecs/dict_gen.c)
+cp_fuzz(ds SOURCES ${PROJECT_SOURCE_DIR}/codecs/dataset.c ${PROJECT_SOURCE_DIR}/codecs/tables.c
+  ${cp_dict_sources} LIBS cp_base)
 target_include_directories(fuzz_ds PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
 cp_fuzz(charset SOURCES ${PROJECT_SOURCE_DIR}/codecs/charset.c LIBS cp_base)
 target_include_directories(fuzz_charset PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
+cp_fuzz(xcode SOURCES ${PROJECT_SOURCE_DIR}/codecs/xcode.c ${PROJECT_SOURCE_DIR}/codecs/charset.c
+  ${PROJECT_SOURCE_DIR}/codecs/tables.c ${cp_dict_sources} LIBS cp_base ZLIB::ZLIB)
+target_include_directories(fuzz_xcode PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
