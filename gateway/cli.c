@@ -285,14 +285,17 @@ static cp_err_t copy_blob(store_blob_t *blobs, const store_instance_info_t *inst
 int cli_export(int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG, *sop = NULL, *out = NULL, *version = "0";
+    bool normalized = false;
     const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
                               {"sop", &sop, NULL, "SOP Instance UID to export (required)"},
                               {"version", &version, NULL, "version to export (default newest)"},
                               {"out", &out, NULL, "output file (required)"},
+                              {"normalized", NULL, &normalized,
+                               "the normalized data set instead (the original when it needed no change)"},
                               {0}};
     int rc = cli_parse(argc, argv,
                        "Write a stored instance as a DICOM Part 10 file: File Meta Information "
-                       "followed by the data set exactly as it was received.",
+                       "followed by the data set exactly as it was received (or as normalized).",
                        opts);
     if (rc >= 0)
         return rc;
@@ -311,7 +314,8 @@ int cli_export(int argc, char **argv)
     cp_errinfo_t ei = {0};
     store_instance_info_t inst;
     store_blob_t *blobs = NULL;
-    cp_err_t err = store_pg_find_instance(pg, sop, (int)ver, &inst, &ei);
+    cp_err_t err = normalized ? store_pg_find_normalized(pg, sop, (int)ver, &inst, &ei)
+                              : store_pg_find_instance(pg, sop, (int)ver, &inst, &ei);
     store_pg_close(pg);
     if (err == CP_OK)
         err = store_blob_open(conf.storage.blob_dir, conf.storage.key_file, &blobs, &ei);

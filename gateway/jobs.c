@@ -4,7 +4,8 @@
  *               data set's header, decoded from its Specific Character Set.
  *   pixel_hash  the decoded-pixel hash of native (uncompressed) pixel data, and the link to
  *               the earliest instance with the same pixels under another SOP Instance UID
- *               (de-duplication level 3). Compressed pixel data waits for its decoders. */
+ *               (de-duplication level 3). Compressed pixel data waits for its decoders.
+ *   normalize   a normalized copy of the instance when it needs one (normalize.c). */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "index_text.h"
+#include "jobs_int.h"
 #include "store_jobs.h"
 #include <openssl/evp.h>
 
@@ -37,10 +39,8 @@ struct gw_jobs {
 
 typedef cp_err_t (*job_fn)(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
 
-/* Reads the header of the instance's stored data set (it stops at Pixel Data); also gives
- * the blob's address and transfer syntax. */
-static cp_err_t read_header_at(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
-                               store_addr_t *addr_out, const codec_ts_t **ts_out, cp_errinfo_t *ei)
+cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
+                             store_addr_t *addr_out, const codec_ts_t **ts_out, cp_errinfo_t *ei)
 {
     store_addr_t addr;
     char ts_uid[65];
@@ -54,11 +54,18 @@ static cp_err_t read_header_at(const gw_ctx_t *ctx, int64_t instance_id, codec_d
         *ts_out = ts;
     if (ts == NULL)
         return cp_fail(ei, CP_EUNSUPPORTED, 0, "stored transfer syntax %s unknown", ts_uid);
+    return gw_jobs_blob_header(ctx, &addr, ts->enc, f, ei);
+}
+
+cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, codec_enc_t enc,
+                             codec_dshdr_fields_t *f, cp_errinfo_t *ei)
+{
     store_blob_reader_t *r;
-    if ((err = store_blob_reader_open(ctx->blobs, &addr, &r, ei)) != CP_OK)
+    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &r, ei);
+    if (err != CP_OK)
         return err;
     codec_dshdr_t *p;
-    if ((err = codec_dshdr_new(ts->enc, NULL, &p, ei)) != CP_OK) {
+    if ((err = codec_dshdr_new(enc, NULL, &p, ei)) != CP_OK) {
         store_blob_reader_close(r);
         return err;
     }
@@ -82,7 +89,7 @@ static cp_err_t read_header_at(const gw_ctx_t *ctx, int64_t instance_id, codec_d
 static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
-    cp_err_t err = read_header_at(ctx, job->instance_id, &f, NULL, NULL, ei);
+    cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, NULL, NULL, ei);
     if (err != CP_OK)
         return err;
     gw_index_text_t u;
@@ -101,7 +108,9 @@ static cp_err_t hash_pixels(const gw_ctx_t *ctx, const store_addr_t *addr,
     cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &r, ei);
     if (err != CP_OK)
         return err;
-    uint64_t start = f->pixel_data_offset + f->pixel_data_header, end = start + f->pixel_data_length;
+    uint64_t start = f->pixel_data_offset + f->pixel_data_header;
+    uint64_t end = f->pixel_data_length == 0xFFFFFFFFu ? store_blob_reader_size(r)
+                                                      : start + f->pixel_data_length;
     size_t word = big && f->bits_allocated > 8 ? f->bits_allocated / 8 : 1;
     uint8_t *buf = cp_xmalloc(64 * 1024);
     uint64_t off = 0;
@@ -132,12 +141,31 @@ static cp_err_t hash_pixels(const gw_ctx_t *ctx, const store_addr_t *addr,
     return err;
 }
 
+cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
+                              const codec_dshdr_fields_t *f, bool big, uint8_t out[32],
+                              cp_errinfo_t *ei)
+{
+    char attrs[160];
+    int alen = snprintf(attrs, sizeof attrs, "rows=%u columns=%u bits=%u samples=%u "
+                        "photometric=%s frames=%s\n", f->rows, f->columns, f->bits_allocated,
+                        f->samples_per_pixel, f->photometric,
+                        f->number_of_frames[0] ? f->number_of_frames : "1");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, attrs, (size_t)alen);
+    cp_err_t err = hash_pixels(ctx, addr, f, big, md, ei);
+    unsigned hlen = 0;
+    EVP_DigestFinal_ex(md, out, &hlen);
+    EVP_MD_CTX_free(md);
+    return err;
+}
+
 static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
     store_addr_t addr;
     const codec_ts_t *ts = NULL;
-    cp_err_t err = read_header_at(ctx, job->instance_id, &f, &addr, &ts, ei);
+    cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, &addr, &ts, ei);
     if (err != CP_OK)
         return err;
     const char *note = !f.has_pixel_data                     ? "no pixel data"
@@ -147,19 +175,8 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
                                                              : NULL;
     if (note != NULL)
         return store_jobs_set_pixel_hash(ctx->pg, job->instance_id, NULL, note, NULL, ei);
-    char attrs[160];
-    int alen = snprintf(attrs, sizeof attrs, "rows=%u columns=%u bits=%u samples=%u "
-                        "photometric=%s frames=%s\n", f.rows, f.columns, f.bits_allocated,
-                        f.samples_per_pixel, f.photometric, f.number_of_frames[0] ? f.number_of_frames : "1");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, attrs, (size_t)alen);
-    err = hash_pixels(ctx, &addr, &f, ts->enc == CODEC_ENC_EXPLICIT_BE, md, ei);
     uint8_t hash[32];
-    unsigned hlen = 0;
-    EVP_DigestFinal_ex(md, hash, &hlen);
-    EVP_MD_CTX_free(md);
-    if (err != CP_OK)
+    if ((err = gw_jobs_pixel_digest(ctx, &addr, &f, ts->enc == CODEC_ENC_EXPLICIT_BE, hash, ei)) != CP_OK)
         return err;
     int64_t rep = 0;
     err = store_jobs_set_pixel_hash(ctx->pg, job->instance_id, hash, NULL, &rep, ei);
@@ -172,9 +189,10 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
 static const struct kind {
     const char *name;
     job_fn run;
-} kinds[] = {{"reindex", run_reindex}, {"pixel_hash", run_pixel_hash}};
+} kinds[] = {{"reindex", run_reindex}, {"pixel_hash", run_pixel_hash},
+             {"normalize", gw_normalize}};
 
-static const char *const kind_names[] = {"reindex", "pixel_hash", NULL};
+static const char *const kind_names[] = {"reindex", "pixel_hash", "normalize", NULL};
 
 static job_fn lookup(const char *name)
 {

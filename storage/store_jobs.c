@@ -308,3 +308,51 @@ cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const ui
         *duplicate_of = c.rep;
     return err;
 }
+
+/* A text[] literal: every element quoted, quotes and backslashes escaped. */
+static char *text_array(const char *const *v, int n)
+{
+    size_t cap = 3;
+    for (int i = 0; i < n; i++)
+        cap += 2 * strlen(v[i]) + 3;
+    char *out = cp_xmalloc(cap), *o = out;
+    *o++ = '{';
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = ',';
+        *o++ = '"';
+        for (const char *c = v[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const store_addr_t *addr,
+                                   uint64_t size, const char *key_id, const char *ts,
+                                   const char *const *changes, int n_changes,
+                                   const char *verified, cp_errinfo_t *ei)
+{
+    char id[24], sz[24], hex[STORE_ADDR_HEX_LEN + 3];
+    snprintf(id, sizeof id, "%lld", (long long)instance_id);
+    snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
+    if (addr != NULL) {
+        hex[0] = '\\';
+        hex[1] = 'x';
+        store_addr_to_hex(addr, hex + 2);
+    }
+    char *arr = text_array(changes, n_changes);
+    const char *params[] = {id, addr ? hex : NULL, addr ? sz : NULL, addr ? key_id : NULL,
+                            addr ? ts : NULL, arr, verified};
+    cp_err_t err = store__pg_exec(pg,
+                                  "SELECT cp_set_normalized($1::bigint, $2::bytea, $3::bigint,"
+                                  " $4, $5, $6::text[], $7)",
+                                  7, params, "recording a normalized instance", ei);
+    free(arr);
+    return err;
+}

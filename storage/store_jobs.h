@@ -52,6 +52,14 @@ cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char
 cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const uint8_t hash[32],
                                    const char *note, int64_t *duplicate_of, cp_errinfo_t *ei);
 
+/* Records what an instance's normalize job made: a new blob (addr, size, key_id) in
+ * transfer syntax ts, or addr NULL when the original needed no change; the changes made
+ * and how the result was checked. A result recorded before is replaced. */
+cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const store_addr_t *addr,
+                                   uint64_t size, const char *key_id, const char *ts,
+                                   const char *const *changes, int n_changes,
+                                   const char *verified, cp_errinfo_t *ei);
+
 typedef struct store_job_row {
     const char *id, *kind, *instance_id, *state, *attempts, *run_after, *last_error;
 } store_job_row_t;

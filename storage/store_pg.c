@@ -479,8 +479,8 @@ static cp_err_t addr_from_bytea(const char *text, store_addr_t *addr)
     return store_addr_from_hex(text + 2, addr);
 }
 
-cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
-                                store_instance_info_t *out, cp_errinfo_t *ei)
+static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
+                              bool normalized, store_instance_info_t *out, cp_errinfo_t *ei)
 {
     slot_t *s;
     cp_err_t err = acquire(pg, &s, ei);
@@ -488,13 +488,18 @@ cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, in
         return err;
     char ver[16];
     snprintf(ver, sizeof ver, "%d", version);
-    const char *p[] = {sop_instance_uid, ver};
+    const char *p[] = {sop_instance_uid, ver, normalized ? "true" : "false"};
     PGresult *r = PQexecParams(
         s->conn,
-        "SELECT id, version, sop_class_uid, sop_instance_uid, transfer_syntax, calling_ae,"
-        " blob_address, size FROM instances WHERE sop_instance_uid = $1"
-        " AND ($2::int = 0 OR version = $2::int) ORDER BY version DESC LIMIT 1",
-        2, NULL, p, NULL, NULL, 0);
+        "SELECT i.id, i.version, i.sop_class_uid, i.sop_instance_uid,"
+        " coalesce(n.transfer_syntax, i.transfer_syntax), i.calling_ae,"
+        " coalesce(n.blob_address, i.blob_address), coalesce(n.size, i.size)"
+        " FROM instances i LEFT JOIN normalized n ON $3::boolean AND n.instance_id = i.id"
+        " AND n.blob_address IS NOT NULL"
+        " WHERE i.sop_instance_uid = $1 AND ($2::int = 0 OR i.version = $2::int)"
+        " AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM normalized m WHERE m.instance_id = i.id))"
+        " ORDER BY i.version DESC LIMIT 1",
+        3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         err = result_error(s->conn, r, "finding instance", ei);
         release(pg, s);
@@ -503,8 +508,8 @@ cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, in
     if (PQntuples(r) == 0) {
         PQclear(r);
         release(pg, s);
-        return cp_fail(ei, CP_ENOENT, 0, "no instance with that SOP Instance UID%s",
-                       version ? " and version" : "");
+        return cp_fail(ei, CP_ENOENT, 0, "no %sinstance with that SOP Instance UID%s",
+                       normalized ? "normalized " : "", version ? " and version" : "");
     }
     out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     out->version = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
@@ -519,6 +524,18 @@ cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, in
     if (err != CP_OK)
         return cp_fail(ei, CP_EIO, 0, "instance row has a malformed blob address");
     return CP_OK;
+}
+
+cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                store_instance_info_t *out, cp_errinfo_t *ei)
+{
+    return find_instance(pg, sop_instance_uid, version, false, out, ei);
+}
+
+cp_err_t store_pg_find_normalized(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                  store_instance_info_t *out, cp_errinfo_t *ei)
+{
+    return find_instance(pg, sop_instance_uid, version, true, out, ei);
 }
 
 static const char ls_sql[] =

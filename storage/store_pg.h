@@ -100,6 +100,10 @@ typedef struct store_instance_info {
 /* version 0: the newest. CP_ENOENT if there is no such instance. */
 cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
                                 store_instance_info_t *out, cp_errinfo_t *ei);
+/* The same, with the normalized data set's blob, size and transfer syntax (the original's
+ * when it needed no change). CP_ENOENT also while its normalize job has not run. */
+cp_err_t store_pg_find_normalized(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                  store_instance_info_t *out, cp_errinfo_t *ei);
 
 /* One line of `caseport ls`: an instance with its series, study and patient. */
 typedef struct store_ls_row {

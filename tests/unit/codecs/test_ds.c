@@ -24,7 +24,7 @@ static void write_sample(codec_ds_buf_t *b)
     codec_ds_seq_end(b);
     codec_ds_put_text(b, CODEC_TAG(0x0010, 0x0010), "DOE^JANE");
     codec_ds_put_us(b, CODEC_TAG(0x0008, 0x1197), 0x0112);
-    codec_ds_put(b, CODEC_TAG(0x0009, 0x0010), "odd", 3); /* unknown: UN */
+    codec_ds_put(b, CODEC_TAG(0x0009, 0x1010), "odd", 3); /* private, unknown: UN */
 }
 
 static void check_sample(codec_enc_t enc, const codec_ds_buf_t *b)

@@ -1,0 +1,95 @@
+# The normalize job against real files: Explicit VR Big Endian and Deflated originals
+# become Explicit VR LE with the same elements and pixels (pydicom compares); Latin-1 and
+# ISO 2022 Japanese text becomes UTF-8 with the names pydicom decodes; a file that needs
+# nothing gets no copy; the originals stay byte for byte; dciodvfy (dicom3tools) finds no
+# error in a normalized object that the original did not already have.
+. "$SRC/tests/e2e/lib.sh"
+e2e_setup
+e2e_start
+d=$PYDICOM_DATA
+c=/usr/lib/python3/dist-packages/pydicom/data/charset_files
+storescu -aet E2E -aec CASEPORT -xb 127.0.0.1 "$port" "$d/MR_small_bigendian.dcm" >/dev/null 2>&1 || die "storing the big endian file failed"
+storescu -aet E2E -aec CASEPORT -xd 127.0.0.1 "$port" "$d/image_dfl.dcm" >/dev/null 2>&1 || die "storing the deflated file failed"
+storescu -aet E2E -aec CASEPORT 127.0.0.1 "$port" "$d/CT_small.dcm" \
+  "$c/chrGerm.dcm" "$c/chrH31.dcm" "$c/chrRuss.dcm" >/dev/null 2>&1 || die "storing failed"
+[ "$(sql "SELECT count(*) FROM instances WHERE transfer_syntax = '1.2.840.10008.1.2.1.99'")" = 1 ] ||
+  die "image_dfl.dcm was not stored deflated: $(sql "SELECT transfer_syntax FROM instances")"
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
+  die "normalize jobs not done: $(cp_cli jobs | head -n 5)"
+[ "$(sql "SELECT count(*) FROM normalized")" = 6 ] || die "expected 6 normalized rows"
+
+uid() { /usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$1"; }
+# compare ORIGINAL NORMALIZED: same elements (text compared decoded), same pixels
+compare() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, pydicom, numpy as np
+a, b = pydicom.dcmread(sys.argv[1]), pydicom.dcmread(sys.argv[2])
+assert b.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1", b.file_meta.TransferSyntaxUID
+def walk(x, y, path=""):
+    for e in x:
+        if e.tag.element == 0 or e.tag in (0x00080005, 0x00080001):
+            continue
+        assert e.tag in y, path + str(e.tag) + " missing"
+        f = y[e.tag]
+        if e.VR == "SQ":
+            assert len(e.value) == len(f.value), path + str(e.tag)
+            for i, (p, q) in enumerate(zip(e.value, f.value)):
+                walk(p, q, "%s%s[%d]." % (path, e.tag, i))
+        elif e.tag != 0x7FE00010:
+            assert str(e.value).rstrip(" \0") == str(f.value).rstrip(" \0"), \
+                "%s%s: %r != %r" % (path, e.tag, e.value, f.value)
+walk(a, b)
+if "PixelData" in a:
+    assert np.array_equal(a.pixel_array, b.pixel_array), "pixels differ"
+print("same")
+PY
+}
+export_both() {  # FILE NAME: the original and its normalized data set as $work/NAME.{orig,norm}.dcm
+  local u; u=$(uid "$1")
+  cp_cli export --sop "$u" --out "$work/$2.orig.dcm" 2>/dev/null || die "export of $2 failed"
+  cp_cli export --sop "$u" --normalized --out "$work/$2.norm.dcm" 2>/dev/null || die "export --normalized of $2 failed"
+}
+
+export_both "$d/MR_small_bigendian.dcm" be
+[ "$(dataset_sha "$work/be.orig.dcm")" = "$(dataset_sha "$d/MR_small_bigendian.dcm")" ] || die "the big endian original changed"
+[ "$(compare "$d/MR_small_bigendian.dcm" "$work/be.norm.dcm")" = same ] || die "big endian: not the same data set"
+export_both "$d/image_dfl.dcm" dfl
+[ "$(compare "$d/image_dfl.dcm" "$work/dfl.norm.dcm")" = same ] || die "deflated: not the same data set"
+[ "$(sql "SELECT changes[1] FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.transfer_syntax = '1.2.840.10008.1.2.2'")" = "transfer syntax 1.2.840.10008.1.2.2 -> 1.2.840.10008.1.2.1" ] ||
+  die "big endian: changes recorded as $(sql "SELECT changes FROM normalized")"
+[ "$(sql "SELECT verified FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.transfer_syntax = '1.2.840.10008.1.2.2'")" = "decoded pixels equal the original's" ] ||
+  die "big endian: not verified"
+log "Explicit VR Big Endian and Deflated: Explicit VR LE, same elements and pixels"
+
+for f in chrGerm chrH31 chrRuss; do
+  export_both "$c/$f.dcm" "$f"
+  got=$(/usr/bin/python3 -c 'import sys,pydicom; a,b=pydicom.dcmread(sys.argv[1]),pydicom.dcmread(sys.argv[2]); print(b.SpecificCharacterSet, str(a.PatientName)==str(b.PatientName), b.PatientName.original_string.decode("utf-8")==str(a.PatientName))' "$c/$f.dcm" "$work/$f.norm.dcm")
+  [ "$got" = "ISO_IR 192 True True" ] || die "$f: normalized character set and name: $got"
+done
+log "Latin-1, ISO 2022 Japanese and Cyrillic names: UTF-8, as pydicom decodes them"
+
+[ "$(sql "SELECT n.blob_address IS NULL AND n.verified = 'the original needs no change' FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.sop_instance_uid = '$(uid "$d/CT_small.dcm")'")" = t ] ||
+  die "CT_small needs no change but got a copy"
+export_both "$d/CT_small.dcm" ct
+cmp -s <(dataset_sha "$work/ct.norm.dcm") <(dataset_sha "$work/ct.orig.dcm") || die "CT_small: the normalized export is not the original"
+log "a file that needs nothing keeps its original"
+
+# dciodvfy: no error in a normalized object that the original lacks. dciodvfy cannot read
+# a deflated data set at all; that original is compared as DCMTK's dcmconv inflates it.
+dcmconv +te "$work/dfl.orig.dcm" "$work/dfl.inflated.dcm" || die "dcmconv could not inflate image_dfl"
+dciodvfy "$work/dfl.orig.dcm" >"$work/dfl.orig.out" 2>&1 || true
+grep -q 'Dicom dataset read failed' "$work/dfl.orig.out" ||
+  die "dciodvfy reads deflated data sets now: compare with the original itself"
+dciodvfy "$work/dfl.norm.dcm" >"$work/dfl.norm.out" 2>&1 || true
+grep -q 'read failed' "$work/dfl.norm.out" && die "dciodvfy cannot read the normalized image_dfl"
+for n in be dfl chrGerm chrH31 chrRuss; do
+  base="$work/$n.orig.dcm"
+  [ "$n" = dfl ] && base="$work/dfl.inflated.dcm"
+  dciodvfy "$base" 2>&1 | grep '^Error' | sort -u >"$work/$n.orig.err" || true
+  dciodvfy "$work/$n.norm.dcm" 2>&1 | grep '^Error' | sort -u >"$work/$n.norm.err" || true
+  new=$(comm -13 "$work/$n.orig.err" "$work/$n.norm.err")
+  [ -z "$new" ] || die "$n: dciodvfy finds new errors in the normalized object: $new"
+done
+log "dciodvfy: no new errors"
+cp_cli verify >/dev/null || die "caseport verify fails with the normalized blobs"
+e2e_stop
