@@ -20,12 +20,14 @@ typedef cp_err_t (*codec_write_fn)(void *ud, const void *data, size_t len, cp_er
 
 /* A top-level element to put in (or replace) with value, already in Explicit VR LE
  * (for SQ: its items, each of undefined length, without the sequence delimiter), or to
- * take out (value NULL). */
+ * take out (value NULL). append (SQ only): the items are added after those of the
+ * sequence already there, if there is one. */
 typedef struct codec_edit {
     uint32_t tag;
     char vr[3];
     const void *value;
     size_t len;
+    bool append;
 } codec_edit_t;
 
 typedef struct codec_xcode_opts {

@@ -48,6 +48,8 @@ typedef struct xc {
     int mute; /* > 0: what is read is not written (an element an edit replaces) */
     uint16_t bits_allocated; /* top-level (0028,0100): the word size of big endian pixels */
     char charset[128];       /* in effect: the option's, or an item's own (0008,0005) */
+    bool in_sq;              /* the top-level element being read is a sequence */
+    const codec_edit_t *append; /* items to add to the top-level sequence being read */
     uint8_t *out;
     size_t olen;
 } xc_t;
@@ -485,6 +487,10 @@ static cp_err_t sequence(xc_t *x, bool implicit, const el_t *e, int depth, cp_er
     if (err == CP_OK && end != NO_END && x->in.off != end)
         return cp_fail(ei, CP_EPARSE, 0, "an item overruns sequence (%04X,%04X)",
                        e->tag >> 16, e->tag & 0xFFFF);
+    if (err == CP_OK && depth == 0 && x->append != NULL && x->append->tag == e->tag) {
+        err = put(x, x->append->value, x->append->len, ei);
+        x->append = NULL;
+    }
     return err == CP_OK ? put_header(x, T_SEQ_END, NULL, 0, ei) : err;
 }
 
@@ -513,16 +519,19 @@ static cp_err_t put_edit(xc_t *x, const codec_edit_t *d, cp_errinfo_t *ei)
 {
     if (d->value == NULL)
         return CP_OK;
-    bool sq = memcmp(d->vr, "SQ", 2) == 0;
-    cp_err_t err = put_header(x, d->tag, d->vr, sq ? UNDEF : (uint32_t)d->len, ei);
+    bool sq = memcmp(d->vr, "SQ", 2) == 0, odd = !sq && d->len % 2 != 0;
+    cp_err_t err = put_header(x, d->tag, d->vr, sq ? UNDEF : (uint32_t)(d->len + odd), ei);
     if (err == CP_OK)
         err = put(x, d->value, d->len, ei);
+    if (err == CP_OK && odd) /* text pads with a space, UI with NUL (PS3.5 6.2) */
+        err = put(x, memcmp(d->vr, "UI", 2) == 0 ? "" : " ", 1, ei);
     if (err == CP_OK && sq)
         err = put_header(x, T_SEQ_END, NULL, 0, ei);
     return err;
 }
 
-/* Writes the edits for tags below tag; true in *replaced if one is for tag itself. */
+/* Writes the edits for tags below tag; true in *replaced if one is for tag itself (an
+ * appending edit for a sequence there is kept for sequence() instead). */
 static cp_err_t edits_before(xc_t *x, uint32_t tag, bool *replaced, cp_errinfo_t *ei)
 {
     *replaced = false;
@@ -530,10 +539,14 @@ static cp_err_t edits_before(xc_t *x, uint32_t tag, bool *replaced, cp_errinfo_t
         const codec_edit_t *d = &x->o->edits[x->next_edit];
         if (d->tag > tag)
             break;
+        x->next_edit++;
+        if (d->tag == tag && d->append && x->in_sq) {
+            x->append = d; /* sequence() adds its items after the element's own */
+            continue;
+        }
         cp_err_t err = put_edit(x, d, ei);
         if (err != CP_OK)
             return err;
-        x->next_edit++;
         if (d->tag == tag)
             *replaced = true;
     }
@@ -591,6 +604,7 @@ static cp_err_t level_elements(xc_t *x, bool implicit, uint64_t end, bool top, i
         if (e.tag >> 16 == 0xFFFE)
             return cp_fail(ei, CP_EPARSE, 0, "item tag (FFFE,%04X) out of place", e.tag & 0xFFFF);
         bool replaced = false;
+        x->in_sq = memcmp(e.vr, "SQ", 2) == 0 || (memcmp(e.vr, "UN", 2) == 0 && e.len == UNDEF);
         if (top && (err = edits_before(x, e.tag, &replaced, ei)) != CP_OK)
             return err;
         if (top && e.tag == T_PIXEL_DATA) {

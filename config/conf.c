@@ -427,7 +427,8 @@ static int set_destination(load_state_t *st, conf_peer_t *p, const char *value)
 }
 
 /* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes,
- * username, password_hash, cert_sha256, access, duplicates, destination, commitment_report. */
+ * username, password_hash, cert_sha256, access, duplicates, send, destination,
+ * commitment_report. */
 static int on_peer_value(load_state_t *st, const char *peer, const char *name, const char *value)
 {
     char why[200];
@@ -482,6 +483,12 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
         if (strcmp(value, "same") != 0 && strcmp(value, "new") != 0)
             return fail_at(st, "commitment_report must be same or new"), 0;
         p->report_on_new = value[0] == 'n';
+        return 1;
+    }
+    if (strcmp(name, "send") == 0) {
+        if (strcmp(value, "normalized") != 0 && strcmp(value, "original") != 0)
+            return fail_at(st, "send must be normalized or original"), 0;
+        p->send_originals = value[0] == 'o';
         return 1;
     }
     if (strcmp(name, "duplicates") == 0) {
@@ -593,6 +600,8 @@ void conf_write_sample(FILE *f)
                "# access = none   (Query/Retrieve: none, granted (caseport grant) or all)\n"
                "# duplicates = hide   (Query/Retrieve: an instance whose decoded pixels another\n"
                "#   visible one already has is left out; show: list it too)\n"
+               "# send = normalized   (C-GET/C-MOVE: the normalized data set where one was made\n"
+               "#   (UTF-8, Explicit VR LE, repaired); original: always the bytes received)\n"
                "# destination = 10.20.0.9:104   (where C-MOVE sends to this AE title)\n"
                "# commitment_report = same   (Storage Commitment N-EVENT-REPORT: on the same\n"
                "#   association while it is open, else a new one to destination; new: always)\n");

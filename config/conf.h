@@ -56,6 +56,7 @@ typedef struct conf_peer {
     int dest_port;
     bool report_on_new;      /* Storage Commitment reports on a new association to it */
     bool show_duplicates;    /* Q/R also lists instances whose pixels another one has */
+    bool send_originals;     /* retrieval sends originals, not normalized data sets */
 } conf_peer_t;
 
 enum { CONF_ACCESS_NONE, CONF_ACCESS_GRANTED, CONF_ACCESS_ALL };

@@ -6,17 +6,22 @@
  *     kept; Implicit VR LE becomes Explicit when the data set is rewritten anyway);
  *   - character set: text decoded to UTF-8, (0008,0005) ISO_IR 192; 8-bit text without a
  *     Specific Character Set is read as UTF-8 when valid, else as ISO 8859-1;
- *   - repairs: odd-length values padded, UI padded with NUL and text with space.
+ *   - repairs: odd-length values padded, UI padded with NUL and text with space;
+ *   - patient identity: coerced to the patient the instance is filed under, the values
+ *     sent kept in Original Attributes Sequence (codec_coerce.h).
  * A dry run over the header decides whether anything changes; if so, the data set is
  * re-encoded into a new blob whose pixel data is checked against the original's before
  * the result is recorded. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "codec_coerce.h"
 #include "codec_ds.h"
 #include "codec_xcode.h"
 #include "cp_log.h"
+#include "index_text.h"
 #include "jobs_int.h"
 
 #define EXPLICIT_LE "1.2.840.10008.1.2.1"
@@ -136,12 +141,53 @@ static cp_err_t rewrite(const gw_ctx_t *ctx, const store_addr_t *orig, const cod
     return err;
 }
 
+/* The identity the instance is coerced to: until cases exist, the patient record it is
+ * filed under (a later instance sent with another name or birth date for the same patient
+ * ID gets the record's, its own kept in Original Attributes Sequence). */
+static void coercion_for(const gw_ctx_t *ctx, const codec_dshdr_fields_t *f,
+                         const store_patient_identity_t *p, codec_coercion_t *co)
+{
+    (void)ctx;
+    gw_index_text_t u;
+    gw_index_text(f, &u);
+    codec_identity_t sent = {f->patient_id, f->issuer, u.patient_name, f->birth_date, f->sex};
+    codec_identity_t target = {p->patient_id, p->issuer, p->name, p->birth_date, p->sex};
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y%m%d%H%M%S+0000", &tm);
+    codec_coerce_identity(&sent, &target, now, p->calling_ae, co);
+}
+
+/* The edits: (0008,0005) when the text becomes UTF-8, then the coercion's. */
+static int edits_for(bool utf8, const codec_coercion_t *co, codec_edit_t *out)
+{
+    int n = 0;
+    if (utf8)
+        out[n++] = (codec_edit_t){CODEC_TAG(0x0008, 0x0005), "CS", "ISO_IR 192", 10, false};
+    for (int i = 0; i < co->n_edits; i++)
+        out[n++] = co->edits[i];
+    return n;
+}
+
+static bool non_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return false;
+}
+
 cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
     store_addr_t orig;
     const codec_ts_t *ts = NULL;
+    store_patient_identity_t who;
     cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, &orig, &ts, ei);
+    if (err == CP_OK)
+        err = store_jobs_patient_identity(ctx->pg, job->instance_id, &who, ei);
     if (err != CP_OK)
         return err;
     /* the header parser keeps (0008,0005) raw: a multi-valued one keeps its backslashes */
@@ -149,25 +195,37 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     codec_xcode_report_t rep;
     if ((err = xcode_blob(ctx, &orig, &o, NULL, &rep, ei)) != CP_OK)
         return err;
+    codec_coercion_t co;
+    coercion_for(ctx, &f, &who, &co);
     bool text = rep.non_ascii > 0 && (strcmp(f.charset, "ISO_IR 192") != 0 || rep.guessed > 0);
-    bool rewrite_needed = text || rep.odd_lengths > 0 || rep.padding > 0 ||
+    bool utf8 = text || (co.n_changed > 0 && strcmp(f.charset, "ISO_IR 192") != 0 &&
+                         (non_ascii(who.name) || non_ascii(f.patient_name)));
+    bool rewrite_needed = utf8 || co.n_changed > 0 || rep.odd_lengths > 0 || rep.padding > 0 ||
                           ts->enc == CODEC_ENC_EXPLICIT_BE || ts->enc == CODEC_ENC_DEFLATED_LE;
-    if (!rewrite_needed)
+    if (!rewrite_needed) {
+        codec_coerce_free(&co);
         return store_jobs_set_normalized(ctx->pg, job->instance_id, NULL, 0, NULL, NULL, NULL,
                                          0, "the original needs no change", ei);
+    }
     const char *out_ts = ts->encapsulated ? ts->uid : EXPLICIT_LE;
     changes_t c = {0};
     describe(ts, out_ts, f.charset, &rep, &c);
-    codec_edit_t cs = {CODEC_TAG(0x0008, 0x0005), "CS", "ISO_IR 192", 10};
+    if (co.n_changed > 0)
+        change(&c, "patient identity coerced to the patient record (%s); the values sent "
+                   "are in Original Attributes Sequence", co.what);
+    codec_edit_t edits[CODEC_COERCE_MAX_EDITS + 1];
     o.header_only = false;
-    if (text) {
-        o.edits = &cs;
-        o.n_edits = 1;
-    }
+    o.n_edits = edits_for(utf8, &co, edits);
+    o.edits = edits;
+    /* the charset option decodes text only when the result is declared UTF-8 */
+    if (!utf8)
+        o.charset = NULL;
     store_addr_t addr;
     uint64_t size = 0;
     const char *how = "";
-    if ((err = rewrite(ctx, &orig, ts, &o, &addr, &size, &how, ei)) != CP_OK)
+    err = rewrite(ctx, &orig, ts, &o, &addr, &size, &how, ei);
+    codec_coerce_free(&co);
+    if (err != CP_OK)
         return err;
     err = store_jobs_set_normalized(ctx->pg, job->instance_id, &addr, size,
                                     store_blob_key_id(ctx->blobs), out_ts, c.list, c.n, how, ei);

@@ -356,3 +356,42 @@ cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const st
     free(arr);
     return err;
 }
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src);
+}
+
+static bool identity_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    store_patient_identity_t *p = ud;
+    copy_field(p->patient_id, sizeof p->patient_id, PQgetvalue(r, 0, 0));
+    copy_field(p->issuer, sizeof p->issuer, PQgetvalue(r, 0, 1));
+    copy_field(p->name, sizeof p->name, PQgetvalue(r, 0, 2));
+    copy_field(p->birth_date, sizeof p->birth_date, PQgetvalue(r, 0, 3));
+    copy_field(p->sex, sizeof p->sex, PQgetvalue(r, 0, 4));
+    copy_field(p->calling_ae, sizeof p->calling_ae, PQgetvalue(r, 0, 5));
+    p->found = true;
+    return true;
+}
+
+cp_err_t store_jobs_patient_identity(store_pg_t *pg, int64_t instance_id,
+                                     store_patient_identity_t *out, cp_errinfo_t *ei)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)instance_id);
+    const char *params[] = {id};
+    memset(out, 0, sizeof *out);
+    cp_err_t err = store__pg_stream(
+        pg,
+        "SELECT p.patient_id, p.issuer, p.name, p.birth_date, p.sex, i.calling_ae"
+        " FROM instances i JOIN series e ON e.id = i.series_id"
+        " JOIN studies s ON s.id = e.study_id JOIN patients p ON p.id = s.patient_id"
+        " WHERE i.id = $1::bigint",
+        1, params, "finding an instance's patient", identity_row, out, ei);
+    if (err == CP_OK && !out->found)
+        return cp_fail(ei, CP_ENOENT, 0, "no instance %lld", (long long)instance_id);
+    return err;
+}

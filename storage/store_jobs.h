@@ -52,6 +52,16 @@ cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char
 cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const uint8_t hash[32],
                                    const char *note, int64_t *duplicate_of, cp_errinfo_t *ei);
 
+/* The patient an instance is filed under, as the index holds it (UTF-8), and who sent
+ * the instance: until cases exist, the identity normalization coerces to. */
+typedef struct store_patient_identity {
+    char patient_id[200], issuer[200], name[1000], birth_date[40], sex[40];
+    char calling_ae[17];
+    bool found;
+} store_patient_identity_t;
+cp_err_t store_jobs_patient_identity(store_pg_t *pg, int64_t instance_id,
+                                     store_patient_identity_t *out, cp_errinfo_t *ei);
+
 /* Records what an instance's normalize job made: a new blob (addr, size, key_id) in
  * transfer syntax ts, or addr NULL when the original needed no change; the changes made
  * and how the result was checked. A result recorded before is replaced. */

@@ -85,6 +85,13 @@ static const char *const from_sql[] = {
                        " WHERE true",
 };
 
+/* Retrieval's FROM: IMAGE level's, with the normalized data set when $4 asks for it. */
+static const char retrieve_from_sql[] =
+    " FROM vi i JOIN ve e ON e.id = i.series_id"
+    " JOIN vs s ON s.id = e.study_id JOIN patients p ON p.id = s.patient_id"
+    " LEFT JOIN normalized n ON $4::boolean AND n.instance_id = i.id"
+    " AND n.blob_address IS NOT NULL WHERE true";
+
 static const char *const order_sql[] = {
     [STORE_QR_PATIENT] = " ORDER BY p.id",
     [STORE_QR_STUDY] = " ORDER BY s.study_date, s.study_time, s.id",
@@ -245,9 +252,10 @@ static void build_common(build_t *b, const store_qr_query_t *q, store_qr_level_t
     (void)from;
 }
 
-static void build_where(build_t *b, const store_qr_query_t *q, store_qr_level_t from)
+static void build_where(build_t *b, const store_qr_query_t *q, store_qr_level_t from,
+                        const char *from_clause)
 {
-    add(b, "%s", from_sql[from]);
+    add(b, "%s", from_clause);
     if (q->access == STORE_QR_NONE)
         add(b, " AND false");
     for (int i = 0; i < q->n_keys; i++) {
@@ -311,7 +319,7 @@ cp_err_t store_qr_find(store_pg_t *pg, const store_qr_query_t *q, store_qr_row_c
         add(b, "%s, ", k != NULL ? k->expr : "NULL::text");
     }
     add(b, "p.charset");
-    build_where(b, q, q->level);
+    build_where(b, q, q->level, from_sql[q->level]);
     add(b, "%s LIMIT %d", order_sql[q->level], q->limit + 1);
     cp_err_t err;
     if (b->overflow) {
@@ -355,10 +363,14 @@ cp_err_t store_qr_instances(store_pg_t *pg, const store_qr_query_t *q, store_qr_
         return cp_fail(ei, CP_ETOOBIG, 0, "query with %d keys", q->n_keys);
     build_t *b = cp_xcalloc(1, sizeof *b);
     build_common(b, q, STORE_QR_IMAGE);
-    add(b, "%sSELECT i.sop_class_uid, i.sop_instance_uid, i.transfer_syntax,"
-           " encode(i.blob_address, 'hex'), i.size, s.study_uid",
+    /* $4: the normalized data set where there is one (normalize job, migration 0008) */
+    param(b, q->originals ? "false" : "true", false);
+    add(b, "%sSELECT i.sop_class_uid, i.sop_instance_uid,"
+           " coalesce(n.transfer_syntax, i.transfer_syntax),"
+           " encode(coalesce(n.blob_address, i.blob_address), 'hex'),"
+           " coalesce(n.size, i.size), s.study_uid",
         vs_sql);
-    build_where(b, q, STORE_QR_IMAGE);
+    build_where(b, q, STORE_QR_IMAGE, retrieve_from_sql);
     add(b, "%s LIMIT %d", order_sql[STORE_QR_IMAGE], q->limit + 1);
     cp_err_t err;
     if (b->overflow) {

@@ -35,6 +35,7 @@ typedef struct store_qr_query {
     store_qr_access_t access;
     const char *peer; /* the [peer] section name, for STORE_QR_GRANTED */
     bool show_duplicates; /* also instances whose decoded pixels a visible one has */
+    bool originals;       /* retrieval sends originals, not their normalized data sets */
     int limit;        /* rows at most (the callback may see limit + 1: "there are more") */
 } store_qr_query_t;
 
@@ -56,7 +57,8 @@ typedef struct store_qr_instance {
 } store_qr_instance_t;
 typedef bool (*store_qr_instance_cb)(void *ud, const store_qr_instance_t *inst);
 /* The current instances under every entity the keys match (any level's keys may narrow
- * it), in series and then receipt order. */
+ * it), in series and then receipt order: each one's normalized data set (blob, size,
+ * transfer syntax) where its normalize job made one, unless q->originals. */
 cp_err_t store_qr_instances(store_pg_t *pg, const store_qr_query_t *q, store_qr_instance_cb cb,
                             void *ud, cp_errinfo_t *ei);
 

@@ -53,6 +53,7 @@ typedef struct gw_qr {
     bool unsupported; /* some keys are neither matched nor returned: pending is 0xFF01 */
     store_qr_access_t access;
     bool show_duplicates;
+    bool send_originals;
     char peer_name[48];
     const char *ae_title;
     int limit;
@@ -508,7 +509,8 @@ static void run_query(uv_work_t *w)
     gw_qr_t *q = container_of(w, gw_qr_t, work);
     store_qr_query_t sq = {.level = q->level, .keys = q->keys, .n_keys = q->n_keys,
                            .access = q->access, .peer = q->peer_name, .limit = q->limit,
-                           .show_duplicates = q->show_duplicates};
+                           .show_duplicates = q->show_duplicates,
+                           .originals = q->send_originals};
     cp_errinfo_t ei = {0};
     q->err = q->rq.command_field == GW_C_FIND_RQ
                  ? store_qr_find(q->pg, &sq, on_match, q, &ei)
@@ -808,6 +810,7 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id)
         const conf_peer_t *p = &conf->peers[a->peer_idx];
         q->access = (store_qr_access_t)p->access; /* CONF_ACCESS_* has the same order */
         q->show_duplicates = p->show_duplicates;
+        q->send_originals = p->send_originals;
         snprintf(q->peer_name, sizeof q->peer_name, "%s", p->name);
     }
     snprintf(q->level_text, sizeof q->level_text, "?");

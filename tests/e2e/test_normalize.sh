@@ -1,11 +1,29 @@
 # The normalize job against real files: Explicit VR Big Endian and Deflated originals
 # become Explicit VR LE with the same elements and pixels (pydicom compares); Latin-1 and
 # ISO 2022 Japanese text becomes UTF-8 with the names pydicom decodes; a file that needs
-# nothing gets no copy; the originals stay byte for byte; dciodvfy (dicom3tools) finds no
-# error in a normalized object that the original did not already have.
+# nothing gets no copy; a patient's name and birth date sent differently for the same
+# Patient ID are coerced, the values sent kept in Original Attributes Sequence; C-MOVE
+# sends the normalized object (the original with send = original); dciodvfy (dicom3tools)
+# finds no error in a normalized object that the original did not already have.
 . "$SRC/tests/e2e/lib.sh"
 e2e_setup
+dest_port=$(pg_free_port)
+cat >>"$work/caseport.conf" <<CONF
+[peer viewer]
+ae_title = VIEWER
+access = all
+[peer archive]
+ae_title = ARCHIVE
+access = all
+send = original
+[peer dest]
+ae_title = DEST
+destination = 127.0.0.1:$dest_port
+CONF
 e2e_start
+mkdir -p "$work/recv"
+storescp -aet DEST -od "$work/recv" "$dest_port" >"$work/storescp.log" 2>&1 &
+bg_pids+=($!)
 d=$PYDICOM_DATA
 c=/usr/lib/python3/dist-packages/pydicom/data/charset_files
 storescu -aet E2E -aec CASEPORT -xb 127.0.0.1 "$port" "$d/MR_small_bigendian.dcm" >/dev/null 2>&1 || die "storing the big endian file failed"
@@ -61,6 +79,7 @@ export_both "$d/image_dfl.dcm" dfl
   die "big endian: not verified"
 log "Explicit VR Big Endian and Deflated: Explicit VR LE, same elements and pixels"
 
+
 for f in chrGerm chrH31 chrRuss; do
   export_both "$c/$f.dcm" "$f"
   got=$(/usr/bin/python3 -c 'import sys,pydicom; a,b=pydicom.dcmread(sys.argv[1]),pydicom.dcmread(sys.argv[2]); print(b.SpecificCharacterSet, str(a.PatientName)==str(b.PatientName), b.PatientName.original_string.decode("utf-8")==str(a.PatientName))' "$c/$f.dcm" "$work/$f.norm.dcm")
@@ -68,11 +87,66 @@ for f in chrGerm chrH31 chrRuss; do
 done
 log "Latin-1, ISO 2022 Japanese and Cyrillic names: UTF-8, as pydicom decodes them"
 
+# C-MOVE: a workstation gets the normalized data set, an archive with send = original
+# the bytes received (storescp, DCMTK's, takes both)
+move_as() {  # AET FILE: moves the instance FILE holds to DEST; prints the file received
+  rm -rf "$work/recv"/*
+  local keys
+  keys=$(/usr/bin/python3 -c 'import sys,pydicom; d=pydicom.dcmread(sys.argv[1]); print("StudyInstanceUID=%s SeriesInstanceUID=%s SOPInstanceUID=%s" % (d.StudyInstanceUID, d.SeriesInstanceUID, d.SOPInstanceUID))' "$2")
+  movescu -S -aet "$1" -aec CASEPORT -aem DEST -k QueryRetrieveLevel=IMAGE \
+    $(for k in $keys; do printf -- '-k %s ' "$k"; done) 127.0.0.1 "$port" >"$work/move.log" 2>&1 ||
+    die "movescu as $1 failed: $(tail -n 3 "$work/move.log")"
+  [ "$(ls "$work/recv" | wc -l)" = 1 ] || die "the move as $1 delivered $(ls "$work/recv" | wc -l) files"
+  ls "$work/recv"/*
+}
+got=$(move_as VIEWER "$d/MR_small_bigendian.dcm")
+[ "$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" ts "$got")" = 1.2.840.10008.1.2.1 ] || die "VIEWER did not get Explicit VR LE"
+[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/be.norm.dcm")" ] || die "VIEWER did not get the normalized data set"
+got=$(move_as ARCHIVE "$d/MR_small_bigendian.dcm")
+[ "$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" ts "$got")" = 1.2.840.10008.1.2.2 ] || die "ARCHIVE did not get Explicit VR BE"
+[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/be.orig.dcm")" ] || die "ARCHIVE (send = original) did not get the original"
+got=$(move_as VIEWER "$c/chrGerm.dcm")
+[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/chrGerm.norm.dcm")" ] || die "VIEWER did not get chrGerm normalized"
+got=$(move_as ARCHIVE "$c/chrGerm.dcm")
+[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/chrGerm.orig.dcm")" ] || die "ARCHIVE did not get chrGerm as received"
+log "C-MOVE: the normalized data set, or with send = original the bytes received"
+
 [ "$(sql "SELECT n.blob_address IS NULL AND n.verified = 'the original needs no change' FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.sop_instance_uid = '$(uid "$d/CT_small.dcm")'")" = t ] ||
   die "CT_small needs no change but got a copy"
 export_both "$d/CT_small.dcm" ct
 cmp -s <(dataset_sha "$work/ct.norm.dcm") <(dataset_sha "$work/ct.orig.dcm") || die "CT_small: the normalized export is not the original"
 log "a file that needs nothing keeps its original"
+
+# Identity coercion: CT_small again under a new SOP Instance UID, sent with another name
+# and a birth date for the same Patient ID, gets the patient record's name; what it was
+# sent with is in Original Attributes Sequence (PS3.3 C.12.1.1.9)
+/usr/bin/python3 - "$d/CT_small.dcm" "$work/ct-renamed.dcm" <<'PY'
+import sys, pydicom
+from pydicom.uid import generate_uid
+ds = pydicom.dcmread(sys.argv[1])
+ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+ds.PatientName, ds.PatientBirthDate = "OTHER^SPELLING", "19991231"
+ds.save_as(sys.argv[2])
+PY
+storescu -aet E2E -aec CASEPORT 127.0.0.1 "$port" "$work/ct-renamed.dcm" >/dev/null 2>&1 || die "storing ct-renamed failed"
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
+  die "normalize jobs not done: $(cp_cli jobs | head -n 5)"
+export_both "$work/ct-renamed.dcm" renamed
+got=$(/usr/bin/python3 - "$d/CT_small.dcm" "$work/renamed.norm.dcm" <<'PY'
+import sys, pydicom
+a, b = pydicom.dcmread(sys.argv[1]), pydicom.dcmread(sys.argv[2])
+item = b.OriginalAttributesSequence[-1]
+sent = item.ModifiedAttributesSequence[0]
+# CT_small's birth date is empty: the record has none to coerce to, so the one sent stays
+print(b.PatientName == a.PatientName, a.get("PatientBirthDate", "") == "", b.PatientBirthDate,
+      str(sent.PatientName), "PatientBirthDate" in sent, item.ReasonForTheAttributeModification,
+      item.ModifyingSystem, item.SourceOfPreviousValues, len(item.AttributeModificationDateTime) >= 14)
+PY
+)
+[ "$got" = "True True 19991231 OTHER^SPELLING False COERCE caseport E2E True" ] || die "coercion: $got"
+[ "$(sql "SELECT count(*) FROM normalized WHERE changes[1] LIKE 'patient identity coerced to the patient record (PatientName)%'")" = 1 ] ||
+  die "coercion not recorded: $(sql "SELECT changes FROM normalized WHERE blob_address IS NOT NULL")"
+log "identity coercion: the patient record's name, the name sent in Original Attributes Sequence"
 
 # dciodvfy: no error in a normalized object that the original lacks. dciodvfy cannot read
 # a deflated data set at all; that original is compared as DCMTK's dcmconv inflates it.
@@ -82,7 +156,7 @@ grep -q 'Dicom dataset read failed' "$work/dfl.orig.out" ||
   die "dciodvfy reads deflated data sets now: compare with the original itself"
 dciodvfy "$work/dfl.norm.dcm" >"$work/dfl.norm.out" 2>&1 || true
 grep -q 'read failed' "$work/dfl.norm.out" && die "dciodvfy cannot read the normalized image_dfl"
-for n in be dfl chrGerm chrH31 chrRuss; do
+for n in be dfl chrGerm chrH31 chrRuss renamed; do
   base="$work/$n.orig.dcm"
   [ "$n" = dfl ] && base="$work/dfl.inflated.dcm"
   dciodvfy "$base" 2>&1 | grep '^Error' | sort -u >"$work/$n.orig.err" || true

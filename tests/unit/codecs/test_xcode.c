@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "codec_coerce.h"
 #include "codec_ds.h"
 #include "codec_xcode.h"
 
@@ -85,7 +86,7 @@ void xcode_big_endian_latin1_to_utf8_le(void **state)
     (void)state;
     bytes_t in = {0}, out = {0};
     sample(&in);
-    codec_edit_t cs = {CODEC_TAG(0x0008, 0x0005), "CS", "ISO_IR 192", 10};
+    codec_edit_t cs = {CODEC_TAG(0x0008, 0x0005), "CS", "ISO_IR 192", 10, false};
     codec_xcode_opts_t o = {.in = CODEC_ENC_EXPLICIT_BE, .charset = "ISO_IR 100",
                             .edits = &cs, .n_edits = 1};
     codec_xcode_report_t rep;
@@ -161,4 +162,68 @@ void xcode_missing_charset_guessed(void **state)
     assert_int_equal(codec_ds_next(&it, &e, NULL), CP_OK);
     codec_elem_text(&e, text, sizeof text);
     assert_string_equal(text, "G\xC3\xA9rard");
+}
+
+/* Coercion: the name replaced, an existing Original Attributes Sequence keeps its item and
+ * gains one with the name sent; an identity that matches changes nothing. */
+void coerce_appends_to_original_attributes(void **state)
+{
+    (void)state;
+    codec_ds_buf_t in;
+    codec_ds_buf_init(&in, CODEC_ENC_EXPLICIT_LE);
+    codec_ds_put_text(&in, CODEC_TAG(0x0010, 0x0010), "SENT^NAME");
+    codec_ds_put_text(&in, CODEC_TAG(0x0010, 0x0020), "PID1");
+    codec_ds_seq_begin(&in, CODEC_TAG(0x0400, 0x0561));
+    codec_ds_item_begin(&in);
+    codec_ds_put_text(&in, CODEC_TAG(0x0400, 0x0565), "CORRECT");
+    codec_ds_item_end(&in);
+    codec_ds_seq_end(&in);
+
+    codec_identity_t sent = {"PID1", "", "SENT^NAME", "", ""};
+    codec_identity_t same = sent;
+    codec_coercion_t co;
+    codec_coerce_identity(&sent, &same, "20261128120000", "MODALITY", &co);
+    assert_int_equal(co.n_changed, 0);
+    codec_coerce_free(&co);
+
+    codec_identity_t target = {"PID1", "", "RECORD^NAME", "", ""};
+    codec_coerce_identity(&sent, &target, "20261128120000", "MODALITY", &co);
+    assert_int_equal(co.n_changed, 1);
+    assert_string_equal(co.what, "PatientName");
+    bytes_t src = {0}, out = {0};
+    memcpy(src.p, in.data, in.len);
+    src.len = in.len;
+    codec_xcode_opts_t o = {.in = CODEC_ENC_EXPLICIT_LE, .edits = co.edits, .n_edits = co.n_edits};
+    codec_xcode_report_t rep;
+    assert_int_equal(codec_xcode(&o, rd, &src, wr, &out, &rep, NULL), CP_OK);
+    codec_coerce_free(&co);
+    codec_ds_buf_free(&in);
+
+    codec_ds_iter_t it, seq, item, mseq, mitem;
+    codec_elem_t e;
+    char text[64];
+    codec_ds_iter_init(&it, CODEC_ENC_EXPLICIT_LE, out.p, out.len);
+    assert_int_equal(codec_ds_next(&it, &e, NULL), CP_OK);
+    codec_elem_text(&e, text, sizeof text);
+    assert_string_equal(text, "RECORD^NAME");
+    assert_int_equal(codec_ds_next(&it, &e, NULL), CP_OK); /* PID1 */
+    assert_int_equal(codec_ds_next(&it, &e, NULL), CP_OK);
+    assert_int_equal(e.tag, CODEC_TAG(0x0400, 0x0561));
+    codec_ds_seq_init(&seq, &it, &e);
+    assert_int_equal(codec_ds_item_next(&seq, &item, NULL), CP_OK); /* the one there */
+    assert_int_equal(codec_ds_item_next(&seq, &item, NULL), CP_OK); /* ours */
+    assert_int_equal(codec_ds_next(&item, &e, NULL), CP_OK);
+    assert_int_equal(e.tag, CODEC_TAG(0x0400, 0x0550));
+    codec_ds_seq_init(&mseq, &item, &e);
+    assert_int_equal(codec_ds_item_next(&mseq, &mitem, NULL), CP_OK);
+    assert_int_equal(codec_ds_next(&mitem, &e, NULL), CP_OK);
+    codec_elem_text(&e, text, sizeof text);
+    assert_string_equal(text, "SENT^NAME");
+    const char *want[] = {"20261128120000", "caseport", "MODALITY", "COERCE"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(codec_ds_next(&item, &e, NULL), CP_OK);
+        codec_elem_text(&e, text, sizeof text);
+        assert_string_equal(text, want[i]);
+    }
+    assert_int_equal(codec_ds_item_next(&seq, &item, NULL), CP_EOF);
 }
