@@ -87,6 +87,9 @@ typedef struct codec_dshdr_fields {
     uint16_t rows, columns;                   /* (0028,0010), (0028,0011); 0 if absent */
     uint16_t bits_allocated;                  /* (0028,0100) */
     uint16_t samples_per_pixel;               /* (0028,0002) */
+    uint16_t planar_configuration;            /* (0028,0006) */
+    uint16_t bits_stored;                     /* (0028,0101) */
+    uint16_t pixel_representation;            /* (0028,0103) */
     char photometric[17];                     /* (0028,0004) */
     char number_of_frames[13];                /* (0028,0008), IS as text */
 } codec_dshdr_fields_t;

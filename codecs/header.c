@@ -82,8 +82,10 @@ static const wanted_t wanted[] = {
     W(0x0020, 0x000D, study_uid, false),        W(0x0020, 0x000E, series_uid, false),
     W(0x0020, 0x0011, series_number, true),     W(0x0020, 0x0013, instance_number, true),
     U(0x0028, 0x0002, samples_per_pixel),       W(0x0028, 0x0004, photometric, false),
-    W(0x0028, 0x0008, number_of_frames, true),  U(0x0028, 0x0010, rows),
-    U(0x0028, 0x0011, columns),                 U(0x0028, 0x0100, bits_allocated),
+    U(0x0028, 0x0006, planar_configuration),    W(0x0028, 0x0008, number_of_frames, true),
+    U(0x0028, 0x0010, rows),                    U(0x0028, 0x0011, columns),
+    U(0x0028, 0x0100, bits_allocated),          U(0x0028, 0x0101, bits_stored),
+    U(0x0028, 0x0103, pixel_representation),
 };
 #undef W
 #undef U

@@ -14,7 +14,8 @@
 #include <sys/socket.h>
 
 typedef enum {
-    T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT, T_POLICY, T_POLICY_BOOL
+    T_STRING, T_PATH, T_INT, T_SIZE, T_AE, T_LOGLEVEL, T_LOGFORMAT, T_POLICY, T_POLICY_BOOL,
+    T_DELIVERY
 } opt_type_t;
 
 typedef struct opt {
@@ -29,6 +30,9 @@ typedef struct opt {
 } opt_t;
 
 #define F(field) offsetof(conf_t, field), sizeof(((conf_t *)0)->field)
+const char *const conf_delivery_names[] = {"as-received", "explicit-le", "jpeg-ls-lossless",
+                                           "j2k-lossless", NULL};
+
 static const opt_t options[] = {
     {"dicom", "ae_title", T_AE, F(dicom.ae_title), 0, 0, "CASEPORT",
      "our AE title; associations calling another one are rejected"},
@@ -75,6 +79,9 @@ static const opt_t options[] = {
      "PostgreSQL connections shared by the ingest workers"},
     {"jobs", "workers", T_INT, F(jobs.workers), 0, 64, "1",
      "threads of caseport serve that run the durable job queue (caseport jobs); 0: none"},
+    {"jobs", "delivery", T_DELIVERY, F(jobs.delivery), 0, 0, "as-received",
+     "transfer syntax of normalized objects: as-received (kept when viewers decode it, else "
+     "Explicit VR LE), explicit-le, jpeg-ls-lossless or j2k-lossless (lossy stays as sent)"},
     {"log", "level", T_LOGLEVEL, F(log.level), 0, 0, "info", "debug, info, warn, error or off"},
     {"log", "format", T_LOGFORMAT, F(log.format), 0, 0, "logfmt", "logfmt or json"},
 };
@@ -210,6 +217,14 @@ static const char *apply(const opt_t *o, conf_t *c, const char *value, char *why
         if (!cp_log_format_parse(value, (cp_log_format_t *)(void *)field))
             return snprintf(why, cap, "%s must be logfmt or json", o->name), why;
         return NULL;
+    case T_DELIVERY:
+        for (int i = 0; conf_delivery_names[i] != NULL; i++)
+            if (strcmp(value, conf_delivery_names[i]) == 0) {
+                *(int *)(void *)field = i;
+                return NULL;
+            }
+        return snprintf(why, cap, "%s must be as-received, explicit-le, jpeg-ls-lossless or "
+                                  "j2k-lossless", o->name), why;
     case T_POLICY_BOOL:
         if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
             return snprintf(why, cap, "%s must be yes or no", o->name), why;

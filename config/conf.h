@@ -73,8 +73,14 @@ typedef struct conf_database {
     int pool_size;
 } conf_database_t;
 
+/* The transfer syntax normalized objects are delivered in ([jobs] delivery). */
+enum { CONF_DELIVERY_AS_RECEIVED, CONF_DELIVERY_EXPLICIT_LE, CONF_DELIVERY_JPEG_LS,
+       CONF_DELIVERY_J2K };
+extern const char *const conf_delivery_names[]; /* by CONF_DELIVERY_*, NULL-terminated */
+
 typedef struct conf_jobs {
-    int workers; /* threads of `serve` running the job queue; 0: none */
+    int workers;  /* threads of `serve` running the job queue; 0: none */
+    int delivery; /* CONF_DELIVERY_* */
 } conf_jobs_t;
 
 typedef struct conf_log {

@@ -4,7 +4,8 @@
  *               data set's header, decoded from its Specific Character Set.
  *   pixel_hash  the decoded-pixel hash of native (uncompressed) pixel data, and the link to
  *               the earliest instance with the same pixels under another SOP Instance UID
- *               (de-duplication level 3). Compressed pixel data waits for its decoders.
+ *               (de-duplication level 3); compressed pixel data are decoded frame by
+ *               frame (codec_pixels.h), so the same image hashes the same compressed.
  *   normalize   a normalized copy of the instance when it needs one (normalize.c). */
 #include "jobs.h"
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "codec_dicom.h"
+#include "codec_pixels.h"
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "index_text.h"
@@ -98,11 +100,127 @@ static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_erri
                                    u.study_desc, u.series_desc, ei);
 }
 
-/* Hashes the pixel data value as little-endian words: Explicit VR Big Endian data is
- * swapped per Bits Allocated, so the same image hashes the same in every byte order. */
-static cp_err_t hash_pixels(const gw_ctx_t *ctx, const store_addr_t *addr,
-                            const codec_dshdr_fields_t *f, bool big, EVP_MD_CTX *md,
-                            cp_errinfo_t *ei)
+/* A blob read from a given offset on (the blob reader reads from the start only). */
+typedef struct from {
+    store_blob_reader_t *r;
+    uint64_t skip;
+    uint8_t *scratch;
+} from_t;
+
+static cp_err_t read_from(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
+{
+    from_t *s = ud;
+    while (s->skip > 0) {
+        size_t want = s->skip < 64 * 1024 ? (size_t)s->skip : 64 * 1024, got;
+        cp_err_t err = store_blob_reader_read(s->r, s->scratch, want, &got, ei);
+        if (err != CP_OK)
+            return err;
+        if (got == 0)
+            return cp_fail(ei, CP_EPARSE, 0, "the pixel data start past the end of the data set");
+        s->skip -= got;
+    }
+    return store_blob_reader_read(s->r, buf, cap, n, ei);
+}
+
+/* Exactly n bytes from s. */
+static cp_err_t read_exact(from_t *s, uint8_t *out, size_t n, cp_errinfo_t *ei)
+{
+    while (n > 0) {
+        size_t got;
+        cp_err_t err = read_from(s, out, n, &got, ei);
+        if (err != CP_OK)
+            return err;
+        if (got == 0)
+            return cp_fail(ei, CP_EPARSE, 0, "the pixel data are shorter than the image");
+        out += got;
+        n -= got;
+    }
+    return CP_OK;
+}
+
+/* What a native image's frames take: the bytes stored per frame, and decoded. */
+static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_t *stored,
+                          size_t *full, bool *sub422)
+{
+    codec_image_t img = {.rows = f->rows, .columns = f->columns,
+                         .bits_allocated = f->bits_allocated, .samples = f->samples_per_pixel};
+    *frames = f->number_of_frames[0] ? strtoull(f->number_of_frames, NULL, 10) : 1;
+    /* YBR_FULL_422 stores two samples a pixel (Y Y Cb Cr for each pair, PS3.3 C.7.6.3.1.2) */
+    *sub422 = strcmp(f->photometric, "YBR_FULL_422") == 0 && f->samples_per_pixel == 3 &&
+              f->columns % 2 == 0 && f->bits_allocated == 8;
+    *full = codec_frame_size(&img);
+    if (f->bits_allocated == 1) { /* packed across frames: one piece */
+        *stored = *full = (size_t)(((uint64_t)f->rows * f->columns * f->samples_per_pixel * *frames + 7) / 8);
+        *frames = 1;
+    } else {
+        *stored = *sub422 ? *full / 3 * 2 : *full;
+    }
+    return *stored > 0 && *frames > 0 && *frames * *stored <= f->pixel_data_length;
+}
+
+/* Native pixel data frame by frame, as a decoder would give them: little-endian words
+ * (Explicit VR Big Endian swapped per Bits Allocated), samples interleaved (Planar
+ * Configuration 1 reordered, YBR_FULL_422 given its full chroma), padding after the last
+ * frame left out. 1-bit data come as one packed piece. */
+cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
+                               const codec_dshdr_fields_t *f, bool big, codec_frame_cb cb,
+                               void *ud, cp_errinfo_t *ei)
+{
+    uint64_t frames;
+    size_t frame, full;
+    bool sub422;
+    if (!native_layout(f, &frames, &frame, &full, &sub422))
+        return cp_fail(ei, CP_EPARSE, 0, "the pixel data (%u bytes) do not hold the image they describe",
+                       f->pixel_data_length);
+    from_t s = {.skip = f->pixel_data_offset + f->pixel_data_header};
+    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &s.r, ei);
+    if (err != CP_OK)
+        return err;
+    s.scratch = cp_xmalloc(64 * 1024);
+    uint8_t *buf = cp_xmalloc(frame), *tmp = NULL;
+    size_t word = big && f->bits_allocated > 8 ? f->bits_allocated / 8 : 1;
+    size_t bytes = f->bits_allocated / 8, samples = f->samples_per_pixel;
+    bool planar = f->planar_configuration == 1 && samples > 1 && bytes > 0 && !sub422;
+    if (planar || sub422)
+        tmp = cp_xmalloc(full);
+    for (uint64_t k = 0; k < frames && err == CP_OK; k++) {
+        if ((err = read_exact(&s, buf, frame, ei)) != CP_OK)
+            break;
+        for (size_t i = 0; word > 1 && i + word <= frame; i += word)
+            for (size_t j = 0; j < word / 2; j++) {
+                uint8_t t = buf[i + j];
+                buf[i + j] = buf[i + word - 1 - j];
+                buf[i + word - 1 - j] = t;
+            }
+        if (planar) {
+            size_t pixels = (size_t)f->rows * f->columns;
+            for (size_t c = 0; c < samples; c++)
+                for (size_t i = 0; i < pixels; i++)
+                    memcpy(tmp + (i * samples + c) * bytes, buf + (c * pixels + i) * bytes, bytes);
+        }
+        if (sub422)
+            for (size_t i = 0; i + 4 <= frame; i += 4) {
+                uint8_t *o = tmp + i / 4 * 6;
+                o[0] = buf[i], o[1] = buf[i + 2], o[2] = buf[i + 3];
+                o[3] = buf[i + 1], o[4] = buf[i + 2], o[5] = buf[i + 3];
+            }
+        bool go = planar || sub422 ? cb(ud, (uint32_t)k, tmp, full, f->photometric)
+                                   : cb(ud, (uint32_t)k, buf, frame, f->photometric);
+        if (!go)
+            break;
+    }
+    free(tmp);
+    free(buf);
+    free(s.scratch);
+    store_blob_reader_close(s.r);
+    return err;
+}
+
+/* Encapsulated pixel data without a decoder: the fragments as stored, to the end of the
+ * data set (what the normalize job compares when it cannot decode). */
+static cp_err_t hash_raw(const gw_ctx_t *ctx, const store_addr_t *addr,
+                         const codec_dshdr_fields_t *f, bool big, EVP_MD_CTX *md,
+                         cp_errinfo_t *ei)
 {
     store_blob_reader_t *r;
     cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &r, ei);
@@ -141,19 +259,72 @@ static cp_err_t hash_pixels(const gw_ctx_t *ctx, const store_addr_t *addr,
     return err;
 }
 
-cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
-                              const codec_dshdr_fields_t *f, bool big, uint8_t out[32],
-                              cp_errinfo_t *ei)
+static void hash_attrs(EVP_MD_CTX *md, const codec_dshdr_fields_t *f, const char *photometric)
 {
     char attrs[160];
     int alen = snprintf(attrs, sizeof attrs, "rows=%u columns=%u bits=%u samples=%u "
                         "photometric=%s frames=%s\n", f->rows, f->columns, f->bits_allocated,
-                        f->samples_per_pixel, f->photometric,
+                        f->samples_per_pixel, photometric,
                         f->number_of_frames[0] ? f->number_of_frames : "1");
+    EVP_DigestUpdate(md, attrs, (size_t)alen);
+}
+
+typedef struct frame_hash {
+    EVP_MD_CTX *md;
+    const codec_dshdr_fields_t *f;
+} frame_hash_t;
+
+static bool hash_frame(void *ud, uint32_t index, const uint8_t *frame, size_t len,
+                       const char *photometric)
+{
+    frame_hash_t *h = ud;
+    if (index == 0) /* what the pixels are once decoded, e.g. RGB for a YBR JPEG */
+        hash_attrs(h->md, h->f, photometric);
+    EVP_DigestUpdate(h->md, frame, len);
+    return true;
+}
+
+cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
+                        const codec_dshdr_fields_t *f, const codec_ts_t *ts, codec_frame_cb cb,
+                        void *ud, cp_errinfo_t *ei)
+{
+    if (f->pixel_data_length != 0xFFFFFFFFu)
+        return gw_jobs_native_frames(ctx, addr, f, ts->enc == CODEC_ENC_EXPLICIT_BE, cb, ud, ei);
+    codec_image_t img = {.rows = f->rows, .columns = f->columns,
+                         .bits_allocated = f->bits_allocated, .bits_stored = f->bits_stored,
+                         .samples = f->samples_per_pixel,
+                         .pixel_representation = f->pixel_representation,
+                         .planar = f->planar_configuration,
+                         .frames = f->number_of_frames[0]
+                                       ? (uint32_t)strtoul(f->number_of_frames, NULL, 10) : 1};
+    snprintf(img.photometric, sizeof img.photometric, "%s", f->photometric);
+    from_t s = {.skip = f->pixel_data_offset + f->pixel_data_header};
+    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &s.r, ei);
+    if (err != CP_OK)
+        return err;
+    s.scratch = cp_xmalloc(64 * 1024);
+    err = codec_decode_frames(ts->uid, &img, read_from, &s, cb, ud, ei);
+    free(s.scratch);
+    store_blob_reader_close(s.r);
+    return err;
+}
+
+cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
+                              const codec_dshdr_fields_t *f, const codec_ts_t *ts,
+                              uint8_t out[32], bool *decoded, cp_errinfo_t *ei)
+{
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, attrs, (size_t)alen);
-    cp_err_t err = hash_pixels(ctx, addr, f, big, md, ei);
+    bool encapsulated = f->pixel_data_length == 0xFFFFFFFFu;
+    *decoded = !encapsulated || codec_pixels_decodable(ts->uid);
+    cp_err_t err;
+    if (encapsulated && !*decoded) {
+        hash_attrs(md, f, f->photometric);
+        err = hash_raw(ctx, addr, f, false, md, ei);
+    } else {
+        frame_hash_t h = {md, f};
+        err = gw_jobs_frames(ctx, addr, f, ts, hash_frame, &h, ei);
+    }
     unsigned hlen = 0;
     EVP_DigestFinal_ex(md, out, &hlen);
     EVP_MD_CTX_free(md);
@@ -168,15 +339,18 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
     cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, &addr, &ts, ei);
     if (err != CP_OK)
         return err;
-    const char *note = !f.has_pixel_data                     ? "no pixel data"
-                       : ts->enc == CODEC_ENC_DEFLATED_LE     ? "deflated: not hashed yet"
-                       : f.pixel_data_length == 0xFFFFFFFFu  ? "compressed: waits for its decoder"
-                       : f.rows == 0 || f.columns == 0       ? "no rows or columns"
-                                                             : NULL;
+    bool compressed = f.pixel_data_length == 0xFFFFFFFFu;
+    const char *note = !f.has_pixel_data                    ? "no pixel data"
+                       : ts->enc == CODEC_ENC_DEFLATED_LE    ? "deflated: not hashed yet"
+                       : compressed && !codec_pixels_decodable(ts->uid)
+                           ? "compressed: no decoder for its transfer syntax"
+                       : f.rows == 0 || f.columns == 0      ? "no rows or columns"
+                                                            : NULL;
     if (note != NULL)
         return store_jobs_set_pixel_hash(ctx->pg, job->instance_id, NULL, note, NULL, ei);
     uint8_t hash[32];
-    if ((err = gw_jobs_pixel_digest(ctx, &addr, &f, ts->enc == CODEC_ENC_EXPLICIT_BE, hash, ei)) != CP_OK)
+    bool decoded;
+    if ((err = gw_jobs_pixel_digest(ctx, &addr, &f, ts, hash, &decoded, ei)) != CP_OK)
         return err;
     int64_t rep = 0;
     err = store_jobs_set_pixel_hash(ctx->pg, job->instance_id, hash, NULL, &rep, ei);
@@ -202,6 +376,13 @@ static job_fn lookup(const char *name)
     return NULL;
 }
 
+/* Failures that another attempt cannot mend: the object is malformed, or nothing here
+ * handles it (caseport jobs --retry once a newer caseport does). */
+static bool permanent(cp_err_t err)
+{
+    return err == CP_EPARSE || err == CP_EUNSUPPORTED;
+}
+
 static void run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
 {
     cp_errinfo_t ei = {0};
@@ -211,7 +392,7 @@ static void run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
     cp_errinfo_t ei2 = {0};
     cp_err_t fin = err == CP_OK ? store_jobs_done(j->ctx.pg, job->id, worker, &ei2)
                                 : store_jobs_fail(j->ctx.pg, job->id, worker,
-                                                  cp_errinfo_msg(&ei, err), &ei2);
+                                                  cp_errinfo_msg(&ei, err), permanent(err), &ei2);
     CP_LOG(err == CP_OK ? CP_LOG_DEBUG : CP_LOG_WARN, "jobs",
            "event=%s job=%lld kind=%s instance=%lld attempt=%d%s%s", err == CP_OK ? "done" : "failed",
            (long long)job->id, job->kind, (long long)job->instance_id, job->attempts,

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "codec_dicom.h"
+#include "codec_pixels.h"
 #include "gw.h"
 #include "store_jobs.h"
 
@@ -15,12 +16,24 @@ cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dsh
 /* The header of the data set in the blob at addr, encoded as enc. */
 cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, codec_enc_t enc,
                              codec_dshdr_fields_t *f, cp_errinfo_t *ei);
-/* SHA-256 over the image attributes and the pixel data of the blob at addr whose header
- * is f: native pixels as little-endian words (big: stored big endian), encapsulated ones
- * as their fragments to the end of the data set. Not for deflated data sets. */
+/* SHA-256 over the image attributes and the pixel data of the blob at addr (header f,
+ * transfer syntax ts): native pixels as little-endian words, compressed ones decoded
+ * frame by frame (*decoded true), or, without a decoder for ts, the fragments as stored
+ * to the end of the data set (*decoded false). Not for deflated data sets. */
 cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
-                              const codec_dshdr_fields_t *f, bool big, uint8_t out[32],
-                              cp_errinfo_t *ei);
+                              const codec_dshdr_fields_t *f, const codec_ts_t *ts,
+                              uint8_t out[32], bool *decoded, cp_errinfo_t *ei);
+/* Native pixel data read frame by frame from the blob at addr (header f; big: stored big
+ * endian) and handed to cb as a decoder would give them: little-endian values, samples
+ * interleaved, YBR_FULL_422 with its full chroma; 1-bit data as one packed piece. */
+cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
+                               const codec_dshdr_fields_t *f, bool big, codec_frame_cb cb,
+                               void *ud, cp_errinfo_t *ei);
+/* Every frame of the blob's pixel data as a decoder gives it: native ones through
+ * gw_jobs_native_frames, compressed ones decoded (codec_decode_frames). */
+cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
+                        const codec_dshdr_fields_t *f, const codec_ts_t *ts, codec_frame_cb cb,
+                        void *ud, cp_errinfo_t *ei);
 /* The normalize job (normalize.c). */
 cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
 #endif

@@ -1,9 +1,11 @@
 /* gateway/normalize.c -- the normalize job: a new, linked data set for an instance whose
  * original a reviewing workstation may not read right (DESIGN.md rule 2: the original
  * stays byte for byte). What it changes:
- *   - transfer syntax: Explicit VR Big Endian and Deflated become Explicit VR Little
- *     Endian (as-received delivery: native little endian and the compressed syntaxes are
- *     kept; Implicit VR LE becomes Explicit when the data set is rewritten anyway);
+ *   - transfer syntax ([jobs] delivery): as-received keeps native little endian and the
+ *     compressed syntaxes and makes Explicit VR Big Endian and Deflated Explicit VR LE;
+ *     explicit-le, jpeg-ls-lossless and j2k-lossless transcode every lossless original,
+ *     frame by frame (transcode.c); lossy originals are never re-encoded. Implicit VR LE
+ *     becomes Explicit when the data set is rewritten anyway;
  *   - character set: text decoded to UTF-8, (0008,0005) ISO_IR 192; 8-bit text without a
  *     Specific Character Set is read as UTF-8 when valid, else as ISO 8859-1;
  *   - repairs: odd-length values padded, UI padded with NUL and text with space;
@@ -14,6 +16,7 @@
  * the result is recorded. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +26,7 @@
 #include "cp_log.h"
 #include "index_text.h"
 #include "jobs_int.h"
+#include "transcode.h"
 
 #define EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define MAX_CHANGES 8
@@ -95,7 +99,8 @@ static void describe(const codec_ts_t *ts, const char *out_ts, const char *chars
 
 /* The result's pixel data against the original's: the same digest, or the job fails. */
 static cp_err_t verify(const gw_ctx_t *ctx, const store_addr_t *orig, const codec_ts_t *ts,
-                       const store_addr_t *result, const char **how, cp_errinfo_t *ei)
+                       const store_addr_t *result, const codec_ts_t *out_ts, const char **how,
+                       cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t fo, fr;
     cp_err_t err = gw_jobs_blob_header(ctx, result, CODEC_ENC_EXPLICIT_LE, &fr, ei);
@@ -112,19 +117,23 @@ static cp_err_t verify(const gw_ctx_t *ctx, const store_addr_t *orig, const code
     if ((err = gw_jobs_blob_header(ctx, orig, ts->enc, &fo, ei)) != CP_OK)
         return err;
     uint8_t a[32], b[32];
-    if ((err = gw_jobs_pixel_digest(ctx, orig, &fo, ts->enc == CODEC_ENC_EXPLICIT_BE, a, ei)) != CP_OK ||
-        (err = gw_jobs_pixel_digest(ctx, result, &fr, false, b, ei)) != CP_OK)
+    bool decoded_a, decoded_b;
+    if ((err = gw_jobs_pixel_digest(ctx, orig, &fo, ts, a, &decoded_a, ei)) != CP_OK ||
+        (err = gw_jobs_pixel_digest(ctx, result, &fr, out_ts, b, &decoded_b, ei)) != CP_OK)
         return err;
     if (memcmp(a, b, sizeof a) != 0)
         return cp_fail(ei, CP_EIO, 0, "the normalized pixel data differ from the original's");
-    *how = ts->encapsulated ? "pixel data fragments equal the original's"
-                            : "decoded pixels equal the original's";
+    *how = decoded_a && decoded_b ? "decoded pixels equal the original's"
+                                  : "pixel data fragments equal the original's (no decoder)";
     return CP_OK;
 }
 
-/* Writes the normalized data set to a new blob and checks it. */
+/* Writes the normalized data set to a new blob and checks it: re-encoded whole, or, when
+ * its pixel data change syntax (pixels non-NULL), the elements before Pixel Data re-encoded
+ * and the pixel data written by gw_write_pixels. */
 static cp_err_t rewrite(const gw_ctx_t *ctx, const store_addr_t *orig, const codec_ts_t *ts,
-                        const codec_xcode_opts_t *o, store_addr_t *addr, uint64_t *size,
+                        const codec_xcode_opts_t *o, const codec_dshdr_fields_t *pixels,
+                        const codec_ts_t *out_ts, store_addr_t *addr, uint64_t *size,
                         const char **how, cp_errinfo_t *ei)
 {
     store_blob_writer_t *w;
@@ -132,13 +141,69 @@ static cp_err_t rewrite(const gw_ctx_t *ctx, const store_addr_t *orig, const cod
     if (err != CP_OK)
         return err;
     codec_xcode_report_t rep;
-    err = xcode_blob(ctx, orig, o, w, &rep, ei);
+    codec_xcode_opts_t head = *o;
+    head.header_only = pixels != NULL;
+    err = xcode_blob(ctx, orig, &head, w, &rep, ei);
+    if (err == CP_OK && pixels != NULL)
+        err = gw_write_pixels(ctx, orig, pixels, ts, out_ts->uid, w, ei);
     if (err == CP_OK)
         err = store_blob_writer_commit(w, addr, size, ei);
     store_blob_writer_free(w);
     if (err == CP_OK)
-        err = verify(ctx, orig, ts, addr, how, ei);
+        err = verify(ctx, orig, ts, addr, out_ts, how, ei);
     return err;
+}
+
+/* The transfer syntax to deliver in ([jobs] delivery). Lossy originals stay as they are
+ * (never decoded and re-encoded lossily); Big Endian and Deflated never stay. */
+static const codec_ts_t *delivery_ts(int delivery, const codec_ts_t *ts)
+{
+    static const char *const uids[] = {
+        [CONF_DELIVERY_EXPLICIT_LE] = EXPLICIT_LE,
+        [CONF_DELIVERY_JPEG_LS] = "1.2.840.10008.1.2.4.80",
+        [CONF_DELIVERY_J2K] = "1.2.840.10008.1.2.4.90",
+    };
+    if (ts->lossy)
+        return ts;
+    if (delivery == CONF_DELIVERY_AS_RECEIVED)
+        return ts->enc == CODEC_ENC_EXPLICIT_BE || ts->enc == CODEC_ENC_DEFLATED_LE
+                   ? codec_ts_find(EXPLICIT_LE) : ts;
+    return codec_ts_find(uids[delivery]);
+}
+
+/* The photometric interpretation of the frames as decoded (e.g. RGB from YBR_RCT). */
+static bool first_photometric(void *ud, uint32_t index, const uint8_t *frame, size_t len,
+                              const char *photometric)
+{
+    (void)index;
+    (void)frame;
+    (void)len;
+    snprintf(ud, 17, "%s", photometric);
+    return false;
+}
+
+/* Pixel attributes that change with the frames' new encoding: the decoded photometric
+ * interpretation, Planar Configuration 0. Returns how many edits it added. */
+static int pixel_edits(const gw_ctx_t *ctx, const store_addr_t *orig, const codec_dshdr_fields_t *f,
+                       const codec_ts_t *ts, char photometric[17], codec_edit_t *out,
+                       cp_errinfo_t *ei, cp_err_t *err)
+{
+    static const uint8_t zero[2] = {0, 0};
+    int n = 0;
+    photometric[0] = '\0';
+    *err = gw_jobs_frames(ctx, orig, f, ts, first_photometric, photometric, ei);
+    if (*err == CP_OK && strcmp(photometric, f->photometric) != 0)
+        out[n++] = (codec_edit_t){CODEC_TAG(0x0028, 0x0004), "CS", photometric,
+                                  strlen(photometric), false};
+    if (*err == CP_OK && f->samples_per_pixel > 1)
+        out[n++] = (codec_edit_t){CODEC_TAG(0x0028, 0x0006), "US", zero, 2, false};
+    return n;
+}
+
+static int by_tag(const void *a, const void *b)
+{
+    uint32_t x = ((const codec_edit_t *)a)->tag, y = ((const codec_edit_t *)b)->tag;
+    return x < y ? -1 : x > y;
 }
 
 /* The identity the instance is coerced to: until cases exist, the patient record it is
@@ -200,22 +265,40 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     bool text = rep.non_ascii > 0 && (strcmp(f.charset, "ISO_IR 192") != 0 || rep.guessed > 0);
     bool utf8 = text || (co.n_changed > 0 && strcmp(f.charset, "ISO_IR 192") != 0 &&
                          (non_ascii(who.name) || non_ascii(f.patient_name)));
+    const codec_ts_t *out = delivery_ts(ctx->conf->jobs.delivery, ts);
+    bool pixels = f.has_pixel_data && out != ts && (ts->encapsulated || out->encapsulated);
+    if (pixels && ts->encapsulated && !codec_pixels_decodable(ts->uid))
+        out = ts, pixels = false; /* no decoder: the fragments stay as they are */
+    if (pixels && !ts->encapsulated && f.bits_allocated != 8 && f.bits_allocated != 16)
+        out = codec_ts_find(EXPLICIT_LE), pixels = false; /* encoders take 8 or 16 bits */
     bool rewrite_needed = utf8 || co.n_changed > 0 || rep.odd_lengths > 0 || rep.padding > 0 ||
-                          ts->enc == CODEC_ENC_EXPLICIT_BE || ts->enc == CODEC_ENC_DEFLATED_LE;
+                          ts->enc == CODEC_ENC_EXPLICIT_BE || ts->enc == CODEC_ENC_DEFLATED_LE ||
+                          (ctx->conf->jobs.delivery != CONF_DELIVERY_AS_RECEIVED && out != ts);
     if (!rewrite_needed) {
         codec_coerce_free(&co);
         return store_jobs_set_normalized(ctx->pg, job->instance_id, NULL, 0, NULL, NULL, NULL,
                                          0, "the original needs no change", ei);
     }
-    const char *out_ts = ts->encapsulated ? ts->uid : EXPLICIT_LE;
+    if (!out->encapsulated && !ts->encapsulated)
+        out = codec_ts_find(EXPLICIT_LE); /* a rewritten native data set is Explicit VR LE */
+    const char *out_ts = out->uid;
     changes_t c = {0};
     describe(ts, out_ts, f.charset, &rep, &c);
     if (co.n_changed > 0)
         change(&c, "patient identity coerced to the patient record (%s); the values sent "
                    "are in Original Attributes Sequence", co.what);
-    codec_edit_t edits[CODEC_COERCE_MAX_EDITS + 1];
+    codec_edit_t edits[CODEC_COERCE_MAX_EDITS + 3];
     o.header_only = false;
     o.n_edits = edits_for(utf8, &co, edits);
+    char photometric[17];
+    if (pixels) {
+        o.n_edits += pixel_edits(ctx, &orig, &f, ts, photometric, edits + o.n_edits, ei, &err);
+        if (err != CP_OK) {
+            codec_coerce_free(&co);
+            return err;
+        }
+        qsort(edits, (size_t)o.n_edits, sizeof edits[0], by_tag);
+    }
     o.edits = edits;
     /* the charset option decodes text only when the result is declared UTF-8 */
     if (!utf8)
@@ -223,7 +306,7 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     store_addr_t addr;
     uint64_t size = 0;
     const char *how = "";
-    err = rewrite(ctx, &orig, ts, &o, &addr, &size, &how, ei);
+    err = rewrite(ctx, &orig, ts, &o, pixels ? &f : NULL, out, &addr, &size, &how, ei);
     codec_coerce_free(&co);
     if (err != CP_OK)
         return err;

@@ -120,19 +120,20 @@ cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_erri
 }
 
 cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
-                         cp_errinfo_t *ei)
+                         bool permanent, cp_errinfo_t *ei)
 {
     char s[24];
     snprintf(s, sizeof s, "%lld", (long long)id);
     char *clean = store__utf8_clean(why);
-    const char *params[] = {s, worker, clean};
+    const char *params[] = {s, worker, clean, permanent ? "true" : "false"};
     cp_err_t err = update_one(
         pg,
-        "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
+        "UPDATE jobs SET state = CASE WHEN $4::boolean OR attempts >= max_attempts"
+        " THEN 'dead' ELSE 'queued' END,"
         " run_after = now() + make_interval(secs => least(3600, power(2, attempts))::integer),"
         " last_error = $3, lease_until = NULL, updated_at = now()"
         " WHERE id = $1::bigint AND worker = $2 AND state = 'running' RETURNING id",
-        3, params, "failing a job", ei);
+        4, params, "failing a job", ei);
     free(clean);
     return err;
 }

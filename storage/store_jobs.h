@@ -25,9 +25,10 @@ cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *
 /* CP_ENOENT if the lease was lost (another worker took the job over). */
 cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_errinfo_t *ei);
 /* Back to the queue after 2^attempts seconds (at most an hour), or dead after
- * max_attempts; why is kept either way. */
+ * max_attempts, or at once if permanent (the data will not change: a malformed object);
+ * why is kept either way. */
 cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
-                         cp_errinfo_t *ei);
+                         bool permanent, cp_errinfo_t *ei);
 /* A dead job queued again with its attempts reset; CP_ENOENT if it is not dead. */
 cp_err_t store_jobs_retry(store_pg_t *pg, int64_t id, cp_errinfo_t *ei);
 

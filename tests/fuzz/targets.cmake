@@ -15,3 +15,6 @@ target_include_directories(fuzz_charset PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
 cp_fuzz(xcode SOURCES ${PROJECT_SOURCE_DIR}/codecs/xcode.c ${PROJECT_SOURCE_DIR}/codecs/charset.c
   ${PROJECT_SOURCE_DIR}/codecs/tables.c ${cp_dict_sources} LIBS cp_base ZLIB::ZLIB)
 target_include_directories(fuzz_xcode PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
+cp_fuzz(decode SOURCES ${PROJECT_SOURCE_DIR}/codecs/pixels.c ${PROJECT_SOURCE_DIR}/codecs/j2k.c
+  ${PROJECT_SOURCE_DIR}/codecs/dcmtk/adapter.cc LIBS cp_base PkgConfig::OPENJP2 ${CASEPORT_DCMTK_LIBS})
+target_include_directories(fuzz_decode PRIVATE ${PROJECT_SOURCE_DIR}/codecs)

@@ -95,13 +95,13 @@ void jobs_failure_backs_off_then_dies_then_retries(void **state)
     store_job_t j;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 2, &a, NULL), CP_OK);
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
-    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", false, NULL), CP_OK);
     /* backed off: not due yet */
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_ENOENT);
     sql("UPDATE jobs SET run_after = now() - interval '1 second'");
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
     assert_int_equal(j.attempts, 2);
-    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", false, NULL), CP_OK);
     sql("UPDATE jobs SET run_after = now() - interval '1 second'");
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_ENOENT); /* dead */
     int dead = 0;
@@ -123,7 +123,7 @@ void jobs_only_the_lease_holder_finishes(void **state)
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &a, NULL), CP_OK);
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_ENOENT); /* not claimed */
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
-    assert_int_equal(store_jobs_fail(pg, a, "intruder", "x", NULL), CP_ENOENT);
+    assert_int_equal(store_jobs_fail(pg, a, "intruder", "x", false, NULL), CP_ENOENT);
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_OK);
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_ENOENT); /* once */
     store_pg_close(pg);

@@ -1,0 +1,243 @@
+/* codecs/pixels.c -- compressed frames: which decoder, and how encapsulated pixel data
+ * splits into frames (codec_pixels.h). */
+#include "codec_pixels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_mem.h"
+
+#define MAX_FRAME_BYTES ((size_t)1 << 30) /* decoded or compressed: one frame at most */
+#define MAX_FRAMES 100000
+
+static bool is_j2k(const char *ts)
+{
+    return strcmp(ts, "1.2.840.10008.1.2.4.90") == 0 || strcmp(ts, "1.2.840.10008.1.2.4.91") == 0;
+}
+
+static bool is_dcmtk(const char *ts)
+{
+    static const char *const t[] = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+                                    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+                                    "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+                                    "1.2.840.10008.1.2.5"};
+    for (size_t i = 0; i < CP_ARRAY_LEN(t); i++)
+        if (strcmp(ts, t[i]) == 0)
+            return true;
+    return false;
+}
+
+bool codec_pixels_decodable(const char *ts_uid)
+{
+    return is_j2k(ts_uid) || is_dcmtk(ts_uid);
+}
+
+size_t codec_frame_size(const codec_image_t *img)
+{
+    if (img->rows == 0 || img->columns == 0 || img->samples == 0 || img->samples > 4 ||
+        (img->bits_allocated != 8 && img->bits_allocated != 16 && img->bits_allocated != 32))
+        return 0;
+    size_t n = (size_t)img->rows * img->columns * img->samples * (img->bits_allocated / 8);
+    return n <= MAX_FRAME_BYTES ? n : 0;
+}
+
+cp_err_t codec_decode_frame(const char *ts_uid, const codec_image_t *img, const uint8_t *data,
+                            size_t len, uint8_t *out, char photometric[17], cp_errinfo_t *ei)
+{
+    if (codec_frame_size(img) == 0)
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "image attributes %ux%u, %u samples, %u bits "
+                                               "allocated are not decodable",
+                       img->rows, img->columns, img->samples, img->bits_allocated);
+    if (is_j2k(ts_uid))
+        return codec_j2k_decode_frame(img, data, len, out, photometric, ei);
+    if (!is_dcmtk(ts_uid))
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "no decoder for transfer syntax %s", ts_uid);
+    char why[200] = "";
+    cp_err_t err = codec_dcmtk_decode_frame(ts_uid, img, data, len, out, photometric, why,
+                                            sizeof why);
+    return err == CP_OK ? CP_OK : cp_fail(ei, err, 0, "%s", why);
+}
+
+cp_err_t codec_encode_frame(const char *ts_uid, const codec_image_t *img, const uint8_t *frame,
+                            uint8_t **out, size_t *out_len, cp_errinfo_t *ei)
+{
+    if (strcmp(ts_uid, "1.2.840.10008.1.2.4.90") == 0)
+        return codec_j2k_encode_frame(img, frame, out, out_len, ei);
+    if (strcmp(ts_uid, "1.2.840.10008.1.2.4.80") != 0)
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "no lossless encoder for transfer syntax %s", ts_uid);
+    char why[200] = "";
+    cp_err_t err = codec_dcmtk_encode_frame(ts_uid, img, frame, out, out_len, why, sizeof why);
+    return err == CP_OK ? CP_OK : cp_fail(ei, err, 0, "%s", why);
+}
+
+/* ---- frames from the encapsulated value ---- */
+
+typedef struct reader {
+    codec_read_fn rd;
+    void *ud;
+} reader_t;
+
+static cp_err_t take(reader_t *r, void *out, size_t n, cp_errinfo_t *ei)
+{
+    uint8_t *o = out;
+    while (n > 0) {
+        size_t got;
+        cp_err_t err = r->rd(r->ud, o, n, &got, ei);
+        if (err != CP_OK)
+            return err;
+        if (got == 0)
+            return cp_fail(ei, CP_EPARSE, 0, "the pixel data end inside a fragment");
+        o += got;
+        n -= got;
+    }
+    return CP_OK;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The next item: *len its length, *end true at the sequence delimiter. */
+static cp_err_t next_item(reader_t *r, uint32_t *len, bool *end, cp_errinfo_t *ei)
+{
+    uint8_t h[8];
+    cp_err_t err = take(r, h, 8, ei);
+    if (err != CP_OK)
+        return err;
+    uint32_t tag = (uint32_t)(h[0] | h[1] << 8) << 16 | (uint32_t)(h[2] | h[3] << 8);
+    *len = le32(h + 4);
+    *end = tag == 0xFFFEE0DDu;
+    if (!*end && (tag != 0xFFFEE000u || *len == 0xFFFFFFFFu))
+        return cp_fail(ei, CP_EPARSE, 0, "encapsulated pixel data hold something not an item");
+    return CP_OK;
+}
+
+typedef struct frames {
+    const char *ts;
+    const codec_image_t *img;
+    uint32_t *offsets; /* the Basic Offset Table, if it has one entry per frame */
+    uint32_t n_offsets;
+    uint8_t *buf, *out;
+    size_t len, cap;
+    uint32_t index;
+    codec_frame_cb cb;
+    void *ud;
+    bool stop;
+} frames_t;
+
+static cp_err_t flush_frame(frames_t *f, cp_errinfo_t *ei)
+{
+    if (f->index >= f->img->frames)
+        return cp_fail(ei, CP_EPARSE, 0, "more frames than Number of Frames says");
+    char photometric[17] = "";
+    cp_err_t err = codec_decode_frame(f->ts, f->img, f->buf, f->len, f->out, photometric, ei);
+    if (err == CP_OK && !f->cb(f->ud, f->index, f->out, codec_frame_size(f->img), photometric))
+        f->stop = true;
+    f->index++;
+    f->len = 0;
+    return err;
+}
+
+static cp_err_t read_offsets(reader_t *r, frames_t *f, cp_errinfo_t *ei)
+{
+    uint32_t len;
+    bool end;
+    cp_err_t err = next_item(r, &len, &end, ei);
+    if (err == CP_OK && end)
+        err = cp_fail(ei, CP_EPARSE, 0, "encapsulated pixel data without fragments");
+    if (err == CP_OK && (len % 4 != 0 || len / 4 > MAX_FRAMES))
+        err = cp_fail(ei, CP_EPARSE, 0, "the Basic Offset Table is malformed");
+    if (err != CP_OK)
+        return err;
+    uint8_t *raw = cp_xmalloc(len + 1);
+    if ((err = take(r, raw, len, ei)) == CP_OK && len / 4 == f->img->frames && len > 0) {
+        f->n_offsets = len / 4;
+        f->offsets = cp_xmalloc(len);
+        for (uint32_t i = 0; i < f->n_offsets; i++)
+            f->offsets[i] = le32(raw + 4 * i);
+    }
+    free(raw);
+    return err;
+}
+
+/* Whether the fragment at offset (from the first fragment's item) starts a new frame. */
+static bool starts_frame(const frames_t *f, uint64_t offset, uint32_t fragment)
+{
+    if (f->img->frames == 1)
+        return fragment == 0;
+    if (f->n_offsets > 0) {
+        for (uint32_t i = 0; i < f->n_offsets; i++)
+            if (f->offsets[i] == offset)
+                return true;
+        return false;
+    }
+    return true; /* without an offset table: one fragment per frame */
+}
+
+/* Appends a fragment to the frame being gathered, the buffer growing with what arrives
+ * (never by what a length claims: a bogus length must not allocate a gigabyte). */
+static cp_err_t take_fragment(reader_t *r, frames_t *f, uint32_t len, cp_errinfo_t *ei)
+{
+    while (len > 0) {
+        size_t piece = len < (1u << 20) ? len : (1u << 20);
+        if (f->len + piece > f->cap) {
+            f->cap = f->cap * 2 > f->len + piece ? f->cap * 2 : f->len + piece;
+            f->buf = cp_xrealloc(f->buf, f->cap);
+        }
+        cp_err_t err = take(r, f->buf + f->len, piece, ei);
+        if (err != CP_OK)
+            return err;
+        f->len += piece;
+        len -= (uint32_t)piece;
+    }
+    return CP_OK;
+}
+
+static cp_err_t read_fragments(reader_t *r, frames_t *f, cp_errinfo_t *ei)
+{
+    uint64_t offset = 0;
+    for (uint32_t fragment = 0; !f->stop; fragment++) {
+        uint32_t len;
+        bool end;
+        cp_err_t err = next_item(r, &len, &end, ei);
+        if (err != CP_OK)
+            return err;
+        if (end)
+            break;
+        if (starts_frame(f, offset, fragment) && fragment > 0 && (err = flush_frame(f, ei)) != CP_OK)
+            return err;
+        if (len > MAX_FRAME_BYTES - f->len)
+            return cp_fail(ei, CP_ETOOBIG, 0, "a compressed frame over 1 GiB");
+        if ((err = take_fragment(r, f, len, ei)) != CP_OK)
+            return err;
+        offset += 8 + (uint64_t)len;
+    }
+    cp_err_t err = f->stop ? CP_OK : f->len > 0 ? flush_frame(f, ei) : CP_OK;
+    if (err == CP_OK && !f->stop && f->index != f->img->frames)
+        err = cp_fail(ei, CP_EPARSE, 0, "%u frames found, Number of Frames says %u", f->index,
+                      f->img->frames);
+    return err;
+}
+
+cp_err_t codec_decode_frames(const char *ts_uid, const codec_image_t *img, codec_read_fn rd,
+                             void *rud, codec_frame_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    size_t size = codec_frame_size(img);
+    if (size == 0 || img->frames == 0 || img->frames > MAX_FRAMES)
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "image attributes %ux%u, %u samples, %u bits "
+                                               "allocated, %u frames are not decodable",
+                       img->rows, img->columns, img->samples, img->bits_allocated, img->frames);
+    if (!codec_pixels_decodable(ts_uid))
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "no decoder for transfer syntax %s", ts_uid);
+    reader_t r = {rd, rud};
+    frames_t f = {.ts = ts_uid, .img = img, .cb = cb, .ud = ud};
+    f.out = cp_xmalloc(size);
+    cp_err_t err = read_offsets(&r, &f, ei);
+    if (err == CP_OK)
+        err = read_fragments(&r, &f, ei);
+    free(f.offsets);
+    free(f.buf);
+    free(f.out);
+    return err;
+}
