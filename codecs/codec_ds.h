@@ -42,6 +42,12 @@ void codec_ds_seq_init(codec_ds_iter_t *seq, const codec_ds_iter_t *parent,
                        const codec_elem_t *e);
 cp_err_t codec_ds_item_next(codec_ds_iter_t *seq, codec_ds_iter_t *item, cp_errinfo_t *ei);
 
+/* The element at path in a whole data set held in memory: "GGGG,EEEE" at top level,
+ * "GGGG,EEEE[i].GGGG,EEEE" into item i (0-based) of a sequence, and so on.
+ * CP_ENOENT if it is not there, CP_EINVAL for a malformed path. */
+cp_err_t codec_ds_find(codec_enc_t enc, const void *data, size_t len, const char *path,
+                       codec_elem_t *out, cp_errinfo_t *ei);
+
 /* The value as text: trailing spaces and NULs (and a leading space for padding-tolerant
  * peers) removed, cut to cap-1 bytes. Returns false if it had to be cut. */
 bool codec_elem_text(const codec_elem_t *e, char *out, size_t cap);

@@ -1,6 +1,7 @@
 /* codecs/dataset.c -- in-memory data set iterator and writer (codec_ds.h). */
 #include "codec_ds.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,4 +332,70 @@ void codec_ds_item_end(codec_ds_buf_t *b)
 void codec_ds_seq_end(codec_ds_buf_t *b)
 {
     delimiter(b, SEQ_END, 0);
+}
+
+/* ---- a value by path ---- */
+
+/* One step of a path: "GGGG,EEEE" and, for a sequence, "[i]" (0-based). */
+static const char *path_step(const char *p, uint32_t *tag, long *item)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 9; i++) {
+        char c = p[i];
+        if (i == 4) {
+            if (c != ',')
+                return NULL;
+            continue;
+        }
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return NULL;
+        v = v << 4 | (uint32_t)d;
+    }
+    *tag = v;
+    p += 9;
+    *item = -1;
+    if (*p == '[') {
+        char *end;
+        *item = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end != ']' || *item < 0)
+            return NULL;
+        p = end + 1;
+    }
+    return p;
+}
+
+cp_err_t codec_ds_find(codec_enc_t enc, const void *data, size_t len, const char *path,
+                       codec_elem_t *out, cp_errinfo_t *ei)
+{
+    codec_ds_iter_t level, seq, item;
+    codec_ds_iter_init(&level, enc, data, len);
+    const char *p = path;
+    for (;;) {
+        uint32_t tag;
+        long index;
+        const char *next = path_step(p, &tag, &index);
+        if (next == NULL || (*next != '\0' && (*next != '.' || index < 0)))
+            return cp_fail(ei, CP_EINVAL, 0, "path \"%s\": expected GGGG,EEEE[i].GGGG,EEEE", path);
+        cp_err_t err;
+        while ((err = codec_ds_next(&level, out, ei)) == CP_OK && out->tag != tag)
+            ;
+        if (err == CP_EOF)
+            return cp_fail(ei, CP_ENOENT, 0, "(%04X,%04X) is not there", tag >> 16, tag & 0xFFFF);
+        if (err != CP_OK)
+            return err;
+        if (*next == '\0')
+            return CP_OK;
+        if (memcmp(out->vr, "SQ", 2) != 0)
+            return cp_fail(ei, CP_EINVAL, 0, "(%04X,%04X) is not a sequence", tag >> 16, tag & 0xFFFF);
+        codec_ds_seq_init(&seq, &level, out);
+        for (long i = 0; i <= index; i++)
+            if ((err = codec_ds_item_next(&seq, &item, ei)) != CP_OK)
+                return err == CP_EOF ? cp_fail(ei, CP_ENOENT, 0, "(%04X,%04X) has no item %ld",
+                                               tag >> 16, tag & 0xFFFF, index)
+                                     : err;
+        level = item;
+        p = next + 1;
+    }
 }

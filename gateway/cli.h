@@ -8,6 +8,7 @@ int cli_keygen(int argc, char **argv);
 int cli_ls(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_tag(int argc, char **argv);
 int cli_config_sample(int argc, char **argv);
 int cli_passwd(int argc, char **argv);
 int cli_grant(int argc, char **argv);

@@ -21,6 +21,7 @@ static const command_t commands[] = {
     {"ls", cli_ls, "list patients, studies, series and instances received"},
     {"export", cli_export, "write a stored instance as a DICOM Part 10 file"},
     {"verify", cli_verify, "re-read and authenticate every stored blob"},
+    {"tag", cli_tag, "print one value of a stored instance by tag path"},
     {"jobs", cli_jobs, "list the job queue, or retry a dead job"},
     {"grant", cli_grant, "grant a Query/Retrieve peer a study, revoke it, list grants"},
     {"passwd", cli_passwd, "print the argon2id hash of a password read from stdin"},

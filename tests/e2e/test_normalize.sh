@@ -148,6 +148,22 @@ PY
   die "coercion not recorded: $(sql "SELECT changes FROM normalized WHERE blob_address IS NOT NULL")"
 log "identity coercion: the patient record's name, the name sent in Original Attributes Sequence"
 
+# caseport tag: a value by path, read up to Pixel Data, from the original or the copy
+ren=$(uid "$work/ct-renamed.dcm")
+[ "$(cp_cli tag --sop "$ren" --path 0010,0010)" = "OTHER^SPELLING" ] || die "caseport tag: the name sent"
+[ "$(cp_cli tag --sop "$ren" --normalized --path 0400,0561[0].0400,0550[0].0010,0010)" = "OTHER^SPELLING" ] ||
+  die "caseport tag: the name in Original Attributes Sequence"
+[ "$(cp_cli tag --sop "$ren" --normalized --path 0400,0561[0].0400,0565)" = COERCE ] || die "caseport tag: the reason"
+[ "$(cp_cli tag --sop "$(uid "$c/chrGerm.dcm")" --normalized --path 0010,0010)" = "Äneas^Rüdiger" ] ||
+  die "caseport tag: chrGerm's name in UTF-8"
+[ "$(cp_cli tag --sop "$(uid "$d/MR_small_bigendian.dcm")" --path 0028,0010)" = 4000 ] ||
+  die "caseport tag: Rows of the big endian original as hex (0x0040, little endian)"
+rc=0; cp_cli tag --sop "$ren" --path 0010,9999 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || die "caseport tag: a missing attribute exits $rc, not 1"
+rc=0; cp_cli tag --sop "$ren" --path 10,10 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || die "caseport tag: a malformed path exits $rc, not 2"
+log "caseport tag: values by path, nested ones too, from the original or the normalized copy"
+
 # dciodvfy: no error in a normalized object that the original lacks. dciodvfy cannot read
 # a deflated data set at all; that original is compared as DCMTK's dcmconv inflates it.
 dcmconv +te "$work/dfl.orig.dcm" "$work/dfl.inflated.dcm" || die "dcmconv could not inflate image_dfl"

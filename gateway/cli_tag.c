@@ -1,0 +1,128 @@
+/* gateway/cli_tag.c -- `caseport tag`: one value of a stored instance by path, read from
+ * the encrypted store up to Pixel Data (never the pixels), through the data set
+ * re-encoder into memory, where the path is followed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_int.h"
+#include "codec_ds.h"
+#include "codec_xcode.h"
+#include "store_blob.h"
+
+#define MAX_HEADER (64u * 1024 * 1024)
+
+typedef struct membuf {
+    uint8_t *p;
+    size_t len, cap;
+} membuf_t;
+
+static cp_err_t to_memory(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
+{
+    membuf_t *m = ud;
+    if (m->len + len > MAX_HEADER)
+        return cp_fail(ei, CP_ETOOBIG, 0, "the header is over 64 MiB");
+    if (m->len + len > m->cap) {
+        m->cap = (m->len + len) * 2;
+        m->p = realloc(m->p, m->cap);
+        if (m->p == NULL)
+            return cp_fail(ei, CP_ENOMEM, 0, "out of memory");
+    }
+    memcpy(m->p + m->len, data, len);
+    m->len += len;
+    return CP_OK;
+}
+
+static cp_err_t from_blob(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
+{
+    return store_blob_reader_read(ud, buf, cap, n, ei);
+}
+
+/* The header of the instance's data set as Explicit VR LE in memory. */
+static cp_err_t read_header(const conf_t *conf, const store_instance_info_t *inst, membuf_t *m,
+                            cp_errinfo_t *ei)
+{
+    const codec_ts_t *ts = codec_ts_find(inst->transfer_syntax);
+    if (ts == NULL)
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "transfer syntax %s unknown", inst->transfer_syntax);
+    store_blob_t *blobs = NULL;
+    store_blob_reader_t *r = NULL;
+    cp_err_t err = store_blob_open(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
+    if (err == CP_OK)
+        err = store_blob_reader_open(blobs, &inst->addr, &r, ei);
+    codec_xcode_opts_t o = {.in = ts->enc, .header_only = true};
+    codec_xcode_report_t rep;
+    if (err == CP_OK)
+        err = codec_xcode(&o, from_blob, r, to_memory, m, &rep, ei);
+    store_blob_reader_close(r);
+    store_blob_close(blobs);
+    return err;
+}
+
+static void print_value(const codec_elem_t *e)
+{
+    if (memcmp(e->vr, "SQ", 2) == 0) {
+        printf("SQ\n");
+        return;
+    }
+    bool text = codec_vr_text(e->vr) || memcmp(e->vr, "UI", 2) == 0;
+    if (text) {
+        char *v = malloc((size_t)e->len + 1);
+        if (v != NULL) {
+            codec_elem_t copy = *e;
+            codec_elem_text(&copy, v, (size_t)e->len + 1);
+            printf("%s\n", v);
+            free(v);
+        }
+        return;
+    }
+    for (uint32_t i = 0; i < e->len && i < 1024; i++)
+        printf("%02x", e->value[i]);
+    printf("%s\n", e->len > 1024 ? "..." : "");
+}
+
+int cli_tag(int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *sop = NULL, *path = NULL;
+    bool normalized = false;
+    const cli_opt_t opts[] = {
+        {"config", &config, NULL, "configuration file"},
+        {"sop", &sop, NULL, "SOP Instance UID (required; the newest version)"},
+        {"path", &path, NULL, "GGGG,EEEE or GGGG,EEEE[i].GGGG,EEEE... (items from 0; required)"},
+        {"normalized", NULL, &normalized, "from the normalized data set"},
+        {0}};
+    int rc = cli_parse(argc, argv,
+                       "Print one value of a stored instance (text as text, binary as hex),\n"
+                       "read up to Pixel Data from the encrypted store.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    if (sop == NULL || path == NULL) {
+        fprintf(stderr, "caseport tag: %s is required\n", sop == NULL ? "--sop" : "--path");
+        return 2;
+    }
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(argv[0], config, &conf, &pg)) != 0)
+        return rc;
+    store_instance_info_t inst;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = normalized ? store_pg_find_normalized(pg, sop, 0, &inst, &ei)
+                              : store_pg_find_instance(pg, sop, 0, &inst, &ei);
+    store_pg_close(pg);
+    membuf_t m = {0};
+    codec_elem_t e;
+    if (err == CP_OK)
+        err = read_header(&conf, &inst, &m, &ei);
+    if (err == CP_OK)
+        err = codec_ds_find(CODEC_ENC_EXPLICIT_LE, m.p, m.len, path, &e, &ei);
+    if (err == CP_OK)
+        print_value(&e);
+    free(m.p);
+    if (err != CP_OK) {
+        fprintf(stderr, "caseport tag: %s\n", cp_errinfo_msg(&ei, err));
+        return err == CP_EINVAL ? 2 : 1;
+    }
+    return 0;
+}
