@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "codec_dicom.h"
 #include "codec_pixels.h"
@@ -100,26 +101,87 @@ static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_erri
                                    u.study_desc, u.series_desc, ei);
 }
 
-/* A blob read from a given offset on (the blob reader reads from the start only). */
+/* A blob read from a given offset on (the blob reader reads from the start only), through
+ * inflate for a Deflated data set, whose offsets are those of the inflated data set. */
 typedef struct from {
     store_blob_reader_t *r;
     uint64_t skip;
     uint8_t *scratch;
+    bool deflated, z_eof;
+    z_stream z;
+    uint8_t *zin;
 } from_t;
+
+static cp_err_t from_open(const gw_ctx_t *ctx, const store_addr_t *addr, codec_enc_t enc,
+                          uint64_t skip, from_t *s, cp_errinfo_t *ei)
+{
+    memset(s, 0, sizeof *s);
+    s->skip = skip;
+    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &s->r, ei);
+    if (err != CP_OK)
+        return err;
+    s->scratch = cp_xmalloc(64 * 1024);
+    if (enc == CODEC_ENC_DEFLATED_LE) {
+        s->zin = cp_xmalloc(64 * 1024);
+        if (inflateInit2(&s->z, -MAX_WBITS) != Z_OK)
+            return cp_fail(ei, CP_ENOMEM, 0, "cannot start inflating");
+        s->deflated = true;
+    }
+    return CP_OK;
+}
+
+static void from_close(from_t *s)
+{
+    if (s->deflated)
+        inflateEnd(&s->z);
+    free(s->zin);
+    free(s->scratch);
+    store_blob_reader_close(s->r);
+}
+
+/* Up to cap bytes of the (inflated) data set; *n 0 at its end. */
+static cp_err_t raw_read(from_t *s, uint8_t *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
+{
+    if (!s->deflated)
+        return store_blob_reader_read(s->r, buf, cap, n, ei);
+    s->z.next_out = buf;
+    s->z.avail_out = (uInt)cap;
+    while (s->z.avail_out == cap && !s->z_eof) {
+        if (s->z.avail_in == 0) {
+            size_t got;
+            cp_err_t err = store_blob_reader_read(s->r, s->zin, 64 * 1024, &got, ei);
+            if (err != CP_OK)
+                return err;
+            if (got == 0) {
+                s->z_eof = true;
+                break;
+            }
+            s->z.next_in = s->zin;
+            s->z.avail_in = (uInt)got;
+        }
+        int rc = inflate(&s->z, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END)
+            s->z_eof = true;
+        else if (rc != Z_OK)
+            return cp_fail(ei, CP_EPARSE, 0, "the deflated data set is corrupt");
+    }
+    *n = cap - s->z.avail_out;
+    return CP_OK;
+}
 
 static cp_err_t read_from(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
 {
     from_t *s = ud;
     while (s->skip > 0) {
         size_t want = s->skip < 64 * 1024 ? (size_t)s->skip : 64 * 1024, got;
-        cp_err_t err = store_blob_reader_read(s->r, s->scratch, want, &got, ei);
+        cp_err_t err = raw_read(s, s->scratch, want, &got, ei);
         if (err != CP_OK)
             return err;
         if (got == 0)
             return cp_fail(ei, CP_EPARSE, 0, "the pixel data start past the end of the data set");
         s->skip -= got;
     }
-    return store_blob_reader_read(s->r, buf, cap, n, ei);
+    return raw_read(s, buf, cap, n, ei);
 }
 
 /* Exactly n bytes from s. */
@@ -163,20 +225,22 @@ static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_
  * Configuration 1 reordered, YBR_FULL_422 given its full chroma), padding after the last
  * frame left out. 1-bit data come as one packed piece. */
 cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
-                               const codec_dshdr_fields_t *f, bool big, codec_frame_cb cb,
+                               const codec_dshdr_fields_t *f, codec_enc_t enc, codec_frame_cb cb,
                                void *ud, cp_errinfo_t *ei)
 {
+    bool big = enc == CODEC_ENC_EXPLICIT_BE;
     uint64_t frames;
     size_t frame, full;
     bool sub422;
     if (!native_layout(f, &frames, &frame, &full, &sub422))
         return cp_fail(ei, CP_EPARSE, 0, "the pixel data (%u bytes) do not hold the image they describe",
                        f->pixel_data_length);
-    from_t s = {.skip = f->pixel_data_offset + f->pixel_data_header};
-    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &s.r, ei);
-    if (err != CP_OK)
+    from_t s;
+    cp_err_t err = from_open(ctx, addr, enc, f->pixel_data_offset + f->pixel_data_header, &s, ei);
+    if (err != CP_OK) {
+        from_close(&s);
         return err;
-    s.scratch = cp_xmalloc(64 * 1024);
+    }
     uint8_t *buf = cp_xmalloc(frame), *tmp = NULL;
     size_t word = big && f->bits_allocated > 8 ? f->bits_allocated / 8 : 1;
     size_t bytes = f->bits_allocated / 8, samples = f->samples_per_pixel;
@@ -211,51 +275,24 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
     }
     free(tmp);
     free(buf);
-    free(s.scratch);
-    store_blob_reader_close(s.r);
+    from_close(&s);
     return err;
 }
 
 /* Encapsulated pixel data without a decoder: the fragments as stored, to the end of the
  * data set (what the normalize job compares when it cannot decode). */
 static cp_err_t hash_raw(const gw_ctx_t *ctx, const store_addr_t *addr,
-                         const codec_dshdr_fields_t *f, bool big, EVP_MD_CTX *md,
-                         cp_errinfo_t *ei)
+                         const codec_dshdr_fields_t *f, EVP_MD_CTX *md, cp_errinfo_t *ei)
 {
-    store_blob_reader_t *r;
-    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &r, ei);
-    if (err != CP_OK)
-        return err;
-    uint64_t start = f->pixel_data_offset + f->pixel_data_header;
-    uint64_t end = f->pixel_data_length == 0xFFFFFFFFu ? store_blob_reader_size(r)
-                                                      : start + f->pixel_data_length;
-    size_t word = big && f->bits_allocated > 8 ? f->bits_allocated / 8 : 1;
+    from_t s;
+    cp_err_t err = from_open(ctx, addr, CODEC_ENC_EXPLICIT_LE,
+                             f->pixel_data_offset + f->pixel_data_header, &s, ei);
     uint8_t *buf = cp_xmalloc(64 * 1024);
-    uint64_t off = 0;
-    size_t n;
-    while (off < end && (err = store_blob_reader_read(r, buf, 64 * 1024, &n, ei)) == CP_OK && n > 0) {
-        uint64_t a = off > start ? off : start, b = off + n < end ? off + n : end;
-        if (a < b) {
-            uint8_t *p = buf + (a - off);
-            size_t len = (size_t)(b - a);
-            if (word > 1 && ((a - start) % word != 0 || (b < end && len % word != 0))) {
-                err = cp_fail(ei, CP_EIO, 0, "a pixel word straddles two reads");
-                break;
-            }
-            for (size_t i = 0; word > 1 && i + word <= len; i += word)
-                for (size_t k = 0; k < word / 2; k++) {
-                    uint8_t t = p[i + k];
-                    p[i + k] = p[i + word - 1 - k];
-                    p[i + word - 1 - k] = t;
-                }
-            EVP_DigestUpdate(md, p, len);
-        }
-        off += n;
-    }
+    size_t n = 0;
+    while (err == CP_OK && (err = read_from(&s, buf, 64 * 1024, &n, ei)) == CP_OK && n > 0)
+        EVP_DigestUpdate(md, buf, n);
     free(buf);
-    store_blob_reader_close(r);
-    if (err == CP_OK && off < end)
-        err = cp_fail(ei, CP_EPARSE, 0, "pixel data runs past the end of the data set");
+    from_close(&s);
     return err;
 }
 
@@ -289,7 +326,7 @@ cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                         void *ud, cp_errinfo_t *ei)
 {
     if (f->pixel_data_length != 0xFFFFFFFFu)
-        return gw_jobs_native_frames(ctx, addr, f, ts->enc == CODEC_ENC_EXPLICIT_BE, cb, ud, ei);
+        return gw_jobs_native_frames(ctx, addr, f, ts->enc, cb, ud, ei);
     codec_image_t img = {.rows = f->rows, .columns = f->columns,
                          .bits_allocated = f->bits_allocated, .bits_stored = f->bits_stored,
                          .samples = f->samples_per_pixel,
@@ -298,14 +335,11 @@ cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                          .frames = f->number_of_frames[0]
                                        ? (uint32_t)strtoul(f->number_of_frames, NULL, 10) : 1};
     snprintf(img.photometric, sizeof img.photometric, "%s", f->photometric);
-    from_t s = {.skip = f->pixel_data_offset + f->pixel_data_header};
-    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &s.r, ei);
-    if (err != CP_OK)
-        return err;
-    s.scratch = cp_xmalloc(64 * 1024);
-    err = codec_decode_frames(ts->uid, &img, read_from, &s, cb, ud, ei);
-    free(s.scratch);
-    store_blob_reader_close(s.r);
+    from_t s;
+    cp_err_t err = from_open(ctx, addr, ts->enc, f->pixel_data_offset + f->pixel_data_header, &s, ei);
+    if (err == CP_OK)
+        err = codec_decode_frames(ts->uid, &img, read_from, &s, cb, ud, ei);
+    from_close(&s);
     return err;
 }
 
@@ -320,7 +354,7 @@ cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
     cp_err_t err;
     if (encapsulated && !*decoded) {
         hash_attrs(md, f, f->photometric);
-        err = hash_raw(ctx, addr, f, false, md, ei);
+        err = hash_raw(ctx, addr, f, md, ei);
     } else {
         frame_hash_t h = {md, f};
         err = gw_jobs_frames(ctx, addr, f, ts, hash_frame, &h, ei);
@@ -341,7 +375,6 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
         return err;
     bool compressed = f.pixel_data_length == 0xFFFFFFFFu;
     const char *note = !f.has_pixel_data                    ? "no pixel data"
-                       : ts->enc == CODEC_ENC_DEFLATED_LE    ? "deflated: not hashed yet"
                        : compressed && !codec_pixels_decodable(ts->uid)
                            ? "compressed: no decoder for its transfer syntax"
                        : f.rows == 0 || f.columns == 0      ? "no rows or columns"

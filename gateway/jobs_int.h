@@ -19,15 +19,15 @@ cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, code
 /* SHA-256 over the image attributes and the pixel data of the blob at addr (header f,
  * transfer syntax ts): native pixels as little-endian words, compressed ones decoded
  * frame by frame (*decoded true), or, without a decoder for ts, the fragments as stored
- * to the end of the data set (*decoded false). Not for deflated data sets. */
+ * to the end of the data set (*decoded false). */
 cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
                               const codec_dshdr_fields_t *f, const codec_ts_t *ts,
                               uint8_t out[32], bool *decoded, cp_errinfo_t *ei);
-/* Native pixel data read frame by frame from the blob at addr (header f; big: stored big
- * endian) and handed to cb as a decoder would give them: little-endian values, samples
+/* Native pixel data read frame by frame from the blob at addr (header f, encoded as enc:
+ * big endian swapped, deflated inflated) and handed to cb as a decoder would give them: little-endian values, samples
  * interleaved, YBR_FULL_422 with its full chroma; 1-bit data as one packed piece. */
 cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
-                               const codec_dshdr_fields_t *f, bool big, codec_frame_cb cb,
+                               const codec_dshdr_fields_t *f, codec_enc_t enc, codec_frame_cb cb,
                                void *ud, cp_errinfo_t *ei);
 /* Every frame of the blob's pixel data as a decoder gives it: native ones through
  * gw_jobs_native_frames, compressed ones decoded (codec_decode_frames). */

@@ -77,6 +77,8 @@ export_both "$d/image_dfl.dcm" dfl
   die "big endian: changes recorded as $(sql "SELECT changes FROM normalized")"
 [ "$(sql "SELECT verified FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.transfer_syntax = '1.2.840.10008.1.2.2'")" = "decoded pixels equal the original's" ] ||
   die "big endian: not verified"
+[ "$(sql "SELECT verified FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.transfer_syntax = '1.2.840.10008.1.2.1.99'")" = "decoded pixels equal the original's" ] ||
+  die "deflated: not verified by its pixels"
 log "Explicit VR Big Endian and Deflated: Explicit VR LE, same elements and pixels"
 
 
