@@ -492,6 +492,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The running workers, for gw_jobs_wake (one set per process). */
+static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
+static gw_jobs_t *active;
+
+void gw_jobs_wake(void)
+{
+    pthread_mutex_lock(&active_mu);
+    if (active != NULL) {
+        pthread_mutex_lock(&active->mu);
+        pthread_cond_signal(&active->cv);
+        pthread_mutex_unlock(&active->mu);
+    }
+    pthread_mutex_unlock(&active_mu);
+}
+
 gw_jobs_t *gw_jobs_start(const gw_ctx_t *ctx, int n)
 {
     if (n <= 0)
@@ -512,6 +527,9 @@ gw_jobs_t *gw_jobs_start(const gw_ctx_t *ctx, int n)
         j->n++;
     }
     CP_LOG(CP_LOG_INFO, "jobs", "event=workers_started count=%d", j->n);
+    pthread_mutex_lock(&active_mu);
+    active = j;
+    pthread_mutex_unlock(&active_mu);
     return j;
 }
 
@@ -519,6 +537,10 @@ void gw_jobs_stop(gw_jobs_t *j)
 {
     if (j == NULL)
         return;
+    pthread_mutex_lock(&active_mu);
+    if (active == j)
+        active = NULL;
+    pthread_mutex_unlock(&active_mu);
     pthread_mutex_lock(&j->mu);
     j->stopping = true;
     pthread_cond_broadcast(&j->cv);

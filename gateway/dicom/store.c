@@ -9,6 +9,7 @@
 
 #include "index_text.h"
 #include "cp_mem.h"
+#include "jobs.h"
 #include "dimse.h"
 
 #define CHUNK (128 * 1024) /* bytes handed to a worker at once */
@@ -145,6 +146,8 @@ static cp_err_t commit(gw_store_t *s)
         s->ei = pg_ei;
         err = pg_err;
     }
+    if (err == CP_OK)
+        gw_jobs_wake(); /* the row's trigger queued its pixel_hash and normalize jobs */
     return err;
 }
 
