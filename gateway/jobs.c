@@ -268,8 +268,10 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                 o[0] = buf[i], o[1] = buf[i + 2], o[2] = buf[i + 3];
                 o[3] = buf[i + 1], o[4] = buf[i + 2], o[5] = buf[i + 3];
             }
-        bool go = planar || sub422 ? cb(ud, (uint32_t)k, tmp, full, f->photometric)
-                                   : cb(ud, (uint32_t)k, buf, frame, f->photometric);
+        /* full chroma is YBR_FULL (PS3.3 C.7.6.3.1.2) */
+        const char *pi = sub422 ? "YBR_FULL" : f->photometric;
+        bool go = planar || sub422 ? cb(ud, (uint32_t)k, tmp, full, pi)
+                                   : cb(ud, (uint32_t)k, buf, frame, pi);
         if (!go)
             break;
     }

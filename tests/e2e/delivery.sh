@@ -1,5 +1,6 @@
 # Shared by test_delivery_*.sh: caseport with [jobs] delivery = $DELIVERY (transfer syntax
-# $WANT_TS) normalizes lossless originals of several syntaxes into it; pydicom decodes each
+# $WANT_TS) normalizes lossless originals of several syntaxes (native ones, YBR_FULL_422
+# among them, JPEG 2000, JPEG-LS, RLE) into it; pydicom decodes each
 # normalized object to the original's pixels; a lossy original stays as sent; dciodvfy
 # finds no error the original lacked.
 . "$SRC/tests/e2e/lib.sh"
@@ -14,6 +15,8 @@ storescu -aet E2E -aec CASEPORT -xv 127.0.0.1 "$port" "$d/GDCMJ2K_TextGBR.dcm" >
 storescu -aet E2E -aec CASEPORT -xt 127.0.0.1 "$port" "$d/MR_small_jpeg_ls_lossless.dcm" >/dev/null 2>&1 || die "storing a JPEG-LS file failed"
 storescu -aet E2E -aec CASEPORT -xr 127.0.0.1 "$port" "$d/SC_rgb_rle_2frame.dcm" >/dev/null 2>&1 || die "storing an RLE file failed"
 storescu -aet E2E -aec CASEPORT -xx 127.0.0.1 "$port" "$d/JPEG-lossy.dcm" >/dev/null 2>&1 || die "storing a lossy JPEG failed"
+storescu -aet E2E -aec CASEPORT 127.0.0.1 "$port" "$d/SC_ybr_full_422_uncompressed.dcm" >/dev/null 2>&1 ||
+  die "storing a native YBR_FULL_422 file failed"
 [ "$(sql "SELECT count(DISTINCT transfer_syntax) FROM instances")" = 5 ] ||
   die "not stored in their own syntaxes: $(sql "SELECT transfer_syntax FROM instances")"
 sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
@@ -46,11 +49,12 @@ done
 [ "$(check "$d/MR_small_jpeg_ls_lossless.dcm" jls)" = "$WANT_TS" ] || die "the JPEG-LS original is not in $WANT_TS"
 [ "$(check "$d/SC_rgb_rle_2frame.dcm" rle)" = "$WANT_TS" ] || die "the RLE original is not in $WANT_TS"
 [ "$(check "$d/JPEG-lossy.dcm" lossy)" = 1.2.840.10008.1.2.4.51 ] || die "the lossy original was re-encoded"
-log "$DELIVERY: native, JPEG 2000, JPEG-LS and RLE originals in $WANT_TS with the same pixels; lossy kept"
+[ "$(check "$d/SC_ybr_full_422_uncompressed.dcm" ybr422)" = "$WANT_TS" ] || die "the YBR_FULL_422 original is not in $WANT_TS"
+log "$DELIVERY: native (YBR_FULL_422 too), JPEG 2000, JPEG-LS and RLE originals in $WANT_TS with the same pixels; lossy kept"
 [ "$(sql "SELECT count(*) FROM normalized WHERE verified = 'decoded pixels equal the original''s'")" -ge 3 ] ||
   die "not verified by decoding: $(sql "SELECT verified FROM normalized")"
 
-for n in j2k jls rle; do
+for n in j2k jls rle ybr422; do
   dciodvfy "$work/$n.orig.dcm" 2>&1 | grep '^Error' | sort -u >"$work/$n.orig.err" || true
   dciodvfy "$work/$n.norm.dcm" 2>&1 | grep '^Error' | sort -u >"$work/$n.norm.err" || true
   new=$(comm -13 "$work/$n.orig.err" "$work/$n.norm.err")

@@ -48,6 +48,8 @@ def expected(f):
             arr = convert_color_space(arr, "YBR_FULL", "RGB")
     elif ts in J2K and pi in ("YBR_RCT", "YBR_ICT"):
         decoded_pi = "RGB"  # the colour transform is part of the codestream
+    elif pi == "YBR_FULL_422" and not ds.file_meta.TransferSyntaxUID.is_compressed:
+        decoded_pi = "YBR_FULL"  # native 4:2:2 given its full chroma, as pydicom does
     frames = str(ds["NumberOfFrames"].value) if "NumberOfFrames" in ds else "1"
     head = "rows=%d columns=%d bits=%d samples=%d photometric=%s frames=%s\n" % (
         ds.Rows, ds.Columns, ds.BitsAllocated, ds.SamplesPerPixel, decoded_pi, frames)
