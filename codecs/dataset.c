@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cp_mem.h"
+#include "cp_bytes.h"
 
 #define MAX_DEPTH 16
 #define UNDEFINED 0xFFFFFFFFu
@@ -246,34 +247,22 @@ static uint8_t *grow(codec_ds_buf_t *b, size_t n)
     return p;
 }
 
-static void le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, (uint16_t)v);
-    le16(p + 2, (uint16_t)(v >> 16));
-}
-
 static void header(codec_ds_buf_t *b, uint32_t tag, const char *vr, uint32_t len)
 {
     bool explicit = b->enc != CODEC_ENC_IMPLICIT_LE;
     bool big = explicit && codec_vr_long(vr);
     uint8_t *p = grow(b, explicit && !big ? 8 : big ? 12 : 8);
-    le16(p, (uint16_t)(tag >> 16));
-    le16(p + 2, (uint16_t)tag);
+    cp_put_le16(p, (uint16_t)(tag >> 16));
+    cp_put_le16(p + 2, (uint16_t)tag);
     if (!explicit) {
-        le32(p + 4, len);
+        cp_put_le32(p + 4, len);
     } else if (big) {
         memcpy(p + 4, vr, 2);
         p[6] = p[7] = 0;
-        le32(p + 8, len);
+        cp_put_le32(p + 8, len);
     } else {
         memcpy(p + 4, vr, 2);
-        le16(p + 6, (uint16_t)len);
+        cp_put_le16(p + 6, (uint16_t)len);
     }
 }
 
@@ -302,16 +291,16 @@ void codec_ds_put_text(codec_ds_buf_t *b, uint32_t tag, const char *text)
 void codec_ds_put_us(codec_ds_buf_t *b, uint32_t tag, uint16_t v)
 {
     uint8_t p[2];
-    le16(p, v);
+    cp_put_le16(p, v);
     codec_ds_put(b, tag, p, 2);
 }
 
 static void delimiter(codec_ds_buf_t *b, uint32_t tag, uint32_t len)
 {
     uint8_t *p = grow(b, 8);
-    le16(p, (uint16_t)(tag >> 16));
-    le16(p + 2, (uint16_t)tag);
-    le32(p + 4, len);
+    cp_put_le16(p, (uint16_t)(tag >> 16));
+    cp_put_le16(p + 2, (uint16_t)tag);
+    cp_put_le32(p + 4, len);
 }
 
 void codec_ds_seq_begin(codec_ds_buf_t *b, uint32_t tag)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cp_mem.h"
+#include "cp_bytes.h"
 
 #define MAX_FRAME_BYTES ((size_t)1 << 30) /* decoded or compressed: one frame at most */
 #define MAX_FRAMES 100000
@@ -93,11 +94,6 @@ static cp_err_t take(reader_t *r, void *out, size_t n, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* The next item: *len its length, *end true at the sequence delimiter. */
 static cp_err_t next_item(reader_t *r, uint32_t *len, bool *end, cp_errinfo_t *ei)
 {
@@ -106,7 +102,7 @@ static cp_err_t next_item(reader_t *r, uint32_t *len, bool *end, cp_errinfo_t *e
     if (err != CP_OK)
         return err;
     uint32_t tag = (uint32_t)(h[0] | h[1] << 8) << 16 | (uint32_t)(h[2] | h[3] << 8);
-    *len = le32(h + 4);
+    *len = cp_get_le32(h + 4);
     *end = tag == 0xFFFEE0DDu;
     if (!*end && (tag != 0xFFFEE000u || *len == 0xFFFFFFFFu))
         return cp_fail(ei, CP_EPARSE, 0, "encapsulated pixel data hold something not an item");
@@ -155,7 +151,7 @@ static cp_err_t read_offsets(reader_t *r, frames_t *f, cp_errinfo_t *ei)
         f->n_offsets = len / 4;
         f->offsets = cp_xmalloc(len);
         for (uint32_t i = 0; i < f->n_offsets; i++)
-            f->offsets[i] = le32(raw + 4 * i);
+            f->offsets[i] = cp_get_le32(raw + 4 * i);
     }
     free(raw);
     return err;

@@ -12,6 +12,7 @@
 
 #include "codec_charset.h"
 #include "cp_mem.h"
+#include "cp_bytes.h"
 
 #define UNDEF 0xFFFFFFFFu
 #define NO_END UINT64_MAX
@@ -175,38 +176,26 @@ static cp_err_t put(xc_t *x, const void *data, size_t n, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-static void le16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, v & 0xFFFF);
-    le16(p + 2, v >> 16);
-}
-
 /* Tag, VR and length in Explicit VR LE; a short-form VR whose value outgrew 16 bits is
  * written as UN (PS3.5 6.2.2). Item and delimiter tags have no VR. */
 static cp_err_t put_header(xc_t *x, uint32_t tag, const char *vr, uint32_t len, cp_errinfo_t *ei)
 {
     uint8_t h[12];
-    le16(h, tag >> 16);
-    le16(h + 2, tag & 0xFFFF);
+    cp_put_le16(h, tag >> 16);
+    cp_put_le16(h + 2, tag & 0xFFFF);
     if (tag >> 16 == 0xFFFE) {
-        le32(h + 4, len);
+        cp_put_le32(h + 4, len);
         return put(x, h, 8, ei);
     }
     if (!codec_vr_long(vr) && len > 0xFFFF)
         vr = "UN";
     memcpy(h + 4, vr, 2);
     if (codec_vr_long(vr)) {
-        le16(h + 6, 0);
-        le32(h + 8, len);
+        cp_put_le16(h + 6, 0);
+        cp_put_le32(h + 8, len);
         return put(x, h, 12, ei);
     }
-    le16(h + 6, len);
+    cp_put_le16(h + 6, len);
     return put(x, h, 8, ei);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cp_mem.h"
+#include "cp_bytes.h"
 
 typedef struct px_out {
     store_blob_writer_t *w;
@@ -18,24 +19,12 @@ typedef struct px_out {
     cp_errinfo_t *ei;
 } px_out_t;
 
-static void le16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, v & 0xFFFF);
-    le16(p + 2, v >> 16);
-}
-
 static cp_err_t put_item(store_blob_writer_t *w, uint16_t elem, uint32_t len, cp_errinfo_t *ei)
 {
     uint8_t h[8];
-    le16(h, 0xFFFE);
-    le16(h + 2, elem);
-    le32(h + 4, len);
+    cp_put_le16(h, 0xFFFE);
+    cp_put_le16(h + 2, elem);
+    cp_put_le32(h + 4, len);
     return store_blob_writer_write(w, h, 8, ei);
 }
 
@@ -70,11 +59,11 @@ static cp_err_t put_header(store_blob_writer_t *w, const char *vr, uint32_t len,
                            cp_errinfo_t *ei)
 {
     uint8_t h[12];
-    le16(h, 0x7FE0);
-    le16(h + 2, 0x0010);
+    cp_put_le16(h, 0x7FE0);
+    cp_put_le16(h + 2, 0x0010);
     memcpy(h + 4, vr, 2);
-    le16(h + 6, 0);
-    le32(h + 8, len);
+    cp_put_le16(h + 6, 0);
+    cp_put_le32(h + 8, len);
     return store_blob_writer_write(w, h, 12, ei);
 }
 

@@ -3,15 +3,7 @@
 
 #include <string.h>
 
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#include "cp_bytes.h"
 
 static void text(const uint8_t *v, uint32_t n, char *out, size_t cap)
 {
@@ -28,7 +20,7 @@ static cp_err_t us(const uint8_t *v, uint32_t n, uint16_t *out, uint16_t tag, cp
     if (n != 2)
         return cp_fail(ei, CP_EPARSE, 0, "command element (0000,%04x) has length %u, not 2", tag,
                        n);
-    *out = le16(v);
+    *out = cp_get_le16(v);
     return CP_OK;
 }
 
@@ -98,8 +90,8 @@ cp_err_t gw_dimse_parse(const uint8_t *buf, size_t len, gw_dimse_cmd_t *cmd, cp_
     for (size_t off = 0; off < len;) {
         if (len - off < 8)
             return cp_fail(ei, CP_EPARSE, 0, "truncated command element at offset %zu", off);
-        uint16_t group = le16(buf + off), elem = le16(buf + off + 2);
-        uint32_t n = le32(buf + off + 4);
+        uint16_t group = cp_get_le16(buf + off), elem = cp_get_le16(buf + off + 2);
+        uint32_t n = cp_get_le32(buf + off + 4);
         if (group != 0x0000)
             return cp_fail(ei, CP_EPARSE, 0, "element (%04x,%04x) in a command set", group,
                            elem);

@@ -55,10 +55,7 @@ log "$DELIVERY: native (YBR_FULL_422 too), JPEG 2000, JPEG-LS and RLE originals 
   die "not verified by decoding: $(sql "SELECT verified FROM normalized")"
 
 for n in j2k jls rle ybr422; do
-  dciodvfy "$work/$n.orig.dcm" 2>&1 | grep '^Error' | sort -u >"$work/$n.orig.err" || true
-  dciodvfy "$work/$n.norm.dcm" 2>&1 | grep '^Error' | sort -u >"$work/$n.norm.err" || true
-  new=$(comm -13 "$work/$n.orig.err" "$work/$n.norm.err")
-  [ -z "$new" ] || die "$n: dciodvfy finds new errors in the normalized object: $new"
+  no_new_dciodvfy_errors "$n" "$work/$n.orig.dcm" "$work/$n.norm.dcm"
 done
 log "dciodvfy: no new errors"
 e2e_stop

@@ -142,3 +142,13 @@ same_datasets() {
 }
 
 gen_series() { /usr/bin/python3 "$SRC/tools/gen-series.py" "$@"; }
+
+# no_new_dciodvfy_errors NAME ORIGINAL RESULT: dicom3tools' dciodvfy may find no error in
+# RESULT that it does not also find in ORIGINAL (normalization must not make things worse)
+no_new_dciodvfy_errors() {
+  dciodvfy "$2" 2>&1 | grep '^Error' | sort -u >"$work/$1.orig.err" || true
+  dciodvfy "$3" 2>&1 | grep '^Error' | sort -u >"$work/$1.norm.err" || true
+  local new
+  new=$(comm -13 "$work/$1.orig.err" "$work/$1.norm.err")
+  [ -z "$new" ] || die "$1: dciodvfy finds new errors in the normalized object: $new"
+}

@@ -177,10 +177,7 @@ grep -q 'read failed' "$work/dfl.norm.out" && die "dciodvfy cannot read the norm
 for n in be dfl chrGerm chrH31 chrRuss renamed; do
   base="$work/$n.orig.dcm"
   [ "$n" = dfl ] && base="$work/dfl.inflated.dcm"
-  dciodvfy "$base" 2>&1 | grep '^Error' | sort -u >"$work/$n.orig.err" || true
-  dciodvfy "$work/$n.norm.dcm" 2>&1 | grep '^Error' | sort -u >"$work/$n.norm.err" || true
-  new=$(comm -13 "$work/$n.orig.err" "$work/$n.norm.err")
-  [ -z "$new" ] || die "$n: dciodvfy finds new errors in the normalized object: $new"
+  no_new_dciodvfy_errors "$n" "$base" "$work/$n.norm.dcm"
 done
 log "dciodvfy: no new errors"
 cp_cli verify >/dev/null || die "caseport verify fails with the normalized blobs"
