@@ -9,6 +9,10 @@
 
 #include "codec_xcode.h"
 
+/* Exactly n bytes from rd; CP_EPARSE ("<what> ends early") if it ends before. */
+cp_err_t codec_read_exact(codec_read_fn rd, void *ud, void *out, size_t n, const char *what,
+                          cp_errinfo_t *ei);
+
 typedef struct codec_image {
     uint16_t rows, columns, bits_allocated, bits_stored, samples, pixel_representation;
     uint16_t planar; /* Planar Configuration as stored */

@@ -73,6 +73,24 @@ cp_err_t codec_encode_frame(const char *ts_uid, const codec_image_t *img, const 
 
 /* ---- frames from the encapsulated value ---- */
 
+cp_err_t codec_read_exact(codec_read_fn rd, void *ud, void *out, size_t n, const char *what,
+                          cp_errinfo_t *ei)
+{
+    uint8_t *o = out;
+    while (n > 0) {
+        size_t got;
+        cp_err_t err = rd(ud, o, n, &got, ei);
+        if (err != CP_OK)
+            return err;
+        if (got == 0)
+            return cp_fail(ei, CP_EPARSE, 0, "%s ends early", what);
+        o += got;
+        n -= got;
+    }
+    return CP_OK;
+}
+
+
 typedef struct reader {
     codec_read_fn rd;
     void *ud;
@@ -80,18 +98,7 @@ typedef struct reader {
 
 static cp_err_t take(reader_t *r, void *out, size_t n, cp_errinfo_t *ei)
 {
-    uint8_t *o = out;
-    while (n > 0) {
-        size_t got;
-        cp_err_t err = r->rd(r->ud, o, n, &got, ei);
-        if (err != CP_OK)
-            return err;
-        if (got == 0)
-            return cp_fail(ei, CP_EPARSE, 0, "the pixel data end inside a fragment");
-        o += got;
-        n -= got;
-    }
-    return CP_OK;
+    return codec_read_exact(r->rd, r->ud, out, n, "the encapsulated pixel data", ei);
 }
 
 /* The next item: *len its length, *end true at the sequence delimiter. */

@@ -176,16 +176,13 @@ static cp_err_t put(xc_t *x, const void *data, size_t n, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-/* Tag, VR and length in Explicit VR LE; a short-form VR whose value outgrew 16 bits is
- * written as UN (PS3.5 6.2.2). Item and delimiter tags have no VR. */
-static cp_err_t put_header(xc_t *x, uint32_t tag, const char *vr, uint32_t len, cp_errinfo_t *ei)
+size_t codec_elem_header(uint8_t h[12], uint32_t tag, const char *vr, uint32_t len)
 {
-    uint8_t h[12];
     cp_put_le16(h, tag >> 16);
     cp_put_le16(h + 2, tag & 0xFFFF);
     if (tag >> 16 == 0xFFFE) {
         cp_put_le32(h + 4, len);
-        return put(x, h, 8, ei);
+        return 8;
     }
     if (!codec_vr_long(vr) && len > 0xFFFF)
         vr = "UN";
@@ -193,10 +190,16 @@ static cp_err_t put_header(xc_t *x, uint32_t tag, const char *vr, uint32_t len, 
     if (codec_vr_long(vr)) {
         cp_put_le16(h + 6, 0);
         cp_put_le32(h + 8, len);
-        return put(x, h, 12, ei);
+        return 12;
     }
     cp_put_le16(h + 6, len);
-    return put(x, h, 8, ei);
+    return 8;
+}
+
+static cp_err_t put_header(xc_t *x, uint32_t tag, const char *vr, uint32_t len, cp_errinfo_t *ei)
+{
+    uint8_t h[12];
+    return put(x, h, codec_elem_header(h, tag, vr, len), ei);
 }
 
 /* ---- element headers ---- */

@@ -184,22 +184,6 @@ static cp_err_t read_from(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo
     return raw_read(s, buf, cap, n, ei);
 }
 
-/* Exactly n bytes from s. */
-static cp_err_t read_exact(from_t *s, uint8_t *out, size_t n, cp_errinfo_t *ei)
-{
-    while (n > 0) {
-        size_t got;
-        cp_err_t err = read_from(s, out, n, &got, ei);
-        if (err != CP_OK)
-            return err;
-        if (got == 0)
-            return cp_fail(ei, CP_EPARSE, 0, "the pixel data are shorter than the image");
-        out += got;
-        n -= got;
-    }
-    return CP_OK;
-}
-
 /* What a native image's frames take: the bytes stored per frame, and decoded. */
 static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_t *stored,
                           size_t *full, bool *sub422)
@@ -248,7 +232,7 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
     if (planar || sub422)
         tmp = cp_xmalloc(full);
     for (uint64_t k = 0; k < frames && err == CP_OK; k++) {
-        if ((err = read_exact(&s, buf, frame, ei)) != CP_OK)
+        if ((err = codec_read_exact(read_from, &s, buf, frame, "the pixel data", ei)) != CP_OK)
             break;
         for (size_t i = 0; word > 1 && i + word <= frame; i += word)
             for (size_t j = 0; j < word / 2; j++) {

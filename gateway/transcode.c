@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_xcode.h"
 #include "cp_mem.h"
-#include "cp_bytes.h"
+
+#define PIXEL_DATA 0x7FE00010u
+#define ITEM 0xFFFEE000u
+#define SEQ_END 0xFFFEE0DDu
 
 typedef struct px_out {
     store_blob_writer_t *w;
@@ -19,13 +23,11 @@ typedef struct px_out {
     cp_errinfo_t *ei;
 } px_out_t;
 
-static cp_err_t put_item(store_blob_writer_t *w, uint16_t elem, uint32_t len, cp_errinfo_t *ei)
+static cp_err_t put_element(store_blob_writer_t *w, uint32_t tag, const char *vr, uint32_t len,
+                            cp_errinfo_t *ei)
 {
-    uint8_t h[8];
-    cp_put_le16(h, 0xFFFE);
-    cp_put_le16(h + 2, elem);
-    cp_put_le32(h + 4, len);
-    return store_blob_writer_write(w, h, 8, ei);
+    uint8_t h[12];
+    return store_blob_writer_write(w, h, codec_elem_header(h, tag, vr, len), ei);
 }
 
 static bool put_frame(void *ud, uint32_t index, const uint8_t *frame, size_t len,
@@ -45,26 +47,13 @@ static bool put_frame(void *ud, uint32_t index, const uint8_t *frame, size_t len
         o->err = cp_fail(o->ei, CP_ETOOBIG, 0, "an encoded frame over 4 GiB");
     bool odd = n % 2 != 0; /* fragments are even; JPEG-LS and JPEG 2000 pad with 0 */
     if (o->err == CP_OK)
-        o->err = put_item(o->w, 0xE000, (uint32_t)(n + odd), o->ei);
+        o->err = put_element(o->w, ITEM, NULL, (uint32_t)(n + odd), o->ei);
     if (o->err == CP_OK)
         o->err = store_blob_writer_write(o->w, enc, n, o->ei);
     if (o->err == CP_OK && odd)
         o->err = store_blob_writer_write(o->w, "", 1, o->ei);
     free(enc);
     return o->err == CP_OK;
-}
-
-/* Pixel Data's tag, VR and length in Explicit VR LE. */
-static cp_err_t put_header(store_blob_writer_t *w, const char *vr, uint32_t len,
-                           cp_errinfo_t *ei)
-{
-    uint8_t h[12];
-    cp_put_le16(h, 0x7FE0);
-    cp_put_le16(h + 2, 0x0010);
-    memcpy(h + 4, vr, 2);
-    cp_put_le16(h + 6, 0);
-    cp_put_le32(h + 8, len);
-    return store_blob_writer_write(w, h, 12, ei);
 }
 
 cp_err_t gw_write_pixels(const gw_ctx_t *ctx, const store_addr_t *orig,
@@ -86,11 +75,11 @@ cp_err_t gw_write_pixels(const gw_ctx_t *ctx, const store_addr_t *orig,
                                                "written in %s", f->rows, f->columns,
                        f->bits_allocated, o.img.frames, target);
     bool odd = total % 2 != 0;
-    cp_err_t err = o.native ? put_header(w, f->bits_allocated > 8 ? "OW" : "OB",
-                                         (uint32_t)(total + odd), ei)
-                            : put_header(w, "OB", 0xFFFFFFFFu, ei);
+    cp_err_t err = o.native ? put_element(w, PIXEL_DATA, f->bits_allocated > 8 ? "OW" : "OB",
+                                          (uint32_t)(total + odd), ei)
+                            : put_element(w, PIXEL_DATA, "OB", 0xFFFFFFFFu, ei);
     if (err == CP_OK && !o.native)
-        err = put_item(w, 0xE000, 0, ei); /* an empty Basic Offset Table */
+        err = put_element(w, ITEM, NULL, 0, ei); /* an empty Basic Offset Table */
     if (err == CP_OK)
         err = gw_jobs_frames(ctx, orig, f, ts, put_frame, &o, ei);
     if (err == CP_OK)
@@ -98,6 +87,6 @@ cp_err_t gw_write_pixels(const gw_ctx_t *ctx, const store_addr_t *orig,
     if (err == CP_OK && o.native && odd)
         err = store_blob_writer_write(w, "", 1, ei);
     if (err == CP_OK && !o.native)
-        err = put_item(w, 0xE0DD, 0, ei);
+        err = put_element(w, SEQ_END, NULL, 0, ei);
     return err;
 }
