@@ -20,8 +20,13 @@ typedef struct codec_image {
     uint32_t frames;
 } codec_image_t;
 
+/* One frame at most, decoded or compressed: a bigger one is refused (CP_ETOOBIG), never
+ * allocated (the sizes come from the sender). */
+#define CODEC_MAX_FRAME_BYTES ((size_t)256 << 20)
+
 /* Bytes of one decoded frame: rows x columns x samples values of bits_allocated / 8
- * bytes (1 for 1-bit data is not supported); 0 if the image attributes are unusable. */
+ * bytes (1 for 1-bit data is not supported); 0 if the image attributes are unusable or
+ * the frame is over CODEC_MAX_FRAME_BYTES. */
 size_t codec_frame_size(const codec_image_t *img);
 
 /* Whether ts_uid is a compressed syntax this build decodes. */

@@ -8,7 +8,7 @@
 #include "cp_mem.h"
 #include "cp_bytes.h"
 
-#define MAX_FRAME_BYTES ((size_t)1 << 30) /* decoded or compressed: one frame at most */
+#define MAX_FRAME_BYTES CODEC_MAX_FRAME_BYTES
 #define MAX_FRAMES 100000
 
 static bool is_j2k(const char *ts)
@@ -211,7 +211,7 @@ static cp_err_t read_fragments(reader_t *r, frames_t *f, cp_errinfo_t *ei)
         if (starts_frame(f, offset, fragment) && fragment > 0 && (err = flush_frame(f, ei)) != CP_OK)
             return err;
         if (len > MAX_FRAME_BYTES - f->len)
-            return cp_fail(ei, CP_ETOOBIG, 0, "a compressed frame over 1 GiB");
+            return cp_fail(ei, CP_ETOOBIG, 0, "a compressed frame over 256 MiB");
         if ((err = take_fragment(r, f, len, ei)) != CP_OK)
             return err;
         offset += 8 + (uint64_t)len;

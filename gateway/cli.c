@@ -318,7 +318,7 @@ int cli_export(int argc, char **argv)
                               : store_pg_find_instance(pg, sop, (int)ver, &inst, &ei);
     store_pg_close(pg);
     if (err == CP_OK)
-        err = store_blob_open(conf.storage.blob_dir, conf.storage.key_file, &blobs, &ei);
+        err = store_blob_open_shared(conf.storage.blob_dir, conf.storage.key_file, &blobs, &ei);
     if (err != CP_OK) {
         store_blob_close(blobs);
         return fail(argv[0], err, &ei);
@@ -385,7 +385,7 @@ int cli_verify(int argc, char **argv)
         return rc;
     verify_state_t st = {0};
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_blob_open(conf.storage.blob_dir, conf.storage.key_file, &st.blobs, &ei);
+    cp_err_t err = store_blob_open_shared(conf.storage.blob_dir, conf.storage.key_file, &st.blobs, &ei);
     if (err == CP_OK)
         err = store_pg_list_blobs(pg, verify_one, &st, &ei);
     store_pg_close(pg);

@@ -42,10 +42,10 @@ int cli_jobs(int argc, char **argv)
     bool known = state == NULL;
     for (size_t i = 0; i < 4 && !known; i++)
         known = strcmp(state, states[i]) == 0;
-    char *end;
-    long n = strtol(limit, &end, 10);
-    long long id = retry ? strtoll(retry, &end, 10) : 0;
-    if (!known || n < 1 || (retry && (*end != '\0' || id < 1))) {
+    char *end_n, *end_id = NULL;
+    long n = strtol(limit, &end_n, 10);
+    long long id = retry ? strtoll(retry, &end_id, 10) : 0;
+    if (!known || n < 1 || *end_n != '\0' || (retry && (*end_id != '\0' || id < 1))) {
         fprintf(stderr, "caseport jobs: --state is queued, running, done or dead; --limit and "
                         "--retry take positive numbers\n");
         return 2;

@@ -9,6 +9,8 @@
 #include "cli_int.h"
 #include "codec_ds.h"
 #include "codec_xcode.h"
+#include "cp_mem.h"
+#include "jobs_int.h"
 #include "store_blob.h"
 
 #define MAX_HEADER (64u * 1024 * 1024)
@@ -25,18 +27,11 @@ static cp_err_t to_memory(void *ud, const void *data, size_t len, cp_errinfo_t *
         return cp_fail(ei, CP_ETOOBIG, 0, "the header is over 64 MiB");
     if (m->len + len > m->cap) {
         m->cap = (m->len + len) * 2;
-        m->p = realloc(m->p, m->cap);
-        if (m->p == NULL)
-            return cp_fail(ei, CP_ENOMEM, 0, "out of memory");
+        m->p = cp_xrealloc(m->p, m->cap); /* at most 128 MiB: the header cap above */
     }
     memcpy(m->p + m->len, data, len);
     m->len += len;
     return CP_OK;
-}
-
-static cp_err_t from_blob(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
-{
-    return store_blob_reader_read(ud, buf, cap, n, ei);
 }
 
 /* The header of the instance's data set as Explicit VR LE in memory. */
@@ -47,15 +42,11 @@ static cp_err_t read_header(const conf_t *conf, const store_instance_info_t *ins
     if (ts == NULL)
         return cp_fail(ei, CP_EUNSUPPORTED, 0, "transfer syntax %s unknown", inst->transfer_syntax);
     store_blob_t *blobs = NULL;
-    store_blob_reader_t *r = NULL;
-    cp_err_t err = store_blob_open(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
-    if (err == CP_OK)
-        err = store_blob_reader_open(blobs, &inst->addr, &r, ei);
+    cp_err_t err = store_blob_open_shared(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
     codec_xcode_opts_t o = {.in = ts->enc, .header_only = true};
     codec_xcode_report_t rep;
     if (err == CP_OK)
-        err = codec_xcode(&o, from_blob, r, to_memory, m, &rep, ei);
-    store_blob_reader_close(r);
+        err = gw_xcode_blob(blobs, &inst->addr, &o, to_memory, m, &rep, ei);
     store_blob_close(blobs);
     return err;
 }

@@ -89,6 +89,18 @@ cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, code
     return err;
 }
 
+cp_err_t gw_xcode_blob(store_blob_t *blobs, const store_addr_t *addr, const codec_xcode_opts_t *o,
+                       codec_write_fn wr, void *wud, codec_xcode_report_t *rep, cp_errinfo_t *ei)
+{
+    store_blob_reader_t *r;
+    cp_err_t err = store_blob_reader_open(blobs, addr, &r, ei);
+    if (err != CP_OK)
+        return err;
+    err = codec_xcode(o, store_blob_read_fn, r, wr, wud, rep, ei);
+    store_blob_reader_close(r);
+    return err;
+}
+
 static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
@@ -143,7 +155,7 @@ static void from_close(from_t *s)
 static cp_err_t raw_read(from_t *s, uint8_t *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
 {
     if (!s->deflated)
-        return store_blob_reader_read(s->r, buf, cap, n, ei);
+        return store_blob_read_fn(s->r, buf, cap, n, ei);
     s->z.next_out = buf;
     s->z.avail_out = (uInt)cap;
     while (s->z.avail_out == cap && !s->z_eof) {
@@ -201,7 +213,8 @@ static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_
     } else {
         *stored = *sub422 ? *full / 3 * 2 : *full;
     }
-    return *stored > 0 && *frames > 0 && *frames * *stored <= f->pixel_data_length;
+    return *stored > 0 && *stored <= CODEC_MAX_FRAME_BYTES && *frames > 0 &&
+           *frames <= f->pixel_data_length / *stored;
 }
 
 /* Native pixel data frame by frame, as a decoder would give them: little-endian words
@@ -217,7 +230,8 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
     size_t frame, full;
     bool sub422;
     if (!native_layout(f, &frames, &frame, &full, &sub422))
-        return cp_fail(ei, CP_EPARSE, 0, "the pixel data (%u bytes) do not hold the image they describe",
+        return cp_fail(ei, CP_EPARSE, 0, "the pixel data (%u bytes) do not hold the image they "
+                                         "describe, or a frame is over 256 MiB",
                        f->pixel_data_length);
     from_t s;
     cp_err_t err = from_open(ctx, addr, enc, f->pixel_data_offset + f->pixel_data_header, &s, ei);
@@ -395,11 +409,11 @@ static job_fn lookup(const char *name)
     return NULL;
 }
 
-/* Failures that another attempt cannot mend: the object is malformed, or nothing here
- * handles it (caseport jobs --retry once a newer caseport does). */
+/* Failures that another attempt cannot mend: the object is malformed or too big, or
+ * nothing here handles it (caseport jobs --retry once a newer caseport does). */
 static bool permanent(cp_err_t err)
 {
-    return err == CP_EPARSE || err == CP_EUNSUPPORTED;
+    return err == CP_EPARSE || err == CP_EUNSUPPORTED || err == CP_ETOOBIG;
 }
 
 static void run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)

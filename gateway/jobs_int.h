@@ -6,6 +6,7 @@
 
 #include "codec_dicom.h"
 #include "codec_pixels.h"
+#include "codec_xcode.h"
 #include "gw.h"
 #include "store_jobs.h"
 
@@ -13,6 +14,9 @@
  * the blob's address and transfer syntax (either may be NULL). */
 cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
                              store_addr_t *addr, const codec_ts_t **ts, cp_errinfo_t *ei);
+/* The re-encoder (codec_xcode) over the data set in the blob at addr, into wr. */
+cp_err_t gw_xcode_blob(store_blob_t *blobs, const store_addr_t *addr, const codec_xcode_opts_t *o,
+                       codec_write_fn wr, void *wud, codec_xcode_report_t *rep, cp_errinfo_t *ei);
 /* The header of the data set in the blob at addr, encoded as enc. */
 cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, codec_enc_t enc,
                              codec_dshdr_fields_t *f, cp_errinfo_t *ei);

@@ -31,11 +31,6 @@
 #define EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define MAX_CHANGES 8
 
-static cp_err_t blob_read(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
-{
-    return store_blob_reader_read(ud, buf, cap, n, ei);
-}
-
 static cp_err_t blob_write(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
 {
     return store_blob_writer_write(ud, data, len, ei);
@@ -46,13 +41,7 @@ static cp_err_t xcode_blob(const gw_ctx_t *ctx, const store_addr_t *addr,
                            const codec_xcode_opts_t *o, store_blob_writer_t *w,
                            codec_xcode_report_t *rep, cp_errinfo_t *ei)
 {
-    store_blob_reader_t *r;
-    cp_err_t err = store_blob_reader_open(ctx->blobs, addr, &r, ei);
-    if (err != CP_OK)
-        return err;
-    err = codec_xcode(o, blob_read, r, w != NULL ? blob_write : NULL, w, rep, ei);
-    store_blob_reader_close(r);
-    return err;
+    return gw_xcode_blob(ctx->blobs, addr, o, w != NULL ? blob_write : NULL, w, rep, ei);
 }
 
 typedef struct changes {
@@ -106,19 +95,22 @@ static cp_err_t verify(const gw_ctx_t *ctx, const store_addr_t *orig, const code
     cp_err_t err = gw_jobs_blob_header(ctx, result, CODEC_ENC_EXPLICIT_LE, &fr, ei);
     if (err != CP_OK)
         return err;
+    if ((err = gw_jobs_blob_header(ctx, orig, ts->enc, &fo, ei)) != CP_OK)
+        return err;
+    if (fo.has_pixel_data != fr.has_pixel_data)
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "the normalized data set %s pixel data",
+                       fr.has_pixel_data ? "gained" : "lost its");
     if (!fr.has_pixel_data) {
         *how = "no pixel data";
         return CP_OK;
     }
-    if ((err = gw_jobs_blob_header(ctx, orig, ts->enc, &fo, ei)) != CP_OK)
-        return err;
     uint8_t a[32], b[32];
     bool decoded_a, decoded_b;
     if ((err = gw_jobs_pixel_digest(ctx, orig, &fo, ts, a, &decoded_a, ei)) != CP_OK ||
         (err = gw_jobs_pixel_digest(ctx, result, &fr, out_ts, b, &decoded_b, ei)) != CP_OK)
         return err;
-    if (memcmp(a, b, sizeof a) != 0)
-        return cp_fail(ei, CP_EIO, 0, "the normalized pixel data differ from the original's");
+    if (memcmp(a, b, sizeof a) != 0) /* deterministic: another attempt would only repeat it */
+        return cp_fail(ei, CP_EUNSUPPORTED, 0, "the normalized pixel data differ from the original's");
     *how = decoded_a && decoded_b ? "decoded pixels equal the original's"
                                   : "pixel data fragments equal the original's (no decoder)";
     return CP_OK;
@@ -211,7 +203,8 @@ static void coercion_for(const gw_ctx_t *ctx, const codec_dshdr_fields_t *f,
     (void)ctx;
     gw_index_text_t u;
     gw_index_text(f, &u);
-    codec_identity_t sent = {f->patient_id, f->issuer, u.patient_name, f->birth_date, f->sex};
+    /* decoded as the index holds them, so that equal values compare equal */
+    codec_identity_t sent = {u.patient_id, u.issuer, u.patient_name, f->birth_date, f->sex};
     codec_identity_t target = {p->patient_id, p->issuer, p->name, p->birth_date, p->sex};
     char now[32];
     time_t t = time(NULL);

@@ -4,6 +4,7 @@
  * Offset Table (PS3.5 A.4). */
 #include "transcode.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@ static bool put_frame(void *ud, uint32_t index, const uint8_t *frame, size_t len
                       const char *photometric)
 {
     (void)index;
-    (void)photometric;
+    (void)photometric; /* the encoders code samples as they are: no colour transform */
     px_out_t *o = ud;
     if (o->native) {
         o->err = store_blob_writer_write(o->w, frame, len, o->ei);

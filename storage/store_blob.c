@@ -522,8 +522,8 @@ static cp_err_t prepare_dirs(const store_blob_t *s, cp_errinfo_t *ei)
     return err;
 }
 
-cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **out,
-                         cp_errinfo_t *ei)
+static cp_err_t open_store(const char *dir, const char *key_path, bool owner,
+                           store_blob_t **out, cp_errinfo_t *ei)
 {
     *out = NULL;
     if (dir == NULL || *dir == '\0' || strlen(dir) >= PATH_MAX - DIR_SUFFIX_MAX)
@@ -538,7 +538,7 @@ cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **o
     OPENSSL_cleanse(kek, sizeof kek); /* only the derived keys stay in memory */
     if (err == CP_OK)
         err = fetch_algorithms(s, ei);
-    if (err == CP_OK)
+    if (err == CP_OK && owner)
         err = prepare_dirs(s, ei);
     if (err != CP_OK) {
         store_blob_close(s);
@@ -1233,4 +1233,21 @@ cp_err_t store_addr_from_hex(const char *hex, store_addr_t *addr)
     }
     *addr = a;
     return CP_OK;
+}
+
+cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **out,
+                         cp_errinfo_t *ei)
+{
+    return open_store(dir, key_path, true, out, ei);
+}
+
+cp_err_t store_blob_open_shared(const char *dir, const char *key_path, store_blob_t **out,
+                                cp_errinfo_t *ei)
+{
+    return open_store(dir, key_path, false, out, ei);
+}
+
+cp_err_t store_blob_read_fn(void *reader, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
+{
+    return store_blob_reader_read(reader, buf, cap, n, ei);
 }

@@ -35,6 +35,11 @@ cp_err_t store_blob_keygen(const char *key_path, cp_errinfo_t *ei);
  * readable by group or others. Removes temp files left by a crash. */
 cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **out,
                          cp_errinfo_t *ei);
+/* The same for a process beside the one that owns the store (the CLI while serve runs):
+ * nothing is created and dir/tmp is left alone, whose files may be another process's
+ * spool files still being written. */
+cp_err_t store_blob_open_shared(const char *dir, const char *key_path, store_blob_t **out,
+                                cp_errinfo_t *ei);
 void store_blob_close(store_blob_t *s); /* NULL: no-op */
 /* 16 hex characters naming the KEK (derived from it, reveals nothing); stored per blob. */
 const char *store_blob_key_id(const store_blob_t *s);
@@ -70,6 +75,9 @@ cp_err_t store_blob_reader_read(store_blob_reader_t *r, void *buf, size_t cap, s
                                 cp_errinfo_t *ei);
 /* Plaintext size (from the file's length, checked against the segment layout). */
 uint64_t store_blob_reader_size(const store_blob_reader_t *r);
+/* store_blob_reader_read for a reader passed as void *: a codec_read_fn (codecs read
+ * through callbacks and know nothing of the store). */
+cp_err_t store_blob_read_fn(void *reader, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei);
 void store_blob_reader_close(store_blob_reader_t *r); /* NULL: no-op */
 
 /* Reads and authenticates the whole blob; *size set on CP_OK (may be NULL). */

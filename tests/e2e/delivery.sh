@@ -20,7 +20,7 @@ storescu -aet E2E -aec CASEPORT 127.0.0.1 "$port" "$d/SC_ybr_full_422_uncompress
 [ "$(sql "SELECT count(DISTINCT transfer_syntax) FROM instances")" = 5 ] ||
   die "not stored in their own syntaxes: $(sql "SELECT transfer_syntax FROM instances")"
 sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
-  die "normalize jobs not done: $(sql "SELECT state, last_error FROM jobs WHERE kind = 'normalize' AND state <> 'done'")"
+  die "normalize jobs not done: $(sql "SELECT j.state, i.transfer_syntax, j.last_error FROM jobs j JOIN instances i ON i.id = j.instance_id WHERE kind = 'normalize' AND state <> 'done'")"
 
 check() {  # ORIGINAL NAME
   local u
