@@ -208,7 +208,10 @@ static bool decode_2022(const cs_t *g0_init, const cs_t *g1_init, const uint8_t 
             i += 1 + len;
             continue;
         }
-        if (is_delimiter(c, pn)) {
+        /* in a two-byte set 0x5C, 0x5E and 0x3D are halves of characters; a sender
+         * returns to a single-byte set before a delimiter (PS3.5 6.1.2.5.3) */
+        const cs_t *cur = c < 0x80 ? g0 : g1;
+        if ((cur == NULL || cur->kind != CS_DOUBLE) && is_delimiter(c, pn)) {
             g0 = g0_init;
             g1 = g1_init;
             put(o, (const char *)&c, 1);

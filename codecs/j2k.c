@@ -97,22 +97,38 @@ cp_err_t codec_j2k_decode_frame(const codec_image_t *img, const uint8_t *data, s
     bool jp2 = len >= sizeof jp2_magic && memcmp(data, jp2_magic, sizeof jp2_magic) == 0;
     opj_codec_t *codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
     char why[160] = "not a JPEG 2000 codestream";
-    opj_set_error_handler(codec, on_error, why);
-    opj_set_warning_handler(codec, on_quiet, NULL);
-    opj_set_info_handler(codec, on_quiet, NULL);
+    if (codec != NULL) {
+        opj_set_error_handler(codec, on_error, why);
+        opj_set_warning_handler(codec, on_quiet, NULL);
+        opj_set_info_handler(codec, on_quiet, NULL);
+    }
     opj_dparameters_t params;
     opj_set_default_decoder_parameters(&params);
     membuf_t m = {data, len, 0};
     opj_stream_t *s = opj_stream_create(64 * 1024, OPJ_TRUE);
-    opj_stream_set_user_data(s, &m, NULL);
-    opj_stream_set_user_data_length(s, len);
-    opj_stream_set_read_function(s, mem_read);
-    opj_stream_set_skip_function(s, mem_skip);
-    opj_stream_set_seek_function(s, mem_seek);
+    if (s != NULL)
+        opj_stream_set_user_data(s, &m, NULL);
+    if (s != NULL) {
+        opj_stream_set_user_data_length(s, len);
+        opj_stream_set_read_function(s, mem_read);
+        opj_stream_set_skip_function(s, mem_skip);
+        opj_stream_set_seek_function(s, mem_seek);
+    }
     opj_image_t *im = NULL;
     cp_err_t err = CP_OK;
-    if (!opj_setup_decoder(codec, &params) || !opj_read_header(s, codec, &im) ||
-        !opj_decode(codec, s, im) || !opj_end_decompress(codec, s))
+    if (codec == NULL || s == NULL)
+        err = cp_fail(ei, CP_ENOMEM, 0, "JPEG 2000: cannot start the decoder");
+    else if (!opj_setup_decoder(codec, &params) || !opj_read_header(s, codec, &im))
+        err = cp_fail(ei, CP_EPARSE, 0, "JPEG 2000: %s", why);
+    /* the codestream's own size, before OpenJPEG allocates for it: a small codestream
+     * must not make it allocate a huge image */
+    else if (im->x1 - im->x0 != img->columns || im->y1 - im->y0 != img->rows ||
+             im->numcomps != img->samples)
+        err = cp_fail(ei, CP_EPARSE, 0, "JPEG 2000: the codestream is %ux%u with %u components, "
+                                        "the image %ux%u with %u samples",
+                      im->x1 - im->x0, im->y1 - im->y0, im->numcomps, img->columns, img->rows,
+                      img->samples);
+    else if (!opj_decode(codec, s, im) || !opj_end_decompress(codec, s))
         err = cp_fail(ei, CP_EPARSE, 0, "JPEG 2000: %s", why);
     if (err == CP_OK)
         err = interleave(im, img, out, ei);
@@ -213,6 +229,8 @@ cp_err_t codec_j2k_encode_frame(const codec_image_t *img, const uint8_t *frame, 
     }
     opj_image_t *im = opj_image_create(img->samples, cp, img->samples == 1 ? OPJ_CLRSPC_GRAY
                                                                             : OPJ_CLRSPC_SRGB);
+    if (im == NULL)
+        return cp_fail(ei, CP_ENOMEM, 0, "JPEG 2000: cannot allocate the image");
     im->x0 = im->y0 = 0;
     im->x1 = img->columns;
     im->y1 = img->rows;

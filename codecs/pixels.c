@@ -169,12 +169,8 @@ static bool starts_frame(const frames_t *f, uint64_t offset, uint32_t fragment)
 {
     if (f->img->frames == 1)
         return fragment == 0;
-    if (f->n_offsets > 0) {
-        for (uint32_t i = 0; i < f->n_offsets; i++)
-            if (f->offsets[i] == offset)
-                return true;
-        return false;
-    }
+    if (f->n_offsets > 0) /* the next frame's offset: frames are in order (PS3.5 A.4) */
+        return f->index + 1 < f->n_offsets && f->offsets[f->index + 1] == offset;
     return true; /* without an offset table: one fragment per frame */
 }
 

@@ -78,10 +78,12 @@ static cp_err_t inflate_more(src_t *s, cp_errinfo_t *ei)
             s->z.avail_in = (uInt)n;
         }
         int rc = inflate(&s->z, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && s->raw_eof)) {
+        if (rc == Z_STREAM_END) {
             s->eof = true;
             break;
         }
+        if (rc == Z_BUF_ERROR && s->raw_eof) /* a deflate stream ends with its last block */
+            return cp_fail(ei, CP_EPARSE, 0, "the deflated data set is truncated");
         if (rc != Z_OK)
             return cp_fail(ei, CP_EPARSE, 0, "the deflated data set is corrupt");
     }
@@ -367,16 +369,19 @@ static void repair(xc_t *x, const el_t *e, uint8_t *v, size_t *len)
     }
 }
 
-static cp_err_t value_whole(xc_t *x, const el_t *e, cp_errinfo_t *ei)
+/* implicit: inside an undefined-length UN, whose content is Implicit VR LE whatever the
+ * data set's byte order; top: a top-level element (Bits Allocated of the Pixel Data). */
+static cp_err_t value_whole(xc_t *x, const el_t *e, bool implicit, bool top, cp_errinfo_t *ei)
 {
     size_t len = e->len;
     uint8_t *v = cp_xmalloc(len + 2);
     cp_err_t err = take(&x->in, v, len, ei);
-    if (err == CP_OK && x->big)
+    if (err == CP_OK && x->big && !implicit)
         swap(v, len, word_of(x, e));
-    if (err == CP_OK && e->tag == TAG(0x0028, 0x0100) && len == 2)
-        x->bits_allocated = (uint16_t)(v[0] | v[1] << 8);
-    if (err == CP_OK && x->o->charset != NULL && charset_vr(e->vr)) {
+    if (err == CP_OK && top && e->tag == TAG(0x0028, 0x0100) && len == 2)
+        x->bits_allocated = cp_get_le16(v);
+    /* a value an edit replaces is not decoded: it need not be decodable */
+    if (err == CP_OK && x->o->charset != NULL && charset_vr(e->vr) && x->mute == 0) {
         err = decode_text(x, e, &v, &len, ei);
         if (err == CP_OK && len % 2 != 0) { /* the decoded text is padded, not repaired */
             v = cp_xrealloc(v, len + 2);
@@ -395,7 +400,7 @@ static cp_err_t value_whole(xc_t *x, const el_t *e, cp_errinfo_t *ei)
 }
 
 /* A large binary value in pieces (a multiple of 8 bytes, so no word is split). */
-static cp_err_t value_stream(xc_t *x, const el_t *e, cp_errinfo_t *ei)
+static cp_err_t value_stream(xc_t *x, const el_t *e, bool implicit, cp_errinfo_t *ei)
 {
     bool odd = e->len % 2 != 0;
     cp_err_t err = put_header(x, e->tag, e->vr, e->len + odd, ei);
@@ -405,7 +410,7 @@ static cp_err_t value_stream(xc_t *x, const el_t *e, cp_errinfo_t *ei)
         size_t n = left < CHUNK ? left : CHUNK;
         if ((err = take(&x->in, buf, n, ei)) != CP_OK)
             break;
-        if (x->big)
+        if (x->big && !implicit)
             swap(buf, n, word);
         err = put(x, buf, n, ei);
         left -= (uint32_t)n;
@@ -502,7 +507,7 @@ static cp_err_t element(xc_t *x, bool implicit, const el_t *e, int depth, cp_err
     if (!whole && (codec_vr_text(e->vr) || memcmp(e->vr, "UI", 2) == 0))
         return cp_fail(ei, CP_ETOOBIG, 0, "text value (%04X,%04X) over 16 MiB", e->tag >> 16,
                        e->tag & 0xFFFF);
-    return whole ? value_whole(x, e, ei) : value_stream(x, e, ei);
+    return whole ? value_whole(x, e, implicit, depth == 0, ei) : value_stream(x, e, implicit, ei);
 }
 
 /* ---- levels and edits ---- */

@@ -74,9 +74,9 @@ void interleave(const Uint8 *planes, Uint8 *out, size_t pixels, size_t samples, 
 
 } // namespace
 
-extern "C" cp_err_t codec_dcmtk_decode_frame(const char *ts_uid, const codec_image_t *img,
-                                             const uint8_t *data, size_t len, uint8_t *out,
-                                             char photometric[17], char *why, size_t why_cap)
+static cp_err_t decode_frame(const char *ts_uid, const codec_image_t *img, const uint8_t *data,
+                             size_t len, uint8_t *out, char photometric[17], char *why,
+                             size_t why_cap)
 {
     std::call_once(registered, register_codecs);
     DcmXfer xfer(ts_uid);
@@ -122,9 +122,8 @@ extern "C" cp_err_t codec_dcmtk_decode_frame(const char *ts_uid, const codec_ima
     return CP_OK;
 }
 
-extern "C" cp_err_t codec_dcmtk_encode_frame(const char *ts_uid, const codec_image_t *img,
-                                             const uint8_t *frame, uint8_t **out,
-                                             size_t *out_len, char *why, size_t why_cap)
+static cp_err_t encode_frame(const char *ts_uid, const codec_image_t *img, const uint8_t *frame,
+                             uint8_t **out, size_t *out_len, char *why, size_t why_cap)
 {
     std::call_once(registered, register_codecs);
     DcmXfer xfer(ts_uid);
@@ -161,6 +160,8 @@ extern "C" cp_err_t codec_dcmtk_encode_frame(const char *ts_uid, const codec_ima
             total += item->getLength();
     }
     uint8_t *buf = static_cast<uint8_t *>(std::malloc(total ? total : 1));
+    if (buf == NULL)
+        return fail(why, why_cap, CP_ENOMEM, "out of memory for the encoded frame", "");
     size_t at = 0;
     for (unsigned long i = 1; i < seq->card(); i++) {
         DcmPixelItem *item = NULL;
@@ -173,4 +174,28 @@ extern "C" cp_err_t codec_dcmtk_encode_frame(const char *ts_uid, const codec_ima
     *out = buf;
     *out_len = at;
     return CP_OK;
+}
+
+// Nothing C++ may throw crosses into C: an exception (DCMTK's, or std::bad_alloc) is an
+// error of the frame alone.
+extern "C" cp_err_t codec_dcmtk_decode_frame(const char *ts_uid, const codec_image_t *img,
+                                             const uint8_t *data, size_t len, uint8_t *out,
+                                             char photometric[17], char *why, size_t why_cap)
+{
+    try {
+        return decode_frame(ts_uid, img, data, len, out, photometric, why, why_cap);
+    } catch (...) {
+        return fail(why, why_cap, CP_ENOMEM, "DCMTK failed decoding the frame", "");
+    }
+}
+
+extern "C" cp_err_t codec_dcmtk_encode_frame(const char *ts_uid, const codec_image_t *img,
+                                             const uint8_t *frame, uint8_t **out,
+                                             size_t *out_len, char *why, size_t why_cap)
+{
+    try {
+        return encode_frame(ts_uid, img, frame, out, out_len, why, why_cap);
+    } catch (...) {
+        return fail(why, why_cap, CP_ENOMEM, "DCMTK failed encoding the frame", "");
+    }
 }

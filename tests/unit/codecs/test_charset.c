@@ -39,6 +39,8 @@ void charset_iso2022_japanese_korean(void **state)
            "\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J=\x1b$B$d$^$@\x1b(J^"
            "\x1b$B$?$m$&\x1b(J",
            true, "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう");
+    /* kanji whose first byte is '=' (0x3D) or '^' (0x5E): not delimiters in a two-byte set */
+    expect("\\ISO 2022 IR 87", "A^\x1b$B=!^!\x1b(B=B", true, "A^宗沺=B");
     expect("\\ISO 2022 IR 149",
            "Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf",
            true, "Hong^Gildong=洪^吉洞=홍^길동");
