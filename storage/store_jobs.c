@@ -83,11 +83,17 @@ cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *
     one_row_t c = {.job = job};
     cp_err_t err = store__pg_stream(
         pg,
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,"
+        /* a job whose workers died with it max_attempts times is dead, not taken over
+         * once more: it would crash-loop every worker */
+        "WITH crashed AS (UPDATE jobs SET state = 'dead', lease_until = NULL, updated_at = now(),"
+        "   last_error = 'its worker stopped while running it ' || attempts || ' time(s)'"
+        "   WHERE kind = ANY($1::text[]) AND state = 'running' AND lease_until < now()"
+        "   AND attempts >= max_attempts RETURNING id)"
+        " UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,"
         " lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
         " WHERE id = (SELECT id FROM jobs WHERE kind = ANY($1::text[]) AND"
         "   ((state = 'queued' AND run_after <= now()) OR"
-        "    (state = 'running' AND lease_until < now()))"
+        "    (state = 'running' AND lease_until < now() AND attempts < max_attempts))"
         "   ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT 1)"
         " RETURNING id, kind, instance_id, attempts, max_attempts",
         3, params, "claiming a job", claim_row, &c, ei);

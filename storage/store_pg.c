@@ -494,11 +494,12 @@ static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int 
         "SELECT i.id, i.version, i.sop_class_uid, i.sop_instance_uid,"
         " coalesce(n.transfer_syntax, i.transfer_syntax), i.calling_ae,"
         " coalesce(n.blob_address, i.blob_address), coalesce(n.size, i.size)"
-        " FROM instances i LEFT JOIN normalized n ON $3::boolean AND n.instance_id = i.id"
+        " FROM (SELECT * FROM instances WHERE sop_instance_uid = $1"
+        "       AND ($2::int = 0 OR version = $2::int) ORDER BY version DESC LIMIT 1) i"
+        " LEFT JOIN normalized n ON $3::boolean AND n.instance_id = i.id"
         " AND n.blob_address IS NOT NULL"
-        " WHERE i.sop_instance_uid = $1 AND ($2::int = 0 OR i.version = $2::int)"
-        " AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM normalized m WHERE m.instance_id = i.id))"
-        " ORDER BY i.version DESC LIMIT 1",
+        /* the version asked for (the newest) must be normalized: never an older one's */
+        " WHERE NOT $3::boolean OR EXISTS (SELECT 1 FROM normalized m WHERE m.instance_id = i.id)",
         3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         err = result_error(s->conn, r, "finding instance", ei);

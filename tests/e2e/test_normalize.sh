@@ -181,4 +181,11 @@ for n in be dfl chrGerm chrH31 chrRuss renamed; do
 done
 log "dciodvfy: no new errors"
 cp_cli verify >/dev/null || die "caseport verify fails with the normalized blobs"
+# an instance removed takes its copy's blob reference with it
+copy_blob=$(sql "SELECT encode(n.blob_address, 'hex') FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.sop_instance_uid = '$ren'")
+[ -n "$copy_blob" ] || die "ct-renamed has no normalized blob"
+[ "$(sql "SELECT refcount FROM blobs WHERE address = '\\x$copy_blob'")" = 1 ] || die "the copy's blob is not referenced once"
+sql "DELETE FROM instances WHERE sop_instance_uid = '$ren'" >/dev/null
+[ "$(sql "SELECT refcount FROM blobs WHERE address = '\\x$copy_blob'")" = 0 ] || die "the copy's blob reference was not given back"
+log "removing an instance gives its normalized copy's blob reference back"
 e2e_stop

@@ -1,4 +1,5 @@
 X(jobs_claim_takes_oldest_due_once)
 X(jobs_expired_lease_is_taken_over)
+X(jobs_crash_loop_dies)
 X(jobs_failure_backs_off_then_dies_then_retries)
 X(jobs_only_the_lease_holder_finishes)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,20 @@ static void sql(const char *q)
     assert_true(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
     PQclear(r);
     PQfinish(c);
+}
+
+/* The first column of the first row of q, as text (static storage). */
+static const char *sql_value(const char *q)
+{
+    static char out[256];
+    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, q);
+    assert_true(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
+    snprintf(out, sizeof out, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
 }
 
 void jobs_claim_takes_oldest_due_once(void **state)
@@ -75,6 +90,24 @@ void jobs_expired_lease_is_taken_over(void **state)
     /* the crashed worker, back, can no longer finish what it lost */
     assert_int_equal(store_jobs_done(pg, a, "crashed", NULL), CP_ENOENT);
     assert_int_equal(store_jobs_done(pg, a, "w2", NULL), CP_OK);
+    store_pg_close(pg);
+}
+
+/* A job that takes its worker down every time dies after max_attempts crashes. */
+void jobs_crash_loop_dies(void **state)
+{
+    (void)state;
+    store_pg_t *pg = open_db();
+    int64_t a;
+    store_job_t j;
+    assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 2, &a, NULL), CP_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_jobs_claim(pg, kinds, "crashing", 60, &j, NULL), CP_OK);
+        sql("UPDATE jobs SET lease_until = now() - interval '1 second'"); /* it died */
+    }
+    assert_int_equal(store_jobs_claim(pg, kinds, "next", 60, &j, NULL), CP_ENOENT);
+    assert_string_equal(sql_value("SELECT state || ': ' || last_error FROM jobs"),
+                        "dead: its worker stopped while running it 2 time(s)");
     store_pg_close(pg);
 }
 
