@@ -127,7 +127,21 @@ storescu_to() { storescu -aet E2E -aec CASEPORT +sd "${@:2}" 127.0.0.1 "$port" "
 echoscu_to() { echoscu -aet E2E -aec CASEPORT "$@" 127.0.0.1 "$port"; }
 
 # dataset_sha FILE: sha256 of the data set of a Part 10 file (what follows group 0002).
-dataset_sha() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" sha "$1"; }
+# dataset_sha FILE: sha256 of its data set; a file it cannot read fails the test (two
+# unreadable files must never compare equal)
+dataset_sha() {
+  local h
+  h=$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" sha "$1") && [ -n "$h" ] || die "cannot read the data set of $1"
+  printf '%s\n' "$h"
+}
+
+# same_data A B: the two files' data sets are byte-identical (either unreadable fails)
+same_data() {
+  local a b
+  a=$(dataset_sha "$1") || exit 1
+  b=$(dataset_sha "$2") || exit 1
+  [ "$a" = "$b" ]
+}
 
 # same_datasets SENT_DIR GOT_DIR: every file sent has a file in GOT_DIR named after its SOP
 # Instance UID (as getscu and storescp name them) with a byte-identical data set.
@@ -137,7 +151,7 @@ same_datasets() {
     sop=$(/usr/bin/python3 -c "import pydicom,sys; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)" "$f")
     g=$(ls "$2" | grep -F "$sop" | head -n 1)
     [ -n "$g" ] || die "instance $sop did not arrive in $2"
-    [ "$(dataset_sha "$f")" = "$(dataset_sha "$2/$g")" ] || die "$sop in $2 differs from the one sent"
+    same_data "$f" "$2/$g" || die "$sop in $2 differs from the one sent"
   done
 }
 
@@ -146,8 +160,12 @@ gen_series() { /usr/bin/python3 "$SRC/tools/gen-series.py" "$@"; }
 # no_new_dciodvfy_errors NAME ORIGINAL RESULT: dicom3tools' dciodvfy may find no error in
 # RESULT that it does not also find in ORIGINAL (normalization must not make things worse)
 no_new_dciodvfy_errors() {
+  command -v dciodvfy >/dev/null || die "dciodvfy (dicom3tools) is missing"
+  dciodvfy "$3" >"$work/$1.norm.out" 2>&1 || true
+  grep -q 'read failed' "$work/$1.norm.out" && die "$1: dciodvfy cannot read the normalized object"
+  grep -q . "$work/$1.norm.out" || die "$1: dciodvfy said nothing"
   dciodvfy "$2" 2>&1 | grep '^Error' | sort -u >"$work/$1.orig.err" || true
-  dciodvfy "$3" 2>&1 | grep '^Error' | sort -u >"$work/$1.norm.err" || true
+  grep '^Error' "$work/$1.norm.out" | sort -u >"$work/$1.norm.err" || true
   local new
   new=$(comm -13 "$work/$1.orig.err" "$work/$1.norm.err")
   [ -z "$new" ] || die "$1: dciodvfy finds new errors in the normalized object: $new"

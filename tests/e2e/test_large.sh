@@ -16,5 +16,5 @@ log "instance of $((size / 1048576)) MiB; caseport peak RSS grew by ${growth_mb}
 
 uid=$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" uid "$work/big/CT00001.dcm")
 cp_cli export --sop "$uid" --out "$work/x.dcm" 2>/dev/null || die "export failed"
-[ "$(dataset_sha "$work/x.dcm")" = "$(dataset_sha "$work/big/CT00001.dcm")" ] || die "exported data set differs"
+same_data "$work/x.dcm" "$work/big/CT00001.dcm" || die "exported data set differs"
 e2e_stop

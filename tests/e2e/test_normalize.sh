@@ -69,7 +69,7 @@ export_both() {  # FILE NAME: the original and its normalized data set as $work/
 }
 
 export_both "$d/MR_small_bigendian.dcm" be
-[ "$(dataset_sha "$work/be.orig.dcm")" = "$(dataset_sha "$d/MR_small_bigendian.dcm")" ] || die "the big endian original changed"
+same_data "$work/be.orig.dcm" "$d/MR_small_bigendian.dcm" || die "the big endian original changed"
 [ "$(compare "$d/MR_small_bigendian.dcm" "$work/be.norm.dcm")" = same ] || die "big endian: not the same data set"
 export_both "$d/image_dfl.dcm" dfl
 [ "$(compare "$d/image_dfl.dcm" "$work/dfl.norm.dcm")" = same ] || die "deflated: not the same data set"
@@ -103,20 +103,20 @@ move_as() {  # AET FILE: moves the instance FILE holds to DEST; prints the file 
 }
 got=$(move_as VIEWER "$d/MR_small_bigendian.dcm")
 [ "$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" ts "$got")" = 1.2.840.10008.1.2.1 ] || die "VIEWER did not get Explicit VR LE"
-[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/be.norm.dcm")" ] || die "VIEWER did not get the normalized data set"
+same_data "$got" "$work/be.norm.dcm" || die "VIEWER did not get the normalized data set"
 got=$(move_as ARCHIVE "$d/MR_small_bigendian.dcm")
 [ "$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" ts "$got")" = 1.2.840.10008.1.2.2 ] || die "ARCHIVE did not get Explicit VR BE"
-[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/be.orig.dcm")" ] || die "ARCHIVE (send = original) did not get the original"
+same_data "$got" "$work/be.orig.dcm" || die "ARCHIVE (send = original) did not get the original"
 got=$(move_as VIEWER "$c/chrGerm.dcm")
-[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/chrGerm.norm.dcm")" ] || die "VIEWER did not get chrGerm normalized"
+same_data "$got" "$work/chrGerm.norm.dcm" || die "VIEWER did not get chrGerm normalized"
 got=$(move_as ARCHIVE "$c/chrGerm.dcm")
-[ "$(dataset_sha "$got")" = "$(dataset_sha "$work/chrGerm.orig.dcm")" ] || die "ARCHIVE did not get chrGerm as received"
+same_data "$got" "$work/chrGerm.orig.dcm" || die "ARCHIVE did not get chrGerm as received"
 log "C-MOVE: the normalized data set, or with send = original the bytes received"
 
 [ "$(sql "SELECT n.blob_address IS NULL AND n.verified = 'the original needs no change' FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.sop_instance_uid = '$(uid "$d/CT_small.dcm")'")" = t ] ||
   die "CT_small needs no change but got a copy"
 export_both "$d/CT_small.dcm" ct
-cmp -s <(dataset_sha "$work/ct.norm.dcm") <(dataset_sha "$work/ct.orig.dcm") || die "CT_small: the normalized export is not the original"
+same_data "$work/ct.norm.dcm" "$work/ct.orig.dcm" || die "CT_small: the normalized export is not the original"
 log "a file that needs nothing keeps its original"
 
 # Identity coercion: CT_small again under a new SOP Instance UID, sent with another name

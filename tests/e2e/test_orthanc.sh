@@ -82,7 +82,7 @@ for f in "$work"/s/*; do
   sop=$(/usr/bin/python3 -c "import pydicom,sys; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)" "$f")
   id=$(curl -sf -X POST "$api/tools/lookup" -d "$sop" | j 'd[0]["ID"]') || die "$sop not in Orthanc after the move"
   curl -sf "$api/instances/$id/file" >"$work/back.dcm"
-  [ "$(dataset_sha "$f")" = "$(dataset_sha "$work/back.dcm")" ] || die "$sop came back different"
+  same_data "$f" "$work/back.dcm" || die "$sop came back different"
 done
 log "Orthanc C-FIND and C-MOVE from caseport: 5 instances back, byte-identical"
 e2e_stop

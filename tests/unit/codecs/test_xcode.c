@@ -67,18 +67,29 @@ static cp_err_t wr(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
     return CP_OK;
 }
 
+/* The offsets where a top-level element of sample() ends: a cut there leaves a shorter
+ * but whole data set. */
+static size_t sample_ends[8];
+static int n_sample_ends;
+
 static void sample(bytes_t *in)
 {
+    n_sample_ends = 0;
     be(in, 0x0008, 0x0000, "UL", "\0\0\0\x10", 4); /* a group length: dropped */
+    sample_ends[n_sample_ends++] = in->len;
     be(in, 0x0008, 0x0005, "CS", "ISO_IR 100", 10);
+    sample_ends[n_sample_ends++] = in->len;
     be(in, 0x0010, 0x0010, "PN", "M\xFCller^Ann", 11); /* odd, Latin-1 */
+    sample_ends[n_sample_ends++] = in->len;
     be(in, 0x0028, 0x0010, "US", "\x01\x02", 2);
+    sample_ends[n_sample_ends++] = in->len;
     be(in, 0x0040, 0x0275, "SQ", NULL, 0xFFFFFFFFu);
     be(in, 0xFFFE, 0xE000, NULL, NULL, 0xFFFFFFFFu);
     be(in, 0x0008, 0x0005, "CS", "ISO_IR 192", 10);
     be(in, 0x0040, 0x0007, "LO", "K\xC3\xA4se ", 6);
     be(in, 0xFFFE, 0xE00D, NULL, NULL, 0);
     be(in, 0xFFFE, 0xE0DD, NULL, NULL, 0);
+    sample_ends[n_sample_ends++] = in->len;
 }
 
 void xcode_big_endian_latin1_to_utf8_le(void **state)
@@ -132,17 +143,23 @@ void xcode_truncated_refused(void **state)
     (void)state;
     bytes_t in = {0};
     sample(&in);
-    for (size_t cut = 1; cut < in.len; cut += 5) {
+    int whole = 0, refused = 0;
+    for (size_t cut = 1; cut < in.len; cut++) {
         bytes_t part = in, out = {0};
         part.len = cut;
         codec_xcode_opts_t o = {.in = CODEC_ENC_EXPLICIT_BE};
         codec_xcode_report_t rep;
         cp_err_t err = codec_xcode(&o, rd, &part, wr, &out, &rep, NULL);
-        /* a cut between two top-level elements is a shorter, valid data set */
-        if (err == CP_OK)
-            continue;
-        assert_int_equal(err, CP_EPARSE);
+        bool boundary = false;
+        for (int i = 0; i < n_sample_ends; i++)
+            boundary = boundary || sample_ends[i] == cut;
+        /* a cut between two top-level elements is a shorter, whole data set; any other
+         * cut ends inside an element, item or sequence and is refused */
+        assert_int_equal(err, boundary ? CP_OK : CP_EPARSE);
+        boundary ? whole++ : refused++;
     }
+    assert_int_equal(whole, n_sample_ends - 1);
+    assert_true(refused > 50);
 }
 
 void xcode_missing_charset_guessed(void **state)
