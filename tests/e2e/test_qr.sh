@@ -78,7 +78,9 @@ find_as VIEWER "$work/f6" -S -k QueryRetrieveLevel=SERIES -k "StudyInstanceUID=$
   die "series level: $(show "$work/f6" SeriesInstanceUID NumberOfSeriesRelatedInstances)"
 find_as VIEWER "$work/f7" -S -k QueryRetrieveLevel=IMAGE -k "StudyInstanceUID=$study_a" \
   -k "SeriesInstanceUID=$series_a" -k SOPInstanceUID -k InstanceNumber
-[ "$(show "$work/f7" SOPInstanceUID | sort)" = "$(sql "SELECT sop_instance_uid FROM instances i JOIN series e ON e.id = i.series_id WHERE e.series_uid = '$series_a' ORDER BY 1")" ] ||
+# the SOP Instance UIDs of the files sent, not of caseport's own index
+sent_a=$(/usr/bin/python3 -c 'import glob,sys,pydicom; print("\n".join(sorted(str(pydicom.dcmread(f).SOPInstanceUID) for f in glob.glob(sys.argv[1] + "/*"))))' "$work/a")
+[ "$(show "$work/f7" SOPInstanceUID | LC_ALL=C sort)" = "$sent_a" ] ||
   die "image level: wrong instances"
 find_as VIEWER "$work/f8" -P -k QueryRetrieveLevel=PATIENT -k PatientID=QR-B -k PatientName \
   -k NumberOfPatientRelatedStudies -k NumberOfPatientRelatedInstances
@@ -143,10 +145,18 @@ grep -q 'Number of Failed Suboperations *: 1' "$work/get4.log" ||
   die "the implicit-only instance did not fail cleanly: $(tail -n 8 "$work/get4.log")"
 [ "$(ls "$work/get4" | wc -l)" = 0 ] || die "a file arrived in a syntax the peer did not accept"
 # LIMITED may not retrieve what it is not granted
-mkdir -p "$work/get3"
+mkdir -p "$work/get3" "$work/get5"
 getscu -S -aet LIMITED -aec CASEPORT -od "$work/get3" -k QueryRetrieveLevel=STUDY \
-  -k "StudyInstanceUID=$study_b" 127.0.0.1 "$port" >/dev/null 2>&1 || true
+  -k "StudyInstanceUID=$study_b" 127.0.0.1 "$port" >"$work/get3.log" 2>&1 || true
 [ "$(ls "$work/get3" | wc -l)" = 0 ] || die "LIMITED retrieved a study it was not granted"
+# it was answered, not failed: a successful C-GET that matched nothing
+[ "$(sql "SELECT matches || '/' || completed || '/' || status FROM qr_audit WHERE calling_ae = 'LIMITED' AND operation = 'C-GET' ORDER BY id DESC LIMIT 1")" = 0/0/0 ] ||
+  die "LIMITED's C-GET of an ungranted study: $(tail -n 3 "$work/get3.log")"
+# and it does retrieve the study it was granted
+getscu -S -aet LIMITED -aec CASEPORT -od "$work/get5" -k QueryRetrieveLevel=STUDY \
+  -k "StudyInstanceUID=$study_a" 127.0.0.1 "$port" >"$work/get5.log" 2>&1 ||
+  die "LIMITED's C-GET of its granted study failed: $(tail -n 3 "$work/get5.log")"
+[ "$(ls "$work/get5" | wc -l)" = 5 ] || die "LIMITED got $(ls "$work/get5" | wc -l) of the granted study's 5 instances"
 log "C-GET: transfer syntax mismatch and grants"
 
 # The audit: every operation above, with who and what.
