@@ -12,6 +12,7 @@
 
 #include "codec_charset.h"
 #include "cp_mem.h"
+#include "cp_utf8.h"
 #include "cp_bytes.h"
 
 #define UNDEF 0xFFFFFFFFu
@@ -294,22 +295,6 @@ static bool charset_vr(const char *vr)
     return false;
 }
 
-static bool valid_utf8(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        uint8_t c = p[i];
-        size_t k = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
-                            : (c & 0xF8) == 0xF0 ? 3 : 4;
-        if (k == 4 || (k == 1 && c < 0xC2) || (k > 0 && i + k >= n))
-            return false;
-        for (size_t j = 1; j <= k; j++)
-            if ((p[i + j] & 0xC0) != 0x80)
-                return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* Text governed by the character set, decoded to UTF-8 in place of *v (reallocated). */
 static cp_err_t decode_text(xc_t *x, const el_t *e, uint8_t **v, size_t *len, cp_errinfo_t *ei)
 {
@@ -323,10 +308,10 @@ static cp_err_t decode_text(xc_t *x, const el_t *e, uint8_t **v, size_t *len, cp
     if (cs[0] == '\0') {
         if (x->rep->guessed++ == 0)
             x->rep->guessed_tag = e->tag;
-        cs = valid_utf8(*v, *len) ? "ISO_IR 192" : "ISO_IR 100";
+        cs = cp_utf8_valid(*v, *len) ? "ISO_IR 192" : "ISO_IR 100";
     }
     if (strcmp(cs, "ISO_IR 192") == 0)
-        return valid_utf8(*v, *len) ? CP_OK
+        return cp_utf8_valid(*v, *len) ? CP_OK
                                     : cp_fail(ei, CP_EUNSUPPORTED, 0,
                                               "(%04X,%04X) is not valid UTF-8", e->tag >> 16,
                                               e->tag & 0xFFFF);

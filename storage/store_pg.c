@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cp_mem.h"
+#include "cp_utf8.h"
 #include "store_pg_int.h"
 
 typedef struct slot {
@@ -272,28 +273,11 @@ struct store_pg_txn {
     slot_t *slot;
 };
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one (RFC 3629). */
-static size_t utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-    if (n == 0 || (n == 2 && p[0] > 0xDF) || (n == 3 && p[0] > 0xEF))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    if ((n == 3 && p[0] == 0xE0 && p[1] < 0xA0) || (n == 3 && p[0] == 0xED && p[1] > 0x9F) ||
-        (n == 4 && p[0] == 0xF0 && p[1] < 0x90) || (n == 4 && p[0] == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return n;
-}
-
 bool store__utf8_valid(const char *in)
 {
     const unsigned char *p = (const unsigned char *)in;
     for (size_t n; *p; p += n)
-        if ((n = utf8_seq(p)) == 0)
+        if ((n = cp_utf8_seq(p, 4)) == 0)
             return false;
     return true;
 }
@@ -303,7 +287,7 @@ char *store__utf8_clean(const char *in)
     const unsigned char *p = (const unsigned char *)in;
     char *out = cp_xmalloc(3 * strlen(in) + 1), *o = out;
     while (*p) {
-        size_t n = utf8_seq(p);
+        size_t n = cp_utf8_seq(p, 4);
         if (n == 0) {
             memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
             o += 3;
