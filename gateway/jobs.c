@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "codec_dicom.h"
+#include "conf.h"
 #include "codec_pixels.h"
 #include "cp_log.h"
 #include "cp_mem.h"
@@ -30,6 +31,9 @@
 
 #define LEASE_SECONDS 300
 #define IDLE_MS 500
+/* Jobs claimed at once: one claim and one "done" statement for all of them. Few enough
+ * that a batch of large instances ends well within the lease. */
+#define CLAIM_BATCH 8
 
 struct gw_jobs {
     gw_ctx_t ctx;
@@ -42,14 +46,17 @@ struct gw_jobs {
 
 typedef cp_err_t (*job_fn)(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
 
-cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
+cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, const store_job_t *job, codec_dshdr_fields_t *f,
                              store_addr_t *addr_out, const codec_ts_t **ts_out, cp_errinfo_t *ei)
 {
-    store_addr_t addr;
+    store_addr_t addr = job->addr;
     char ts_uid[65];
-    cp_err_t err = store_jobs_instance_blob(ctx->pg, instance_id, &addr, ts_uid, ei);
-    if (err != CP_OK)
-        return err;
+    snprintf(ts_uid, sizeof ts_uid, "%s", job->ts);
+    if (!job->has_instance) { /* claimed without its instance row: look again */
+        cp_err_t err = store_jobs_instance_blob(ctx->pg, job->instance_id, &addr, ts_uid, ei);
+        if (err != CP_OK)
+            return err;
+    }
     const codec_ts_t *ts = codec_ts_find(ts_uid);
     if (addr_out != NULL)
         *addr_out = addr;
@@ -104,7 +111,7 @@ cp_err_t gw_xcode_blob(store_blob_t *blobs, const store_addr_t *addr, const code
 static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
-    cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, NULL, NULL, ei);
+    cp_err_t err = gw_jobs_read_header(ctx, job, &f, NULL, NULL, ei);
     if (err != CP_OK)
         return err;
     gw_index_text_t u;
@@ -370,7 +377,7 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
     codec_dshdr_fields_t f;
     store_addr_t addr;
     const codec_ts_t *ts = NULL;
-    cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, &addr, &ts, ei);
+    cp_err_t err = gw_jobs_read_header(ctx, job, &f, &addr, &ts, ei);
     if (err != CP_OK)
         return err;
     bool compressed = f.pixel_data_length == 0xFFFFFFFFu;
@@ -416,23 +423,60 @@ static bool permanent(cp_err_t err)
     return err == CP_EPARSE || err == CP_EUNSUPPORTED || err == CP_ETOOBIG;
 }
 
-static void run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
+/* Runs one job; true when it is done (to be marked so with its batch), false when it
+ * failed (marked so at once, with the reason). */
+static bool run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
 {
     cp_errinfo_t ei = {0};
     job_fn fn = lookup(job->kind);
     cp_err_t err = fn != NULL ? fn(&j->ctx, job, &ei)
                               : cp_fail(&ei, CP_EUNSUPPORTED, 0, "no worker for this kind");
-    cp_errinfo_t ei2 = {0};
-    cp_err_t fin = err == CP_OK ? store_jobs_done(j->ctx.pg, job->id, worker, &ei2)
-                                : store_jobs_fail(j->ctx.pg, job->id, worker,
-                                                  cp_errinfo_msg(&ei, err), permanent(err), &ei2);
     CP_LOG(err == CP_OK ? CP_LOG_DEBUG : CP_LOG_WARN, "jobs",
            "event=%s job=%lld kind=%s instance=%lld attempt=%d%s%s", err == CP_OK ? "done" : "failed",
            (long long)job->id, job->kind, (long long)job->instance_id, job->attempts,
            err == CP_OK ? "" : " error=", err == CP_OK ? "" : cp_err_name(err));
+    if (err == CP_OK)
+        return true;
+    cp_errinfo_t ei2 = {0};
+    cp_err_t fin = store_jobs_fail(j->ctx.pg, job->id, worker, cp_errinfo_msg(&ei, err),
+                                   permanent(err), &ei2);
     if (fin != CP_OK)
         CP_LOG(CP_LOG_WARN, "jobs", "event=job_not_finished job=%lld error=%s why=\"%s\"",
                (long long)job->id, cp_err_name(fin), cp_errinfo_msg(&ei2, fin));
+    return false;
+}
+
+static bool stopping(gw_jobs_t *j)
+{
+    pthread_mutex_lock(&j->mu);
+    bool stop = j->stopping;
+    pthread_mutex_unlock(&j->mu);
+    return stop;
+}
+
+/* Runs a claimed batch and marks what succeeded done in one statement. Asked to stop
+ * midway, it hands the jobs it has not started back to the queue. */
+static void run_batch(gw_jobs_t *j, const char *worker, const store_job_t *jobs, int n)
+{
+    int64_t done[CLAIM_BATCH], left[CLAIM_BATCH];
+    int n_done = 0, n_left = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && stopping(j))
+            left[n_left++] = jobs[i].id;
+        else if (run_one(j, worker, &jobs[i]))
+            done[n_done++] = jobs[i].id;
+    }
+    cp_errinfo_t ei = {0};
+    int finished = 0;
+    cp_err_t err = store_jobs_done_batch(j->ctx.pg, done, n_done, worker, &finished, &ei);
+    if (err == CP_OK && finished < n_done)
+        CP_LOG(CP_LOG_WARN, "jobs", "event=jobs_not_finished count=%d why=\"lease lost\"",
+               n_done - finished);
+    if (err == CP_OK)
+        err = store_jobs_release(j->ctx.pg, left, n_left, worker, &ei);
+    if (err != CP_OK) /* they run again when their lease expires */
+        CP_LOG(CP_LOG_WARN, "jobs", "event=jobs_not_finished count=%d error=%s why=\"%s\"",
+               n_done + n_left, cp_err_name(err), cp_errinfo_msg(&ei, err));
 }
 
 /* Sleeps up to ms unless asked to stop; true if it should go on. */
@@ -470,25 +514,23 @@ static void *worker_main(void *arg)
     gethostname(host, sizeof host - 1);
     snprintf(name, sizeof name, "%s:%d:%d", host, (int)getpid(), w->index);
     free(w);
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        bool stop = j->stopping;
-        pthread_mutex_unlock(&j->mu);
-        if (stop)
-            break;
-        store_job_t job;
+    store_job_t *batch = cp_xcalloc(CLAIM_BATCH, sizeof *batch);
+    while (!stopping(j)) {
+        int n = 0;
         cp_errinfo_t ei = {0};
-        cp_err_t err = store_jobs_claim(j->ctx.pg, kind_names, name, LEASE_SECONDS, &job, &ei);
-        if (err == CP_OK) {
-            run_one(j, name, &job);
+        cp_err_t err = store_jobs_claim_batch(j->ctx.pg, kind_names, name, LEASE_SECONDS,
+                                              CLAIM_BATCH, batch, &n, &ei);
+        if (err == CP_OK && n > 0) {
+            run_batch(j, name, batch, n);
             continue;
         }
-        if (err != CP_ENOENT) /* the database is away: try again after a pause */
+        if (err != CP_OK) /* the database is away: try again after a pause */
             CP_LOG(CP_LOG_WARN, "jobs", "event=claim_failed error=%s why=\"%s\"", cp_err_name(err),
                    cp_errinfo_msg(&ei, err));
-        if (!idle(j, err == CP_ENOENT ? IDLE_MS : 5 * IDLE_MS))
+        if (!idle(j, err == CP_OK ? IDLE_MS : 5 * IDLE_MS))
             break;
     }
+    free(batch);
     return NULL;
 }
 
@@ -511,8 +553,23 @@ gw_jobs_t *gw_jobs_start(const gw_ctx_t *ctx, int n)
 {
     if (n <= 0)
         return NULL;
+    /* The workers' own connections, one each: they never wait for a pool slot that a
+     * C-STORE needs, and their commits skip the WAL flush (a result lost in a crash is
+     * made again: its job is still leased, and runs again when the lease expires). */
+    char conninfo[4096];
+    cp_errinfo_t ei = {0};
+    store_pg_t *pg = NULL;
+    cp_err_t err = conf_pg_conninfo(ctx->conf, conninfo, sizeof conninfo, &ei);
+    if (err == CP_OK)
+        err = store_pg_open_async(conninfo, n, &pg, &ei);
+    if (err != CP_OK) {
+        CP_LOG(CP_LOG_ERROR, "jobs", "event=workers_not_started error=%s why=\"%s\"",
+               cp_err_name(err), cp_errinfo_msg(&ei, err));
+        return NULL;
+    }
     gw_jobs_t *j = cp_xcalloc(1, sizeof *j);
     j->ctx = *ctx;
+    j->ctx.pg = pg;
     j->threads = cp_xcalloc((size_t)n, sizeof *j->threads);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
@@ -550,5 +607,6 @@ void gw_jobs_stop(gw_jobs_t *j)
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j->threads);
+    store_pg_close(j->ctx.pg);
     free(j);
 }

@@ -10,9 +10,9 @@
 #include "gw.h"
 #include "store_jobs.h"
 
-/* Reads the header of the instance's stored data set (it stops at Pixel Data); also gives
- * the blob's address and transfer syntax (either may be NULL). */
-cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, int64_t instance_id, codec_dshdr_fields_t *f,
+/* Reads the header of the job's instance's stored data set (it stops at Pixel Data); also
+ * gives the blob's address and transfer syntax (either may be NULL). */
+cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, const store_job_t *job, codec_dshdr_fields_t *f,
                              store_addr_t *addr, const codec_ts_t **ts, cp_errinfo_t *ei);
 /* The re-encoder (codec_xcode) over the data set in the blob at addr, into wr. */
 cp_err_t gw_xcode_blob(store_blob_t *blobs, const store_addr_t *addr, const codec_xcode_opts_t *o,

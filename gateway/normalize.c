@@ -239,8 +239,10 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     store_addr_t orig;
     const codec_ts_t *ts = NULL;
     store_patient_identity_t who;
-    cp_err_t err = gw_jobs_read_header(ctx, job->instance_id, &f, &orig, &ts, ei);
-    if (err == CP_OK)
+    cp_err_t err = gw_jobs_read_header(ctx, job, &f, &orig, &ts, ei);
+    if (err == CP_OK && job->has_instance)
+        who = job->patient;
+    else if (err == CP_OK)
         err = store_jobs_patient_identity(ctx->pg, job->instance_id, &who, ei);
     if (err != CP_OK)
         return err;

@@ -68,9 +68,9 @@ void store_blob_writer_free(store_blob_writer_t *w);
 cp_err_t store_blob_reader_open(store_blob_t *s, const store_addr_t *addr,
                                 store_blob_reader_t **out, cp_errinfo_t *ei);
 /* Reads up to cap plaintext bytes into buf; *n == 0 means the end was reached and the
- * whole blob authenticated (final segment seen, HMAC of the plaintext equals the
- * address). Each segment is authenticated before any of its bytes are returned;
- * a flipped byte, a truncated file, swapped or reordered segments -> CP_ETAMPER. */
+ * whole blob authenticated (final segment seen). Each segment is authenticated before any
+ * of its bytes are returned; a flipped byte, a truncated file, swapped or reordered
+ * segments -> CP_ETAMPER. That the plaintext hashes to the address is verify's check. */
 cp_err_t store_blob_reader_read(store_blob_reader_t *r, void *buf, size_t cap, size_t *n,
                                 cp_errinfo_t *ei);
 /* Plaintext size (from the file's length, checked against the segment layout). */
@@ -80,7 +80,8 @@ uint64_t store_blob_reader_size(const store_blob_reader_t *r);
 cp_err_t store_blob_read_fn(void *reader, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei);
 void store_blob_reader_close(store_blob_reader_t *r); /* NULL: no-op */
 
-/* Reads and authenticates the whole blob; *size set on CP_OK (may be NULL). */
+/* Reads and authenticates the whole blob, and checks that its plaintext hashes to its
+ * address; *size set on CP_OK (may be NULL). */
 cp_err_t store_blob_verify(store_blob_t *s, const store_addr_t *addr, uint64_t *size,
                            cp_errinfo_t *ei);
 

@@ -43,21 +43,6 @@ cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_i
     return err;
 }
 
-static bool claim_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)err;
-    (void)ei;
-    one_row_t *c = ud;
-    store_job_t *j = c->job;
-    c->found = true;
-    j->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    snprintf(j->kind, sizeof j->kind, "%s", PQgetvalue(r, 0, 1));
-    j->instance_id = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    j->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
-    j->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
-    return true;
-}
-
 /* The kinds as a text array literal: {"a","b"} (kinds are plain identifiers). */
 static char *kinds_array(const char *const *kinds)
 {
@@ -73,14 +58,60 @@ static char *kinds_array(const char *const *kinds)
     return out;
 }
 
-cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
-                          int lease_seconds, store_job_t *job, cp_errinfo_t *ei)
+static void copy_field(char *dst, size_t cap, const char *src)
 {
-    char lease[16];
+    snprintf(dst, cap, "%s", src);
+}
+
+/* The patient columns, from col on: patient_id, issuer, name, birth_date, sex, calling_ae. */
+static void identity_from(PGresult *r, int col, store_patient_identity_t *p)
+{
+    copy_field(p->patient_id, sizeof p->patient_id, PQgetvalue(r, 0, col));
+    copy_field(p->issuer, sizeof p->issuer, PQgetvalue(r, 0, col + 1));
+    copy_field(p->name, sizeof p->name, PQgetvalue(r, 0, col + 2));
+    copy_field(p->birth_date, sizeof p->birth_date, PQgetvalue(r, 0, col + 3));
+    copy_field(p->sex, sizeof p->sex, PQgetvalue(r, 0, col + 4));
+    copy_field(p->calling_ae, sizeof p->calling_ae, PQgetvalue(r, 0, col + 5));
+    p->found = true;
+}
+
+typedef struct claim_ctx {
+    store_job_t *jobs;
+    int max, n;
+} claim_ctx_t;
+
+static bool claim_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    claim_ctx_t *c = ud;
+    if (c->n >= c->max) { /* LIMIT says it cannot happen */
+        *err = cp_fail(ei, CP_EIO, 0, "claim returned more jobs than asked for");
+        return false;
+    }
+    store_job_t *j = &c->jobs[c->n++];
+    memset(j, 0, sizeof *j);
+    j->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(j->kind, sizeof j->kind, "%s", PQgetvalue(r, 0, 1));
+    j->instance_id = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    j->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
+    j->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
+    if (PQgetisnull(r, 0, 5) || store_addr_from_hex(PQgetvalue(r, 0, 5), &j->addr) != CP_OK)
+        return true; /* no instance: the job finds out itself */
+    j->has_instance = true;
+    copy_field(j->ts, sizeof j->ts, PQgetvalue(r, 0, 6));
+    identity_from(r, 7, &j->patient);
+    return true;
+}
+
+cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const char *worker,
+                                int lease_seconds, int max, store_job_t *jobs, int *n,
+                                cp_errinfo_t *ei)
+{
+    char lease[16], lim[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
+    snprintf(lim, sizeof lim, "%d", max);
     char *arr = kinds_array(kinds);
-    const char *params[] = {arr, worker, lease};
-    one_row_t c = {.job = job};
+    const char *params[] = {arr, worker, lease, lim};
+    claim_ctx_t c = {jobs, max, 0};
     cp_err_t err = store__pg_stream(
         pg,
         /* a job whose workers died with it max_attempts times is dead, not taken over
@@ -88,17 +119,33 @@ cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *
         "WITH crashed AS (UPDATE jobs SET state = 'dead', lease_until = NULL, updated_at = now(),"
         "   last_error = 'its worker stopped while running it ' || attempts || ' time(s)'"
         "   WHERE kind = ANY($1::text[]) AND state = 'running' AND lease_until < now()"
-        "   AND attempts >= max_attempts RETURNING id)"
-        " UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,"
-        " lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
-        " WHERE id = (SELECT id FROM jobs WHERE kind = ANY($1::text[]) AND"
+        "   AND attempts >= max_attempts RETURNING id),"
+        " c AS (SELECT id FROM jobs WHERE kind = ANY($1::text[]) AND"
         "   ((state = 'queued' AND run_after <= now()) OR"
         "    (state = 'running' AND lease_until < now() AND attempts < max_attempts))"
-        "   ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT 1)"
-        " RETURNING id, kind, instance_id, attempts, max_attempts",
-        3, params, "claiming a job", claim_row, &c, ei);
+        "   ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT $4::integer),"
+        " u AS (UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, worker = $2,"
+        "   lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
+        "   FROM c WHERE j.id = c.id"
+        "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after)"
+        " SELECT u.id, u.kind, u.instance_id, u.attempts, u.max_attempts,"
+        "  encode(i.blob_address, 'hex'), i.transfer_syntax, p.patient_id, p.issuer, p.name,"
+        "  p.birth_date, p.sex, i.calling_ae"
+        " FROM u LEFT JOIN instances i ON i.id = u.instance_id"
+        " LEFT JOIN series e ON e.id = i.series_id LEFT JOIN studies s ON s.id = e.study_id"
+        " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY u.run_after, u.id",
+        4, params, "claiming jobs", claim_row, &c, ei);
     free(arr);
-    if (err == CP_OK && !c.found)
+    *n = err == CP_OK ? c.n : 0;
+    return err;
+}
+
+cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
+                          int lease_seconds, store_job_t *job, cp_errinfo_t *ei)
+{
+    int n = 0;
+    cp_err_t err = store_jobs_claim_batch(pg, kinds, worker, lease_seconds, 1, job, &n, ei);
+    if (err == CP_OK && n == 0)
         return CP_ENOENT;
     return err;
 }
@@ -123,6 +170,68 @@ cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_erri
                       " updated_at = now() WHERE id = $1::bigint AND worker = $2"
                       " AND state = 'running' RETURNING id",
                       2, params, "finishing a job", ei);
+}
+
+typedef struct count_ctx {
+    int n;
+} count_ctx_t;
+
+static bool count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)r;
+    (void)err;
+    (void)ei;
+    ((count_ctx_t *)ud)->n++;
+    return true;
+}
+
+/* A bigint[] literal of ids. */
+static char *id_array(const int64_t *ids, int n)
+{
+    size_t cap = (size_t)n * 21 + 3;
+    char *list = cp_xmalloc(cap), *o = list;
+    *o++ = '{';
+    for (int i = 0; i < n; i++)
+        o += snprintf(o, cap - (size_t)(o - list), "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(o, cap - (size_t)(o - list), "}");
+    return list;
+}
+
+static cp_err_t update_ids(store_pg_t *pg, const char *sql, const int64_t *ids, int n,
+                           const char *worker, const char *what, int *count, cp_errinfo_t *ei)
+{
+    if (count != NULL)
+        *count = 0;
+    if (n == 0)
+        return CP_OK;
+    char *list = id_array(ids, n);
+    const char *params[] = {list, worker};
+    count_ctx_t c = {0};
+    cp_err_t err = store__pg_stream(pg, sql, 2, params, what, count_row, &c, ei);
+    free(list);
+    if (count != NULL)
+        *count = c.n;
+    return err;
+}
+
+cp_err_t store_jobs_done_batch(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
+                               int *finished, cp_errinfo_t *ei)
+{
+    return update_ids(pg,
+                      "UPDATE jobs SET state = 'done', done_at = now(), lease_until = NULL,"
+                      " updated_at = now() WHERE id = ANY($1::bigint[]) AND worker = $2"
+                      " AND state = 'running' RETURNING id",
+                      ids, n, worker, "finishing jobs", finished, ei);
+}
+
+cp_err_t store_jobs_release(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
+                            cp_errinfo_t *ei)
+{
+    return update_ids(pg,
+                      "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,"
+                      " lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[])"
+                      " AND worker = $2 AND state = 'running' RETURNING id",
+                      ids, n, worker, "releasing jobs", NULL, ei);
 }
 
 cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
@@ -188,19 +297,6 @@ cp_err_t store_jobs_list(store_pg_t *pg, const char *state, int limit, store_job
 }
 
 /* ---- reindex ---- */
-
-typedef struct count_ctx {
-    int n;
-} count_ctx_t;
-
-static bool count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)r;
-    (void)err;
-    (void)ei;
-    ((count_ctx_t *)ud)->n++;
-    return true;
-}
 
 cp_err_t store_jobs_queue_reindex(store_pg_t *pg, bool all, int *n, cp_errinfo_t *ei)
 {
@@ -364,23 +460,11 @@ cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const st
     return err;
 }
 
-static void copy_field(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src);
-}
-
 static bool identity_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
 {
     (void)err;
     (void)ei;
-    store_patient_identity_t *p = ud;
-    copy_field(p->patient_id, sizeof p->patient_id, PQgetvalue(r, 0, 0));
-    copy_field(p->issuer, sizeof p->issuer, PQgetvalue(r, 0, 1));
-    copy_field(p->name, sizeof p->name, PQgetvalue(r, 0, 2));
-    copy_field(p->birth_date, sizeof p->birth_date, PQgetvalue(r, 0, 3));
-    copy_field(p->sex, sizeof p->sex, PQgetvalue(r, 0, 4));
-    copy_field(p->calling_ae, sizeof p->calling_ae, PQgetvalue(r, 0, 5));
-    p->found = true;
+    identity_from(r, 0, ud);
     return true;
 }
 

@@ -9,11 +9,26 @@
 #include "store_blob.h"
 #include "store_pg.h"
 
+/* The patient an instance is filed under, as the index holds it (UTF-8), and who sent
+ * the instance: until cases exist, the identity normalization coerces to. */
+typedef struct store_patient_identity {
+    char patient_id[200], issuer[200], name[1000], birth_date[40], sex[40];
+    char calling_ae[17];
+    bool found;
+} store_patient_identity_t;
+
 typedef struct store_job {
     int64_t id;
     char kind[32];
     int64_t instance_id; /* 0: none */
     int attempts, max_attempts;
+    /* Read with the claim, so that a job needs no query of its own to start: the
+     * instance's blob and transfer syntax, and its patient (has_instance false when the
+     * job names no instance or the instance is gone). */
+    bool has_instance;
+    store_addr_t addr;
+    char ts[65];
+    store_patient_identity_t patient;
 } store_job_t;
 
 cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_id,
@@ -22,8 +37,18 @@ cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_i
  * with its lease expired (a worker that died). CP_ENOENT when there is none. */
 cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
                           int lease_seconds, store_job_t *job, cp_errinfo_t *ei);
+/* Up to max of them in one statement, oldest first; *n how many (0: none runnable). */
+cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const char *worker,
+                                int lease_seconds, int max, store_job_t *jobs, int *n,
+                                cp_errinfo_t *ei);
 /* CP_ENOENT if the lease was lost (another worker took the job over). */
 cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_errinfo_t *ei);
+/* Several done in one statement; *finished: how many this worker still held. */
+cp_err_t store_jobs_done_batch(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
+                               int *finished, cp_errinfo_t *ei);
+/* Claimed jobs handed back unstarted: queued again, the claim not counted as an attempt. */
+cp_err_t store_jobs_release(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
+                            cp_errinfo_t *ei);
 /* Back to the queue after 2^attempts seconds (at most an hour), or dead after
  * max_attempts, or at once if permanent (the data will not change: a malformed object);
  * why is kept either way. */
@@ -53,13 +78,6 @@ cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char
 cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const uint8_t hash[32],
                                    const char *note, int64_t *duplicate_of, cp_errinfo_t *ei);
 
-/* The patient an instance is filed under, as the index holds it (UTF-8), and who sent
- * the instance: until cases exist, the identity normalization coerces to. */
-typedef struct store_patient_identity {
-    char patient_id[200], issuer[200], name[1000], birth_date[40], sex[40];
-    char calling_ae[17];
-    bool found;
-} store_patient_identity_t;
 cp_err_t store_jobs_patient_identity(store_pg_t *pg, int64_t instance_id,
                                      store_patient_identity_t *out, cp_errinfo_t *ei);
 

@@ -24,6 +24,11 @@ typedef struct store_pg store_pg_t; /* opaque */
 
 /* Does not connect yet: the first call that needs a connection does. */
 cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp_errinfo_t *ei);
+/* A pool whose commits do not wait for the WAL flush (synchronous_commit = off): for
+ * derived data that is made again if a crash loses it (the job workers' results), never
+ * for what an acknowledgement depends on. */
+cp_err_t store_pg_open_async(const char *conninfo, int pool_size, store_pg_t **out,
+                             cp_errinfo_t *ei);
 void store_pg_close(store_pg_t *pg); /* NULL: no-op */
 
 /* Applies every migration newer than the database's, each in its own transaction, under
@@ -67,7 +72,8 @@ cp_err_t store_pg_ingest(store_pg_t *pg, const store_instance_in_t *in,
 /* The same in two steps, so the database works while the caller makes the blob durable:
  * start opens a transaction and sends the ingest statement without waiting; finish
  * waits for it and commits (commit true: *res filled) or rolls back, and always frees
- * txn. Nothing is visible to others before finish commits. */
+ * txn. Nothing is visible to others before finish commits. in must stay valid until
+ * finish (a connection found dead is replaced and the ingest sent again). */
 typedef struct store_pg_txn store_pg_txn_t;
 cp_err_t store_pg_ingest_start(store_pg_t *pg, const store_instance_in_t *in,
                                store_pg_txn_t **txn, cp_errinfo_t *ei);

@@ -268,7 +268,11 @@ void gw_store_push(gw_store_t *s, const uint8_t *data, size_t len)
     }
     memcpy(s->pending + s->pending_len, data, len);
     s->pending_len += len;
-    schedule(s);
+    /* Less than a chunk waits for more or for the end: an instance that arrives whole
+     * (most do: a few kilobytes to a few hundred) costs one trip to a worker thread and
+     * back, not two. */
+    if (s->pending_len >= CHUNK)
+        schedule(s);
 }
 
 bool gw_store_backlogged(const gw_store_t *s)

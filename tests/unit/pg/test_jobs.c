@@ -161,3 +161,60 @@ void jobs_only_the_lease_holder_finishes(void **state)
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_ENOENT); /* once */
     store_pg_close(pg);
 }
+
+/* A batch claim takes the oldest due jobs up to its size, with each job's instance (blob,
+ * transfer syntax, patient) read in the same statement; done marks only what the worker
+ * still holds; jobs handed back unstarted are queued again without an attempt counted. */
+void jobs_batch_claim_done_release(void **state)
+{
+    (void)state;
+    store_pg_t *pg = open_db();
+    /* one instance: its row's triggers queue its pixel_hash and normalize jobs */
+    sql("INSERT INTO blobs (address, size, key_id)"
+        " VALUES (decode('ab' || repeat('00', 31), 'hex'), 10, 'k1');"
+        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex)"
+        " VALUES ('MRN7', 'HOSP', 'Doe^Jane', '19700101', 'F');"
+        "INSERT INTO studies (study_uid, patient_id) SELECT '1.2.3', id FROM patients;"
+        "INSERT INTO series (series_uid, study_id) SELECT '1.2.3.4', id FROM studies;"
+        "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid, transfer_syntax,"
+        " size, blob_address, calling_ae, peer_address) SELECT id, '1.2.840.10008.5.1.4.1.1.2',"
+        " '1.2.3.4.5', '1.2.840.10008.1.2.1', 10, (SELECT address FROM blobs), 'MODALITY1',"
+        " '127.0.0.1'"
+        " FROM series");
+    sql("DELETE FROM jobs WHERE kind <> 'normalize'");
+    int64_t ids[4];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &ids[i], NULL), CP_OK);
+    store_job_t b[3];
+    int n = -1;
+    assert_int_equal(store_jobs_claim_batch(pg, kinds, "w", 60, 3, b, &n, NULL), CP_OK);
+    assert_int_equal(n, 3);
+    /* the trigger's job is the oldest and carries its instance */
+    assert_true(b[0].has_instance);
+    assert_string_equal(b[0].ts, "1.2.840.10008.1.2.1");
+    assert_int_equal(b[0].addr.b[0], 0xab);
+    assert_string_equal(b[0].patient.patient_id, "MRN7");
+    assert_string_equal(b[0].patient.name, "Doe^Jane");
+    assert_string_equal(b[0].patient.calling_ae, "MODALITY1");
+    assert_false(b[1].has_instance); /* no instance named */
+    assert_int_equal(b[1].id, ids[0]);
+    assert_int_equal(b[2].id, ids[1]);
+    store_job_t rest[3];
+    assert_int_equal(store_jobs_claim_batch(pg, kinds, "w2", 60, 3, rest, &n, NULL), CP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rest[0].id, ids[2]);
+    assert_int_equal(store_jobs_claim_batch(pg, kinds, "w3", 60, 3, rest, &n, NULL), CP_OK);
+    assert_int_equal(n, 0);
+    /* w finishes two; the third it gives back */
+    int64_t done[3] = {b[0].id, b[1].id, ids[2]}; /* ids[2] is w2's: not finished by w */
+    int finished = -1;
+    assert_int_equal(store_jobs_done_batch(pg, done, 3, "w", &finished, NULL), CP_OK);
+    assert_int_equal(finished, 2);
+    assert_int_equal(store_jobs_release(pg, &b[2].id, 1, "w", NULL), CP_OK);
+    assert_string_equal(sql_value("SELECT count(*) FROM jobs WHERE state = 'done'"), "2");
+    store_job_t again;
+    assert_int_equal(store_jobs_claim(pg, kinds, "w3", 60, &again, NULL), CP_OK);
+    assert_int_equal(again.id, b[2].id);
+    assert_int_equal(again.attempts, 1); /* the released claim did not count */
+    store_pg_close(pg);
+}
