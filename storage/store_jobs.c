@@ -102,6 +102,24 @@ static bool claim_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     return true;
 }
 
+/* Prepared: a worker that keeps pace with ingest claims a job or two at a time, and
+ * planning this statement cost twice what running it did. */
+static const store__named_t claim_stmt = {
+    0, "cp_jobs_claim",
+    "WITH c AS (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now()"
+    "   AND kind = ANY($1::text[]) ORDER BY run_after, id FOR UPDATE SKIP LOCKED"
+    "   LIMIT $4::integer),"
+    " u AS (UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, worker = $2,"
+    "   lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
+    "   FROM c WHERE j.id = c.id"
+    "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after)"
+    " SELECT u.id, u.kind, u.instance_id, u.attempts, u.max_attempts,"
+    "  encode(i.blob_address, 'hex'), i.transfer_syntax, p.patient_id, p.issuer, p.name,"
+    "  p.birth_date, p.sex, i.calling_ae"
+    " FROM u LEFT JOIN instances i ON i.id = u.instance_id"
+    " LEFT JOIN series e ON e.id = i.series_id LEFT JOIN studies s ON s.id = e.study_id"
+    " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY u.run_after, u.id"};
+
 cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const char *worker,
                                 int lease_seconds, int max, store_job_t *jobs, int *n,
                                 cp_errinfo_t *ei)
@@ -112,31 +130,54 @@ cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const 
     char *arr = kinds_array(kinds);
     const char *params[] = {arr, worker, lease, lim};
     claim_ctx_t c = {jobs, max, 0};
-    cp_err_t err = store__pg_stream(
-        pg,
-        /* a job whose workers died with it max_attempts times is dead, not taken over
-         * once more: it would crash-loop every worker */
-        "WITH crashed AS (UPDATE jobs SET state = 'dead', lease_until = NULL, updated_at = now(),"
-        "   last_error = 'its worker stopped while running it ' || attempts || ' time(s)'"
-        "   WHERE kind = ANY($1::text[]) AND state = 'running' AND lease_until < now()"
-        "   AND attempts >= max_attempts RETURNING id),"
-        " c AS (SELECT id FROM jobs WHERE kind = ANY($1::text[]) AND"
-        "   ((state = 'queued' AND run_after <= now()) OR"
-        "    (state = 'running' AND lease_until < now() AND attempts < max_attempts))"
-        "   ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT $4::integer),"
-        " u AS (UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, worker = $2,"
-        "   lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
-        "   FROM c WHERE j.id = c.id"
-        "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after)"
-        " SELECT u.id, u.kind, u.instance_id, u.attempts, u.max_attempts,"
-        "  encode(i.blob_address, 'hex'), i.transfer_syntax, p.patient_id, p.issuer, p.name,"
-        "  p.birth_date, p.sex, i.calling_ae"
-        " FROM u LEFT JOIN instances i ON i.id = u.instance_id"
-        " LEFT JOIN series e ON e.id = i.series_id LEFT JOIN studies s ON s.id = e.study_id"
-        " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY u.run_after, u.id",
-        4, params, "claiming jobs", claim_row, &c, ei);
+    cp_err_t err =
+        store__pg_stream_named(pg, &claim_stmt, 4, params, "claiming jobs", claim_row, &c, ei);
     free(arr);
     *n = err == CP_OK ? c.n : 0;
+    return err;
+}
+
+typedef struct reap_ctx {
+    int queued, dead;
+} reap_ctx_t;
+
+static bool reap_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    reap_ctx_t *c = ud;
+    if (strcmp(PQgetvalue(r, 0, 0), "dead") == 0)
+        c->dead++;
+    else
+        c->queued++;
+    return true;
+}
+
+cp_err_t store_jobs_reap(store_pg_t *pg, const char *const *kinds, int *requeued, int *died,
+                         cp_errinfo_t *ei)
+{
+    char *arr = kinds_array(kinds);
+    const char *params[] = {arr};
+    reap_ctx_t c = {0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        /* a job whose workers died with it max_attempts times is dead, not run once more:
+         * it would crash-loop every worker */
+        "WITH x AS (SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()"
+        "   AND kind = ANY($1::text[]) FOR UPDATE SKIP LOCKED)"
+        " UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead'"
+        "   ELSE 'queued' END,"
+        " last_error = CASE WHEN j.attempts >= j.max_attempts"
+        "   THEN 'its worker stopped while running it ' || j.attempts || ' time(s)'"
+        "   ELSE j.last_error END,"
+        " worker = NULL, lease_until = NULL, run_after = now(), updated_at = now()"
+        " FROM x WHERE j.id = x.id RETURNING j.state",
+        1, params, "taking back expired jobs", reap_row, &c, ei);
+    free(arr);
+    if (requeued != NULL)
+        *requeued = c.queued;
+    if (died != NULL)
+        *died = c.dead;
     return err;
 }
 
@@ -197,7 +238,7 @@ static char *id_array(const int64_t *ids, int n)
     return list;
 }
 
-static cp_err_t update_ids(store_pg_t *pg, const char *sql, const int64_t *ids, int n,
+static cp_err_t update_ids(store_pg_t *pg, const store__named_t *st, const int64_t *ids, int n,
                            const char *worker, const char *what, int *count, cp_errinfo_t *ei)
 {
     if (count != NULL)
@@ -207,31 +248,34 @@ static cp_err_t update_ids(store_pg_t *pg, const char *sql, const int64_t *ids, 
     char *list = id_array(ids, n);
     const char *params[] = {list, worker};
     count_ctx_t c = {0};
-    cp_err_t err = store__pg_stream(pg, sql, 2, params, what, count_row, &c, ei);
+    cp_err_t err = store__pg_stream_named(pg, st, 2, params, what, count_row, &c, ei);
     free(list);
     if (count != NULL)
         *count = c.n;
     return err;
 }
 
+static const store__named_t done_stmt = {
+    1, "cp_jobs_done",
+    "UPDATE jobs SET state = 'done', done_at = now(), lease_until = NULL, updated_at = now()"
+    " WHERE id = ANY($1::bigint[]) AND worker = $2 AND state = 'running' RETURNING id"};
+
+static const store__named_t release_stmt = {
+    2, "cp_jobs_release",
+    "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,"
+    " lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[])"
+    " AND worker = $2 AND state = 'running' RETURNING id"};
+
 cp_err_t store_jobs_done_batch(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
                                int *finished, cp_errinfo_t *ei)
 {
-    return update_ids(pg,
-                      "UPDATE jobs SET state = 'done', done_at = now(), lease_until = NULL,"
-                      " updated_at = now() WHERE id = ANY($1::bigint[]) AND worker = $2"
-                      " AND state = 'running' RETURNING id",
-                      ids, n, worker, "finishing jobs", finished, ei);
+    return update_ids(pg, &done_stmt, ids, n, worker, "finishing jobs", finished, ei);
 }
 
 cp_err_t store_jobs_release(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
                             cp_errinfo_t *ei)
 {
-    return update_ids(pg,
-                      "UPDATE jobs SET state = 'queued', attempts = attempts - 1, worker = NULL,"
-                      " lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[])"
-                      " AND worker = $2 AND state = 'running' RETURNING id",
-                      ids, n, worker, "releasing jobs", NULL, ei);
+    return update_ids(pg, &release_stmt, ids, n, worker, "releasing jobs", NULL, ei);
 }
 
 cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
@@ -405,8 +449,10 @@ cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const ui
     }
     const char *params[] = {id, hash != NULL ? hex : NULL, note};
     rep_ctx_t c = {0};
-    cp_err_t err = store__pg_stream(pg, "SELECT cp_set_pixel_hash($1::bigint, $2::bytea, $3)", 3,
-                                    params, "recording a pixel hash", rep_row, &c, ei);
+    static const store__named_t st = {3, "cp_jobs_pixel_hash",
+                                      "SELECT cp_set_pixel_hash($1::bigint, $2::bytea, $3)"};
+    cp_err_t err =
+        store__pg_stream_named(pg, &st, 3, params, "recording a pixel hash", rep_row, &c, ei);
     if (err == CP_OK && duplicate_of != NULL)
         *duplicate_of = c.rep;
     return err;
@@ -452,10 +498,12 @@ cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const st
     char *arr = text_array(changes, n_changes);
     const char *params[] = {id, addr ? hex : NULL, addr ? sz : NULL, addr ? key_id : NULL,
                             addr ? ts : NULL, arr, verified};
-    cp_err_t err = store__pg_exec(pg,
-                                  "SELECT cp_set_normalized($1::bigint, $2::bytea, $3::bigint,"
-                                  " $4, $5, $6::text[], $7)",
-                                  7, params, "recording a normalized instance", ei);
+    static const store__named_t st = {4, "cp_jobs_normalized",
+                                      "SELECT cp_set_normalized($1::bigint, $2::bytea,"
+                                      " $3::bigint, $4, $5, $6::text[], $7)"};
+    count_ctx_t ignore = {0};
+    cp_err_t err = store__pg_stream_named(pg, &st, 7, params, "recording a normalized instance",
+                                          count_row, &ignore, ei);
     free(arr);
     return err;
 }

@@ -33,10 +33,14 @@ typedef struct store_job {
 
 cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_id,
                             int max_attempts, int64_t *id, cp_errinfo_t *ei);
-/* The oldest runnable job of one of kinds (NULL-terminated): queued and due, or running
- * with its lease expired (a worker that died). CP_ENOENT when there is none. */
+/* The oldest due queued job of one of kinds (NULL-terminated), leased to worker.
+ * CP_ENOENT when there is none. */
 cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
                           int lease_seconds, store_job_t *job, cp_errinfo_t *ei);
+/* Jobs whose lease expired (their worker died or hung) queued again, or dead once their
+ * workers died with them max_attempts times; claims take queued jobs only. */
+cp_err_t store_jobs_reap(store_pg_t *pg, const char *const *kinds, int *requeued, int *died,
+                         cp_errinfo_t *ei);
 /* Up to max of them in one statement, oldest first; *n how many (0: none runnable). */
 cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const char *worker,
                                 int lease_seconds, int max, store_job_t *jobs, int *n,

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ typedef struct slot {
     PGconn *conn;
     bool busy;
     bool prepared;
+    uint32_t named; /* store__named_t ids prepared on conn */
 } slot_t;
 
 struct store_pg {
@@ -90,6 +92,7 @@ static cp_err_t connect_slot(store_pg_t *pg, slot_t *s, cp_errinfo_t *ei)
                           NULL};
     s->conn = PQconnectdbParams(keys, vals, 1);
     s->prepared = false;
+    s->named = 0;
     if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
         return CP_OK;
     char line[200];
@@ -651,19 +654,13 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
 
 /* Runs sql and hands its rows one by one to row() (false: skip the rest), so a large
  * archive is read in constant memory. row() may set *err to stop with an error. */
-cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *const *params,
-                          const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei)
+/* The rows of the query just sent on s, one at a time. */
+static cp_err_t stream_results(slot_t *s, const char *what, store__row_fn row, void *ud,
+                               cp_errinfo_t *ei)
 {
-    slot_t *s;
-    cp_err_t err = acquire(pg, &s, ei);
-    if (err != CP_OK)
-        return err;
-    if (!PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) ||
-        !PQsetSingleRowMode(s->conn)) {
+    cp_err_t err = CP_OK;
+    if (!PQsetSingleRowMode(s->conn))
         err = result_error(s->conn, NULL, what, ei);
-        release(pg, s);
-        return err;
-    }
     PGresult *r;
     bool go = true;
     while ((r = PQgetResult(s->conn)) != NULL) {
@@ -676,6 +673,47 @@ cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *co
         }
         PQclear(r);
     }
+    return err;
+}
+
+cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                          const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    if (!PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0))
+        err = result_error(s->conn, NULL, what, ei);
+    else
+        err = stream_results(s, what, row, ud, ei);
+    release(pg, s);
+    return err;
+}
+
+cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
+                                const char *const *params, const char *what, store__row_fn row,
+                                void *ud, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    uint32_t bit = 1u << st->id;
+    if (!(s->named & bit)) {
+        PGresult *r = PQprepare(s->conn, st->name, st->sql, n, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            err = result_error(s->conn, r, what, ei);
+            release(pg, s);
+            return err;
+        }
+        PQclear(r);
+        s->named |= bit;
+    }
+    if (!PQsendQueryPrepared(s->conn, st->name, n, params, NULL, NULL, 0))
+        err = result_error(s->conn, NULL, what, ei);
+    else
+        err = stream_results(s, what, row, ud, ei);
     release(pg, s);
     return err;
 }

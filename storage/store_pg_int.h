@@ -12,6 +12,15 @@ typedef bool (*store__row_fn)(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t
 /* Runs sql with n text parameters on a pooled connection, rows one at a time. */
 cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *const *params,
                           const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei);
+/* A statement prepared once per pooled connection (parsed and planned once, not at every
+ * call): for the statements the job workers run per job. id: 0..31, unique. */
+typedef struct store__named {
+    int id;
+    const char *name, *sql;
+} store__named_t;
+cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
+                                const char *const *params, const char *what, store__row_fn row,
+                                void *ud, cp_errinfo_t *ei);
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);

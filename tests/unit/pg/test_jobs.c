@@ -84,6 +84,11 @@ void jobs_expired_lease_is_taken_over(void **state)
     assert_int_equal(store_jobs_claim(pg, kinds, "crashed", 60, &j, NULL), CP_OK);
     assert_int_equal(store_jobs_claim(pg, kinds, "w2", 60, &j, NULL), CP_ENOENT);
     sql("UPDATE jobs SET lease_until = now() - interval '1 second'"); /* the worker died */
+    assert_int_equal(store_jobs_claim(pg, kinds, "w2", 60, &j, NULL), CP_ENOENT);
+    int queued = -1, died = -1;
+    assert_int_equal(store_jobs_reap(pg, kinds, &queued, &died, NULL), CP_OK);
+    assert_int_equal(queued, 1);
+    assert_int_equal(died, 0);
     assert_int_equal(store_jobs_claim(pg, kinds, "w2", 60, &j, NULL), CP_OK);
     assert_int_equal(j.id, a);
     assert_int_equal(j.attempts, 2); /* a crash counts: a job that kills workers dies */
@@ -104,6 +109,10 @@ void jobs_crash_loop_dies(void **state)
     for (int i = 0; i < 2; i++) {
         assert_int_equal(store_jobs_claim(pg, kinds, "crashing", 60, &j, NULL), CP_OK);
         sql("UPDATE jobs SET lease_until = now() - interval '1 second'"); /* it died */
+        int queued = -1, died = -1;
+        assert_int_equal(store_jobs_reap(pg, kinds, &queued, &died, NULL), CP_OK);
+        assert_int_equal(queued, i == 0 ? 1 : 0);
+        assert_int_equal(died, i == 0 ? 0 : 1);
     }
     assert_int_equal(store_jobs_claim(pg, kinds, "next", 60, &j, NULL), CP_ENOENT);
     assert_string_equal(sql_value("SELECT state || ': ' || last_error FROM jobs"),
