@@ -92,6 +92,8 @@ typedef struct codec_dshdr_fields {
     uint16_t pixel_representation;            /* (0028,0103) */
     char photometric[17];                     /* (0028,0004) */
     char number_of_frames[13];                /* (0028,0008), IS as text */
+    uint64_t eot_offset;                      /* (7FE0,0001) Extended Offset Table: where */
+    uint32_t eot_length;                      /* its value starts and its length (0: none) */
 } codec_dshdr_fields_t;
 
 typedef struct codec_dshdr_limits {

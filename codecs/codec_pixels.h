@@ -18,11 +18,17 @@ typedef struct codec_image {
     uint16_t planar; /* Planar Configuration as stored */
     char photometric[17];
     uint32_t frames;
+    /* The Extended Offset Table (7FE0,0001), if the data set has one entry per frame:
+     * where each frame's first fragment item starts, from the first fragment's item. */
+    const uint64_t *frame_offsets;
+    uint32_t n_frame_offsets;
 } codec_image_t;
 
 /* One frame at most, decoded or compressed: a bigger one is refused (CP_ETOOBIG), never
  * allocated (the sizes come from the sender). */
 #define CODEC_MAX_FRAME_BYTES ((size_t)256 << 20)
+/* Frames of one object at most (Number of Frames comes from the sender). */
+#define CODEC_MAX_FRAMES 100000
 
 /* Bytes of one decoded frame: rows x columns x samples values of bits_allocated / 8
  * bytes (1 for 1-bit data is not supported); 0 if the image attributes are unusable or

@@ -46,6 +46,9 @@ typedef struct codec_xcode_opts {
     const codec_edit_t *edits; /* ascending tags */
     int n_edits;
     bool header_only; /* stop at top-level Pixel Data (a dry run to see what would change) */
+    /* the pixel data are written anew: the Extended Offset Table (7FE0,0001) and its
+     * lengths (7FE0,0002), which describe the old fragments, are left out */
+    bool drop_offset_tables;
 } codec_xcode_opts_t;
 
 /* What was found and changed, as counts and the first tag of each kind. */

@@ -293,6 +293,10 @@ static cp_err_t on_header(codec_dshdr_t *p)
         p->phase = P_DONE;
         return CP_OK;
     }
+    if (p->depth == 0 && p->group == 0x7FE0 && p->elem == 0x0001 && len != UNDEFINED) {
+        p->f.eot_offset = p->offset; /* read when the frames are (it may be large) */
+        p->f.eot_length = len;
+    }
     if (len == UNDEFINED) {
         if (!implicit && !is_sq && !is_un && !is_pixel_data(p))
             return die(p, at, "undefined length on non-sequence element (%04x,%04x)", p->group,

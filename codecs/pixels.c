@@ -9,7 +9,6 @@
 #include "cp_bytes.h"
 
 #define MAX_FRAME_BYTES CODEC_MAX_FRAME_BYTES
-#define MAX_FRAMES 100000
 
 static bool is_j2k(const char *ts)
 {
@@ -119,7 +118,7 @@ static cp_err_t next_item(reader_t *r, uint32_t *len, bool *end, cp_errinfo_t *e
 typedef struct frames {
     const char *ts;
     const codec_image_t *img;
-    uint32_t *offsets; /* the Basic Offset Table, if it has one entry per frame */
+    uint64_t *offsets; /* the Basic or Extended Offset Table, if one entry per frame */
     uint32_t n_offsets;
     uint8_t *buf, *out;
     size_t len, cap;
@@ -149,16 +148,21 @@ static cp_err_t read_offsets(reader_t *r, frames_t *f, cp_errinfo_t *ei)
     cp_err_t err = next_item(r, &len, &end, ei);
     if (err == CP_OK && end)
         err = cp_fail(ei, CP_EPARSE, 0, "encapsulated pixel data without fragments");
-    if (err == CP_OK && (len % 4 != 0 || len / 4 > MAX_FRAMES))
+    if (err == CP_OK && (len % 4 != 0 || len / 4 > CODEC_MAX_FRAMES))
         err = cp_fail(ei, CP_EPARSE, 0, "the Basic Offset Table is malformed");
     if (err != CP_OK)
         return err;
     uint8_t *raw = cp_xmalloc(len + 1);
     if ((err = take(r, raw, len, ei)) == CP_OK && len / 4 == f->img->frames && len > 0) {
         f->n_offsets = len / 4;
-        f->offsets = cp_xmalloc(len);
+        f->offsets = cp_xmalloc((size_t)f->n_offsets * sizeof *f->offsets);
         for (uint32_t i = 0; i < f->n_offsets; i++)
             f->offsets[i] = cp_get_le32(raw + 4 * i);
+    } else if (err == CP_OK && len == 0 && f->img->n_frame_offsets == f->img->frames) {
+        /* an empty Basic Offset Table: the Extended one, when there is one (PS3.5 A.4) */
+        f->n_offsets = f->img->n_frame_offsets;
+        f->offsets = cp_xmalloc((size_t)f->n_offsets * sizeof *f->offsets);
+        memcpy(f->offsets, f->img->frame_offsets, (size_t)f->n_offsets * sizeof *f->offsets);
     }
     free(raw);
     return err;
@@ -223,7 +227,7 @@ cp_err_t codec_decode_frames(const char *ts_uid, const codec_image_t *img, codec
                              void *rud, codec_frame_cb cb, void *ud, cp_errinfo_t *ei)
 {
     size_t size = codec_frame_size(img);
-    if (size == 0 || img->frames == 0 || img->frames > MAX_FRAMES)
+    if (size == 0 || img->frames == 0 || img->frames > CODEC_MAX_FRAMES)
         return cp_fail(ei, CP_EUNSUPPORTED, 0, "image attributes %ux%u, %u samples, %u bits "
                                                "allocated, %u frames are not decodable",
                        img->rows, img->columns, img->samples, img->bits_allocated, img->frames);

@@ -594,7 +594,9 @@ static cp_err_t level_elements(xc_t *x, bool implicit, uint64_t end, bool top, i
             if (x->o->header_only)
                 return CP_OK;
         }
-        bool mute = replaced || dropped(x, e.tag);
+        bool mute = replaced || dropped(x, e.tag) ||
+                    (top && x->o->drop_offset_tables &&
+                     (e.tag == TAG(0x7FE0, 0x0001) || e.tag == TAG(0x7FE0, 0x0002)));
         x->mute += mute;
         if (!top && e.tag == TAG(0x0008, 0x0005) && x->o->charset != NULL && e.len != UNDEF)
             err = item_charset(x, &e, ei);

@@ -22,6 +22,7 @@
 #include "codec_dicom.h"
 #include "conf.h"
 #include "codec_pixels.h"
+#include "cp_bytes.h"
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "index_text.h"
@@ -333,6 +334,31 @@ static bool hash_frame(void *ud, uint32_t index, const uint8_t *frame, size_t le
     return true;
 }
 
+/* The Extended Offset Table as 64-bit offsets, when it has one per frame (*out NULL when
+ * there is none or it does not fit the frames: the fragments are then split without). */
+static cp_err_t read_eot(const gw_ctx_t *ctx, const store_addr_t *addr,
+                         const codec_dshdr_fields_t *f, const codec_ts_t *ts, uint32_t frames,
+                         uint64_t **out, cp_errinfo_t *ei)
+{
+    *out = NULL;
+    if (f->eot_length == 0 || f->eot_length != (uint64_t)frames * 8 ||
+        frames > CODEC_MAX_FRAMES)
+        return CP_OK;
+    from_t s;
+    cp_err_t err = from_open(ctx, addr, ts->enc, f->eot_offset, &s, ei);
+    uint8_t *raw = cp_xmalloc(f->eot_length);
+    if (err == CP_OK)
+        err = codec_read_exact(read_from, &s, raw, f->eot_length, "the Extended Offset Table", ei);
+    from_close(&s);
+    if (err == CP_OK) {
+        *out = cp_xmalloc((size_t)frames * sizeof **out);
+        for (uint32_t i = 0; i < frames; i++) /* OV, little endian (encapsulated syntaxes) */
+            (*out)[i] = (uint64_t)cp_get_le32(raw + 8 * i + 4) << 32 | cp_get_le32(raw + 8 * i);
+    }
+    free(raw);
+    return err;
+}
+
 cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                         const codec_dshdr_fields_t *f, const codec_ts_t *ts, codec_frame_cb cb,
                         void *ud, cp_errinfo_t *ei)
@@ -347,11 +373,17 @@ cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                          .frames = f->number_of_frames[0]
                                        ? (uint32_t)strtoul(f->number_of_frames, NULL, 10) : 1};
     snprintf(img.photometric, sizeof img.photometric, "%s", f->photometric);
-    from_t s;
-    cp_err_t err = from_open(ctx, addr, ts->enc, f->pixel_data_offset + f->pixel_data_header, &s, ei);
+    uint64_t *eot = NULL;
+    cp_err_t err = read_eot(ctx, addr, f, ts, img.frames, &eot, ei);
+    img.frame_offsets = eot;
+    img.n_frame_offsets = eot != NULL ? img.frames : 0;
+    from_t s = {0};
+    if (err == CP_OK)
+        err = from_open(ctx, addr, ts->enc, f->pixel_data_offset + f->pixel_data_header, &s, ei);
     if (err == CP_OK)
         err = codec_decode_frames(ts->uid, &img, read_from, &s, cb, ud, ei);
     from_close(&s);
+    free(eot);
     return err;
 }
 

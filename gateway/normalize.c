@@ -291,6 +291,7 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
         qsort(edits, (size_t)o.n_edits, sizeof edits[0], by_tag);
     }
     o.edits = edits;
+    o.drop_offset_tables = pixels;
     /* the charset option decodes text only when the result is declared UTF-8 */
     if (!utf8)
         o.charset = NULL;
