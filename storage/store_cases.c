@@ -1,0 +1,453 @@
+/* storage/store_cases.c -- accounts, cases and the audit trail (store_cases.h). Every
+ * write of a case carries its audit row in the same statement, so neither is ever
+ * committed without the other. */
+#include "store_cases.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_mem.h"
+#include "store_pg_int.h"
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src);
+}
+
+static const char *id_or_null(int64_t id, char buf[24])
+{
+    if (id <= 0)
+        return NULL;
+    snprintf(buf, 24, "%lld", (long long)id);
+    return buf;
+}
+
+static int64_t num(PGresult *r, int col)
+{
+    return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+typedef struct first_id {
+    bool found;
+    int64_t id;
+} first_id_t;
+
+static bool first_id_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    first_id_t *c = ud;
+    c->found = true;
+    c->id = num(r, 0);
+    return true;
+}
+
+cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
+                                 const char *subspecialties, const store_actor_t *by,
+                                 int64_t *id, cp_errinfo_t *ei)
+{
+    char actor[24];
+    const char *params[] = {a->username, a->display_name, a->role, a->password_hash,
+                            subspecialties ? subspecialties : "", id_or_null(by->id, actor),
+                            by->role, by->source};
+    first_id_t c = {0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "WITH n AS (INSERT INTO accounts (username, display_name, role, password_hash)"
+        "   VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING id),"
+        " s AS (INSERT INTO account_subspecialties (account_id, code)"
+        "   SELECT n.id, btrim(x) FROM n, unnest(string_to_array($5, ',')) x"
+        "   WHERE btrim(x) <> ''),"
+        " a AS (INSERT INTO audit (actor_id, role, object, action, outcome, source)"
+        "   SELECT $6::bigint, $7, 'account ' || n.id, 'account.create', 'allowed', $8 FROM n)"
+        " SELECT id FROM n",
+        8, params, "adding an account", first_id_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_EEXIST, 0, "the username %s is taken", a->username);
+    if (err == CP_OK && id != NULL)
+        *id = c.id;
+    return err;
+}
+
+typedef struct account_ctx {
+    bool found;
+    store_account_t *a;
+} account_ctx_t;
+
+static bool account_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    account_ctx_t *c = ud;
+    c->found = true;
+    c->a->id = num(r, 0);
+    copy(c->a->username, sizeof c->a->username, PQgetvalue(r, 0, 1));
+    copy(c->a->display_name, sizeof c->a->display_name, PQgetvalue(r, 0, 2));
+    copy(c->a->role, sizeof c->a->role, PQgetvalue(r, 0, 3));
+    copy(c->a->password_hash, sizeof c->a->password_hash, PQgetvalue(r, 0, 4));
+    c->a->disabled = strcmp(PQgetvalue(r, 0, 5), "t") == 0;
+    return true;
+}
+
+cp_err_t store_cases_account_get(store_pg_t *pg, const char *username, store_account_t *out,
+                                 cp_errinfo_t *ei)
+{
+    const char *params[] = {username};
+    account_ctx_t c = {false, out};
+    cp_err_t err = store__pg_stream(pg,
+                                    "SELECT id, username, display_name, role, password_hash,"
+                                    " disabled FROM accounts WHERE username = $1",
+                                    1, params, "finding an account", account_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "no account %s", username);
+    return err;
+}
+
+cp_err_t store_cases_subspecialty_known(store_pg_t *pg, const char *code, bool *known,
+                                        cp_errinfo_t *ei)
+{
+    const char *params[] = {code};
+    first_id_t c = {0};
+    cp_err_t err = store__pg_stream(pg, "SELECT 1 FROM subspecialties WHERE code = $1", 1,
+                                    params, "finding a subspecialty", first_id_row, &c, ei);
+    *known = c.found;
+    return err;
+}
+
+cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const store_actor_t *by,
+                            int64_t *id, cp_errinfo_t *ei)
+{
+    char nav[24], pat[24], actor[24];
+    const char *params[] = {n->token, n->patient_name, n->birth_date ? n->birth_date : "",
+                            n->sex ? n->sex : "", n->condition,
+                            n->subspecialty,
+                            n->questionnaire_json ? n->questionnaire_json : "{}",
+                            n->first_opinion, id_or_null(n->navigator_id, nav),
+                            id_or_null(n->patient_account_id, pat), id_or_null(by->id, actor),
+                            by->role, by->source};
+    first_id_t c = {0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "WITH c AS (INSERT INTO cases (token, patient_name, birth_date, sex, condition,"
+        "   subspecialty, questionnaire, first_opinion, navigator_id, patient_account_id)"
+        "   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::bigint, $10::bigint)"
+        "   ON CONFLICT (token) DO NOTHING RETURNING id),"
+        " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
+        "   SELECT id, NULL, 'registered', $11::bigint, $12, 'case opened' FROM c),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $11::bigint, $12, id, 'case', 'case.create', 'allowed', $13 FROM c)"
+        " SELECT id FROM c",
+        13, params, "opening a case", first_id_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_EEXIST, 0, "case token %s is taken", n->token);
+    if (err == CP_OK)
+        *id = c.id;
+    return err;
+}
+
+/* ---- reading cases ---- */
+
+#define CASE_COLUMNS                                                                             \
+    "SELECT c.id, c.token, c.patient_name, c.birth_date, c.sex, c.condition, c.subspecialty,"   \
+    " c.state, coalesce(n.username, ''), coalesce(s.username, ''), c.navigator_id,"              \
+    " c.specialist_id, c.patient_account_id, extract(epoch FROM c.registered_at)::bigint,"      \
+    " extract(epoch FROM c.collecting_at)::bigint,"                                              \
+    " extract(epoch FROM c.records_done_at)::bigint,"                                            \
+    " extract(epoch FROM c.published_at)::bigint, extract(epoch FROM c.paused_at)::bigint,"     \
+    " c.paused_seconds FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"             \
+    " LEFT JOIN accounts s ON s.id = c.specialist_id"
+
+static void case_from(PGresult *r, store_case_row_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = num(r, 0);
+    copy(o->token, sizeof o->token, PQgetvalue(r, 0, 1));
+    copy(o->patient_name, sizeof o->patient_name, PQgetvalue(r, 0, 2));
+    copy(o->birth_date, sizeof o->birth_date, PQgetvalue(r, 0, 3));
+    copy(o->sex, sizeof o->sex, PQgetvalue(r, 0, 4));
+    copy(o->condition, sizeof o->condition, PQgetvalue(r, 0, 5));
+    copy(o->subspecialty, sizeof o->subspecialty, PQgetvalue(r, 0, 6));
+    copy(o->state, sizeof o->state, PQgetvalue(r, 0, 7));
+    copy(o->navigator, sizeof o->navigator, PQgetvalue(r, 0, 8));
+    copy(o->specialist, sizeof o->specialist, PQgetvalue(r, 0, 9));
+    o->navigator_id = num(r, 10);
+    o->specialist_id = num(r, 11);
+    o->patient_account_id = num(r, 12);
+    o->registered_at = num(r, 13);
+    o->collecting_at = num(r, 14);
+    o->records_done_at = num(r, 15);
+    o->published_at = num(r, 16);
+    o->paused_at = num(r, 17);
+    o->paused_seconds = num(r, 18);
+}
+
+typedef struct case_ctx {
+    bool found;
+    store_case_row_t *one;
+    store_case_cb cb;
+    void *ud;
+} case_ctx_t;
+
+static bool case_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    case_ctx_t *c = ud;
+    c->found = true;
+    if (c->one != NULL) {
+        case_from(r, c->one);
+        return true;
+    }
+    store_case_row_t row;
+    case_from(r, &row);
+    return c->cb(c->ud, &row);
+}
+
+cp_err_t store_cases_get(store_pg_t *pg, const char *token, store_case_row_t *out,
+                         cp_errinfo_t *ei)
+{
+    const char *params[] = {token};
+    case_ctx_t c = {.one = out};
+    cp_err_t err = store__pg_stream(pg, CASE_COLUMNS " WHERE c.token = $1", 1, params,
+                                    "finding a case", case_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "no case %s", token);
+    return err;
+}
+
+cp_err_t store_cases_list(store_pg_t *pg, store_case_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    case_ctx_t c = {.cb = cb, .ud = ud};
+    return store__pg_stream(pg, CASE_COLUMNS " ORDER BY c.id", 0, NULL, "listing cases",
+                            case_row, &c, ei);
+}
+
+typedef struct event_ctx {
+    store_case_event_cb cb;
+    void *ud;
+} event_ctx_t;
+
+static bool event_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    event_ctx_t *c = ud;
+    store_case_event_t e = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                            PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5)};
+    return c->cb(c->ud, &e);
+}
+
+cp_err_t store_cases_events(store_pg_t *pg, int64_t case_id, store_case_event_cb cb, void *ud,
+                            cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {id_or_null(case_id, id)};
+    event_ctx_t c = {cb, ud};
+    return store__pg_stream(
+        pg,
+        "SELECT coalesce(e.from_state, ''), e.to_state, coalesce(a.username, 'operator'),"
+        " e.role, e.reason, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        " FROM case_events e LEFT JOIN accounts a ON a.id = e.actor_id"
+        " WHERE e.case_id = $1::bigint ORDER BY e.id",
+        1, params, "listing a case's events", event_row, &c, ei);
+}
+
+/* ---- writing cases ---- */
+
+static cp_err_t one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, const char *none, cp_errinfo_t *ei)
+{
+    first_id_t c = {0};
+    cp_err_t err = store__pg_stream(pg, sql, n, params, what, first_id_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "%s", none);
+    return err;
+}
+
+cp_err_t store_cases_move(store_pg_t *pg, int64_t case_id, const char *from, const char *to,
+                          const char *reason, const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], actor[24];
+    const char *params[] = {id_or_null(case_id, id), from, to, id_or_null(by->id, actor),
+                            by->role, reason, by->source};
+    return one_row(
+        pg,
+        "WITH c AS (UPDATE cases SET state = $3, updated_at = now(),"
+        "   collecting_at = CASE WHEN $3 = 'collecting_records'"
+        "     THEN coalesce(collecting_at, now()) ELSE collecting_at END,"
+        "   records_done_at = CASE WHEN $3 = 'records_complete' THEN now()"
+        "     WHEN $3 = 'collecting_records' THEN NULL ELSE records_done_at END,"
+        "   published_at = CASE WHEN $3 = 'opinion_published' THEN now() ELSE published_at END,"
+        "   paused_seconds = paused_seconds + CASE WHEN $3 IN ('closed', 'withdrawn')"
+        "     AND paused_at IS NOT NULL THEN extract(epoch FROM now() - paused_at)::bigint"
+        "     ELSE 0 END,"
+        "   paused_at = CASE WHEN $3 IN ('closed', 'withdrawn') THEN NULL ELSE paused_at END"
+        "   WHERE id = $1::bigint AND state = $2 RETURNING id),"
+        " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
+        "   SELECT id, $2, $3, $4::bigint, $5, $6 FROM c),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $4::bigint, $5, id, 'case', 'case.move ' || $2 || ' -> ' || $3, 'allowed',"
+        "   $7 FROM c)"
+        " SELECT id FROM c",
+        7, params, "moving a case", "the case is not in that state (moved meanwhile?)", ei);
+}
+
+cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const char *reason,
+                           const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], actor[24];
+    const char *params[] = {id_or_null(case_id, id), pause ? "true" : "false",
+                            id_or_null(by->id, actor), by->role, reason, by->source};
+    return one_row(
+        pg,
+        "WITH c AS (UPDATE cases SET updated_at = now(),"
+        "   paused_seconds = paused_seconds + CASE WHEN $2::boolean THEN 0"
+        "     ELSE extract(epoch FROM now() - paused_at)::bigint END,"
+        "   paused_at = CASE WHEN $2::boolean THEN now() ELSE NULL END"
+        "   WHERE id = $1::bigint AND (paused_at IS NULL) = $2::boolean"
+        "   AND state NOT IN ('opinion_published', 'closed', 'withdrawn') RETURNING id, state),"
+        " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
+        "   SELECT id, state, state, $3::bigint, $4,"
+        "   CASE WHEN $2::boolean THEN 'waiting on the patient: ' ELSE 'resumed: ' END || $5"
+        "   FROM c),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $3::bigint, $4, id, 'case', CASE WHEN $2::boolean THEN 'case.pause'"
+        "   ELSE 'case.resume' END, 'allowed', $6 FROM c)"
+        " SELECT id FROM c",
+        6, params, "pausing a case", pause ? "the case is already waiting, or finished"
+                                            : "the case is not waiting",
+        ei);
+}
+
+cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
+                            int64_t account_id, const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], acc[24], actor[24];
+    const char *params[] = {id_or_null(case_id, id), role, id_or_null(account_id, acc),
+                            id_or_null(by->id, actor), by->role, by->source};
+    return one_row(
+        pg,
+        "WITH p AS (SELECT id FROM accounts WHERE id = $3::bigint AND role = $2 AND NOT disabled),"
+        " c AS (UPDATE cases SET updated_at = now(),"
+        "   navigator_id = CASE WHEN $2 = 'navigator' THEN (SELECT id FROM p) ELSE navigator_id END,"
+        "   specialist_id = CASE WHEN $2 = 'specialist' THEN (SELECT id FROM p)"
+        "     ELSE specialist_id END"
+        "   WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM p) RETURNING id),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $4::bigint, $5, id, 'account ' || $3, 'case.assign ' || $2, 'allowed', $6"
+        "   FROM c)"
+        " SELECT id FROM c",
+        6, params, "assigning a case", "no such case, or the account has not that role", ei);
+}
+
+/* ---- audit ---- */
+
+cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,
+                            const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], actor[24];
+    const char *params[] = {id_or_null(by->id, actor), by->role, id_or_null(row->case_id, id),
+                            row->object, row->action, row->outcome, by->source};
+    return store__pg_exec(pg,
+                          "INSERT INTO audit (actor_id, role, case_id, object, action, outcome,"
+                          " source) VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6, $7)",
+                          7, params, "writing the audit trail", ei);
+}
+
+typedef struct verify_ctx {
+    store_audit_report_t *rep;
+    int64_t expect_seq;
+    char prev_hex[65];
+    EVP_MD_CTX *md;
+} verify_ctx_t;
+
+/* <octets>:<value>, as cp_audit_field writes it */
+static void field(EVP_MD_CTX *md, const char *v)
+{
+    char len[24];
+    int n = snprintf(len, sizeof len, "%zu:", strlen(v));
+    EVP_DigestUpdate(md, len, (size_t)n);
+    EVP_DigestUpdate(md, v, strlen(v));
+}
+
+static void to_hex(const unsigned char *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static bool broken(verify_ctx_t *c, int64_t seq, const char *why)
+{
+    c->rep->bad_seq = seq;
+    copy(c->rep->why, sizeof c->rep->why, why);
+    return false;
+}
+
+/* Columns: seq, prev_hash hex, hash hex, then the hashed fields in their order. */
+static bool verify_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    verify_ctx_t *c = ud;
+    int64_t seq = num(r, 0);
+    const char *seq_text = PQgetvalue(r, 0, 0), *prev = PQgetvalue(r, 0, 1);
+    c->rep->rows++;
+    if (seq != c->expect_seq)
+        return broken(c, c->expect_seq, "a row is missing (its seq is not there)");
+    if (strcmp(prev, c->prev_hex) != 0)
+        return broken(c, seq, "its link to the row before does not match that row's hash");
+    EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(c->md, "caseport-audit-v1|", 18);
+    EVP_DigestUpdate(c->md, seq_text, strlen(seq_text));
+    EVP_DigestUpdate(c->md, "|", 1);
+    EVP_DigestUpdate(c->md, prev, strlen(prev));
+    EVP_DigestUpdate(c->md, "|", 1);
+    for (int col = 3; col < PQnfields(r); col++)
+        field(c->md, PQgetvalue(r, 0, col));
+    unsigned char h[32];
+    unsigned hl = 0;
+    EVP_DigestFinal_ex(c->md, h, &hl);
+    char hex[65];
+    to_hex(h, sizeof h, hex);
+    if (strcmp(hex, PQgetvalue(r, 0, 2)) != 0)
+        return broken(c, seq, "its content does not match its hash (edited)");
+    copy(c->prev_hex, sizeof c->prev_hex, hex);
+    c->expect_seq++;
+    return true;
+}
+
+static bool head_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    verify_ctx_t *c = ud;
+    if (num(r, 0) != c->expect_seq - 1 || strcmp(PQgetvalue(r, 0, 1), c->prev_hex) != 0)
+        broken(c, c->expect_seq, "rows after the last one are missing (the head is further)");
+    return true;
+}
+
+cp_err_t store_audit_verify(store_pg_t *pg, store_audit_report_t *rep, cp_errinfo_t *ei)
+{
+    memset(rep, 0, sizeof *rep);
+    verify_ctx_t c = {.rep = rep, .expect_seq = 1, .md = EVP_MD_CTX_new()};
+    memset(c.prev_hex, '0', 64);
+    if (c.md == NULL)
+        return cp_fail(ei, CP_ENOMEM, 0, "sha-256 context");
+    /* the timestamp in the one text form both sides hash */
+    cp_err_t err = store__pg_stream(
+        pg,
+        "SELECT seq, encode(prev_hash, 'hex'), encode(hash, 'hex'), cp_audit_time(at),"
+        " coalesce(actor_id::text, ''), role, coalesce(case_id::text, ''), object, action,"
+        " outcome, source FROM audit ORDER BY seq",
+        0, NULL, "reading the audit trail", verify_row, &c, ei);
+    if (err == CP_OK && rep->bad_seq == 0)
+        err = store__pg_stream(pg, "SELECT seq, encode(hash, 'hex') FROM audit_head", 0, NULL,
+                               "reading the audit trail's head", head_row, &c, ei);
+    EVP_MD_CTX_free(c.md);
+    if (err == CP_OK && rep->bad_seq != 0)
+        return cp_fail(ei, CP_ETAMPER, 0, "audit row %lld: %s", (long long)rep->bad_seq,
+                       rep->why);
+    return err;
+}

@@ -1,0 +1,102 @@
+/* storage/store_cases.h -- accounts, cases, their events and the audit trail in
+ * PostgreSQL (migration 0010). Layer: storage. Blocking: call from worker threads or
+ * the CLI. The rules (who may do what, the clocks) are gateway/cases' to apply. */
+#ifndef CASEPORT_STORE_CASES_H
+#define CASEPORT_STORE_CASES_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store_pg.h"
+
+/* Who did something, for the case events and the audit trail: an account (id > 0) in
+ * its role, or the operator at the command line (id 0, role "operator"). */
+typedef struct store_actor {
+    int64_t id;
+    const char *role;
+    const char *source; /* client address, or "cli" */
+} store_actor_t;
+
+typedef struct store_account {
+    int64_t id;
+    char username[65], display_name[200], role[16], password_hash[200];
+    bool disabled;
+} store_account_t;
+
+/* CP_EEXIST if the username is taken. subspecialties: comma-separated codes, or NULL. */
+cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
+                                 const char *subspecialties, const store_actor_t *by,
+                                 int64_t *id, cp_errinfo_t *ei);
+/* CP_ENOENT if there is no such account. */
+cp_err_t store_cases_account_get(store_pg_t *pg, const char *username, store_account_t *out,
+                                 cp_errinfo_t *ei);
+/* Whether code names a subspecialty of the seeded list. */
+cp_err_t store_cases_subspecialty_known(store_pg_t *pg, const char *code, bool *known,
+                                        cp_errinfo_t *ei);
+
+typedef struct store_case_new {
+    const char *token, *patient_name, *birth_date, *sex, *condition, *subspecialty;
+    const char *questionnaire_json, *first_opinion;
+    int64_t navigator_id, patient_account_id; /* 0: none */
+} store_case_new_t;
+
+/* The case, its first event and its audit row, in one transaction. CP_EEXIST if the
+ * token is taken (make another). */
+cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *c, const store_actor_t *by,
+                            int64_t *id, cp_errinfo_t *ei);
+
+typedef struct store_case_row {
+    int64_t id;
+    char token[16], patient_name[256], birth_date[16], sex[16], condition[256];
+    char subspecialty[64], state[32], navigator[65], specialist[65];
+    int64_t navigator_id, specialist_id, patient_account_id;
+    /* unix seconds; 0: not yet */
+    int64_t registered_at, collecting_at, records_done_at, published_at, paused_at;
+    int64_t paused_seconds;
+} store_case_row_t;
+
+/* CP_ENOENT if there is no case with that token. */
+cp_err_t store_cases_get(store_pg_t *pg, const char *token, store_case_row_t *out,
+                         cp_errinfo_t *ei);
+typedef bool (*store_case_cb)(void *ud, const store_case_row_t *row);
+/* Every case, oldest first. */
+cp_err_t store_cases_list(store_pg_t *pg, store_case_cb cb, void *ud, cp_errinfo_t *ei);
+
+typedef struct store_case_event {
+    const char *from, *to, *actor, *role, *reason, *at; /* at: ISO 8601, UTC */
+} store_case_event_t;
+typedef bool (*store_case_event_cb)(void *ud, const store_case_event_t *e);
+cp_err_t store_cases_events(store_pg_t *pg, int64_t case_id, store_case_event_cb cb, void *ud,
+                            cp_errinfo_t *ei);
+
+/* Moves the case from one state to another, with its event and audit row; the clock
+ * columns follow (collecting_records started, records complete, opinion published).
+ * CP_ENOENT if the case is no longer in state from (someone moved it meanwhile). */
+cp_err_t store_cases_move(store_pg_t *pg, int64_t case_id, const char *from, const char *to,
+                          const char *reason, const store_actor_t *by, cp_errinfo_t *ei);
+/* Waiting on the patient (pause) or not (resume): the clocks stand still meanwhile.
+ * CP_ENOENT if it already is in that condition. */
+cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const char *reason,
+                           const store_actor_t *by, cp_errinfo_t *ei);
+/* Assigns the navigator or the specialist (role "navigator" or "specialist"). */
+cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
+                            int64_t account_id, const store_actor_t *by, cp_errinfo_t *ei);
+
+/* ---- audit ---- */
+
+typedef struct store_audit_row {
+    int64_t case_id; /* 0: none */
+    const char *object, *action, *outcome;
+} store_audit_row_t;
+cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,
+                            const store_actor_t *by, cp_errinfo_t *ei);
+
+typedef struct store_audit_report {
+    int64_t rows;
+    int64_t bad_seq; /* the first row that fails, 0 if none */
+    char why[200];
+} store_audit_report_t;
+/* Recomputes the chain from the first row: every row's hash over its fields, every
+ * row's link to the one before, no seq missing, and the head at the last row.
+ * CP_ETAMPER (with report) when it is broken. */
+cp_err_t store_audit_verify(store_pg_t *pg, store_audit_report_t *report, cp_errinfo_t *ei);
+#endif

@@ -1,0 +1,192 @@
+/* Accounts, cases and the audit trail against a real PostgreSQL: a case's moves with
+ * their events, clocks and audit rows; a move raced by another is refused; the audit
+ * chain found broken when a row is edited, removed, or the last rows cut off. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "store_cases.h"
+
+static store_pg_t *open_db(void)
+{
+    const char *ci = getenv("CASEPORT_TEST_CONNINFO");
+    assert_non_null(ci);
+    store_pg_t *pg;
+    assert_int_equal(store_pg_open(ci, 2, &pg, NULL), CP_OK);
+    int applied;
+    assert_int_equal(store_pg_migrate(pg, &applied, NULL), CP_OK);
+    return pg;
+}
+
+/* As a superuser that bypasses the append-only trigger: what tampering looks like. */
+static void tamper(const char *q)
+{
+    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SET session_replication_role = replica");
+    PQclear(r);
+    r = PQexec(c, q);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", q, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static const char *value(const char *q)
+{
+    static char out[256];
+    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, q);
+    assert_true(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
+    snprintf(out, sizeof out, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+static const store_actor_t operator_ = {0, "operator", "cli"};
+
+static int64_t add_account(store_pg_t *pg, const char *user, const char *role)
+{
+    store_account_t a = {0};
+    snprintf(a.username, sizeof a.username, "%s", user);
+    snprintf(a.role, sizeof a.role, "%s", role);
+    snprintf(a.password_hash, sizeof a.password_hash, "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    int64_t id = 0;
+    assert_int_equal(store_cases_account_add(pg, &a, role[0] == 's' ? "neuro-oncology" : NULL,
+                                             &operator_, &id, NULL),
+                     CP_OK);
+    return id;
+}
+
+static int64_t open_case(store_pg_t *pg, const char *token, int64_t nav)
+{
+    store_case_new_t n = {.token = token, .patient_name = "Doe^Jane", .birth_date = "19600101",
+                          .sex = "F", .condition = "glioblastoma",
+                          .subspecialty = "neuro-oncology", .first_opinion = "GBM, resected",
+                          .navigator_id = nav};
+    int64_t id = 0;
+    assert_int_equal(store_cases_create(pg, &n, &operator_, &id, NULL), CP_OK);
+    return id;
+}
+
+void cases_accounts_unique_and_found(void **state)
+{
+    (void)state;
+    store_pg_t *pg = open_db();
+    int64_t id = add_account(pg, "nina", "navigator");
+    store_account_t a = {0};
+    snprintf(a.username, sizeof a.username, "nina");
+    snprintf(a.role, sizeof a.role, "navigator");
+    snprintf(a.password_hash, sizeof a.password_hash, "$argon2id$x");
+    assert_int_equal(store_cases_account_add(pg, &a, NULL, &operator_, NULL, NULL), CP_EEXIST);
+    store_account_t got;
+    assert_int_equal(store_cases_account_get(pg, "nina", &got, NULL), CP_OK);
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.role, "navigator");
+    assert_int_equal(store_cases_account_get(pg, "nobody", &got, NULL), CP_ENOENT);
+    add_account(pg, "sam", "specialist");
+    assert_string_equal(value("SELECT string_agg(code, ',') FROM account_subspecialties"),
+                        "neuro-oncology");
+    store_pg_close(pg);
+}
+
+void cases_moves_events_clocks_audit(void **state)
+{
+    (void)state;
+    store_pg_t *pg = open_db();
+    int64_t nav = add_account(pg, "nina", "navigator");
+    int64_t id = open_case(pg, "CP-7K3M-9Q", nav);
+    store_case_new_t dup = {.token = "CP-7K3M-9Q", .patient_name = "x", .condition = "x",
+                            .subspecialty = "cardiology", .first_opinion = "x"};
+    int64_t other;
+    assert_int_equal(store_cases_create(pg, &dup, &operator_, &other, NULL), CP_EEXIST);
+    store_actor_t by = {nav, "navigator", "127.0.0.1"};
+    assert_int_equal(store_cases_move(pg, id, "registered", "collecting_records", "asked", &by,
+                                      NULL),
+                     CP_OK);
+    /* a second move from the old state finds the case moved */
+    assert_int_equal(store_cases_move(pg, id, "registered", "collecting_records", "again", &by,
+                                      NULL),
+                     CP_ENOENT);
+    assert_int_equal(store_cases_pause(pg, id, true, "patient abroad", &by, NULL), CP_OK);
+    assert_int_equal(store_cases_pause(pg, id, true, "twice", &by, NULL), CP_ENOENT);
+    assert_int_equal(store_cases_pause(pg, id, false, "back", &by, NULL), CP_OK);
+    assert_int_equal(store_cases_move(pg, id, "collecting_records", "records_complete", "all in",
+                                      &by, NULL),
+                     CP_OK);
+    store_case_row_t c;
+    assert_int_equal(store_cases_get(pg, "CP-7K3M-9Q", &c, NULL), CP_OK);
+    assert_string_equal(c.state, "records_complete");
+    assert_string_equal(c.navigator, "nina");
+    assert_true(c.collecting_at >= c.registered_at && c.collecting_at > 0);
+    assert_true(c.records_done_at >= c.collecting_at);
+    assert_int_equal(c.paused_at, 0);
+    assert_string_equal(value("SELECT count(*) FROM case_events"), "5");
+    /* create, 2 moves, pause, resume: one audit row each, plus the account */
+    assert_string_equal(value("SELECT count(*) FROM audit WHERE case_id IS NOT NULL"), "5");
+    store_audit_report_t rep;
+    assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
+    assert_int_equal(rep.rows, 6);
+    store_pg_close(pg);
+}
+
+void cases_audit_append_only_and_tamper_evident(void **state)
+{
+    (void)state;
+    store_pg_t *pg = open_db();
+    int64_t nav = add_account(pg, "nina", "navigator");
+    int64_t id = open_case(pg, "CP-0000-00", nav);
+    store_actor_t by = {nav, "navigator", "10.0.0.9"};
+    store_audit_row_t denied = {id, "case", "case.read", "denied"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_audit_append(pg, &denied, &by, NULL), CP_OK);
+    store_audit_report_t rep;
+    assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
+    assert_int_equal(rep.rows, 5);
+    /* values are parameters, never SQL */
+    assert_int_equal(store_audit_append(pg, &(store_audit_row_t){0, "x", "x", "x"},
+                                        &(store_actor_t){0, "operator", "'; DELETE FROM audit; --"},
+                                        NULL),
+                     CP_OK);
+    assert_string_equal(value("SELECT count(*) FROM audit"), "6");
+    /* the table refuses edits outright */
+    PGconn *conn = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
+    PGresult *r = PQexec(conn, "UPDATE audit SET outcome = 'allowed' WHERE seq = 3");
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    PQfinish(conn);
+    /* edited behind the trigger's back: the row is named */
+    tamper("UPDATE audit SET outcome = 'allowed' WHERE seq = 3");
+    assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_ETAMPER);
+    assert_int_equal(rep.bad_seq, 3);
+    assert_non_null(strstr(rep.why, "edited"));
+    tamper("UPDATE audit SET outcome = 'denied' WHERE seq = 3");
+    assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
+    /* a row taken out */
+    tamper("DELETE FROM audit WHERE seq = 4");
+    assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_ETAMPER);
+    assert_int_equal(rep.bad_seq, 4);
+    store_pg_close(pg);
+}
+
+void cases_audit_truncated_tail_found(void **state)
+{
+    (void)state;
+    store_pg_t *pg = open_db();
+    add_account(pg, "nina", "navigator");
+    add_account(pg, "sam", "specialist");
+    tamper("DELETE FROM audit WHERE seq = 2"); /* the last row: the chain alone looks fine */
+    store_audit_report_t rep;
+    assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_ETAMPER);
+    assert_int_equal(rep.bad_seq, 2);
+    store_pg_close(pg);
+}
