@@ -82,6 +82,10 @@ static const opt_t options[] = {
     {"jobs", "delivery", T_DELIVERY, F(jobs.delivery), 0, 0, "as-received",
      "transfer syntax of normalized objects: as-received (kept when viewers decode it, else "
      "Explicit VR LE), explicit-le, jpeg-ls-lossless or j2k-lossless (lossy stays as sent)"},
+    {"cases", "records_days", T_INT, F(cases.records_days), 1, 365, "5",
+     "days from the start of collecting records to when they are due (the SLA clock)"},
+    {"cases", "opinion_days", T_INT, F(cases.opinion_days), 1, 365, "14",
+     "days from a case's registration to when its opinion is due"},
     {"log", "level", T_LOGLEVEL, F(log.level), 0, 0, "info", "debug, info, warn, error or off"},
     {"log", "format", T_LOGFORMAT, F(log.format), 0, 0, "logfmt", "logfmt or json"},
 };

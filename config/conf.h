@@ -83,6 +83,11 @@ typedef struct conf_jobs {
     int delivery; /* CONF_DELIVERY_* */
 } conf_jobs_t;
 
+typedef struct conf_cases {
+    int records_days; /* records due this many days after collecting starts */
+    int opinion_days; /* the opinion due this many days after the case is registered */
+} conf_cases_t;
+
 typedef struct conf_log {
     cp_log_level_t level;
     cp_log_format_t format;
@@ -93,6 +98,7 @@ typedef struct conf {
     conf_storage_t storage;
     conf_database_t database;
     conf_jobs_t jobs;
+    conf_cases_t cases;
     conf_log_t log;
     int n_peers;
     conf_peer_t peers[CONF_MAX_PEERS];

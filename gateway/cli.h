@@ -13,4 +13,7 @@ int cli_config_sample(int argc, char **argv);
 int cli_passwd(int argc, char **argv);
 int cli_grant(int argc, char **argv);
 int cli_jobs(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_case(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 #endif

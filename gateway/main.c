@@ -24,6 +24,9 @@ static const command_t commands[] = {
     {"tag", cli_tag, "print one value of a stored instance by tag path"},
     {"jobs", cli_jobs, "list the job queue, or retry a dead job"},
     {"grant", cli_grant, "grant a Query/Retrieve peer a study, revoke it, list grants"},
+    {"user", cli_user, "add an account (patient, navigator, specialist, administrator)"},
+    {"case", cli_case, "open, list, show, move, pause, resume and assign cases"},
+    {"audit", cli_audit, "verify the audit trail's hash chain"},
     {"passwd", cli_passwd, "print the argon2id hash of a password read from stdin"},
     {"config-sample", cli_config_sample, "print every configuration option with its default"},
 };

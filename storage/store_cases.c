@@ -329,7 +329,8 @@ cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
                             id_or_null(by->id, actor), by->role, by->source};
     return one_row(
         pg,
-        "WITH p AS (SELECT id FROM accounts WHERE id = $3::bigint AND role = $2 AND NOT disabled),"
+        "WITH p AS (SELECT id FROM accounts"
+        "   WHERE id = $3::bigint AND role = $2 AND NOT disabled),"
         " c AS (UPDATE cases SET updated_at = now(),"
         "   navigator_id = CASE WHEN $2 = 'navigator' THEN (SELECT id FROM p) ELSE navigator_id END,"
         "   specialist_id = CASE WHEN $2 = 'specialist' THEN (SELECT id FROM p)"

@@ -1,0 +1,575 @@
+/* gateway/cases/cli_case.c -- `caseport user`, `caseport case` and `caseport audit`: an
+ * operator runs the case workflow from the command line. What a person does through the
+ * CLI is done in their name (--as USERNAME) and under their role's rules; what the
+ * operator does alone (accounts, opening a case) is audited as the operator's. */
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "case.h"
+#include "cli.h"
+#include "cli_int.h"
+#include "conf.h"
+#include "store_cases.h"
+
+static const store_actor_t operator_ = {0, "operator", "cli"};
+
+static int fail(const char *cmd, cp_err_t err, const cp_errinfo_t *ei)
+{
+    fprintf(stderr, "caseport %s: %s\n", cmd, cp_errinfo_msg(ei, err));
+    return err == CP_EINVAL || err == CP_EUSAGE ? 2 : 1;
+}
+
+static int usage(const char *cmd, const char *why)
+{
+    fprintf(stderr, "caseport %s: %s (try --help)\n", cmd, why);
+    return 2;
+}
+
+/* Runs sub-action argv[1] of a command as its own command "cmd action". */
+typedef int (*action_fn)(const char *cmd, int argc, char **argv);
+typedef struct action {
+    const char *name;
+    action_fn run;
+    const char *help;
+} action_t;
+
+static int dispatch(const char *cmd, int argc, char **argv, const action_t *actions)
+{
+    if (argc < 2 || strncmp(argv[1], "-", 1) == 0) {
+        bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+        FILE *out = help ? stdout : stderr;
+        fprintf(out, "usage: caseport %s ACTION [options]; actions:\n", cmd);
+        for (const action_t *a = actions; a->name; a++)
+            fprintf(out, "  %-8s %s\n", a->name, a->help);
+        fprintf(out, "caseport %s ACTION --help shows an action's options\n", cmd);
+        return help ? 0 : 2;
+    }
+    for (const action_t *a = actions; a->name; a++)
+        if (strcmp(a->name, argv[1]) == 0) {
+            char name[64];
+            snprintf(name, sizeof name, "%s %s", cmd, a->name);
+            argv[1] = name;
+            return a->run(name, argc - 1, argv + 1);
+        }
+    fprintf(stderr, "caseport %s: unknown action \"%s\" (try --help)\n", cmd, argv[1]);
+    return 2;
+}
+
+/* ---- caseport user ---- */
+
+static int user_add(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *username = NULL, *role = NULL, *name = "";
+    const char *subs = NULL;
+    const cli_opt_t opts[] = {
+        {"config", &config, NULL, "configuration file"},
+        {"username", &username, NULL, "login name: a-z, 0-9, '.', '_', '-' (2-64)"},
+        {"role", &role, NULL, "patient, navigator, specialist or administrator"},
+        {"name", &name, NULL, "the name shown to others"},
+        {"subspecialties", &subs, NULL, "a specialist's, comma-separated (e.g. neuro-oncology)"},
+        {0}};
+    int rc = cli_parse(argc, argv,
+                       "Add an account. Its password is the first line of standard input (12 "
+                       "to 128 characters), kept as an argon2id hash.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    case_role_t r;
+    if (username == NULL || role == NULL || !case_role_parse(role, &r))
+        return usage(cmd, "--username and --role (patient, navigator, specialist or "
+                          "administrator) are required");
+    if ((subs != NULL) != (r == CASE_ROLE_SPECIALIST))
+        return usage(cmd, "--subspecialties is required for a specialist, and only for one");
+    char pw[256];
+    if (fgets(pw, sizeof pw, stdin) == NULL)
+        return usage(cmd, "no password on standard input");
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (strlen(pw) < 12 || strlen(pw) > 128) {
+        OPENSSL_cleanse(pw, sizeof pw);
+        return usage(cmd, "the password must be 12 to 128 characters");
+    }
+    store_account_t a = {0};
+    snprintf(a.username, sizeof a.username, "%s", username);
+    snprintf(a.display_name, sizeof a.display_name, "%s", name);
+    snprintf(a.role, sizeof a.role, "%s", role);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = gw_auth_hash(pw, a.password_hash, sizeof a.password_hash, &ei);
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    char list[512];
+    snprintf(list, sizeof list, "%s", subs ? subs : "");
+    for (char *save = NULL, *s = strtok_r(list, ",", &save); s && err == CP_OK;
+         s = strtok_r(NULL, ",", &save)) {
+        bool known = false;
+        err = store_cases_subspecialty_known(pg, s, &known, &ei);
+        if (err == CP_OK && !known)
+            err = cp_fail(&ei, CP_EINVAL, 0, "unknown subspecialty %s", s);
+    }
+    int64_t id = 0;
+    if (err == CP_OK)
+        err = store_cases_account_add(pg, &a, subs, &operator_, &id, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("account %s (%s) added\n", username, role);
+    return 0;
+}
+
+int cli_user(int argc, char **argv)
+{
+    static const action_t actions[] = {{"add", user_add, "add an account"}, {0}};
+    return dispatch("user", argc, argv, actions);
+}
+
+/* ---- caseport case ---- */
+
+static char *read_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    fclose(f);
+    if (buf == NULL || n > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int case_new(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *patient = NULL, *birth = "", *sex = "";
+    const char *condition = NULL, *sub = NULL, *opinion = NULL, *opinion_file = NULL;
+    const char *navigator = NULL;
+    const cli_opt_t opts[] = {
+        {"config", &config, NULL, "configuration file"},
+        {"patient-name", &patient, NULL, "the patient's name, as DICOM writes it (Family^Given)"},
+        {"birth-date", &birth, NULL, "YYYYMMDD"},
+        {"sex", &sex, NULL, "M, F or O"},
+        {"condition", &condition, NULL, "what the second opinion is about"},
+        {"subspecialty", &sub, NULL, "e.g. neuro-oncology, multiple-sclerosis, dementia"},
+        {"first-opinion", &opinion, NULL, "the first opinion's summary (a case needs one)"},
+        {"first-opinion-file", &opinion_file, NULL, "... read from a text file"},
+        {"navigator", &navigator, NULL, "the nurse navigator's username"},
+        {0}};
+    int rc = cli_parse(argc, argv, "Open a case; prints its token (CP-XXXX-XX).", opts);
+    if (rc >= 0)
+        return rc;
+    if (patient == NULL || condition == NULL || sub == NULL ||
+        (opinion == NULL) == (opinion_file == NULL))
+        return usage(cmd, "--patient-name, --condition, --subspecialty and one of "
+                          "--first-opinion and --first-opinion-file are required");
+    if (birth[0] && (strlen(birth) != 8 || strspn(birth, "0123456789") != 8))
+        return usage(cmd, "--birth-date is YYYYMMDD");
+    if (sex[0] && strcmp(sex, "M") && strcmp(sex, "F") && strcmp(sex, "O"))
+        return usage(cmd, "--sex is M, F or O");
+    char *text = opinion_file ? read_file(opinion_file, 1 << 20) : NULL;
+    if (opinion_file && text == NULL)
+        return usage(cmd, "cannot read --first-opinion-file (at most 1 MiB)");
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0) {
+        free(text);
+        return rc;
+    }
+    cp_errinfo_t ei = {0};
+    bool known = false;
+    cp_err_t err = store_cases_subspecialty_known(pg, sub, &known, &ei);
+    if (err == CP_OK && !known)
+        err = cp_fail(&ei, CP_EINVAL, 0, "unknown subspecialty %s", sub);
+    store_account_t nav = {0};
+    if (err == CP_OK && navigator != NULL) {
+        err = store_cases_account_get(pg, navigator, &nav, &ei);
+        if (err == CP_OK && strcmp(nav.role, "navigator") != 0)
+            err = cp_fail(&ei, CP_EINVAL, 0, "%s is not a navigator", navigator);
+    }
+    store_case_new_t n = {.patient_name = patient, .birth_date = birth, .sex = sex,
+                          .condition = condition, .subspecialty = sub,
+                          .first_opinion = text ? text : opinion, .navigator_id = nav.id};
+    char token[CASE_TOKEN_LEN + 1];
+    int64_t id = 0;
+    /* 25 random bits a token: a taken one is drawn again */
+    for (int tries = 0; err == CP_OK && tries < 20; tries++) {
+        uint32_t rnd;
+        if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1) {
+            err = cp_fail(&ei, CP_EIO, 0, "no random bytes");
+            break;
+        }
+        case_token_make(rnd, token);
+        n.token = token;
+        err = store_cases_create(pg, &n, &operator_, &id, &ei);
+        if (err != CP_EEXIST)
+            break;
+        err = CP_OK;
+    }
+    free(text);
+    store_pg_close(pg);
+    if (err == CP_OK && id == 0)
+        err = cp_fail(&ei, CP_EIO, 0, "no free case token after 20 draws");
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("%s\n", token);
+    return 0;
+}
+
+static void clock_of(const store_case_row_t *c, const conf_t *conf, case_clock_t *k)
+{
+    case_state_t st = CASE_REGISTERED;
+    case_state_parse(c->state, &st);
+    *k = (case_clock_t){.registered_at = c->registered_at, .collecting_at = c->collecting_at,
+                        .records_done_at = c->records_done_at, .published_at = c->published_at,
+                        .paused_at = c->paused_at, .paused_seconds = c->paused_seconds,
+                        .state = st, .records_days = conf->cases.records_days,
+                        .opinion_days = conf->cases.opinion_days};
+}
+
+static void when(int64_t t, char out[32])
+{
+    if (t == 0) {
+        snprintf(out, 32, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%MZ", &tm);
+}
+
+typedef struct listed {
+    store_case_row_t row;
+    case_sla_t sla;
+} listed_t;
+
+typedef struct list_ctx {
+    listed_t *v;
+    size_t n, cap;
+    const conf_t *conf;
+    int64_t now;
+} list_ctx_t;
+
+static bool collect(void *ud, const store_case_row_t *row)
+{
+    list_ctx_t *c = ud;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        listed_t *v = realloc(c->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n].row = *row;
+    case_clock_t k;
+    clock_of(row, c->conf, &k);
+    case_sla(&k, c->now, &c->v[c->n].sla);
+    c->n++;
+    return true;
+}
+
+static int by_urgency(const void *a, const void *b)
+{
+    const listed_t *x = a, *y = b;
+    int c = case_sla_urgency_cmp(&x->sla, &y->sla);
+    return c != 0 ? c : (x->row.id < y->row.id ? -1 : 1);
+}
+
+static int case_list(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG;
+    bool all = false;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"all", NULL, &all, "closed and withdrawn cases too"},
+                              {0}};
+    int rc = cli_parse(argc, argv,
+                       "List the open cases, most urgent first (overdue, then at risk, then "
+                       "the nearest due time): token, state, records and opinion clocks, due "
+                       "times, navigator, specialist.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    list_ctx_t c = {.conf = &conf, .now = (int64_t)time(NULL)};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_list(pg, collect, &c, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK) {
+        free(c.v);
+        return fail(cmd, err, &ei);
+    }
+    qsort(c.v, c.n, sizeof *c.v, by_urgency);
+    for (size_t i = 0; i < c.n; i++) {
+        const store_case_row_t *r = &c.v[i].row;
+        const case_sla_t *s = &c.v[i].sla;
+        if (!all && (strcmp(r->state, "closed") == 0 || strcmp(r->state, "withdrawn") == 0))
+            continue;
+        char rd[32], od[32];
+        when(s->records_due, rd);
+        when(s->opinion_due, od);
+        printf("%s\t%s%s\trecords=%s due=%s\topinion=%s due=%s\tnavigator=%s\tspecialist=%s\n",
+               r->token, r->state, s->paused ? " (waiting on the patient)" : "",
+               case_sla_name(s->records), rd, case_sla_name(s->opinion), od,
+               r->navigator[0] ? r->navigator : "-", r->specialist[0] ? r->specialist : "-");
+    }
+    free(c.v);
+    return 0;
+}
+
+static bool print_event(void *ud, const store_case_event_t *e)
+{
+    (void)ud;
+    printf("  %s  %s -> %s  by %s (%s)%s%s\n", e->at, e->from[0] ? e->from : "(new)", e->to,
+           e->actor, e->role, e->reason[0] ? ": " : "", e->reason);
+    return true;
+}
+
+/* --token as typed, into the canonical form. */
+static int parse_token(const char *cmd, const char *in, char out[CASE_TOKEN_LEN + 1])
+{
+    if (in == NULL)
+        return usage(cmd, "--token is required");
+    if (!case_token_parse(in, out))
+        return usage(cmd, "that is not a case token (CP-XXXX-XX), or it is mistyped");
+    return 0;
+}
+
+static int case_show(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"token", &token, NULL, "the case token"},
+                              {0}};
+    int rc = cli_parse(argc, argv, "Show a case: who, what, its clocks and its timeline.", opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    if (err == CP_OK) {
+        case_clock_t k;
+        case_sla_t s;
+        clock_of(&c, &conf, &k);
+        case_sla(&k, (int64_t)time(NULL), &s);
+        char rd[32], od[32];
+        when(s.records_due, rd);
+        when(s.opinion_due, od);
+        printf("case %s\nstate: %s%s\npatient: %s, born %s, sex %s\ncondition: %s\n"
+               "subspecialty: %s\nnavigator: %s\nspecialist: %s\n"
+               "records: %s (due %s)\nopinion: %s (due %s)\ntimeline:\n",
+               c.token, c.state, s.paused ? " (waiting on the patient)" : "", c.patient_name,
+               c.birth_date[0] ? c.birth_date : "-", c.sex[0] ? c.sex : "-", c.condition,
+               c.subspecialty, c.navigator[0] ? c.navigator : "-",
+               c.specialist[0] ? c.specialist : "-", case_sla_name(s.records), rd,
+               case_sla_name(s.opinion), od);
+        err = store_cases_events(pg, c.id, print_event, NULL, &ei);
+    }
+    if (err == CP_OK) {
+        store_audit_row_t a = {c.id, "case", "case.read", "allowed"};
+        err = store_audit_append(pg, &a, &operator_, &ei);
+    }
+    store_pg_close(pg);
+    return err == CP_OK ? 0 : fail(cmd, err, &ei);
+}
+
+/* The acting account, and whether it is this case's own in its role. */
+static cp_err_t actor_for(store_pg_t *pg, const char *username, const store_case_row_t *c,
+                          store_account_t *a, case_role_t *role, bool *own, cp_errinfo_t *ei)
+{
+    cp_err_t err = store_cases_account_get(pg, username, a, ei);
+    if (err != CP_OK)
+        return err;
+    if (a->disabled || !case_role_parse(a->role, role))
+        return cp_fail(ei, CP_EINVAL, 0, "account %s cannot act", username);
+    *own = (*role == CASE_ROLE_NAVIGATOR && c->navigator_id == a->id) ||
+           (*role == CASE_ROLE_SPECIALIST && c->specialist_id == a->id) ||
+           (*role == CASE_ROLE_PATIENT && c->patient_account_id == a->id);
+    return CP_OK;
+}
+
+static int case_act(const char *cmd, int argc, char **argv, bool pausing)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL, *to = NULL, *as = NULL;
+    const char *reason = "";
+    const cli_opt_t move_opts[] = {{"config", &config, NULL, "configuration file"},
+                                   {"token", &token, NULL, "the case token"},
+                                   {"to", &to, NULL, "the new state"},
+                                   {"as", &as, NULL, "the username of who moves it"},
+                                   {"reason", &reason, NULL, "why (kept in the timeline)"},
+                                   {0}};
+    const cli_opt_t pause_opts[] = {{"config", &config, NULL, "configuration file"},
+                                    {"token", &token, NULL, "the case token"},
+                                    {"as", &as, NULL, "the navigator's username"},
+                                    {"reason", &reason, NULL, "why (kept in the timeline)"},
+                                    {0}};
+    bool resume = strstr(cmd, "resume") != NULL;
+    int rc = cli_parse(argc, argv,
+                       pausing ? "Mark a case as waiting on the patient (pause: its clocks "
+                                 "stand still) or no longer (resume)."
+                               : "Move a case to another state, in the name of one of the "
+                                 "case's own people and under their role's rules.",
+                       pausing ? pause_opts : move_opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    case_state_t want = CASE_REGISTERED;
+    if (as == NULL || (!pausing && (to == NULL || !case_state_parse(to, &want))))
+        return usage(cmd, pausing ? "--as is required" : "--to STATE and --as are required");
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c = {0};
+    store_account_t a = {0};
+    case_role_t role = CASE_ROLE_PATIENT;
+    bool own = false;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    if (err == CP_OK)
+        err = actor_for(pg, as, &c, &a, &role, &own, &ei);
+    case_state_t from = CASE_REGISTERED;
+    if (err == CP_OK && !case_state_parse(c.state, &from))
+        err = cp_fail(&ei, CP_EIO, 0, "the case is in an unknown state %s", c.state);
+    bool allowed = own && (pausing ? role == CASE_ROLE_NAVIGATOR
+                                   : case_transition_allowed(from, want, role));
+    store_actor_t by = {a.id, a.role, "cli"};
+    if (err == CP_OK && !allowed) {
+        char action[96];
+        snprintf(action, sizeof action, pausing ? "case.%s" : "case.move %s -> %s",
+                 pausing ? (resume ? "resume" : "pause") : c.state, to ? to : "");
+        store_audit_row_t d = {c.id, "case", action, "denied"};
+        err = store_audit_append(pg, &d, &by, &ei);
+        if (err == CP_OK)
+            err = cp_fail(&ei, CP_EINVAL, 0, "%s (%s) may not %s this case%s", as, a.role,
+                          pausing ? (resume ? "resume" : "pause") : "move",
+                          own ? " that way" : ": it is not theirs");
+    }
+    if (err == CP_OK)
+        err = pausing ? store_cases_pause(pg, c.id, !resume, reason, &by, &ei)
+                      : store_cases_move(pg, c.id, c.state, to, reason, &by, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK) { /* refused or failed: not a wrong call */
+        fprintf(stderr, "caseport %s: %s\n", cmd, cp_errinfo_msg(&ei, err));
+        return 1;
+    }
+    if (pausing)
+        printf("%s %s\n", t, resume ? "resumed" : "waiting on the patient");
+    else
+        printf("%s %s -> %s\n", t, c.state, to);
+    return 0;
+}
+
+static int case_move(const char *cmd, int argc, char **argv)
+{
+    return case_act(cmd, argc, argv, false);
+}
+
+static int case_pause(const char *cmd, int argc, char **argv)
+{
+    return case_act(cmd, argc, argv, true);
+}
+
+static int case_assign(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL, *nav = NULL, *spec = NULL;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"token", &token, NULL, "the case token"},
+                              {"navigator", &nav, NULL, "the navigator's username"},
+                              {"specialist", &spec, NULL, "the specialist's username"},
+                              {0}};
+    int rc = cli_parse(argc, argv, "Assign a case's navigator or specialist.", opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    if ((nav == NULL) == (spec == NULL))
+        return usage(cmd, "one of --navigator and --specialist is required");
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c;
+    store_account_t a;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    if (err == CP_OK)
+        err = store_cases_account_get(pg, nav ? nav : spec, &a, &ei);
+    if (err == CP_OK)
+        err = store_cases_assign(pg, c.id, nav ? "navigator" : "specialist", a.id, &operator_,
+                                 &ei);
+    store_pg_close(pg);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("%s %s: %s\n", t, nav ? "navigator" : "specialist", nav ? nav : spec);
+    return 0;
+}
+
+int cli_case(int argc, char **argv)
+{
+    static const action_t actions[] = {
+        {"new", case_new, "open a case"},
+        {"list", case_list, "the open cases, most urgent first"},
+        {"show", case_show, "one case: who, what, clocks, timeline"},
+        {"move", case_move, "move a case to another state"},
+        {"pause", case_pause, "the case waits on the patient: its clocks stand still"},
+        {"resume", case_pause, "the case no longer waits on the patient"},
+        {"assign", case_assign, "assign the navigator or the specialist"},
+        {0}};
+    return dispatch("case", argc, argv, actions);
+}
+
+/* ---- caseport audit ---- */
+
+static int audit_verify(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
+    int rc = cli_parse(argc, argv,
+                       "Check the audit trail's hash chain from its first row: exit 0 if "
+                       "intact, 1 naming the first row that was edited, removed or cut off.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_audit_report_t rep;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_audit_verify(pg, &rep, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("audit trail intact: %lld row(s)\n", (long long)rep.rows);
+    return 0;
+}
+
+int cli_audit(int argc, char **argv)
+{
+    static const action_t actions[] = {{"verify", audit_verify, "check the hash chain"}, {0}};
+    return dispatch("audit", argc, argv, actions);
+}
