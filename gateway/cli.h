@@ -16,4 +16,6 @@ int cli_jobs(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_case(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_request(int argc, char **argv);
+int cli_triage(int argc, char **argv);
 #endif

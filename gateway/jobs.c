@@ -6,7 +6,8 @@
  *               the earliest instance with the same pixels under another SOP Instance UID
  *               (de-duplication level 3); compressed pixel data are decoded frame by
  *               frame (codec_pixels.h), so the same image hashes the same compressed.
- *   normalize   a normalized copy of the instance when it needs one (normalize.c). */
+ *   normalize   a normalized copy of the instance when it needs one (normalize.c).
+ *   route       a new study attached to its case, or put in the triage queue. */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include "cp_mem.h"
 #include "index_text.h"
 #include "jobs_int.h"
+#include "store_cases.h"
 #include "store_jobs.h"
 #include <openssl/evp.h>
 
@@ -437,13 +439,24 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
     return err;
 }
 
+/* A new study to its case, or to the triage queue (store_cases_route). */
+static cp_err_t run_route(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
+{
+    char how[16];
+    cp_err_t err = store_cases_route(ctx->pg, job->study_id, how, ei);
+    if (err == CP_OK)
+        CP_LOG(CP_LOG_INFO, "jobs", "event=routed study=%lld how=%s", (long long)job->study_id,
+               how);
+    return err;
+}
+
 static const struct kind {
     const char *name;
     job_fn run;
 } kinds[] = {{"reindex", run_reindex}, {"pixel_hash", run_pixel_hash},
-             {"normalize", gw_normalize}};
+             {"normalize", gw_normalize}, {"route", run_route}};
 
-static const char *const kind_names[] = {"reindex", "pixel_hash", "normalize", NULL};
+static const char *const kind_names[] = {"reindex", "pixel_hash", "normalize", "route", NULL};
 
 static job_fn lookup(const char *name)
 {

@@ -344,6 +344,153 @@ cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
         6, params, "assigning a case", "no such case, or the account has not that role", ei);
 }
 
+/* ---- intake routing ---- */
+
+typedef struct text_ctx {
+    char *out;
+    size_t cap;
+} text_ctx_t;
+
+static bool text_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    text_ctx_t *c = ud;
+    copy(c->out, c->cap, PQgetvalue(r, 0, 0));
+    return true;
+}
+
+cp_err_t store_cases_route(store_pg_t *pg, int64_t study_id, char how[16], cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {id_or_null(study_id, id)};
+    text_ctx_t c = {how, 16};
+    how[0] = '\0';
+    return store__pg_stream(pg, "SELECT cp_route_study($1::bigint)", 1, params,
+                            "routing a study", text_row, &c, ei);
+}
+
+cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_request_new_t *r,
+                                 const store_actor_t *by, int64_t *id, cp_errinfo_t *ei)
+{
+    char cid[24], actor[24];
+#define OR_EMPTY(x) ((x) ? (x) : "")
+    const char *params[] = {id_or_null(case_id, cid), r->provider, OR_EMPTY(r->fax),
+                            OR_EMPTY(r->email), OR_EMPTY(r->ae_title), OR_EMPTY(r->patient_id),
+                            OR_EMPTY(r->issuer), OR_EMPTY(r->patient_name),
+                            OR_EMPTY(r->birth_date), id_or_null(by->id, actor), by->role,
+                            by->source};
+#undef OR_EMPTY
+    first_id_t c = {0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "WITH q AS (INSERT INTO records_requests (case_id, provider, fax, email, ae_title,"
+        "   patient_id, issuer, patient_name, birth_date, created_by)"
+        "   VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint) RETURNING id),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $10::bigint, $11, $1::bigint, 'request ' || id, 'request.create', 'allowed',"
+        "   $12 FROM q)"
+        " SELECT id FROM q",
+        12, params, "adding a records request", first_id_row, &c, ei);
+    if (err == CP_OK && id != NULL)
+        *id = c.id;
+    return err;
+}
+
+typedef struct record_ctx {
+    store_case_record_cb cb;
+    void *ud;
+} record_ctx_t;
+
+static bool record_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    record_ctx_t *c = ud;
+    store_case_record_t x = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                             PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
+                             strtod(PQgetvalue(r, 0, 5), NULL)};
+    return c->cb(c->ud, &x);
+}
+
+cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_cb cb, void *ud,
+                             cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {id_or_null(case_id, id)};
+    record_ctx_t c = {cb, ud};
+    return store__pg_stream(
+        pg,
+        "SELECT s.study_uid, r.matched_by, r.detail,"
+        " to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " (SELECT string_agg(m || ' x' || n, ' ') FROM (SELECT e.modality AS m, count(*) AS n"
+        "   FROM series e JOIN current_instances i ON i.series_id = e.id"
+        "   WHERE e.study_id = s.id GROUP BY e.modality ORDER BY 1) k),"
+        " r.confidence FROM case_records r JOIN studies s ON s.id = r.study_id"
+        " WHERE r.case_id = $1::bigint ORDER BY r.id",
+        1, params, "listing a case's records", record_row, &c, ei);
+}
+
+typedef struct triage_ctx {
+    store_triage_cb cb;
+    void *ud;
+} triage_ctx_t;
+
+static bool triage_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    triage_ctx_t *c = ud;
+    store_triage_item_t t = {num(r, 0),           PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                             PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
+                             PQgetvalue(r, 0, 6), num(r, 7)};
+    return c->cb(c->ud, &t);
+}
+
+cp_err_t store_cases_triage_list(store_pg_t *pg, store_triage_cb cb, void *ud, cp_errinfo_t *ei)
+{
+    triage_ctx_t c = {cb, ud};
+    return store__pg_stream(
+        pg,
+        "SELECT t.id, s.study_uid, f.calling_ae, f.called_ae,"
+        " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t.reason,"
+        " coalesce((SELECT string_agg(c.token, ',' ORDER BY c.id) FROM cases c"
+        "   WHERE c.id = ANY(t.candidates)), ''),"
+        " (SELECT count(*) FROM series e JOIN current_instances i ON i.series_id = e.id"
+        "   WHERE e.study_id = s.id)"
+        " FROM triage t JOIN studies s ON s.id = t.study_id"
+        " CROSS JOIN LATERAL (SELECT i.calling_ae, i.called_ae FROM series e"
+        "   JOIN instances i ON i.series_id = e.id WHERE e.study_id = s.id ORDER BY i.id"
+        "   LIMIT 1) f"
+        " WHERE t.state = 'open' ORDER BY t.id",
+        0, NULL, "listing the triage queue", triage_row, &c, ei);
+}
+
+cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id,
+                                   const char *reason, const store_actor_t *by,
+                                   cp_errinfo_t *ei)
+{
+    char it[24], cid[24], actor[24];
+    const char *params[] = {id_or_null(item, it), id_or_null(case_id, cid), reason,
+                            id_or_null(by->id, actor), by->role, by->source};
+    return one_row(
+        pg,
+        "WITH t AS (UPDATE triage SET state = CASE WHEN $2::bigint IS NULL THEN 'rejected'"
+        "   ELSE 'attached' END, decided_by = $4::bigint, decided_at = now(), decision = $3"
+        "   WHERE id = $1::bigint AND state = 'open'"
+        "   AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM cases WHERE id = $2::bigint))"
+        "   RETURNING id, study_id),"
+        " r AS (INSERT INTO case_records (case_id, study_id, matched_by, confidence, detail,"
+        "   attached_by) SELECT $2::bigint, study_id, 'navigator', 1, $3, $4::bigint FROM t"
+        "   WHERE $2::bigint IS NOT NULL),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $4::bigint, $5, $2::bigint, 'triage ' || id, CASE WHEN $2::bigint IS NULL"
+        "   THEN 'triage.reject' ELSE 'triage.attach' END, 'allowed', $6 FROM t)"
+        " SELECT id FROM t",
+        6, params, "deciding a triage item", "the triage item is not open (decided meanwhile?)",
+        ei);
+}
+
 /* ---- audit ---- */
 
 cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,

@@ -81,6 +81,44 @@ cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const ch
 cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
                             int64_t account_id, const store_actor_t *by, cp_errinfo_t *ei);
 
+/* ---- intake routing (migration 0011) ---- */
+
+/* Attaches a new study to its case (by the case token it was sent to, or by the one open
+ * records request that matches) or puts it in the triage queue; *how: "token",
+ * "request", "triage", or "already" when it was routed before. */
+cp_err_t store_cases_route(store_pg_t *pg, int64_t study_id, char how[16], cp_errinfo_t *ei);
+
+typedef struct store_request_new {
+    const char *provider, *fax, *email, *ae_title, *patient_id, *issuer, *patient_name,
+        *birth_date;
+} store_request_new_t;
+cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_request_new_t *r,
+                                 const store_actor_t *by, int64_t *id, cp_errinfo_t *ei);
+
+typedef struct store_case_record {
+    const char *study_uid, *matched_by, *detail, *at, *modality_count;
+    double confidence;
+} store_case_record_t;
+typedef bool (*store_case_record_cb)(void *ud, const store_case_record_t *r);
+/* The studies attached to a case, how each matched. */
+cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_cb cb, void *ud,
+                             cp_errinfo_t *ei);
+
+typedef struct store_triage_item {
+    int64_t id;
+    const char *study_uid, *calling_ae, *called_ae, *received_at, *reason, *candidates;
+    int64_t instances;
+} store_triage_item_t;
+typedef bool (*store_triage_cb)(void *ud, const store_triage_item_t *t);
+/* The open triage items, oldest first (no patient names: the navigator opens the study). */
+cp_err_t store_cases_triage_list(store_pg_t *pg, store_triage_cb cb, void *ud,
+                                 cp_errinfo_t *ei);
+/* A navigator's decision on an open item: attach its study to a case (case_id > 0) or
+ * reject it; kept with who and why. CP_ENOENT if the item is not open. */
+cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id,
+                                   const char *reason, const store_actor_t *by,
+                                   cp_errinfo_t *ei);
+
 /* ---- audit ---- */
 
 typedef struct store_audit_row {

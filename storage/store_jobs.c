@@ -94,6 +94,7 @@ static bool claim_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     j->instance_id = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     j->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
     j->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
+    j->study_id = PQgetisnull(r, 0, 13) ? 0 : strtoll(PQgetvalue(r, 0, 13), NULL, 10);
     if (PQgetisnull(r, 0, 5) || store_addr_from_hex(PQgetvalue(r, 0, 5), &j->addr) != CP_OK)
         return true; /* no instance: the job finds out itself */
     j->has_instance = true;
@@ -112,10 +113,11 @@ static const store__named_t claim_stmt = {
     " u AS (UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, worker = $2,"
     "   lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
     "   FROM c WHERE j.id = c.id"
-    "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after)"
+    "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after,"
+    "   j.study_id)"
     " SELECT u.id, u.kind, u.instance_id, u.attempts, u.max_attempts,"
     "  encode(i.blob_address, 'hex'), i.transfer_syntax, p.patient_id, p.issuer, p.name,"
-    "  p.birth_date, p.sex, i.calling_ae"
+    "  p.birth_date, p.sex, i.calling_ae, u.study_id"
     " FROM u LEFT JOIN instances i ON i.id = u.instance_id"
     " LEFT JOIN series e ON e.id = i.series_id LEFT JOIN studies s ON s.id = e.study_id"
     " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY u.run_after, u.id"};

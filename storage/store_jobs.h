@@ -21,6 +21,7 @@ typedef struct store_job {
     int64_t id;
     char kind[32];
     int64_t instance_id; /* 0: none */
+    int64_t study_id;    /* 0: none (a route job names its study) */
     int attempts, max_attempts;
     /* Read with the claim, so that a job needs no query of its own to start: the
      * instance's blob and transfer syntax, and its patient (has_instance false when the

@@ -34,10 +34,10 @@ def make(i, args, study, series):
     ds.Modality = "CT"
     ds.StudyDescription = "CT HEAD W/O CONTRAST"
     ds.SeriesDescription = "AXIAL 5mm"
-    ds.PatientName = "TEST^SYNTHETIC^%s" % args.seed
+    ds.PatientName = args.patient_name or "TEST^SYNTHETIC^%s" % args.seed
     ds.PatientID = args.patient
-    ds.IssuerOfPatientID = "CASEPORT-TEST"
-    ds.PatientBirthDate = "19600101"
+    ds.IssuerOfPatientID = args.issuer
+    ds.PatientBirthDate = args.birth_date
     ds.PatientSex = "O"
     ds.StudyInstanceUID = study
     ds.SeriesInstanceUID = series
@@ -83,6 +83,9 @@ def main():
     ap.add_argument("--seed", default="1")
     ap.add_argument("--patient", default="CP-TEST-1")
     ap.add_argument("--modify-pixel", action="store_true")
+    ap.add_argument("--patient-name", default=None)
+    ap.add_argument("--issuer", default="CASEPORT-TEST")
+    ap.add_argument("--birth-date", default="19600101")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     study = uid(args.seed, "study")

@@ -338,6 +338,14 @@ static bool print_event(void *ud, const store_case_event_t *e)
     return true;
 }
 
+static bool print_record(void *ud, const store_case_record_t *r)
+{
+    (void)ud;
+    printf("  study %s  %s  matched by %s (confidence %.2f): %s  at %s\n", r->study_uid,
+           r->modality_count, r->matched_by, r->confidence, r->detail, r->at);
+    return true;
+}
+
 /* --token as typed, into the canonical form. */
 static int parse_token(const char *cmd, const char *in, char out[CASE_TOKEN_LEN + 1])
 {
@@ -384,6 +392,10 @@ static int case_show(const char *cmd, int argc, char **argv)
                c.specialist[0] ? c.specialist : "-", case_sla_name(s.records), rd,
                case_sla_name(s.opinion), od);
         err = store_cases_events(pg, c.id, print_event, NULL, &ei);
+        if (err == CP_OK) {
+            printf("records:\n");
+            err = store_cases_records(pg, c.id, print_record, NULL, &ei);
+        }
     }
     if (err == CP_OK) {
         store_audit_row_t a = {c.id, "case", "case.read", "allowed"};
@@ -540,6 +552,175 @@ int cli_case(int argc, char **argv)
         {"assign", case_assign, "assign the navigator or the specialist"},
         {0}};
     return dispatch("case", argc, argv, actions);
+}
+
+/* ---- caseport request, caseport triage ---- */
+
+/* The acting account by username, which must have role want (a navigator, here). */
+static cp_err_t navigator_named(store_pg_t *pg, const char *as, store_account_t *a,
+                                cp_errinfo_t *ei)
+{
+    cp_err_t err = store_cases_account_get(pg, as, a, ei);
+    if (err == CP_OK && (a->disabled || strcmp(a->role, "navigator") != 0))
+        err = cp_fail(ei, CP_EINVAL, 0, "%s is not an active navigator", as);
+    return err;
+}
+
+static int request_add(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL, *as = NULL;
+    store_request_new_t r = {0};
+    const cli_opt_t opts[] = {
+        {"config", &config, NULL, "configuration file"},
+        {"token", &token, NULL, "the case token"},
+        {"as", &as, NULL, "the case's navigator (username)"},
+        {"provider", &r.provider, NULL, "who holds the records (hospital, clinic)"},
+        {"ae-title", &r.ae_title, NULL, "its PACS's calling AE title (none: any sender)"},
+        {"fax", &r.fax, NULL, "its fax number"},
+        {"email", &r.email, NULL, "its e-mail address"},
+        {"patient-id", &r.patient_id, NULL, "the patient's MRN there"},
+        {"issuer", &r.issuer, NULL, "the MRN's issuer (Issuer of Patient ID)"},
+        {"patient-name", &r.patient_name, NULL, "the patient's name there (Family^Given)"},
+        {"birth-date", &r.birth_date, NULL, "YYYYMMDD"},
+        {0}};
+    int rc = cli_parse(argc, argv,
+                       "Ask a provider for a case's records. What arrives from it for that "
+                       "patient (the MRN with its issuer, or the name with the birth date) is "
+                       "attached to the case.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    if (as == NULL || r.provider == NULL ||
+        (r.patient_id == NULL && (r.patient_name == NULL || r.birth_date == NULL)))
+        return usage(cmd, "--as, --provider, and --patient-id or --patient-name with "
+                          "--birth-date are required");
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c = {0};
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    if (err == CP_OK)
+        err = navigator_named(pg, as, &a, &ei);
+    if (err == CP_OK && c.navigator_id != a.id)
+        err = cp_fail(&ei, CP_EINVAL, 0, "%s is not this case's navigator", as);
+    store_actor_t by = {a.id, "navigator", "cli"};
+    int64_t id = 0;
+    if (err == CP_OK)
+        err = store_cases_request_add(pg, c.id, &r, &by, &id, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("request %lld open for %s\n", (long long)id, t);
+    return 0;
+}
+
+int cli_request(int argc, char **argv)
+{
+    static const action_t actions[] = {{"add", request_add, "ask a provider for records"},
+                                       {0}};
+    return dispatch("request", argc, argv, actions);
+}
+
+static bool print_triage(void *ud, const store_triage_item_t *t)
+{
+    (void)ud;
+    printf("%lld\tstudy %s\t%lld instance(s)\tfrom %s to %s\t%s\t%s%s%s\n", (long long)t->id,
+           t->study_uid, (long long)t->instances, t->calling_ae, t->called_ae, t->received_at,
+           t->reason, t->candidates[0] ? "; candidates " : "", t->candidates);
+    return true;
+}
+
+static int triage_list(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
+    int rc = cli_parse(argc, argv,
+                       "The open triage items, oldest first: studies no case token or records "
+                       "request matched, or that several cases could claim.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_triage_list(pg, print_triage, NULL, &ei);
+    store_pg_close(pg);
+    return err == CP_OK ? 0 : fail(cmd, err, &ei);
+}
+
+static int triage_decide(const char *cmd, int argc, char **argv, bool attach)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *item = NULL, *token = NULL, *as = NULL;
+    const char *reason = NULL;
+    const cli_opt_t attach_opts[] = {{"config", &config, NULL, "configuration file"},
+                                     {"item", &item, NULL, "the triage item's number"},
+                                     {"token", &token, NULL, "the case to attach it to"},
+                                     {"as", &as, NULL, "the navigator deciding"},
+                                     {"reason", &reason, NULL, "why (kept)"},
+                                     {0}};
+    const cli_opt_t reject_opts[] = {{"config", &config, NULL, "configuration file"},
+                                     {"item", &item, NULL, "the triage item's number"},
+                                     {"as", &as, NULL, "the navigator deciding"},
+                                     {"reason", &reason, NULL, "why (kept)"},
+                                     {0}};
+    int rc = cli_parse(argc, argv,
+                       attach ? "Attach a triage item's study to a case."
+                              : "Reject a triage item (it belongs to no case).",
+                       attach ? attach_opts : reject_opts);
+    if (rc >= 0)
+        return rc;
+    char *end = NULL;
+    long long n = item ? strtoll(item, &end, 10) : 0;
+    if (n < 1 || *end != '\0' || as == NULL || reason == NULL)
+        return usage(cmd, "--item N, --as and --reason are required");
+    char t[CASE_TOKEN_LEN + 1];
+    if (attach && (rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c = {0};
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = navigator_named(pg, as, &a, &ei);
+    if (err == CP_OK && attach)
+        err = store_cases_get(pg, t, &c, &ei);
+    store_actor_t by = {a.id, "navigator", "cli"};
+    if (err == CP_OK)
+        err = store_cases_triage_decide(pg, n, attach ? c.id : 0, reason, &by, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("triage item %lld %s\n", n, attach ? "attached" : "rejected");
+    return 0;
+}
+
+static int triage_attach(const char *cmd, int argc, char **argv)
+{
+    return triage_decide(cmd, argc, argv, true);
+}
+
+static int triage_reject(const char *cmd, int argc, char **argv)
+{
+    return triage_decide(cmd, argc, argv, false);
+}
+
+int cli_triage(int argc, char **argv)
+{
+    static const action_t actions[] = {{"list", triage_list, "the open items, oldest first"},
+                                       {"attach", triage_attach, "attach an item to a case"},
+                                       {"reject", triage_reject, "reject an item"},
+                                       {0}};
+    return dispatch("triage", argc, argv, actions);
 }
 
 /* ---- caseport audit ---- */

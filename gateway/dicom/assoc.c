@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "assoc_int.h"
+#include "case.h"
 #include "codec_dicom.h"
 #include "cp_log.h"
 #include "auth.h"
@@ -410,6 +411,15 @@ static void answer_extended(gw__assoc_t *a, const gw_ul_assoc_rq_t *rq, gw_ul_as
     }
 }
 
+/* A case's own AE title: its token (CP-7K3M-9Q), to which a referring department sends
+ * that case's studies; the route job attaches them (whether the case exists is the
+ * database's to say, not the loop's). */
+static bool is_case_ae(const char *called)
+{
+    char t[CASE_TOKEN_LEN + 1];
+    return case_token_parse(called, t) && strcmp(t, called) == 0;
+}
+
 static void on_assoc_rq(gw__assoc_t *a)
 {
     const conf_dicom_t *dc = &a->srv->ctx.conf->dicom;
@@ -430,7 +440,7 @@ static void on_assoc_rq(gw__assoc_t *a)
         reject(a, 1, 2, 2, "protocol version not supported");
     else if (strcmp(rq->app_context, GW_UL_APP_CONTEXT) != 0)
         reject(a, 1, 1, 2, "application context not supported");
-    else if (strcmp(rq->called_ae, dc->ae_title) != 0)
+    else if (strcmp(rq->called_ae, dc->ae_title) != 0 && !is_case_ae(rq->called_ae))
         reject(a, 1, 1, 7, "called ae title not recognized");
     else if (rq->calling_ae[0] == '\0')
         reject(a, 1, 1, 3, "calling ae title empty");

@@ -1,0 +1,74 @@
+# Intake routing: studies sent by DICOM land in their case by the case token (sent to the
+# case's own AE title), by an open records request whose provider and patient match (MRN
+# and issuer, or name and birth date), and otherwise in the triage queue with the reason
+# and the candidates, where a navigator attaches or rejects them.
+. "$SRC/tests/e2e/lib.sh"
+e2e_setup
+e2e_start
+printf 'correct horse battery staple\n' | cp_cli user add --username nina --role navigator >/dev/null ||
+  die "adding a navigator failed"
+newcase() { cp_cli case new --patient-name "$1" --condition "c" --subspecialty neuro-oncology \
+  --first-opinion "first" --navigator nina; }
+A=$(newcase "Alpha^Ann") && B=$(newcase "Bravo^Bob") && C=$(newcase "Roe^Rick") || die "opening cases failed"
+req() { cp_cli request add --as nina --provider "${P:-St Mary}" "$@" >/dev/null || die "request add $*"; }
+req --token "$B" --ae-title STMARY --patient-id MRN-B --issuer HOSP
+req --token "$C" --patient-name "Roe^Rick" --birth-date 19700101
+req --token "$A" --patient-name "Amb^Pat" --birth-date 19800202
+req --token "$B" --patient-name "amb^pat" --birth-date 19800202
+cp_cli request add --as otto --token "$A" --provider x --patient-id 1 >/dev/null 2>&1 &&
+  die "a request by no navigator was accepted"
+
+send() {  # DIR CALLING CALLED
+  storescu -aet "$2" -aec "$3" +sd 127.0.0.1 "$port" "$1" >/dev/null 2>&1 || die "sending $1 to $3 failed"
+}
+gen_series "$work/a" 2 --rows 16 --cols 16 --seed ra --patient X1 && send "$work/a" ANYPACS "$A"
+gen_series "$work/b" 1 --rows 16 --cols 16 --seed rb --patient MRN-B --issuer HOSP && send "$work/b" STMARY CASEPORT
+gen_series "$work/b2" 1 --rows 16 --cols 16 --seed rb2 --patient MRN-B --issuer HOSP && send "$work/b2" OTHERPACS CASEPORT
+gen_series "$work/c" 1 --rows 16 --cols 16 --seed rc --patient ZZ --patient-name "ROE^RICK^^" --birth-date 19700101 &&
+  send "$work/c" ANYPACS CASEPORT
+gen_series "$work/d" 1 --rows 16 --cols 16 --seed rd --patient NOBODY && send "$work/d" ANYPACS CASEPORT
+gen_series "$work/e" 1 --rows 16 --cols 16 --seed re --patient P9 --patient-name "Amb^Pat" --birth-date 19800202 &&
+  send "$work/e" ANYPACS CASEPORT
+gen_series "$work/f" 1 --rows 16 --cols 16 --seed rf --patient P10 && send "$work/f" ANYPACS CP-0000-00
+storescu -aet ANYPACS -aec CP-0000-01 127.0.0.1 "$port" "$work/f" >/dev/null 2>&1 &&
+  die "a called AE title with a wrong check symbol was accepted"
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'route' AND state = 'done'" 7 ||
+  die "route jobs not done: $(sql "SELECT state, last_error FROM jobs WHERE kind = 'route'")"
+
+by() {  # SEED -> case token|matched_by|confidence
+  sql "SELECT c.token || '|' || r.matched_by || '|' || r.confidence FROM case_records r
+       JOIN cases c ON c.id = r.case_id JOIN studies s ON s.id = r.study_id
+       JOIN series e ON e.study_id = s.id JOIN instances i ON i.series_id = e.id
+       JOIN patients p ON p.id = s.patient_id WHERE p.name LIKE '%' || '$1' LIMIT 1"
+}
+[ "$(by ra)" = "$A|token|1" ] || die "sent to the case's AE title: $(by ra)"
+[ "$(by rb)" = "$B|request|0.95" ] || die "MRN, issuer and provider AE: $(by rb)"
+[ -z "$(by rb2)" ] || die "the MRN from another provider's AE title was attached: $(by rb2)"
+[ "$(sql "SELECT p.name FROM patients p JOIN studies s ON s.patient_id = p.id JOIN case_records r ON r.study_id = s.id JOIN cases c ON c.id = r.case_id WHERE c.token = '$C'")" = "ROE^RICK^^" ] ||
+  die "name and birth date (written differently) did not attach the study to $C"
+[ "$(sql "SELECT confidence FROM case_records r JOIN cases c ON c.id = r.case_id WHERE c.token = '$C'")" = 0.8 ] ||
+  die "a name match is not recorded with less confidence"
+[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 4 ] ||
+  die "triage: $(sql "SELECT reason FROM triage")"
+cp_cli triage list >"$work/triage"
+grep -q "2 cases have open requests that match; candidates $A,$B" "$work/triage" ||
+  die "the ambiguous study does not name its candidates: $(cat "$work/triage")"
+grep -q "which names no open case" "$work/triage" || die "the unknown case token is not the reason"
+grep -q "no case token, and no open records request matches" "$work/triage" || die "no reason for the unmatched"
+! grep -qi "NOBODY\|SYNTHETIC" "$work/triage" || die "the triage list shows patient identity"
+log "token, MRN+issuer from the named provider, name+birth date; the rest in triage with reasons"
+
+item=$(grep "candidates $A,$B" "$work/triage" | cut -f1)
+cp_cli triage attach --item "$item" --token "$B" --as nina --reason "referral letter names Bravo" >/dev/null ||
+  die "attaching a triage item failed"
+cp_cli triage attach --item "$item" --token "$A" --as nina --reason again >/dev/null 2>&1 &&
+  die "a decided item was decided again"
+item=$(grep "names no open case" "$work/triage" | cut -f1)
+cp_cli triage reject --item "$item" --as nina --reason "test pattern" >/dev/null || die "rejecting failed"
+[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 2 ] || die "decisions not kept"
+[ "$(sql "SELECT count(*) FROM audit WHERE action LIKE 'triage.%'")" = 2 ] || die "decisions not audited"
+cp_cli case show --token "$B" | grep -c "matched by" | grep -qx 2 || die "case show: $(cp_cli case show --token "$B")"
+cp_cli case show --token "$B" | grep -q "matched by navigator (confidence 1.00): referral letter names Bravo" ||
+  die "the navigator's attachment is not shown with its reason"
+log "triage decisions kept, audited and shown on the case"
+e2e_stop
