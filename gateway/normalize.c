@@ -194,9 +194,10 @@ static int by_tag(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The identity the instance is coerced to: until cases exist, the patient record it is
- * filed under (a later instance sent with another name or birth date for the same patient
- * ID gets the record's, its own kept in Original Attributes Sequence). */
+/* The identity the instance is coerced to (store_jobs_patient_identity): its case's
+ * patient, or the patient record it is filed under (a later instance sent with another
+ * name or birth date for the same patient ID gets the record's); what the sender wrote
+ * is kept in Original Attributes Sequence. */
 static void coercion_for(const gw_ctx_t *ctx, const codec_dshdr_fields_t *f,
                          const store_patient_identity_t *p, codec_coercion_t *co)
 {
@@ -276,8 +277,10 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     changes_t c = {0};
     describe(ts, out_ts, f.charset, &rep, &c);
     if (co.n_changed > 0)
-        change(&c, "patient identity coerced to the patient record (%s); the values sent "
-                   "are in Original Attributes Sequence", co.what);
+        change(&c, "patient identity coerced to %s (%s); the values sent are in Original "
+                   "Attributes Sequence",
+               strcmp(who.issuer, "CASEPORT") == 0 ? "the case's patient" : "the patient record",
+               co.what);
     codec_edit_t edits[CODEC_COERCE_MAX_EDITS + 3];
     o.header_only = false;
     o.n_edits = edits_for(utf8, &co, edits);

@@ -116,11 +116,11 @@ static const store__named_t claim_stmt = {
     "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after,"
     "   j.study_id)"
     " SELECT u.id, u.kind, u.instance_id, u.attempts, u.max_attempts,"
-    "  encode(i.blob_address, 'hex'), i.transfer_syntax, p.patient_id, p.issuer, p.name,"
-    "  p.birth_date, p.sex, i.calling_ae, u.study_id"
+    "  encode(i.blob_address, 'hex'), i.transfer_syntax, t.patient_id, t.issuer, t.name,"
+    "  t.birth_date, t.sex, t.calling_ae, u.study_id"
     " FROM u LEFT JOIN instances i ON i.id = u.instance_id"
-    " LEFT JOIN series e ON e.id = i.series_id LEFT JOIN studies s ON s.id = e.study_id"
-    " LEFT JOIN patients p ON p.id = s.patient_id ORDER BY u.run_after, u.id"};
+    " LEFT JOIN LATERAL cp_target_identity(i.id) t ON i.id IS NOT NULL"
+    " ORDER BY u.run_after, u.id"};
 
 cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const char *worker,
                                 int lease_seconds, int max, store_job_t *jobs, int *n,
@@ -527,10 +527,8 @@ cp_err_t store_jobs_patient_identity(store_pg_t *pg, int64_t instance_id,
     memset(out, 0, sizeof *out);
     cp_err_t err = store__pg_stream(
         pg,
-        "SELECT p.patient_id, p.issuer, p.name, p.birth_date, p.sex, i.calling_ae"
-        " FROM instances i JOIN series e ON e.id = i.series_id"
-        " JOIN studies s ON s.id = e.study_id JOIN patients p ON p.id = s.patient_id"
-        " WHERE i.id = $1::bigint",
+        "SELECT patient_id, issuer, name, birth_date, sex, calling_ae"
+        " FROM cp_target_identity($1::bigint) WHERE patient_id IS NOT NULL",
         1, params, "finding an instance's patient", identity_row, out, ei);
     if (err == CP_OK && !out->found)
         return cp_fail(ei, CP_ENOENT, 0, "no instance %lld", (long long)instance_id);

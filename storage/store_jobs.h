@@ -9,8 +9,9 @@
 #include "store_blob.h"
 #include "store_pg.h"
 
-/* The patient an instance is filed under, as the index holds it (UTF-8), and who sent
- * the instance: until cases exist, the identity normalization coerces to. */
+/* The patient normalization coerces an instance to (cp_target_identity, UTF-8): its
+ * case's patient once its study is attached to a case, else the patient record it is
+ * filed under; and who sent the instance. */
 typedef struct store_patient_identity {
     char patient_id[200], issuer[200], name[1000], birth_date[40], sex[40];
     char calling_ae[17];

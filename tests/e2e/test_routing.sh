@@ -71,4 +71,21 @@ cp_cli case show --token "$B" | grep -c "matched by" | grep -qx 2 || die "case s
 cp_cli case show --token "$B" | grep -q "matched by navigator (confidence 1.00): referral letter names Bravo" ||
   die "the navigator's attachment is not shown with its reason"
 log "triage decisions kept, audited and shown on the case"
+
+# normalization coerces attached studies to the case's patient (the case token as Patient
+# ID, issued by CASEPORT); a study attached by triage is normalized again
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
+  die "normalize jobs not done: $(sql "SELECT state, last_error FROM jobs WHERE kind = 'normalize' AND state <> 'done'")"
+uid() { /usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$(ls "$1"/* | head -n 1)"; }
+tag() { cp_cli tag --sop "$1" --path "$2" --normalized 2>/dev/null; }
+u=$(uid "$work/a")
+[ "$(tag "$u" 0010,0020)|$(tag "$u" 0010,0021)|$(tag "$u" 0010,0010)" = "$A|CASEPORT|Alpha^Ann" ] ||
+  die "the study sent to $A is not coerced to the case's patient: $(tag "$u" 0010,0020) $(tag "$u" 0010,0010)"
+[ "$(tag "$u" '0400,0561[0].0400,0550[0].0010,0020')" = X1 ] || die "the sender's Patient ID is not kept"
+u=$(uid "$work/e")
+[ "$(tag "$u" 0010,0020)|$(tag "$u" 0010,0010)" = "$B|Bravo^Bob" ] ||
+  die "the study attached by triage is not coerced to $B's patient: $(tag "$u" 0010,0020)"
+u=$(uid "$work/d")
+[ "$(tag "$u" 0010,0020)" = NOBODY ] || die "a study in triage took a case's identity"
+log "normalized copies carry the case's patient; the sender's values in Original Attributes Sequence"
 e2e_stop
