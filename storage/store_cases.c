@@ -344,6 +344,38 @@ cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
         6, params, "assigning a case", "no such case, or the account has not that role", ei);
 }
 
+typedef struct suggest_ctx {
+    store_specialist_cb cb;
+    void *ud;
+} suggest_ctx_t;
+
+static bool suggest_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    suggest_ctx_t *c = ud;
+    store_specialist_load_t s = {PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), num(r, 0), num(r, 3)};
+    return c->cb(c->ud, &s);
+}
+
+cp_err_t store_cases_suggest(store_pg_t *pg, int64_t case_id, store_specialist_cb cb, void *ud,
+                             cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {id_or_null(case_id, id)};
+    suggest_ctx_t c = {cb, ud};
+    return store__pg_stream(
+        pg,
+        "SELECT a.id, a.username, a.display_name,"
+        " (SELECT count(*) FROM cases o WHERE o.specialist_id = a.id"
+        "   AND o.state NOT IN ('opinion_published', 'closed', 'withdrawn')) AS load"
+        " FROM cases c JOIN account_subspecialties s ON s.code = c.subspecialty"
+        " JOIN accounts a ON a.id = s.account_id"
+        " WHERE c.id = $1::bigint AND a.role = 'specialist' AND NOT a.disabled"
+        " ORDER BY load, a.username",
+        1, params, "suggesting specialists", suggest_row, &c, ei);
+}
+
 /* ---- intake routing ---- */
 
 typedef struct text_ctx {

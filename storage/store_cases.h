@@ -81,6 +81,16 @@ cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const ch
 cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
                             int64_t account_id, const store_actor_t *by, cp_errinfo_t *ei);
 
+typedef struct store_specialist_load {
+    const char *username, *display_name;
+    int64_t id, open_cases;
+} store_specialist_load_t;
+typedef bool (*store_specialist_cb)(void *ud, const store_specialist_load_t *s);
+/* The active specialists of the case's subspecialty, least loaded first (the cases
+ * assigned to them that are not yet published, closed or withdrawn). */
+cp_err_t store_cases_suggest(store_pg_t *pg, int64_t case_id, store_specialist_cb cb, void *ud,
+                             cp_errinfo_t *ei);
+
 /* ---- intake routing (migration 0011) ---- */
 
 /* Attaches a new study to its case (by the case token it was sent to, or by the one open

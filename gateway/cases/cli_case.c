@@ -540,6 +540,46 @@ static int case_assign(const char *cmd, int argc, char **argv)
     return 0;
 }
 
+static bool print_load(void *ud, const store_specialist_load_t *s)
+{
+    int *n = ud;
+    printf("%s\t%s\t%lld open case(s)%s\n", s->username, s->display_name[0] ? s->display_name : "-",
+           (long long)s->open_cases, (*n)++ == 0 ? "\tsuggested" : "");
+    return true;
+}
+
+static int case_suggest(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"token", &token, NULL, "the case token"},
+                              {0}};
+    int rc = cli_parse(argc, argv,
+                       "The specialists of the case's subspecialty, least loaded first (open "
+                       "cases assigned to them); the first is suggested. Assign with case "
+                       "assign --specialist.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c = {0};
+    cp_errinfo_t ei = {0};
+    int n = 0;
+    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    if (err == CP_OK)
+        err = store_cases_suggest(pg, c.id, print_load, &n, &ei);
+    store_pg_close(pg);
+    if (err == CP_OK && n == 0)
+        err = cp_fail(&ei, CP_ENOENT, 0, "no active specialist of %s", c.subspecialty);
+    return err == CP_OK ? 0 : fail(cmd, err, &ei);
+}
+
 int cli_case(int argc, char **argv)
 {
     static const action_t actions[] = {
@@ -550,6 +590,7 @@ int cli_case(int argc, char **argv)
         {"pause", case_pause, "the case waits on the patient: its clocks stand still"},
         {"resume", case_pause, "the case no longer waits on the patient"},
         {"assign", case_assign, "assign the navigator or the specialist"},
+        {"suggest", case_suggest, "the specialists to assign, least loaded first"},
         {0}};
     return dispatch("case", argc, argv, actions);
 }

@@ -49,6 +49,11 @@ cp_cli case resume --token "$tok" --as nina --reason back >/dev/null || die "res
 move --to records_complete --as nina >/dev/null || die "records_complete failed"
 move --to under_review --as sam >/dev/null 2>&1 && die "an unassigned specialist moved the case"
 cp_cli case assign --token "$tok" --specialist sam >/dev/null || die "assigning the specialist failed"
+pw sue | cp_cli user add --username sue --role specialist --subspecialties neuro-oncology,dementia \
+  >/dev/null || die "adding a second specialist failed"
+[ "$(cp_cli case suggest --token "$tok" | cut -f1,3,4 | tr '\t\n' ' ')" = "sue 0 open case(s) suggested sam 1 open case(s) " ] ||
+  die "the least-loaded specialist is not suggested first: $(cp_cli case suggest --token "$tok")"
+cp_cli case suggest --token "$tok2" >/dev/null 2>&1 && die "a specialist was suggested for a subspecialty nobody has"
 move --to under_review --as sam >/dev/null || die "the specialist's move failed"
 move --to opinion_published --as sam >/dev/null 2>&1 && die "the opinion was published without a draft"
 move --to opinion_drafted --as sam >/dev/null || die "drafting failed"
