@@ -41,6 +41,43 @@ size_t codec_frame_size(const codec_image_t *img)
     return n <= MAX_FRAME_BYTES ? n : 0;
 }
 
+static bool is_jpeg(const char *ts)
+{
+    return strcmp(ts, "1.2.840.10008.1.2.4.50") == 0 || strcmp(ts, "1.2.840.10008.1.2.4.51") == 0 ||
+           strcmp(ts, "1.2.840.10008.1.2.4.57") == 0 || strcmp(ts, "1.2.840.10008.1.2.4.70") == 0;
+}
+
+static unsigned be16(const uint8_t *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+/* DCMTK 3.6.7 finds a JPEG stream's bit depth by walking its markers
+ * (DJCodecDecoder::scanJpegDataForBitDepth), and a TEM marker (FF01) met before the frame
+ * header makes that walk stand still for ever: found by tests/fuzz/fuzz_decode.c. This
+ * walks the same way, with the same steps, and tells whether it would get there. */
+static bool jpeg_stalls_dcmtk(const uint8_t *d, size_t n)
+{
+    size_t off = 0;
+    while (off + 4 < n) {
+        unsigned m = be16(d + off);
+        if (m == 0xFF01)
+            return true;
+        bool sof = m >= 0xFFC0 && m <= 0xFFCF && m != 0xFFC4 && m != 0xFFC8 && m != 0xFFCC;
+        if (sof)
+            return false;
+        if (m == 0xFFFF)
+            off += 1; /* a fill byte */
+        else if ((m >= 0xFFD0 && m <= 0xFFD9) || (m >= 0xFF03 && m <= 0xFFBF))
+            off += 2; /* RSTn, SOI, EOI; reserved markers */
+        else if (m == 0xFFC4 || m == 0xFFC8 || m == 0xFFCC || (m >= 0xFFDA && m <= 0xFFFE))
+            off += be16(d + off + 2) + 2; /* a segment with its length */
+        else
+            return false; /* DCMTK stops: not a marker */
+    }
+    return false;
+}
+
 cp_err_t codec_decode_frame(const char *ts_uid, const codec_image_t *img, const uint8_t *data,
                             size_t len, uint8_t *out, char photometric[17], cp_errinfo_t *ei)
 {
@@ -52,6 +89,9 @@ cp_err_t codec_decode_frame(const char *ts_uid, const codec_image_t *img, const 
         return codec_j2k_decode_frame(img, data, len, out, photometric, ei);
     if (!is_dcmtk(ts_uid))
         return cp_fail(ei, CP_EUNSUPPORTED, 0, "no decoder for transfer syntax %s", ts_uid);
+    if (is_jpeg(ts_uid) && jpeg_stalls_dcmtk(data, len))
+        return cp_fail(ei, CP_EPARSE, 0, "the JPEG stream has a TEM marker before its frame "
+                                         "header (refused: DCMTK's decoder would not return)");
     char why[200] = "";
     cp_err_t err = codec_dcmtk_decode_frame(ts_uid, img, data, len, out, photometric, why,
                                             sizeof why);

@@ -18,4 +18,5 @@ int cli_case(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_request(int argc, char **argv);
 int cli_triage(int argc, char **argv);
+int cli_opinion(int argc, char **argv);
 #endif

@@ -28,6 +28,7 @@ static const command_t commands[] = {
     {"case", cli_case, "open, list, show, move, pause, resume and assign cases"},
     {"request", cli_request, "ask a provider for a case's records"},
     {"triage", cli_triage, "list the triage queue, attach or reject its studies"},
+    {"opinion", cli_opinion, "write a case's opinion; send it to the patient's doctor"},
     {"audit", cli_audit, "verify the audit trail's hash chain"},
     {"passwd", cli_passwd, "print the argon2id hash of a password read from stdin"},
     {"config-sample", cli_config_sample, "print every configuration option with its default"},

@@ -511,19 +511,21 @@ static cp_err_t make_fanout(const store_blob_t *s, cp_errinfo_t *ei)
     return made_any ? fsync_dir(s->dir, ei) : CP_OK;
 }
 
-static cp_err_t prepare_dirs(const store_blob_t *s, cp_errinfo_t *ei)
+typedef enum open_mode { OPEN_OWNER, OPEN_WRITER, OPEN_READER } open_mode_t;
+
+static cp_err_t prepare_dirs(const store_blob_t *s, bool clean, cp_errinfo_t *ei)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/tmp", s->dir);
     cp_err_t err = make_dirs(tmp, 0700, ei);
-    if (err == CP_OK)
+    if (err == CP_OK && clean)
         err = clean_tmp(tmp, ei);
     if (err == CP_OK)
         err = make_fanout(s, ei);
     return err;
 }
 
-static cp_err_t open_store(const char *dir, const char *key_path, bool owner,
+static cp_err_t open_store(const char *dir, const char *key_path, open_mode_t mode,
                            store_blob_t **out, cp_errinfo_t *ei)
 {
     *out = NULL;
@@ -539,8 +541,8 @@ static cp_err_t open_store(const char *dir, const char *key_path, bool owner,
     OPENSSL_cleanse(kek, sizeof kek); /* only the derived keys stay in memory */
     if (err == CP_OK)
         err = fetch_algorithms(s, ei);
-    if (err == CP_OK && owner)
-        err = prepare_dirs(s, ei);
+    if (err == CP_OK && mode != OPEN_READER)
+        err = prepare_dirs(s, mode == OPEN_OWNER, ei);
     if (err != CP_OK) {
         store_blob_close(s);
         return err;
@@ -1258,13 +1260,19 @@ cp_err_t store_addr_from_hex(const char *hex, store_addr_t *addr)
 cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **out,
                          cp_errinfo_t *ei)
 {
-    return open_store(dir, key_path, true, out, ei);
+    return open_store(dir, key_path, OPEN_OWNER, out, ei);
 }
 
 cp_err_t store_blob_open_shared(const char *dir, const char *key_path, store_blob_t **out,
                                 cp_errinfo_t *ei)
 {
-    return open_store(dir, key_path, false, out, ei);
+    return open_store(dir, key_path, OPEN_READER, out, ei);
+}
+
+cp_err_t store_blob_open_writer(const char *dir, const char *key_path, store_blob_t **out,
+                                cp_errinfo_t *ei)
+{
+    return open_store(dir, key_path, OPEN_WRITER, out, ei);
 }
 
 cp_err_t store_blob_read_fn(void *reader, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)

@@ -40,6 +40,10 @@ cp_err_t store_blob_open(const char *dir, const char *key_path, store_blob_t **o
  * spool files still being written. */
 cp_err_t store_blob_open_shared(const char *dir, const char *key_path, store_blob_t **out,
                                 cp_errinfo_t *ei);
+/* The same for a process beside the owner that writes blobs too (the CLI storing an
+ * opinion's PDF): missing directories are created, dir/tmp is still left alone. */
+cp_err_t store_blob_open_writer(const char *dir, const char *key_path, store_blob_t **out,
+                                cp_errinfo_t *ei);
 void store_blob_close(store_blob_t *s); /* NULL: no-op */
 /* 16 hex characters naming the KEK (derived from it, reveals nothing); stored per blob. */
 const char *store_blob_key_id(const store_blob_t *s);

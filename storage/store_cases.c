@@ -376,6 +376,92 @@ cp_err_t store_cases_suggest(store_pg_t *pg, int64_t case_id, store_specialist_c
         1, params, "suggesting specialists", suggest_row, &c, ei);
 }
 
+/* ---- opinions ---- */
+
+cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *text,
+                                 const store_addr_t *pdf, uint64_t pdf_size, const char *key_id,
+                                 const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], actor[24], size[24], hex[STORE_ADDR_HEX_LEN + 3] = "";
+    snprintf(size, sizeof size, "%llu", (unsigned long long)pdf_size);
+    if (pdf != NULL) {
+        hex[0] = '\\';
+        hex[1] = 'x';
+        store_addr_to_hex(pdf, hex + 2);
+    }
+    const char *params[] = {id_or_null(case_id, id), text, pdf ? hex : NULL,
+                            pdf ? size : NULL, pdf ? key_id : NULL, id_or_null(by->id, actor),
+                            by->role, by->source};
+    return one_row(
+        pg,
+        "WITH b AS (INSERT INTO blobs (address, size, key_id, refcount)"
+        "   SELECT $3::bytea, $4::bigint, $5, 0 WHERE $3::bytea IS NOT NULL"
+        "   ON CONFLICT (address) DO NOTHING),"
+        " o AS (INSERT INTO opinions AS o (case_id, text, pdf_blob, pdf_size, written_by)"
+        "   VALUES ($1::bigint, $2, $3::bytea, $4::bigint, $6::bigint)"
+        "   ON CONFLICT (case_id) DO UPDATE SET text = EXCLUDED.text,"
+        "   pdf_blob = coalesce(EXCLUDED.pdf_blob, o.pdf_blob),"
+        "   pdf_size = coalesce(EXCLUDED.pdf_size, o.pdf_size),"
+        "   written_by = EXCLUDED.written_by, updated_at = now() RETURNING case_id),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $6::bigint, $7, case_id, 'opinion', 'opinion.write', 'allowed', $8 FROM o)"
+        " SELECT case_id FROM o",
+        8, params, "writing an opinion", "no such case", ei);
+}
+
+typedef struct opinion_ctx {
+    bool found, pdf;
+} opinion_ctx_t;
+
+static bool opinion_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    opinion_ctx_t *c = ud;
+    c->found = true;
+    c->pdf = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    return true;
+}
+
+cp_err_t store_cases_opinion_exists(store_pg_t *pg, int64_t case_id, bool *exists,
+                                    bool *has_pdf, cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {id_or_null(case_id, id)};
+    opinion_ctx_t c = {0};
+    cp_err_t err = store__pg_stream(pg,
+                                    "SELECT pdf_blob IS NOT NULL FROM opinions"
+                                    " WHERE case_id = $1::bigint",
+                                    1, params, "finding an opinion", opinion_row, &c, ei);
+    *exists = c.found;
+    if (has_pdf != NULL)
+        *has_pdf = c.pdf;
+    return err;
+}
+
+cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *recipient,
+                                  const char *fax, const char *email, const store_actor_t *by,
+                                  int64_t *id, cp_errinfo_t *ei)
+{
+    char cid[24], actor[24];
+    const char *params[] = {id_or_null(case_id, cid), recipient, fax ? fax : "",
+                            email ? email : "", id_or_null(by->id, actor), by->role,
+                            by->source};
+    first_id_t c = {0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "WITH q AS (INSERT INTO outbound_requests (case_id, what, recipient, fax, email,"
+        "   requested_by) VALUES ($1::bigint, 'opinion', $2, $3, $4, $5::bigint) RETURNING id),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $5::bigint, $6, $1::bigint, 'outbound ' || id, 'opinion.send_request',"
+        "   'allowed', $7 FROM q)"
+        " SELECT id FROM q",
+        7, params, "recording a request to send the opinion", first_id_row, &c, ei);
+    if (err == CP_OK && id != NULL)
+        *id = c.id;
+    return err;
+}
+
 /* ---- intake routing ---- */
 
 typedef struct text_ctx {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store_blob.h"
 #include "store_pg.h"
 
 /* Who did something, for the case events and the audit trail: an account (id > 0) in
@@ -90,6 +91,21 @@ typedef bool (*store_specialist_cb)(void *ud, const store_specialist_load_t *s);
  * assigned to them that are not yet published, closed or withdrawn). */
 cp_err_t store_cases_suggest(store_pg_t *pg, int64_t case_id, store_specialist_cb cb, void *ud,
                              cp_errinfo_t *ei);
+
+/* ---- opinions (migration 0013) ---- */
+
+/* Writes (or rewrites) the case's opinion: its text, and a PDF already stored as a blob
+ * (pdf NULL: none, or keep the one there). With its audit row. */
+cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *text,
+                                 const store_addr_t *pdf, uint64_t pdf_size, const char *key_id,
+                                 const store_actor_t *by, cp_errinfo_t *ei);
+/* *exists: the case has an opinion; *has_pdf: with a PDF. */
+cp_err_t store_cases_opinion_exists(store_pg_t *pg, int64_t case_id, bool *exists,
+                                    bool *has_pdf, cp_errinfo_t *ei);
+/* The patient asks for the opinion to be sent to their doctor (fax or e-mail). */
+cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *recipient,
+                                  const char *fax, const char *email, const store_actor_t *by,
+                                  int64_t *id, cp_errinfo_t *ei);
 
 /* ---- intake routing (migration 0011) ---- */
 

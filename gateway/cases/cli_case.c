@@ -133,7 +133,9 @@ int cli_user(int argc, char **argv)
 
 /* ---- caseport case ---- */
 
-static char *read_file(const char *path, size_t max)
+/* The whole file, NUL-terminated (*len its length; may be NULL); NULL if unreadable or
+ * over max bytes. */
+static char *read_file(const char *path, size_t max, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -146,6 +148,8 @@ static char *read_file(const char *path, size_t max)
         return NULL;
     }
     buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
     return buf;
 }
 
@@ -153,9 +157,10 @@ static int case_new(const char *cmd, int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG, *patient = NULL, *birth = "", *sex = "";
     const char *condition = NULL, *sub = NULL, *opinion = NULL, *opinion_file = NULL;
-    const char *navigator = NULL;
+    const char *navigator = NULL, *account = NULL;
     const cli_opt_t opts[] = {
         {"config", &config, NULL, "configuration file"},
+        {"patient", &account, NULL, "the patient's own account (username), if they have one"},
         {"patient-name", &patient, NULL, "the patient's name, as DICOM writes it (Family^Given)"},
         {"birth-date", &birth, NULL, "YYYYMMDD"},
         {"sex", &sex, NULL, "M, F or O"},
@@ -176,7 +181,7 @@ static int case_new(const char *cmd, int argc, char **argv)
         return usage(cmd, "--birth-date is YYYYMMDD");
     if (sex[0] && strcmp(sex, "M") && strcmp(sex, "F") && strcmp(sex, "O"))
         return usage(cmd, "--sex is M, F or O");
-    char *text = opinion_file ? read_file(opinion_file, 1 << 20) : NULL;
+    char *text = opinion_file ? read_file(opinion_file, 1 << 20, NULL) : NULL;
     if (opinion_file && text == NULL)
         return usage(cmd, "cannot read --first-opinion-file (at most 1 MiB)");
     conf_t conf;
@@ -196,9 +201,16 @@ static int case_new(const char *cmd, int argc, char **argv)
         if (err == CP_OK && strcmp(nav.role, "navigator") != 0)
             err = cp_fail(&ei, CP_EINVAL, 0, "%s is not a navigator", navigator);
     }
+    store_account_t pat = {0};
+    if (err == CP_OK && account != NULL) {
+        err = store_cases_account_get(pg, account, &pat, &ei);
+        if (err == CP_OK && strcmp(pat.role, "patient") != 0)
+            err = cp_fail(&ei, CP_EINVAL, 0, "%s is not a patient account", account);
+    }
     store_case_new_t n = {.patient_name = patient, .birth_date = birth, .sex = sex,
                           .condition = condition, .subspecialty = sub,
-                          .first_opinion = text ? text : opinion, .navigator_id = nav.id};
+                          .first_opinion = text ? text : opinion, .navigator_id = nav.id,
+                          .patient_account_id = pat.id};
     char token[CASE_TOKEN_LEN + 1];
     int64_t id = 0;
     /* 25 random bits a token: a taken one is drawn again */
@@ -468,6 +480,12 @@ static int case_act(const char *cmd, int argc, char **argv, bool pausing)
     bool allowed = own && (pausing ? role == CASE_ROLE_NAVIGATOR
                                    : case_transition_allowed(from, want, role));
     store_actor_t by = {a.id, a.role, "cli"};
+    bool written = true;
+    if (err == CP_OK && allowed && !pausing &&
+        (want == CASE_OPINION_DRAFTED || want == CASE_OPINION_PUBLISHED))
+        err = store_cases_opinion_exists(pg, c.id, &written, NULL, &ei);
+    if (err == CP_OK && !written)
+        err = cp_fail(&ei, CP_EINVAL, 0, "no opinion is written yet (caseport opinion write)");
     if (err == CP_OK && !allowed) {
         char action[96];
         snprintf(action, sizeof action, pausing ? "case.%s" : "case.move %s -> %s",
@@ -593,6 +611,160 @@ int cli_case(int argc, char **argv)
         {"suggest", case_suggest, "the specialists to assign, least loaded first"},
         {0}};
     return dispatch("case", argc, argv, actions);
+}
+
+/* ---- caseport opinion ---- */
+
+/* The case and the acting account, which must be the case's own in role want. */
+static cp_err_t own_case(store_pg_t *pg, const char *token, const char *as, case_role_t want,
+                         store_case_row_t *c, store_account_t *a, cp_errinfo_t *ei)
+{
+    case_role_t role;
+    bool own = false;
+    cp_err_t err = store_cases_get(pg, token, c, ei);
+    if (err == CP_OK)
+        err = actor_for(pg, as, c, a, &role, &own, ei);
+    if (err == CP_OK && (role != want || !own)) {
+        store_actor_t by = {a->id, a->role, "cli"};
+        store_audit_row_t d = {c->id, "opinion", "opinion", "denied"};
+        err = store_audit_append(pg, &d, &by, ei);
+        if (err == CP_OK)
+            err = cp_fail(ei, CP_EINVAL, 0, "%s is not this case's %s", as, case_role_name(want));
+    }
+    return err;
+}
+
+/* Stores a PDF (checked to be one, at most 50 MiB) as an encrypted blob. */
+static cp_err_t store_pdf(const conf_t *conf, const char *path, store_addr_t *addr,
+                          uint64_t *size, char key_id[32], cp_errinfo_t *ei)
+{
+    size_t len = 0;
+    char *pdf = read_file(path, 50u << 20, &len);
+    if (pdf == NULL)
+        return cp_fail(ei, CP_EINVAL, 0, "cannot read %s (at most 50 MiB)", path);
+    cp_err_t err = len > 5 && memcmp(pdf, "%PDF-", 5) == 0
+                       ? CP_OK
+                       : cp_fail(ei, CP_EINVAL, 0, "%s is not a PDF", path);
+    store_blob_t *blobs = NULL;
+    store_blob_writer_t *w = NULL;
+    if (err == CP_OK)
+        err = store_blob_open_writer(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
+    if (err == CP_OK)
+        err = store_blob_writer_new(blobs, &w, ei);
+    if (err == CP_OK)
+        err = store_blob_writer_write(w, pdf, len, ei);
+    if (err == CP_OK)
+        err = store_blob_writer_commit(w, addr, size, ei);
+    if (err == CP_OK)
+        snprintf(key_id, 32, "%s", store_blob_key_id(blobs));
+    store_blob_writer_free(w);
+    store_blob_close(blobs);
+    free(pdf);
+    return err;
+}
+
+static int opinion_write(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL, *as = NULL, *text_file = NULL;
+    const char *pdf = NULL;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"token", &token, NULL, "the case token"},
+                              {"as", &as, NULL, "the case's specialist (username)"},
+                              {"text-file", &text_file, NULL, "the opinion, as UTF-8 text"},
+                              {"pdf", &pdf, NULL, "the signed opinion as a PDF (optional)"},
+                              {0}};
+    int rc = cli_parse(argc, argv,
+                       "Write or rewrite a case's opinion (text, and a PDF kept encrypted); "
+                       "publish it with case move --to opinion_published.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    if (as == NULL || text_file == NULL)
+        return usage(cmd, "--as and --text-file are required");
+    char *text = read_file(text_file, 1 << 20, NULL);
+    if (text == NULL || text[strspn(text, " \t\r\n")] == '\0') {
+        free(text);
+        return usage(cmd, "--text-file is unreadable, empty or over 1 MiB");
+    }
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0) {
+        free(text);
+        return rc;
+    }
+    store_case_row_t c = {0};
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = own_case(pg, t, as, CASE_ROLE_SPECIALIST, &c, &a, &ei);
+    store_addr_t addr;
+    uint64_t size = 0;
+    char key_id[32] = "";
+    if (err == CP_OK && pdf != NULL)
+        err = store_pdf(&conf, pdf, &addr, &size, key_id, &ei);
+    store_actor_t by = {a.id, "specialist", "cli"};
+    if (err == CP_OK)
+        err = store_cases_opinion_put(pg, c.id, text, pdf ? &addr : NULL, size, key_id, &by, &ei);
+    store_pg_close(pg);
+    free(text);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("opinion written for %s%s\n", t, pdf ? " (with its PDF)" : "");
+    return 0;
+}
+
+static int opinion_send(const char *cmd, int argc, char **argv)
+{
+    const char *config = CLI_DEFAULT_CONFIG, *token = NULL, *as = NULL, *to = NULL;
+    const char *fax = NULL, *email = NULL;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"token", &token, NULL, "the case token"},
+                              {"as", &as, NULL, "the case's patient (username)"},
+                              {"to", &to, NULL, "the doctor's name"},
+                              {"fax", &fax, NULL, "the doctor's fax number"},
+                              {"email", &email, NULL, "the doctor's e-mail address"},
+                              {0}};
+    int rc = cli_parse(argc, argv,
+                       "The patient asks for the published opinion to be sent to their own "
+                       "doctor; recorded as an outbound request.",
+                       opts);
+    if (rc >= 0)
+        return rc;
+    char t[CASE_TOKEN_LEN + 1];
+    if ((rc = parse_token(cmd, token, t)) != 0)
+        return rc;
+    if (as == NULL || to == NULL || (fax == NULL && email == NULL))
+        return usage(cmd, "--as, --to and --fax or --email are required");
+    conf_t conf;
+    store_pg_t *pg = NULL;
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+        return rc;
+    store_case_row_t c = {0};
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = own_case(pg, t, as, CASE_ROLE_PATIENT, &c, &a, &ei);
+    if (err == CP_OK && strcmp(c.state, "opinion_published") != 0 &&
+        strcmp(c.state, "closed") != 0)
+        err = cp_fail(&ei, CP_EINVAL, 0, "the opinion is not published yet");
+    store_actor_t by = {a.id, "patient", "cli"};
+    int64_t id = 0;
+    if (err == CP_OK)
+        err = store_cases_outbound_add(pg, c.id, to, fax, email, &by, &id, &ei);
+    store_pg_close(pg);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    printf("request %lld: the opinion of %s to be sent to %s\n", (long long)id, t, to);
+    return 0;
+}
+
+int cli_opinion(int argc, char **argv)
+{
+    static const action_t actions[] = {{"write", opinion_write, "write the opinion (specialist)"},
+                                       {"send", opinion_send, "send it to the patient's doctor"},
+                                       {0}};
+    return dispatch("opinion", argc, argv, actions);
 }
 
 /* ---- caseport request, caseport triage ---- */

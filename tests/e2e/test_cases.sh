@@ -23,7 +23,8 @@ cp_cli case new --patient-name "Doe^Jane" --condition "glioblastoma" --subspecia
   --first-opinion "x" >/dev/null 2>&1 && die "a case with an unknown subspecialty was opened"
 cp_cli case new --patient-name "Doe^Jane" --condition "glioblastoma" \
   --subspecialty neuro-oncology >/dev/null 2>&1 && die "a case without a first opinion was opened"
-tok=$(cp_cli case new --patient-name "Doe^Jane" --birth-date 19600101 --sex F \
+pw pat | cp_cli user add --username pat --role patient >/dev/null || die "adding a patient failed"
+tok=$(cp_cli case new --patient pat --patient-name "Doe^Jane" --birth-date 19600101 --sex F \
   --condition "glioblastoma, second opinion on treatment" --subspecialty neuro-oncology \
   --first-opinion "GBM, IDH wild-type; resected; radiotherapy proposed" --navigator nina) ||
   die "opening a case failed"
@@ -35,7 +36,7 @@ log "accounts and two cases opened: $tok, $tok2"
 
 # typed in lower case without hyphens, the token still finds the case
 lower=$(printf '%s' "${tok#CP-}" | tr -d '-' | tr 'A-Z' 'a-z')
-cp_cli case show --token "$lower" | grep -q "^case $tok" || die "the token as typed did not find the case"
+cp_cli case show --token "$lower" | grep -qxF "case $tok" || die "the token as typed did not find the case"
 cp_cli case show --token CP-0000-01 >/dev/null 2>&1 && die "a mistyped token was accepted"
 
 move() { cp_cli case move --token "$tok" "$@"; }
@@ -44,7 +45,7 @@ move --to collecting_records --as otto --reason "not his" >/dev/null 2>&1 &&
 move --to records_complete --as nina >/dev/null 2>&1 && die "a move the state machine has not was made"
 move --to collecting_records --as nina --reason "requests sent" >/dev/null || die "the navigator's move failed"
 cp_cli case pause --token "$tok" --as nina --reason "patient abroad" >/dev/null || die "pause failed"
-cp_cli case list | grep "^$tok" | grep -q "waiting on the patient" || die "the list does not show the pause"
+cp_cli case list | awk -F"\t" -v t="$tok" '$1 == t' | grep -q "waiting on the patient" || die "the list does not show the pause"
 cp_cli case resume --token "$tok" --as nina --reason back >/dev/null || die "resume failed"
 move --to records_complete --as nina >/dev/null || die "records_complete failed"
 move --to under_review --as sam >/dev/null 2>&1 && die "an unassigned specialist moved the case"
@@ -56,13 +57,31 @@ pw sue | cp_cli user add --username sue --role specialist --subspecialties neuro
 cp_cli case suggest --token "$tok2" >/dev/null 2>&1 && die "a specialist was suggested for a subspecialty nobody has"
 move --to under_review --as sam >/dev/null || die "the specialist's move failed"
 move --to opinion_published --as sam >/dev/null 2>&1 && die "the opinion was published without a draft"
+move --to opinion_drafted --as sam >/dev/null 2>&1 && die "drafted without an opinion written"
+printf 'Second opinion: agree with resection; propose a clinical trial.\n' >"$work/op.txt"
+printf '%%PDF-1.4\n%%fake but starts like one\n' >"$work/op.pdf"
+cp_cli opinion write --token "$tok" --as nina --text-file "$work/op.txt" >/dev/null 2>&1 &&
+  die "a navigator wrote the opinion"
+cp_cli opinion write --token "$tok" --as sam --text-file "$work/op.txt" --pdf "$work/op.txt" \
+  >/dev/null 2>&1 && die "a text file was taken as the PDF"
+cp_cli opinion write --token "$tok" --as sam --text-file "$work/op.txt" --pdf "$work/op.pdf" \
+  >/dev/null 2>"$work/err" || die "writing the opinion failed: $(cat "$work/err")"
+[ "$(sql "SELECT b.refcount FROM blobs b JOIN opinions o ON o.pdf_blob = b.address")" = 1 ] ||
+  die "the opinion's PDF is not a referenced blob"
 move --to opinion_drafted --as sam >/dev/null || die "drafting failed"
 move --to opinion_published --as nina >/dev/null 2>&1 && die "a navigator published the opinion"
 move --to opinion_published --as sam >/dev/null || die "publishing failed"
 [ "$(sql "SELECT state FROM cases WHERE token = '$tok'")" = opinion_published ] || die "not published"
 [ "$(sql "SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.token = '$tok'")" = 8 ] ||
   die "the timeline does not hold every move: $(sql "SELECT from_state, to_state FROM case_events")"
-[ "$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")" = 5 ] ||
+cp_cli opinion send --token "$tok" --as nina --to "Dr Primary" --fax +15550100 >/dev/null 2>&1 &&
+  die "a navigator asked for the patient's opinion to be sent"
+cp_cli opinion send --token "$tok" --as pat --to "Dr Primary" --fax +15550100 >/dev/null ||
+  die "the patient's request to send the opinion failed"
+[ "$(sql "SELECT recipient || ' ' || state FROM outbound_requests")" = "Dr Primary queued" ] ||
+  die "the request to send the opinion is not recorded"
+cp_cli verify >/dev/null 2>&1 || die "caseport verify fails with the opinion's PDF stored"
+[ "$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")" = 7 ] ||
   die "refusals are not all audited: $(sql "SELECT action, outcome FROM audit")"
 cp_cli case show --token "$tok" | grep -q "records: met" || die "the records clock is not met: $(cp_cli case show --token "$tok")"
 log "moves by the case's own people only, in the state machine's order; refusals audited"
@@ -71,7 +90,7 @@ log "moves by the case's own people only, in the state machine's order; refusals
 cp_cli case move --token "$tok2" --to collecting_records --as nina >/dev/null || die "second case move"
 [ "$(cp_cli case list | cut -f1 | head -n 1)" = "$tok2" ] || die "the list is not by urgency: $(cp_cli case list)"
 sql "UPDATE cases SET collecting_at = now() - interval '6 days' WHERE token = '$tok2'" >/dev/null
-cp_cli case list | grep "^$tok2" | grep -q "records=overdue" || die "an overdue case is not shown so"
+cp_cli case list | awk -F"\t" -v t="$tok2" '$1 == t' | grep -q "records=overdue" || die "an overdue case is not shown so"
 
 out=$(cp_cli audit verify) || die "a clean audit trail did not verify: $out"
 log "$out"

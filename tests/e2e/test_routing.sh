@@ -51,14 +51,14 @@ by() {  # SEED -> case token|matched_by|confidence
 [ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 4 ] ||
   die "triage: $(sql "SELECT reason FROM triage")"
 cp_cli triage list >"$work/triage"
-grep -q "2 cases have open requests that match; candidates $A,$B" "$work/triage" ||
+grep -qF "2 cases have open requests that match; candidates $A,$B" "$work/triage" ||
   die "the ambiguous study does not name its candidates: $(cat "$work/triage")"
 grep -q "which names no open case" "$work/triage" || die "the unknown case token is not the reason"
 grep -q "no case token, and no open records request matches" "$work/triage" || die "no reason for the unmatched"
 ! grep -qi "NOBODY\|SYNTHETIC" "$work/triage" || die "the triage list shows patient identity"
 log "token, MRN+issuer from the named provider, name+birth date; the rest in triage with reasons"
 
-item=$(grep "candidates $A,$B" "$work/triage" | cut -f1)
+item=$(grep -F "candidates $A,$B" "$work/triage" | cut -f1)
 cp_cli triage attach --item "$item" --token "$B" --as nina --reason "referral letter names Bravo" >/dev/null ||
   die "attaching a triage item failed"
 cp_cli triage attach --item "$item" --token "$A" --as nina --reason again >/dev/null 2>&1 &&
