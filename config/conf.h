@@ -83,6 +83,13 @@ typedef struct conf_jobs {
     int delivery; /* CONF_DELIVERY_* */
 } conf_jobs_t;
 
+typedef struct conf_http {
+    char bind[64];
+    int port; /* -1: no HTTP API */
+    int max_connections;
+    int session_hours; /* a login session lasts this long */
+} conf_http_t;
+
 typedef struct conf_cases {
     int records_days; /* records due this many days after collecting starts */
     int opinion_days; /* the opinion due this many days after the case is registered */
@@ -99,6 +106,7 @@ typedef struct conf {
     conf_database_t database;
     conf_jobs_t jobs;
     conf_cases_t cases;
+    conf_http_t http;
     conf_log_t log;
     int n_peers;
     conf_peer_t peers[CONF_MAX_PEERS];

@@ -13,11 +13,13 @@
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "gw.h"
+#include "http.h"
 #include "server.h"
 
 typedef struct serve {
     uv_signal_t sigint, sigterm;
     gw_dicom_server_t *dicom;
+    gw_http_server_t *http;
     bool stopping;
 } serve_t;
 
@@ -29,6 +31,7 @@ static void on_signal(uv_signal_t *h, int signum)
     s->stopping = true;
     CP_LOG(CP_LOG_INFO, "serve", "event=stopping signal=%d", signum);
     gw_dicom_close(s->dicom);
+    gw_http_close(s->http);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
@@ -75,6 +78,8 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
     serve_t s = {0};
     cp_errinfo_t ei = {0};
     cp_err_t err = gw_dicom_listen(&loop, ctx, &s.dicom, &ei);
+    if (err == CP_OK && (err = gw_http_listen(&loop, ctx, &s.http, &ei)) != CP_OK)
+        gw_dicom_close(s.dicom);
     if (err != CP_OK) {
         CP_LOG(CP_LOG_ERROR, "serve", "event=start_failed error=%s why=\"%s\"", cp_err_name(err),
                cp_errinfo_msg(&ei, err));
@@ -91,6 +96,9 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
            "event=listening ae_title=\"%s\" bind=%s port=%d tls_port=%d version=%s",
            conf->dicom.ae_title, conf->dicom.bind, gw_dicom_port(s.dicom),
            gw_dicom_tls_port(s.dicom), CODEC_IMPL_VERSION);
+    if (s.http != NULL)
+        CP_LOG(CP_LOG_INFO, "serve", "event=http_listening bind=%s port=%d", conf->http.bind,
+               gw_http_port(s.http));
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
     CP_LOG(rc == 0 ? CP_LOG_INFO : CP_LOG_ERROR, "serve", "event=stopped clean=%s",

@@ -105,6 +105,55 @@ cp_err_t store_cases_account_get(store_pg_t *pg, const char *username, store_acc
     return err;
 }
 
+static void bytea_hex(const uint8_t *b, size_t n, char *out)
+{
+    out[0] = '\\';
+    out[1] = 'x';
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
+}
+
+cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const uint8_t hash[32],
+                                    int hours, const char *source, cp_errinfo_t *ei)
+{
+    char id[24], h[2 * 32 + 3], hrs[16];
+    bytea_hex(hash, 32, h);
+    snprintf(hrs, sizeof hrs, "%d", hours);
+    const char *params[] = {h, id_or_null(account_id, id), hrs, source};
+    return store__pg_exec(pg,
+                          "INSERT INTO sessions (token_hash, account_id, expires_at, source)"
+                          " VALUES ($1::bytea, $2::bigint, now() + make_interval(hours =>"
+                          " $3::integer), $4)",
+                          4, params, "opening a session", ei);
+}
+
+cp_err_t store_cases_session_account(store_pg_t *pg, const uint8_t hash[32],
+                                     store_account_t *out, cp_errinfo_t *ei)
+{
+    char h[2 * 32 + 3];
+    bytea_hex(hash, 32, h);
+    const char *params[] = {h};
+    account_ctx_t c = {false, out};
+    cp_err_t err = store__pg_stream(pg,
+                                    "SELECT a.id, a.username, a.display_name, a.role, '',"
+                                    " a.disabled FROM sessions s JOIN accounts a"
+                                    " ON a.id = s.account_id WHERE s.token_hash = $1::bytea"
+                                    " AND s.expires_at > now() AND NOT a.disabled",
+                                    1, params, "finding a session", account_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "no such session");
+    return err;
+}
+
+cp_err_t store_cases_session_delete(store_pg_t *pg, const uint8_t hash[32], cp_errinfo_t *ei)
+{
+    char h[2 * 32 + 3];
+    bytea_hex(hash, 32, h);
+    const char *params[] = {h};
+    return store__pg_exec(pg, "DELETE FROM sessions WHERE token_hash = $1::bytea", 1, params,
+                          "closing a session", ei);
+}
+
 cp_err_t store_cases_subspecialty_known(store_pg_t *pg, const char *code, bool *known,
                                         cp_errinfo_t *ei)
 {

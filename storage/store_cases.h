@@ -30,6 +30,15 @@ cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
 /* CP_ENOENT if there is no such account. */
 cp_err_t store_cases_account_get(store_pg_t *pg, const char *username, store_account_t *out,
                                  cp_errinfo_t *ei);
+/* ---- sessions: only the SHA-256 of a token is kept ---- */
+
+cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const uint8_t hash[32],
+                                    int hours, const char *source, cp_errinfo_t *ei);
+/* The account of an unexpired session, if it is not disabled; CP_ENOENT otherwise. */
+cp_err_t store_cases_session_account(store_pg_t *pg, const uint8_t hash[32],
+                                     store_account_t *out, cp_errinfo_t *ei);
+cp_err_t store_cases_session_delete(store_pg_t *pg, const uint8_t hash[32], cp_errinfo_t *ei);
+
 /* Whether code names a subspecialty of the seeded list. */
 cp_err_t store_cases_subspecialty_known(store_pg_t *pg, const char *code, bool *known,
                                         cp_errinfo_t *ei);

@@ -1,0 +1,393 @@
+/* gateway/http/api.c -- the JSON API, version 1 (docs/api.md). Every endpoint but login
+ * needs a session; what a role may see is decided here, and every read or refusal
+ * touching patient data leaves an audit row. A case that is not the caller's answers 404,
+ * as one that does not exist: its existence is not revealed. */
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "case.h"
+#include "conf.h"
+#include "http.h"
+#include "store_cases.h"
+
+typedef struct call {
+    const gw_ctx_t *ctx;
+    const gw_api_request_t *rq;
+    gw_api_response_t *rs;
+    store_account_t me;
+    case_role_t role;
+} call_t;
+
+static void reply(call_t *c, int status, json_t *j)
+{
+    c->rs->status = status;
+    c->rs->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+}
+
+static void error(call_t *c, int status, const char *code, const char *msg)
+{
+    reply(c, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    c->rs->bearer_challenge = status == 401;
+}
+
+static void token_hash(const char *token, uint8_t out[32])
+{
+    unsigned n = 0;
+    EVP_Digest(token, strlen(token), out, &n, EVP_sha256(), NULL);
+}
+
+static store_actor_t actor(const call_t *c)
+{
+    return (store_actor_t){c->me.id, c->me.role, c->rq->source};
+}
+
+static void audit(call_t *c, int64_t case_id, const char *object, const char *action,
+                  const char *outcome)
+{
+    store_audit_row_t a = {case_id, object, action, outcome};
+    store_actor_t by = actor(c);
+    cp_errinfo_t ei = {0};
+    store_audit_append(c->ctx->pg, &a, &by, &ei); /* the answer does not wait on it */
+}
+
+/* The caller's session: false (and 401 answered) without a valid one. */
+static bool signed_in(call_t *c)
+{
+    if (c->rq->bearer[0] == '\0') {
+        error(c, 401, "unauthorized", "sign in first: POST /api/v1/sessions");
+        return false;
+    }
+    uint8_t h[32];
+    token_hash(c->rq->bearer, h);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_session_account(c->ctx->pg, h, &c->me, &ei);
+    if (err == CP_ENOENT || (err == CP_OK && !case_role_parse(c->me.role, &c->role))) {
+        error(c, 401, "unauthorized", "the session is unknown or has expired");
+        return false;
+    }
+    if (err != CP_OK) {
+        error(c, 503, "unavailable", "the database is unavailable");
+        return false;
+    }
+    return true;
+}
+
+/* ---- sessions ---- */
+
+static void base64url(const uint8_t *b, size_t n, char *out)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0, bits = 0;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = acc << 8 | b[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = a[(acc >> bits) & 63];
+        }
+    }
+    if (bits > 0)
+        out[o++] = a[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+}
+
+static void login(call_t *c)
+{
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    const char *user = NULL, *pw = NULL;
+    if (in == NULL || json_unpack(in, "{s:s,s:s}", "username", &user, "password", &pw) != 0) {
+        json_decref(in);
+        error(c, 400, "bad_request", "send {\"username\": ..., \"password\": ...}");
+        return;
+    }
+    cp_errinfo_t ei = {0};
+    store_account_t a = {0};
+    cp_err_t err = store_cases_account_get(c->ctx->pg, user, &a, &ei);
+    bool ok = err == CP_OK && !a.disabled && gw_auth_verify(a.password_hash, pw, strlen(pw));
+    json_decref(in);
+    if (err != CP_OK && err != CP_ENOENT) {
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    c->me = a; /* for the audit row: who tried (id 0 if no such account) */
+    if (!ok) {
+        snprintf(c->me.role, sizeof c->me.role, "%s", err == CP_OK ? a.role : "unknown");
+        audit(c, 0, "session", "session.create", "denied");
+        error(c, 401, "unauthorized", "wrong username or password");
+        return;
+    }
+    uint8_t raw[32], h[32];
+    char token[48];
+    RAND_bytes(raw, sizeof raw);
+    base64url(raw, sizeof raw, token);
+    token_hash(token, h);
+    int hours = c->ctx->conf->http.session_hours;
+    err = store_cases_session_create(c->ctx->pg, a.id, h, hours, c->rq->source, &ei);
+    if (err != CP_OK) {
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    audit(c, 0, "session", "session.create", "allowed");
+    reply(c, 201, json_pack("{s:s,s:s,s:s,s:i}", "token", token, "username", a.username, "role",
+                            a.role, "expires_in", hours * 3600));
+}
+
+static void logout(call_t *c)
+{
+    uint8_t h[32];
+    token_hash(c->rq->bearer, h);
+    cp_errinfo_t ei = {0};
+    store_cases_session_delete(c->ctx->pg, h, &ei);
+    reply(c, 204, NULL);
+}
+
+/* ---- cases ---- */
+
+static bool own(const call_t *c, const store_case_row_t *r)
+{
+    return (c->role == CASE_ROLE_PATIENT && r->patient_account_id == c->me.id) ||
+           (c->role == CASE_ROLE_NAVIGATOR && r->navigator_id == c->me.id) ||
+           (c->role == CASE_ROLE_SPECIALIST && r->specialist_id == c->me.id);
+}
+
+static json_t *case_json(const call_t *c, const store_case_row_t *r)
+{
+    case_clock_t k = {.registered_at = r->registered_at, .collecting_at = r->collecting_at,
+                      .records_done_at = r->records_done_at, .published_at = r->published_at,
+                      .paused_at = r->paused_at, .paused_seconds = r->paused_seconds,
+                      .records_days = c->ctx->conf->cases.records_days,
+                      .opinion_days = c->ctx->conf->cases.opinion_days};
+    case_state_parse(r->state, &k.state);
+    case_sla_t s;
+    case_sla(&k, (int64_t)time(NULL), &s);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}", "token",
+                     r->token, "state", r->state, "patient_name", r->patient_name, "birth_date",
+                     r->birth_date, "condition", r->condition, "subspecialty", r->subspecialty,
+                     "navigator", r->navigator, "specialist", r->specialist, "clocks",
+                     "records", case_sla_name(s.records), "records_due", (json_int_t)s.records_due,
+                     "opinion", case_sla_name(s.opinion), "opinion_due",
+                     (json_int_t)s.opinion_due, "waiting_on_patient", s.paused);
+}
+
+typedef struct list_ctx {
+    call_t *call;
+    json_t *items;
+    long skip, limit, total;
+} list_ctx_t;
+
+static bool list_row(void *ud, const store_case_row_t *r)
+{
+    list_ctx_t *l = ud;
+    if (!own(l->call, r))
+        return true;
+    if (l->total >= l->skip && l->total < l->skip + l->limit)
+        json_array_append_new(l->items, case_json(l->call, r));
+    l->total++;
+    return true;
+}
+
+static long query_long(const char *q, const char *key, long def, long max)
+{
+    size_t k = strlen(key);
+    for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+        if (strncmp(p, key, k) == 0 && p[k] == '=') {
+            long v = strtol(p + k + 1, NULL, 10);
+            return v < 0 ? def : v > max ? max : v;
+        }
+    return def;
+}
+
+static void list_cases(call_t *c)
+{
+    if (c->role == CASE_ROLE_ADMINISTRATOR) {
+        audit(c, 0, "cases", "case.list", "denied");
+        error(c, 403, "forbidden", "administrators read no clinical content");
+        return;
+    }
+    list_ctx_t l = {c, json_array(), query_long(c->rq->query, "offset", 0, 1L << 30),
+                    query_long(c->rq->query, "limit", 50, 200), 0};
+    cp_errinfo_t ei = {0};
+    if (store_cases_list(c->ctx->pg, list_row, &l, &ei) != CP_OK) {
+        json_decref(l.items);
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    audit(c, 0, "cases", "case.list", "allowed");
+    reply(c, 200, json_pack("{s:o,s:i,s:i,s:i}", "cases", l.items, "total", (json_int_t)l.total,
+                            "offset", (json_int_t)l.skip, "limit", (json_int_t)l.limit));
+}
+
+/* The case named in the path, if it is the caller's: else answered (404, audited). */
+static bool find_case(call_t *c, const char *token_in, store_case_row_t *r)
+{
+    char t[CASE_TOKEN_LEN + 1];
+    cp_errinfo_t ei = {0};
+    cp_err_t err = case_token_parse(token_in, t) ? store_cases_get(c->ctx->pg, t, r, &ei)
+                                                 : CP_ENOENT;
+    if (err != CP_OK && err != CP_ENOENT) {
+        error(c, 503, "unavailable", "the database is unavailable");
+        return false;
+    }
+    if (err == CP_OK && own(c, r))
+        return true;
+    audit(c, err == CP_OK ? r->id : 0, "case", "case.read", "denied");
+    if (c->role == CASE_ROLE_ADMINISTRATOR)
+        error(c, 403, "forbidden", "administrators read no clinical content");
+    else
+        error(c, 404, "not_found", "no such case among yours");
+    return false;
+}
+
+static bool event_json(void *ud, const store_case_event_t *e)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "from", e->from, "to",
+                                        e->to, "by", e->actor, "role", e->role, "reason",
+                                        e->reason, "at", e->at));
+    return true;
+}
+
+static void get_case(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    json_t *events = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_events(c->ctx->pg, r.id, event_json, events, &ei) != CP_OK) {
+        json_decref(events);
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    audit(c, r.id, "case", "case.read", "allowed");
+    json_t *j = case_json(c, &r);
+    json_object_set_new(j, "timeline", events);
+    reply(c, 200, j);
+}
+
+static void move_case(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    const char *to = NULL, *why = "";
+    case_state_t from, want;
+    if (in == NULL || json_unpack(in, "{s:s,s?s}", "to", &to, "reason", &why) != 0 ||
+        !case_state_parse(to, &want) || !case_state_parse(r.state, &from)) {
+        json_decref(in);
+        error(c, 400, "bad_request", "send {\"to\": STATE, \"reason\": ...}");
+        return;
+    }
+    char action[96];
+    snprintf(action, sizeof action, "case.move %s -> %s", r.state, to);
+    if (!case_transition_allowed(from, want, c->role)) {
+        json_decref(in);
+        audit(c, r.id, "case", action, "denied");
+        error(c, 409, "transition_not_allowed", "your role may not move the case that way");
+        return;
+    }
+    store_actor_t by = actor(c);
+    cp_errinfo_t ei = {0};
+    bool written = true;
+    cp_err_t err = CP_OK;
+    if (want == CASE_OPINION_DRAFTED || want == CASE_OPINION_PUBLISHED)
+        err = store_cases_opinion_exists(c->ctx->pg, r.id, &written, NULL, &ei);
+    if (err == CP_OK && written)
+        err = store_cases_move(c->ctx->pg, r.id, r.state, to, why, &by, &ei);
+    if (err == CP_OK && !written)
+        error(c, 409, "no_opinion", "write the opinion first");
+    else if (err == CP_ENOENT)
+        error(c, 409, "moved_meanwhile", "the case left that state meanwhile");
+    else if (err != CP_OK)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 200, json_pack("{s:s,s:s}", "token", r.token, "state", to));
+    json_decref(in); /* to and why point into it */
+}
+
+static bool triage_json(void *ud, const store_triage_item_t *t)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "item",
+                                        (json_int_t)t->id, "study_uid", t->study_uid,
+                                        "instances", (json_int_t)t->instances, "calling_ae",
+                                        t->calling_ae, "called_ae", t->called_ae, "received_at",
+                                        t->received_at, "reason", t->reason, "candidates",
+                                        t->candidates));
+    return true;
+}
+
+static void triage(call_t *c)
+{
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        audit(c, 0, "triage", "triage.list", "denied");
+        error(c, 403, "forbidden", "the triage queue is the navigators'");
+        return;
+    }
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_triage_list(c->ctx->pg, triage_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    audit(c, 0, "triage", "triage.list", "allowed");
+    reply(c, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- routing ---- */
+
+static bool is(const call_t *c, const char *method)
+{
+    return strcmp(c->rq->method, method) == 0;
+}
+
+void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_response_t *rs)
+{
+    call_t c = {ctx, rq, rs, {0}, CASE_ROLE_PATIENT};
+    const char *p = rq->path;
+    static const char cases[] = "/api/v1/cases/";
+    if (strcmp(p, "/api/v1/sessions") == 0) {
+        if (is(&c, "POST"))
+            login(&c);
+        else
+            error(&c, 405, "method_not_allowed", "POST to sign in");
+        return;
+    }
+    if (strncmp(p, "/api/v1/", 8) != 0) {
+        error(&c, 404, "not_found", "no such endpoint");
+        return;
+    }
+    if (!signed_in(&c))
+        return;
+    const char *rest = strncmp(p, cases, sizeof cases - 1) == 0 ? p + sizeof cases - 1 : NULL;
+    const char *slash = rest ? strchr(rest, '/') : NULL;
+    char token[32] = "";
+    if (rest != NULL)
+        snprintf(token, sizeof token, "%.*s", slash ? (int)(slash - rest) : (int)strlen(rest),
+                 rest);
+    if (strcmp(p, "/api/v1/sessions/current") == 0 && is(&c, "DELETE"))
+        logout(&c);
+    else if (strcmp(p, "/api/v1/me") == 0 && is(&c, "GET"))
+        reply(&c, 200, json_pack("{s:s,s:s,s:s}", "username", c.me.username, "name",
+                                 c.me.display_name, "role", c.me.role));
+    else if (strcmp(p, "/api/v1/cases") == 0 && is(&c, "GET"))
+        list_cases(&c);
+    else if (rest != NULL && slash == NULL && is(&c, "GET"))
+        get_case(&c, token);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/transitions") == 0 && is(&c, "POST"))
+        move_case(&c, token);
+    else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))
+        triage(&c);
+    else
+        error(&c, 404, "not_found", "no such endpoint");
+}

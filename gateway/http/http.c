@@ -1,0 +1,477 @@
+/* gateway/http/http.c -- the HTTP/1.1 listener (http.h). */
+#include "http.h"
+
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "cp_log.h"
+#include "cp_mem.h"
+
+#define REQUEST_SECONDS 60 /* from accept, or the last answer, to a complete request */
+
+typedef struct conn conn_t;
+
+struct gw_http_server {
+    uv_tcp_t tcp;
+    uv_loop_t *loop;
+    gw_ctx_t ctx;
+    int port, n_conns;
+    bool closing, listener_closed;
+    conn_t *conns; /* every open connection, to close them */
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    gw_http_server_t *srv;
+    conn_t *prev, *next;
+    int handles; /* open: freed when 0 */
+    http_parser parser;
+    gw_api_request_t rq;
+    char url[GW_HTTP_MAX_URL + 1];
+    size_t url_len, header_bytes;
+    char field[32];
+    size_t field_len;
+    bool in_value, field_is_auth, complete;
+    char auth[160];
+    size_t auth_len;
+    char *body;
+    size_t body_len;
+    int limit_status; /* 413/414/431 when a limit was hit */
+    bool busy, close_after, closing, reading;
+    uint8_t *pending; /* read past the request being answered (pipelined) */
+    size_t pending_len;
+    uv_work_t work;
+    gw_api_response_t rs;
+};
+
+static void feed(conn_t *c, const char *data, size_t len);
+static void start_reading(conn_t *c);
+
+/* The server lives until its listener and its last connection are closed. */
+static void maybe_free(gw_http_server_t *s)
+{
+    if (s->closing && s->listener_closed && s->n_conns == 0)
+        free(s);
+}
+
+/* ---- life cycle ---- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn_t *c = h->data;
+    if (--c->handles > 0)
+        return;
+    free(c->body);
+    free(c->pending);
+    free(c);
+}
+
+static void close_conn(conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    gw_http_server_t *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    maybe_free(s);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (!c->busy)
+        close_conn(c); /* no complete request in time: a slow or idle client */
+}
+
+/* ---- parsing ---- */
+
+static int on_message_begin(http_parser *p)
+{
+    conn_t *c = p->data;
+    c->url_len = c->header_bytes = c->field_len = c->auth_len = c->body_len = 0;
+    c->in_value = c->field_is_auth = c->complete = false;
+    c->url[0] = c->auth[0] = '\0';
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+    if (c->url_len + n > GW_HTTP_MAX_URL) {
+        c->limit_status = 414;
+        return 1;
+    }
+    memcpy(c->url + c->url_len, at, n);
+    c->url_len += n;
+    c->url[c->url_len] = '\0';
+    return 0;
+}
+
+static int count_header(conn_t *c, size_t n)
+{
+    c->header_bytes += n;
+    if (c->header_bytes > GW_HTTP_MAX_HEADERS) {
+        c->limit_status = 431;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+    if (count_header(c, n))
+        return 1;
+    if (c->in_value) { /* a new header begins */
+        c->in_value = false;
+        c->field_len = 0;
+    }
+    size_t room = sizeof c->field - 1 - c->field_len, k = n < room ? n : room;
+    memcpy(c->field + c->field_len, at, k);
+    c->field_len += k;
+    c->field[c->field_len] = '\0';
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+    if (count_header(c, n))
+        return 1;
+    if (!c->in_value) {
+        c->in_value = true;
+        c->field_is_auth = strcasecmp(c->field, "Authorization") == 0;
+        if (c->field_is_auth)
+            c->auth_len = 0;
+    }
+    if (c->field_is_auth) {
+        size_t room = sizeof c->auth - 1 - c->auth_len, k = n < room ? n : room;
+        memcpy(c->auth + c->auth_len, at, k);
+        c->auth_len += k;
+        c->auth[c->auth_len] = '\0';
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    conn_t *c = p->data;
+    if (c->body_len + n > GW_HTTP_MAX_BODY) {
+        c->limit_status = 413;
+        return 1;
+    }
+    if (c->body == NULL)
+        c->body = cp_xmalloc(GW_HTTP_MAX_BODY + 1);
+    memcpy(c->body + c->body_len, at, n);
+    c->body_len += n;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    conn_t *c = p->data;
+    c->complete = true;
+    http_parser_pause(p, 1); /* one request at a time: the rest waits in pending */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- answering ---- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+typedef struct out {
+    uv_write_t req;
+    conn_t *conn;
+    char *buf;
+} out_t;
+
+static void after_write(uv_write_t *w, int status)
+{
+    out_t *o = container_of(w, out_t, req);
+    conn_t *c = o->conn;
+    free(o->buf);
+    free(o);
+    c->busy = false;
+    if (status < 0 || c->close_after || c->srv->closing) {
+        close_conn(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, REQUEST_SECONDS * 1000, 0);
+    http_parser_pause(&c->parser, 0);
+    uint8_t *rest = c->pending;
+    size_t n = c->pending_len;
+    c->pending = NULL;
+    c->pending_len = 0;
+    if (n > 0)
+        feed(c, (const char *)rest, n);
+    free(rest);
+    if (!c->busy && !c->closing && !c->reading)
+        start_reading(c);
+}
+
+static void send_response(conn_t *c, int status, const char *body, bool challenge)
+{
+    size_t blen = body ? strlen(body) : 0;
+    out_t *o = cp_xmalloc(sizeof *o);
+    o->conn = c;
+    o->buf = cp_xmalloc(blen + 512);
+    int n = snprintf(o->buf, 512,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+                     status, reason(status), blen,
+                     challenge ? "WWW-Authenticate: Bearer\r\n" : "",
+                     c->close_after ? "Connection: close\r\n" : "");
+    memcpy(o->buf + n, body ? body : "", blen);
+    uv_buf_t b = uv_buf_init(o->buf, (unsigned)(n + (int)blen));
+    c->busy = true;
+    if (uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, after_write) != 0) {
+        free(o->buf);
+        free(o);
+        c->busy = false;
+        close_conn(c);
+    }
+}
+
+static void run_api(uv_work_t *w)
+{
+    conn_t *c = container_of(w, conn_t, work);
+    gw_api_handle(&c->srv->ctx, &c->rq, &c->rs);
+}
+
+static void after_api(uv_work_t *w, int status)
+{
+    (void)status;
+    conn_t *c = container_of(w, conn_t, work);
+    send_response(c, c->rs.status, c->rs.body, c->rs.bearer_challenge);
+    free(c->rs.body);
+    c->rs.body = NULL;
+}
+
+static void peer_name(conn_t *c, char *out, size_t cap)
+{
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+    snprintf(out, cap, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
+        if (sa.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&sa, out, cap);
+        else
+            uv_ip4_name((struct sockaddr_in *)&sa, out, cap);
+    }
+}
+
+static void dispatch(conn_t *c)
+{
+    gw_api_request_t *rq = &c->rq;
+    rq->method = http_method_str((enum http_method)c->parser.method);
+    const char *q = strchr(c->url, '?');
+    size_t plen = q ? (size_t)(q - c->url) : c->url_len;
+    snprintf(rq->path, sizeof rq->path, "%.*s", (int)plen, c->url);
+    snprintf(rq->query, sizeof rq->query, "%s", q ? q + 1 : "");
+    rq->bearer[0] = '\0';
+    if (strncasecmp(c->auth, "Bearer ", 7) == 0)
+        snprintf(rq->bearer, sizeof rq->bearer, "%s", c->auth + 7);
+    if (c->body != NULL)
+        c->body[c->body_len] = '\0';
+    rq->body = c->body ? c->body : "";
+    rq->body_len = c->body_len;
+    peer_name(c, rq->source, sizeof rq->source);
+    c->close_after = c->close_after || !http_should_keep_alive(&c->parser);
+    c->busy = true;
+    c->rs = (gw_api_response_t){0};
+    uv_timer_stop(&c->timer);
+    uv_queue_work(c->srv->loop, &c->work, run_api, after_api);
+}
+
+static void refuse(conn_t *c, int status, const char *code, const char *msg)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}", code, msg);
+    c->close_after = true; /* the stream cannot be trusted past this */
+    send_response(c, status, body, false);
+}
+
+/* Parses what arrived; a complete request is answered before the rest is parsed. */
+static void feed(conn_t *c, const char *data, size_t len)
+{
+    size_t used = http_parser_execute(&c->parser, &settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED && c->complete) {
+        if (used < len) {
+            c->pending = cp_xmalloc(len - used);
+            memcpy(c->pending, data + used, len - used);
+            c->pending_len = len - used;
+        }
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+        dispatch(c);
+        return;
+    }
+    if (e == HPE_OK)
+        return;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    if (c->limit_status == 413)
+        refuse(c, 413, "too_large", "the request body is over 64 KiB");
+    else if (c->limit_status == 414)
+        refuse(c, 414, "uri_too_long", "the URL is over 2 KiB");
+    else if (c->limit_status == 431)
+        refuse(c, 431, "headers_too_large", "the headers are over 16 KiB");
+    else
+        refuse(c, 400, "bad_request", "not an HTTP/1.1 request");
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = cp_xmalloc(16 * 1024);
+    buf->len = 16 * 1024;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn_t *c = s->data;
+    if (nread < 0)
+        close_conn(c);
+    else if (nread > 0 && !c->busy)
+        feed(c, buf->base, (size_t)nread);
+    free(buf->base);
+}
+
+static void start_reading(conn_t *c)
+{
+    c->reading = true;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    gw_http_server_t *s = server->data;
+    if (status < 0 || s->closing)
+        return;
+    conn_t *c = cp_xcalloc(1, sizeof *c);
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+        s->n_conns > s->ctx.conf->http.max_connections) {
+        close_conn(c); /* over the limit: closed at once, the others go on */
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    uv_timer_start(&c->timer, on_timeout, REQUEST_SECONDS * 1000, 0);
+    start_reading(c);
+}
+
+cp_err_t gw_http_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_http_server_t **out,
+                        cp_errinfo_t *ei)
+{
+    *out = NULL;
+    const conf_http_t *h = &ctx->conf->http;
+    if (h->port < 0)
+        return CP_OK;
+    struct sockaddr_storage sa;
+    if (uv_ip4_addr(h->bind, h->port, (struct sockaddr_in *)&sa) != 0 &&
+        uv_ip6_addr(h->bind, h->port, (struct sockaddr_in6 *)&sa) != 0)
+        return cp_fail(ei, CP_ECONFIG, 0, "[http] bind %s is not an address", h->bind);
+    gw_http_server_t *s = cp_xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->ctx = *ctx;
+    uv_tcp_init(loop, &s->tcp);
+    s->tcp.data = s;
+    int rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->tcp, 128, on_connection);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&s->tcp, NULL); /* s leaks until the loop ends: rare */
+        return cp_fail(ei, CP_ECONFIG, 0, "cannot listen on %s:%d for HTTP: %s", h->bind,
+                       h->port, uv_strerror(rc));
+    }
+    int len = sizeof sa;
+    uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&sa, &len);
+    s->port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    *out = s;
+    return CP_OK;
+}
+
+int gw_http_port(const gw_http_server_t *s)
+{
+    return s ? s->port : -1;
+}
+
+static void on_server_closed(uv_handle_t *h)
+{
+    gw_http_server_t *s = h->data;
+    s->listener_closed = true;
+    maybe_free(s);
+}
+
+void gw_http_close(gw_http_server_t *s)
+{
+    if (s == NULL)
+        return;
+    s->closing = true;
+    for (conn_t *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->busy)
+            c->close_after = true;
+        else
+            close_conn(c);
+    }
+    uv_close((uv_handle_t *)&s->tcp, on_server_closed);
+}
