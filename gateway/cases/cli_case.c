@@ -368,6 +368,53 @@ static int parse_token(const char *cmd, const char *in, char out[CASE_TOKEN_LEN 
     return 0;
 }
 
+/* What an action on one case starts with: the configuration, the database, and the case
+ * its --token names. */
+typedef struct on_case {
+    conf_t conf;
+    store_pg_t *pg;
+    store_case_row_t c;
+    char t[CASE_TOKEN_LEN + 1];
+} on_case_t;
+
+/* Reads --token, opens the database and finds the case: 0, or the exit code (said why). */
+static int open_case(const char *cmd, const char *config, const char *token, on_case_t *o)
+{
+    memset(o, 0, sizeof *o);
+    int rc = parse_token(cmd, token, o->t);
+    if (rc == 0)
+        rc = cli_open(cmd, config, &o->conf, &o->pg);
+    if (rc != 0)
+        return rc;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_get(o->pg, o->t, &o->c, &ei);
+    if (err != CP_OK) {
+        store_pg_close(o->pg);
+        o->pg = NULL;
+        return fail(cmd, err, &ei);
+    }
+    return 0;
+}
+
+static void print_case(const store_case_row_t *c, const conf_t *conf)
+{
+    case_clock_t k;
+    case_sla_t s;
+    clock_of(c, conf, &k);
+    case_sla(&k, (int64_t)time(NULL), &s);
+    char rd[32], od[32];
+    when(s.records_due, rd);
+    when(s.opinion_due, od);
+    printf("case %s\nstate: %s%s\npatient: %s, born %s, sex %s\ncondition: %s\n"
+           "subspecialty: %s\nnavigator: %s\nspecialist: %s\n"
+           "records: %s (due %s)\nopinion: %s (due %s)\ntimeline:\n",
+           c->token, c->state, s.paused ? " (waiting on the patient)" : "", c->patient_name,
+           c->birth_date[0] ? c->birth_date : "-", c->sex[0] ? c->sex : "-", c->condition,
+           c->subspecialty, c->navigator[0] ? c->navigator : "-",
+           c->specialist[0] ? c->specialist : "-", case_sla_name(s.records), rd,
+           case_sla_name(s.opinion), od);
+}
+
 static int case_show(const char *cmd, int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG, *token = NULL;
@@ -377,40 +424,20 @@ static int case_show(const char *cmd, int argc, char **argv)
     int rc = cli_parse(argc, argv, "Show a case: who, what, its clocks and its timeline.", opts);
     if (rc >= 0)
         return rc;
-    char t[CASE_TOKEN_LEN + 1];
-    if ((rc = parse_token(cmd, token, t)) != 0)
+    on_case_t o;
+    if ((rc = open_case(cmd, config, token, &o)) != 0)
         return rc;
-    conf_t conf;
-    store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
-        return rc;
-    store_case_row_t c;
+    store_pg_t *pg = o.pg;
+    const store_case_row_t *c = &o.c;
+    print_case(c, &o.conf);
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    cp_err_t err = store_cases_events(pg, c->id, print_event, NULL, &ei);
     if (err == CP_OK) {
-        case_clock_t k;
-        case_sla_t s;
-        clock_of(&c, &conf, &k);
-        case_sla(&k, (int64_t)time(NULL), &s);
-        char rd[32], od[32];
-        when(s.records_due, rd);
-        when(s.opinion_due, od);
-        printf("case %s\nstate: %s%s\npatient: %s, born %s, sex %s\ncondition: %s\n"
-               "subspecialty: %s\nnavigator: %s\nspecialist: %s\n"
-               "records: %s (due %s)\nopinion: %s (due %s)\ntimeline:\n",
-               c.token, c.state, s.paused ? " (waiting on the patient)" : "", c.patient_name,
-               c.birth_date[0] ? c.birth_date : "-", c.sex[0] ? c.sex : "-", c.condition,
-               c.subspecialty, c.navigator[0] ? c.navigator : "-",
-               c.specialist[0] ? c.specialist : "-", case_sla_name(s.records), rd,
-               case_sla_name(s.opinion), od);
-        err = store_cases_events(pg, c.id, print_event, NULL, &ei);
-        if (err == CP_OK) {
-            printf("records:\n");
-            err = store_cases_records(pg, c.id, print_record, NULL, &ei);
-        }
+        printf("records:\n");
+        err = store_cases_records(pg, c->id, print_record, NULL, &ei);
     }
     if (err == CP_OK) {
-        store_audit_row_t a = {c.id, "case", "case.read", "allowed"};
+        store_audit_row_t a = {c->id, "case", "case.read", "allowed"};
         err = store_audit_append(pg, &a, &operator_, &ei);
     }
     store_pg_close(pg);
@@ -456,24 +483,20 @@ static int case_act(const char *cmd, int argc, char **argv, bool pausing)
                        pausing ? pause_opts : move_opts);
     if (rc >= 0)
         return rc;
-    char t[CASE_TOKEN_LEN + 1];
-    if ((rc = parse_token(cmd, token, t)) != 0)
-        return rc;
     case_state_t want = CASE_REGISTERED;
     if (as == NULL || (!pausing && (to == NULL || !case_state_parse(to, &want))))
         return usage(cmd, pausing ? "--as is required" : "--to STATE and --as are required");
-    conf_t conf;
-    store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    on_case_t o;
+    if ((rc = open_case(cmd, config, token, &o)) != 0)
         return rc;
-    store_case_row_t c = {0};
+    store_pg_t *pg = o.pg;
+    store_case_row_t c = o.c;
+    const char *t = o.t;
     store_account_t a = {0};
     case_role_t role = CASE_ROLE_PATIENT;
     bool own = false;
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_get(pg, t, &c, &ei);
-    if (err == CP_OK)
-        err = actor_for(pg, as, &c, &a, &role, &own, &ei);
+    cp_err_t err = actor_for(pg, as, &c, &a, &role, &own, &ei);
     case_state_t from = CASE_REGISTERED;
     if (err == CP_OK && !case_state_parse(c.state, &from))
         err = cp_fail(&ei, CP_EIO, 0, "the case is in an unknown state %s", c.state);
@@ -533,23 +556,18 @@ static int case_assign(const char *cmd, int argc, char **argv)
     int rc = cli_parse(argc, argv, "Assign a case's navigator or specialist.", opts);
     if (rc >= 0)
         return rc;
-    char t[CASE_TOKEN_LEN + 1];
-    if ((rc = parse_token(cmd, token, t)) != 0)
-        return rc;
     if ((nav == NULL) == (spec == NULL))
         return usage(cmd, "one of --navigator and --specialist is required");
-    conf_t conf;
-    store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    on_case_t o;
+    if ((rc = open_case(cmd, config, token, &o)) != 0)
         return rc;
-    store_case_row_t c;
+    store_pg_t *pg = o.pg;
+    const char *t = o.t;
     store_account_t a;
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_get(pg, t, &c, &ei);
+    cp_err_t err = store_cases_account_get(pg, nav ? nav : spec, &a, &ei);
     if (err == CP_OK)
-        err = store_cases_account_get(pg, nav ? nav : spec, &a, &ei);
-    if (err == CP_OK)
-        err = store_cases_assign(pg, c.id, nav ? "navigator" : "specialist", a.id, &operator_,
+        err = store_cases_assign(pg, o.c.id, nav ? "navigator" : "specialist", a.id, &operator_,
                                  &ei);
     store_pg_close(pg);
     if (err != CP_OK)
@@ -579,22 +597,15 @@ static int case_suggest(const char *cmd, int argc, char **argv)
                        opts);
     if (rc >= 0)
         return rc;
-    char t[CASE_TOKEN_LEN + 1];
-    if ((rc = parse_token(cmd, token, t)) != 0)
+    on_case_t o;
+    if ((rc = open_case(cmd, config, token, &o)) != 0)
         return rc;
-    conf_t conf;
-    store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
-        return rc;
-    store_case_row_t c = {0};
     cp_errinfo_t ei = {0};
     int n = 0;
-    cp_err_t err = store_cases_get(pg, t, &c, &ei);
-    if (err == CP_OK)
-        err = store_cases_suggest(pg, c.id, print_load, &n, &ei);
-    store_pg_close(pg);
+    cp_err_t err = store_cases_suggest(o.pg, o.c.id, print_load, &n, &ei);
+    store_pg_close(o.pg);
     if (err == CP_OK && n == 0)
-        err = cp_fail(&ei, CP_ENOENT, 0, "no active specialist of %s", c.subspecialty);
+        err = cp_fail(&ei, CP_ENOENT, 0, "no active specialist of %s", o.c.subspecialty);
     return err == CP_OK ? 0 : fail(cmd, err, &ei);
 }
 
@@ -803,23 +814,19 @@ static int request_add(const char *cmd, int argc, char **argv)
                        opts);
     if (rc >= 0)
         return rc;
-    char t[CASE_TOKEN_LEN + 1];
-    if ((rc = parse_token(cmd, token, t)) != 0)
-        return rc;
     if (as == NULL || r.provider == NULL ||
         (r.patient_id == NULL && (r.patient_name == NULL || r.birth_date == NULL)))
         return usage(cmd, "--as, --provider, and --patient-id or --patient-name with "
                           "--birth-date are required");
-    conf_t conf;
-    store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    on_case_t o;
+    if ((rc = open_case(cmd, config, token, &o)) != 0)
         return rc;
-    store_case_row_t c = {0};
+    store_pg_t *pg = o.pg;
+    const store_case_row_t c = o.c;
+    const char *t = o.t;
     store_account_t a = {0};
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_get(pg, t, &c, &ei);
-    if (err == CP_OK)
-        err = navigator_named(pg, as, &a, &ei);
+    cp_err_t err = navigator_named(pg, as, &a, &ei);
     if (err == CP_OK && c.navigator_id != a.id)
         err = cp_fail(&ei, CP_EINVAL, 0, "%s is not this case's navigator", as);
     store_actor_t by = {a.id, "navigator", "cli"};
