@@ -90,6 +90,8 @@ static const opt_t options[] = {
      "concurrent HTTP connections; more are closed at once"},
     {"http", "session_hours", T_INT, F(http.session_hours), 1, 168, "8",
      "how long a login session lasts"},
+    {"http", "console_dir", T_PATH, F(http.static_dir), 0, 0, "",
+     "the web console's files (web/ in the source tree), served at /; empty: no console"},
     {"cases", "records_days", T_INT, F(cases.records_days), 1, 365, "5",
      "days from the start of collecting records to when they are due (the SLA clock)"},
     {"cases", "opinion_days", T_INT, F(cases.opinion_days), 1, 365, "14",

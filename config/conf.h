@@ -88,6 +88,7 @@ typedef struct conf_http {
     int port; /* -1: no HTTP API */
     int max_connections;
     int session_hours; /* a login session lasts this long */
+    char static_dir[CONF_PATH_MAX]; /* [http] console_dir: the web console; "": none */
 } conf_http_t;
 
 typedef struct conf_cases {

@@ -324,7 +324,8 @@ static int case_list(const char *cmd, int argc, char **argv)
         free(c.v);
         return fail(cmd, err, &ei);
     }
-    qsort(c.v, c.n, sizeof *c.v, by_urgency);
+    if (c.n > 1)
+        qsort(c.v, c.n, sizeof *c.v, by_urgency);
     for (size_t i = 0; i < c.n; i++) {
         const store_case_row_t *r = &c.v[i].row;
         const case_sla_t *s = &c.v[i].sla;

@@ -159,16 +159,12 @@ static bool own(const call_t *c, const store_case_row_t *r)
            (c->role == CASE_ROLE_SPECIALIST && r->specialist_id == c->me.id);
 }
 
+static void sla_of(const call_t *c, const store_case_row_t *r, case_sla_t *s);
+
 static json_t *case_json(const call_t *c, const store_case_row_t *r)
 {
-    case_clock_t k = {.registered_at = r->registered_at, .collecting_at = r->collecting_at,
-                      .records_done_at = r->records_done_at, .published_at = r->published_at,
-                      .paused_at = r->paused_at, .paused_seconds = r->paused_seconds,
-                      .records_days = c->ctx->conf->cases.records_days,
-                      .opinion_days = c->ctx->conf->cases.opinion_days};
-    case_state_parse(r->state, &k.state);
     case_sla_t s;
-    case_sla(&k, (int64_t)time(NULL), &s);
+    sla_of(c, r, &s);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}", "token",
                      r->token, "state", r->state, "patient_name", r->patient_name, "birth_date",
                      r->birth_date, "condition", r->condition, "subspecialty", r->subspecialty,
@@ -178,21 +174,52 @@ static json_t *case_json(const call_t *c, const store_case_row_t *r)
                      (json_int_t)s.opinion_due, "waiting_on_patient", s.paused);
 }
 
+typedef struct listed {
+    store_case_row_t row;
+    case_sla_t sla;
+} listed_t;
+
 typedef struct list_ctx {
     call_t *call;
-    json_t *items;
-    long skip, limit, total;
+    listed_t *v;
+    size_t n, cap;
 } list_ctx_t;
+
+static void sla_of(const call_t *c, const store_case_row_t *r, case_sla_t *s)
+{
+    case_clock_t k = {.registered_at = r->registered_at, .collecting_at = r->collecting_at,
+                      .records_done_at = r->records_done_at, .published_at = r->published_at,
+                      .paused_at = r->paused_at, .paused_seconds = r->paused_seconds,
+                      .records_days = c->ctx->conf->cases.records_days,
+                      .opinion_days = c->ctx->conf->cases.opinion_days};
+    case_state_parse(r->state, &k.state);
+    case_sla(&k, (int64_t)time(NULL), s);
+}
 
 static bool list_row(void *ud, const store_case_row_t *r)
 {
     list_ctx_t *l = ud;
     if (!own(l->call, r))
         return true;
-    if (l->total >= l->skip && l->total < l->skip + l->limit)
-        json_array_append_new(l->items, case_json(l->call, r));
-    l->total++;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 32;
+        listed_t *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n].row = *r;
+    sla_of(l->call, r, &l->v[l->n].sla);
+    l->n++;
     return true;
+}
+
+static int by_urgency(const void *a, const void *b)
+{
+    const listed_t *x = a, *y = b;
+    int c = case_sla_urgency_cmp(&x->sla, &y->sla);
+    return c != 0 ? c : x->row.id < y->row.id ? -1 : 1;
 }
 
 static long query_long(const char *q, const char *key, long def, long max)
@@ -213,17 +240,24 @@ static void list_cases(call_t *c)
         error(c, 403, "forbidden", "administrators read no clinical content");
         return;
     }
-    list_ctx_t l = {c, json_array(), query_long(c->rq->query, "offset", 0, 1L << 30),
-                    query_long(c->rq->query, "limit", 50, 200), 0};
+    long skip = query_long(c->rq->query, "offset", 0, 1L << 30);
+    long limit = query_long(c->rq->query, "limit", 50, 200);
+    list_ctx_t l = {c, NULL, 0, 0};
     cp_errinfo_t ei = {0};
     if (store_cases_list(c->ctx->pg, list_row, &l, &ei) != CP_OK) {
-        json_decref(l.items);
+        free(l.v);
         error(c, 503, "unavailable", "the database is unavailable");
         return;
     }
+    if (l.n > 1) /* overdue, at risk, then the nearest due */
+        qsort(l.v, l.n, sizeof *l.v, by_urgency);
+    json_t *items = json_array();
+    for (size_t i = (size_t)skip; i < l.n && i < (size_t)skip + (size_t)limit; i++)
+        json_array_append_new(items, case_json(c, &l.v[i].row));
+    free(l.v);
     audit(c, 0, "cases", "case.list", "allowed");
-    reply(c, 200, json_pack("{s:o,s:i,s:i,s:i}", "cases", l.items, "total", (json_int_t)l.total,
-                            "offset", (json_int_t)l.skip, "limit", (json_int_t)l.limit));
+    reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", items, "total", (json_int_t)l.n,
+                            "offset", (json_int_t)skip, "limit", (json_int_t)limit));
 }
 
 /* The case named in the path, if it is the caller's: else answered (404, audited). */
@@ -315,6 +349,31 @@ static void move_case(call_t *c, const char *token)
     json_decref(in); /* to and why point into it */
 }
 
+static bool record_json(void *ud, const store_case_record_t *r)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "study_uid", r->study_uid,
+                                        "series", r->modality_count ? r->modality_count : "",
+                                        "matched_by", r->matched_by, "confidence", r->confidence,
+                                        "detail", r->detail, "at", r->at));
+    return true;
+}
+
+static void case_records(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_records(c->ctx->pg, r.id, record_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    audit(c, r.id, "records", "case.records", "allowed");
+    reply(c, 200, json_pack("{s:o}", "records", items));
+}
+
 static bool triage_json(void *ud, const store_triage_item_t *t)
 {
     json_array_append_new(ud, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "item",
@@ -344,6 +403,89 @@ static void triage(call_t *c)
     reply(c, 200, json_pack("{s:o}", "items", items));
 }
 
+static void triage_decide(call_t *c, const char *item)
+{
+    char *end = NULL;
+    long long n = strtoll(item, &end, 10);
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        audit(c, 0, "triage", "triage.decide", "denied");
+        error(c, 403, "forbidden", "the triage queue is the navigators'");
+        return;
+    }
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    const char *decision = NULL, *token = NULL, *why = NULL;
+    char t[CASE_TOKEN_LEN + 1];
+    bool ok = n > 0 && *end == '\0' && in != NULL &&
+              json_unpack(in, "{s:s,s?s,s:s}", "decision", &decision, "token", &token,
+                          "reason", &why) == 0 &&
+              (strcmp(decision, "reject") == 0 ||
+               (strcmp(decision, "attach") == 0 && token && case_token_parse(token, t)));
+    if (!ok) {
+        json_decref(in);
+        error(c, 400, "bad_request",
+              "send {\"decision\": \"attach\", \"token\": CASE, \"reason\": ...} or "
+              "{\"decision\": \"reject\", \"reason\": ...}");
+        return;
+    }
+    store_case_row_t r = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = decision[0] == 'a' ? store_cases_get(c->ctx->pg, t, &r, &ei) : CP_OK;
+    store_actor_t by = actor(c);
+    if (err == CP_OK)
+        err = store_cases_triage_decide(c->ctx->pg, n, r.id, why, &by, &ei);
+    if (err == CP_ENOENT)
+        error(c, 409, "not_open", "no such case, or the item was decided meanwhile");
+    else if (err != CP_OK)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 200, json_pack("{s:I,s:s}", "item", (json_int_t)n, "decision", decision));
+    json_decref(in);
+}
+
+/* ---- the web console: a few static files, by plain name only ---- */
+
+static const char *file_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return !dot                       ? NULL
+           : strcmp(dot, ".html") == 0 ? "text/html; charset=utf-8"
+           : strcmp(dot, ".js") == 0   ? "text/javascript; charset=utf-8"
+           : strcmp(dot, ".css") == 0  ? "text/css; charset=utf-8"
+                                       : NULL;
+}
+
+/* Serves console_dir/NAME for /NAME ("/" is index.html). Only [a-z0-9_-] and one dot in
+ * NAME: no path can leave the directory. */
+static void console_file(call_t *c)
+{
+    const char *dir = c->ctx->conf->http.static_dir;
+    const char *name = strcmp(c->rq->path, "/") == 0 ? "index.html" : c->rq->path + 1;
+    const char *type = file_type(name);
+    bool plain = name[0] != '.' && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-.") ==
+                                       strlen(name) && strchr(name, '.') == strrchr(name, '.');
+    char path[CONF_PATH_MAX + 64];
+    FILE *f = NULL;
+    if (dir[0] && type && plain && strlen(name) < 64) {
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "rb");
+    }
+    char *buf = f ? malloc(256 * 1024 + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, 256 * 1024 + 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (buf == NULL || n > 256 * 1024) {
+        free(buf);
+        error(c, 404, "not_found", "no such page");
+        return;
+    }
+    buf[n] = '\0';
+    c->rs->status = 200;
+    c->rs->body = buf;
+    c->rs->body_len = n;
+    c->rs->content_type = type;
+}
+
 /* ---- routing ---- */
 
 static bool is(const call_t *c, const char *method)
@@ -361,6 +503,10 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
             login(&c);
         else
             error(&c, 405, "method_not_allowed", "POST to sign in");
+        return;
+    }
+    if (strncmp(p, "/api/", 5) != 0 && is(&c, "GET")) {
+        console_file(&c);
         return;
     }
     if (strncmp(p, "/api/v1/", 8) != 0) {
@@ -386,8 +532,12 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         get_case(&c, token);
     else if (rest != NULL && slash != NULL && strcmp(slash, "/transitions") == 0 && is(&c, "POST"))
         move_case(&c, token);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/records") == 0 && is(&c, "GET"))
+        case_records(&c, token);
     else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))
         triage(&c);
+    else if (strncmp(p, "/api/v1/triage/", 15) == 0 && is(&c, "POST"))
+        triage_decide(&c, p + 15);
     else
         error(&c, 404, "not_found", "no such endpoint");
 }

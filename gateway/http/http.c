@@ -249,17 +249,20 @@ static void after_write(uv_write_t *w, int status)
         start_reading(c);
 }
 
-static void send_response(conn_t *c, int status, const char *body, bool challenge)
+static void send_response(conn_t *c, int status, const char *body, size_t blen,
+                          const char *type, bool challenge)
 {
-    size_t blen = body ? strlen(body) : 0;
     out_t *o = cp_xmalloc(sizeof *o);
     o->conn = c;
-    o->buf = cp_xmalloc(blen + 512);
-    int n = snprintf(o->buf, 512,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+    o->buf = cp_xmalloc(blen + 768);
+    /* the console is served with a policy that lets it load only itself */
+    int n = snprintf(o->buf, 768,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                     "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
-                     status, reason(status), blen,
+                     "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+                     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n"
+                     "Referrer-Policy: no-referrer\r\n%s%s\r\n",
+                     status, reason(status), type ? type : "application/json", blen,
                      challenge ? "WWW-Authenticate: Bearer\r\n" : "",
                      c->close_after ? "Connection: close\r\n" : "");
     memcpy(o->buf + n, body ? body : "", blen);
@@ -283,7 +286,9 @@ static void after_api(uv_work_t *w, int status)
 {
     (void)status;
     conn_t *c = container_of(w, conn_t, work);
-    send_response(c, c->rs.status, c->rs.body, c->rs.bearer_challenge);
+    size_t len = c->rs.body_len ? c->rs.body_len : c->rs.body ? strlen(c->rs.body) : 0;
+    send_response(c, c->rs.status, c->rs.body, len, c->rs.content_type,
+                  c->rs.bearer_challenge);
     free(c->rs.body);
     c->rs.body = NULL;
 }
@@ -329,7 +334,7 @@ static void refuse(conn_t *c, int status, const char *code, const char *msg)
     char body[256];
     snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}", code, msg);
     c->close_after = true; /* the stream cannot be trusted past this */
-    send_response(c, status, body, false);
+    send_response(c, status, body, strlen(body), NULL, false);
 }
 
 /* Parses what arrived; a complete request is answered before the rest is parsed. */

@@ -39,8 +39,10 @@ typedef struct gw_api_request {
 
 typedef struct gw_api_response {
     int status;
-    char *body;  /* malloc'ed JSON, or NULL */
-    bool bearer_challenge; /* 401: WWW-Authenticate: Bearer */
+    char *body; /* malloc'ed JSON (or a console file), or NULL */
+    size_t body_len;
+    const char *content_type; /* NULL: application/json */
+    bool bearer_challenge;    /* 401: WWW-Authenticate: Bearer */
 } gw_api_response_t;
 
 /* Blocking: runs on a worker thread. Fills rs (rs->body malloc'ed). */

@@ -4,7 +4,7 @@
 # body over the limit, garbage) answered and closed while the server goes on.
 . "$SRC/tests/e2e/lib.sh"
 e2e_setup
-printf '[http]\nbind = 127.0.0.1\nport = 0\n' >>"$work/caseport.conf"
+printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\n' "$SRC" >>"$work/caseport.conf"
 e2e_start
 http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
 [ -n "$http_port" ] || die "no HTTP port in the log"
@@ -88,6 +88,37 @@ want("limit 0", (s, len(b["cases"]), b["total"]), (200, 0, 1))
 want("sign out", call("DELETE", "/api/v1/sessions/current", tokens["sue"])[0], 204)
 want("signed out", call("GET", "/api/v1/me", tokens["sue"])[0], 401)
 
+# records and triage decisions
+s, b = call("GET", f"/api/v1/cases/{tok}/records", tokens["nina"])
+want("records", (s, b["records"]), (200, []))
+want("records not yours", call("GET", f"/api/v1/cases/{tok}/records", tokens["otto"])[0], 404)
+want("triage decision by a patient", call("POST", "/api/v1/triage/1", tokens["pat"], {"decision": "reject", "reason": "x"})[0], 403)
+want("triage decision malformed", call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "maybe", "reason": "x"})[0], 400)
+want("triage item unknown", call("POST", "/api/v1/triage/999", tokens["nina"], {"decision": "attach", "token": tok, "reason": "x"})[0], 409)
+
+# the console: its files with their types and a policy that allows only itself; any
+# other name is not found, whatever it tries
+def raw(path):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), head.decode(), body
+st, head, body = raw("/")
+want("console", st, 200)
+want("console type", "Content-Type: text/html; charset=utf-8" in head, True)
+want("console policy", "Content-Security-Policy: default-src 'self'" in head, True)
+want("console form labelled", b'<label for="username">' in body and b'id="username"' in body, True)
+st, head, body = raw("/app.js")
+want("script", (st, "text/javascript" in head), (200, True))
+for bad in ["/../CMakeLists.txt", "/..%2fCMakeLists.txt", "/caseport.conf", "/.hidden.js", "/a.b.js", "/app.js/x"]:
+    want("refused " + bad, raw(bad)[0], 404)
+
 # hostile: a body over 64 KiB, then garbage; each gets its answer and its connection closed
 c2 = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 c2.request("POST", "/api/v1/sessions", body="x" * 70000)
@@ -104,8 +135,9 @@ if fails:
 PY
 log "every role x endpoint as the table says; sessions; limits"
 # refusals touching patient data are audited: otto and sue (case read, move), adam (list,
-# read, move), pat and sam (move), the triage refusals, the wrong password
+# read, move), pat and sam (move), the triage refusals, the records of a case not
+# theirs, a patient deciding on triage, the wrong password
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 15 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 17 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 cp_cli audit verify >/dev/null || die "the audit chain does not verify"
 e2e_stop
