@@ -313,6 +313,146 @@ static void get_case(call_t *c, const char *token)
     reply(c, 200, j);
 }
 
+/* The body as a JSON object, or NULL (400 answered). */
+static json_t *body_object(call_t *c, const char *usage)
+{
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    if (in != NULL && json_is_object(in))
+        return in;
+    json_decref(in);
+    error(c, 400, "bad_request", usage);
+    return NULL;
+}
+
+/* A navigator opens a case and is its navigator. */
+static void open_case(call_t *c)
+{
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        audit(c, 0, "case", "case.create", "denied");
+        error(c, 403, "forbidden", "navigators open cases");
+        return;
+    }
+    static const char usage[] = "send {\"patient_name\", \"condition\", \"subspecialty\", "
+                                "\"first_opinion\", and optionally \"birth_date\", \"sex\"}";
+    json_t *in = body_object(c, usage);
+    if (in == NULL)
+        return;
+    store_case_new_t n = {.birth_date = "", .sex = "", .navigator_id = c->me.id};
+    bool known = false;
+    cp_errinfo_t ei = {0};
+    if (json_unpack(in, "{s:s,s:s,s:s,s:s,s?s,s?s}", "patient_name", &n.patient_name,
+                    "condition", &n.condition, "subspecialty", &n.subspecialty, "first_opinion",
+                    &n.first_opinion, "birth_date", &n.birth_date, "sex", &n.sex) != 0 ||
+        !n.patient_name[0] || !n.condition[0] || !n.first_opinion[0] ||
+        (n.birth_date[0] && (strlen(n.birth_date) != 8 ||
+                             strspn(n.birth_date, "0123456789") != 8)) ||
+        (n.sex[0] && strcmp(n.sex, "M") && strcmp(n.sex, "F") && strcmp(n.sex, "O"))) {
+        error(c, 400, "bad_request", usage);
+        json_decref(in);
+        return;
+    }
+    cp_err_t err = store_cases_subspecialty_known(c->ctx->pg, n.subspecialty, &known, &ei);
+    if (err == CP_OK && !known) {
+        error(c, 400, "unknown_subspecialty", "no such subspecialty");
+        json_decref(in);
+        return;
+    }
+    char token[CASE_TOKEN_LEN + 1];
+    int64_t id = 0;
+    store_actor_t by = actor(c);
+    for (int tries = 0; err == CP_OK && tries < 20; tries++) {
+        uint32_t rnd = 0;
+        RAND_bytes((unsigned char *)&rnd, sizeof rnd);
+        case_token_make(rnd, token);
+        n.token = token;
+        err = store_cases_create(c->ctx->pg, &n, &by, &id, &ei);
+        if (err != CP_EEXIST)
+            break;
+        err = CP_OK;
+    }
+    json_decref(in);
+    if (err == CP_EINVAL || err == CP_EIO)
+        error(c, 400, "bad_request", usage);
+    else if (err != CP_OK || id == 0)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 201, json_pack("{s:s,s:s}", "token", token, "state", "registered"));
+}
+
+/* The case's navigator asks a provider for its records. */
+static void add_request(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        audit(c, r.id, "request", "request.create", "denied");
+        error(c, 403, "forbidden", "the case's navigator asks for records");
+        return;
+    }
+    static const char usage[] = "send {\"provider\", and \"patient_id\" with \"issuer\" or "
+                                "\"patient_name\" with \"birth_date\"; optionally "
+                                "\"ae_title\", \"fax\", \"email\"}";
+    json_t *in = body_object(c, usage);
+    if (in == NULL)
+        return;
+    store_request_new_t q = {0};
+    bool ok = json_unpack(in, "{s:s,s?s,s?s,s?s,s?s,s?s,s?s,s?s}", "provider", &q.provider,
+                          "ae_title", &q.ae_title, "fax", &q.fax, "email", &q.email,
+                          "patient_id", &q.patient_id, "issuer", &q.issuer, "patient_name",
+                          &q.patient_name, "birth_date", &q.birth_date) == 0 &&
+              q.provider[0] &&
+              ((q.patient_id && q.patient_id[0]) ||
+               (q.patient_name && q.patient_name[0] && q.birth_date && q.birth_date[0]));
+    int64_t id = 0;
+    cp_errinfo_t ei = {0};
+    store_actor_t by = actor(c);
+    cp_err_t err = ok ? store_cases_request_add(c->ctx->pg, r.id, &q, &by, &id, &ei) : CP_OK;
+    json_decref(in);
+    if (!ok)
+        error(c, 400, "bad_request", usage);
+    else if (err != CP_OK)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 201, json_pack("{s:I}", "request", (json_int_t)id));
+}
+
+/* The case's navigator marks it waiting on the patient, or no longer. */
+static void pause_case(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    json_t *in = body_object(c, "send {\"waiting\": true|false, \"reason\": ...}");
+    if (in == NULL)
+        return;
+    int waiting = 0;
+    const char *why = "";
+    if (json_unpack(in, "{s:b,s?s}", "waiting", &waiting, "reason", &why) != 0) {
+        json_decref(in);
+        error(c, 400, "bad_request", "send {\"waiting\": true|false, \"reason\": ...}");
+        return;
+    }
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        json_decref(in);
+        audit(c, r.id, "case", waiting ? "case.pause" : "case.resume", "denied");
+        error(c, 403, "forbidden", "the case's navigator says when it waits on the patient");
+        return;
+    }
+    store_actor_t by = actor(c);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_pause(c->ctx->pg, r.id, waiting, why, &by, &ei);
+    json_decref(in);
+    if (err == CP_ENOENT)
+        error(c, 409, "unchanged", waiting ? "the case waits already, or is finished"
+                                           : "the case is not waiting");
+    else if (err != CP_OK)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 200, json_pack("{s:s,s:b}", "token", r.token, "waiting", waiting));
+}
+
 static void move_case(call_t *c, const char *token)
 {
     store_case_row_t r;
@@ -538,6 +678,12 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         get_case(&c, token);
     else if (rest != NULL && slash != NULL && strcmp(slash, "/transitions") == 0 && is(&c, "POST"))
         move_case(&c, token);
+    else if (strcmp(p, "/api/v1/cases") == 0 && is(&c, "POST"))
+        open_case(&c);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/requests") == 0 && is(&c, "POST"))
+        add_request(&c, token);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/waiting") == 0 && is(&c, "PUT"))
+        pause_case(&c, token);
     else if (rest != NULL && slash != NULL && strcmp(slash, "/records") == 0 && is(&c, "GET"))
         case_records(&c, token);
     else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))

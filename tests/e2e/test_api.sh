@@ -96,6 +96,28 @@ want("triage decision by a patient", call("POST", "/api/v1/triage/1", tokens["pa
 want("triage decision malformed", call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "maybe", "reason": "x"})[0], 400)
 want("triage item unknown", call("POST", "/api/v1/triage/999", tokens["nina"], {"decision": "attach", "token": tok, "reason": "x"})[0], 409)
 
+# opening cases, asking for records, waiting on the patient
+new = {"patient_name": "Roe^Rick", "condition": "relapsing MS", "subspecialty": "multiple-sclerosis",
+       "first_opinion": "RRMS since 2019", "birth_date": "19700101", "sex": "M"}
+for u, code in [("sam", 403), ("pat", 403)]:
+    want(u + " opens a case", call("POST", "/api/v1/cases", tokens[u], new)[0], code)
+want("case without first opinion", call("POST", "/api/v1/cases", tokens["nina"], dict(new, first_opinion=""))[0], 400)
+want("case with a bad birth date", call("POST", "/api/v1/cases", tokens["nina"], dict(new, birth_date="1970"))[0], 400)
+want("case in no subspecialty", call("POST", "/api/v1/cases", tokens["nina"], dict(new, subspecialty="astrology"))[0], 400)
+s, b = call("POST", "/api/v1/cases", tokens["nina"], new)
+want("nina opens a case", s, 201)
+tok2 = b["token"]
+s, b = call("GET", "/api/v1/cases/" + tok2, tokens["nina"])
+want("nina's new case", (s, b["navigator"], b["state"]), (200, "nina", "registered"))
+req = {"provider": "St Mary", "ae_title": "STMARY", "patient_id": "MRN-1", "issuer": "HOSP"}
+for u, code in [("otto", 404), ("sam", 403), ("nina", 201)]:
+    want(u + " asks for records", call("POST", f"/api/v1/cases/{tok}/requests", tokens[u], req)[0], code)
+want("request without patient", call("POST", f"/api/v1/cases/{tok}/requests", tokens["nina"], {"provider": "x"})[0], 400)
+for u, body, code in [("pat", {"waiting": True}, 403), ("nina", {"waiting": True, "reason": "abroad"}, 200),
+                      ("nina", {"waiting": True}, 409), ("nina", {"waiting": "yes"}, 400),
+                      ("nina", {"waiting": False}, 200)]:
+    want(f"{u} waiting {body}", call("PUT", f"/api/v1/cases/{tok}/waiting", tokens[u], body)[0], code)
+
 # the console: its files with their types and a policy that allows only itself; any
 # other name is not found, whatever it tries
 def raw(path):
@@ -136,8 +158,9 @@ PY
 log "every role x endpoint as the table says; sessions; limits"
 # refusals touching patient data are audited: otto and sue (case read, move), adam (list,
 # read, move), pat and sam (move), the triage refusals, the records of a case not
-# theirs, a patient deciding on triage, the wrong password
+# theirs, a patient deciding on triage, the wrong password; opening a case (sam, pat),
+# asking for records (otto, sam), a patient pausing
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 17 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 22 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 cp_cli audit verify >/dev/null || die "the audit chain does not verify"
 e2e_stop
