@@ -453,6 +453,105 @@ static void pause_case(call_t *c, const char *token)
         reply(c, 200, json_pack("{s:s,s:b}", "token", r.token, "waiting", waiting));
 }
 
+static bool load_json(void *ud, const store_specialist_load_t *l)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:I}", "username", l->username, "name",
+                                        l->display_name, "open_cases",
+                                        (json_int_t)l->open_cases));
+    return true;
+}
+
+/* The specialists of the case's subspecialty, least loaded first (navigators). */
+static void suggestions(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        error(c, 403, "forbidden", "navigators assign specialists");
+        return;
+    }
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_suggest(c->ctx->pg, r.id, load_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        error(c, 503, "unavailable", "the database is unavailable");
+        return;
+    }
+    reply(c, 200, json_pack("{s:o}", "specialists", items));
+}
+
+/* The case's navigator assigns its specialist (one of the case's subspecialty). */
+static void assign_specialist(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        audit(c, r.id, "case", "case.assign specialist", "denied");
+        error(c, 403, "forbidden", "the case's navigator assigns its specialist");
+        return;
+    }
+    json_t *in = body_object(c, "send {\"username\": SPECIALIST}");
+    if (in == NULL)
+        return;
+    const char *user = NULL;
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = json_unpack(in, "{s:s}", "username", &user) == 0
+                       ? store_cases_account_get(c->ctx->pg, user, &a, &ei)
+                       : CP_EINVAL;
+    /* one of the case's subspecialty: among the suggestions */
+    json_t *fit = json_array();
+    if (err == CP_OK)
+        err = store_cases_suggest(c->ctx->pg, r.id, load_json, fit, &ei);
+    bool qualified = false;
+    for (size_t i = 0; err == CP_OK && i < json_array_size(fit); i++)
+        qualified |= strcmp(json_string_value(json_object_get(json_array_get(fit, i),
+                                                              "username")),
+                            a.username) == 0;
+    json_decref(fit);
+    store_actor_t by = actor(c);
+    if (err == CP_OK && qualified)
+        err = store_cases_assign(c->ctx->pg, r.id, "specialist", a.id, &by, &ei);
+    if (err == CP_EINVAL || err == CP_ENOENT || (err == CP_OK && !qualified))
+        error(c, 400, "bad_request", "not an active specialist of the case's subspecialty");
+    else if (err != CP_OK)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 200, json_pack("{s:s,s:s}", "token", r.token, "specialist", a.username));
+    json_decref(in);
+}
+
+/* The case's specialist writes (or rewrites) the opinion's text. */
+static void write_opinion(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_SPECIALIST) {
+        audit(c, r.id, "opinion", "opinion.write", "denied");
+        error(c, 403, "forbidden", "the case's specialist writes the opinion");
+        return;
+    }
+    json_t *in = body_object(c, "send {\"text\": ...}");
+    if (in == NULL)
+        return;
+    const char *text = NULL;
+    bool ok = json_unpack(in, "{s:s}", "text", &text) == 0 && text[strspn(text, " \t\r\n")];
+    store_actor_t by = actor(c);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = ok ? store_cases_opinion_put(c->ctx->pg, r.id, text, NULL, 0, NULL, &by, &ei)
+                      : CP_OK;
+    json_decref(in);
+    if (!ok)
+        error(c, 400, "bad_request", "send {\"text\": ...} with some text");
+    else if (err != CP_OK)
+        error(c, 503, "unavailable", "the database is unavailable");
+    else
+        reply(c, 200, json_pack("{s:s,s:b}", "token", r.token, "opinion", 1));
+}
+
 static void move_case(call_t *c, const char *token)
 {
     store_case_row_t r;
@@ -684,6 +783,13 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         add_request(&c, token);
     else if (rest != NULL && slash != NULL && strcmp(slash, "/waiting") == 0 && is(&c, "PUT"))
         pause_case(&c, token);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/specialists") == 0 &&
+             is(&c, "GET"))
+        suggestions(&c, token);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/specialist") == 0 && is(&c, "PUT"))
+        assign_specialist(&c, token);
+    else if (rest != NULL && slash != NULL && strcmp(slash, "/opinion") == 0 && is(&c, "PUT"))
+        write_opinion(&c, token);
     else if (rest != NULL && slash != NULL && strcmp(slash, "/records") == 0 && is(&c, "GET"))
         case_records(&c, token);
     else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))

@@ -118,6 +118,21 @@ for u, body, code in [("pat", {"waiting": True}, 403), ("nina", {"waiting": True
                       ("nina", {"waiting": False}, 200)]:
     want(f"{u} waiting {body}", call("PUT", f"/api/v1/cases/{tok}/waiting", tokens[u], body)[0], code)
 
+# assigning the specialist (least loaded first), and the opinion's text
+want("suggestions by a patient", call("GET", f"/api/v1/cases/{tok}/specialists", tokens["pat"])[0], 403)
+s, b = call("GET", f"/api/v1/cases/{tok}/specialists", tokens["nina"])
+want("suggestions", (s, [(x["username"], x["open_cases"]) for x in b["specialists"]]), (200, [("sue", 0), ("sam", 1)]))
+want("sam assigns", call("PUT", f"/api/v1/cases/{tok}/specialist", tokens["sam"], {"username": "sue"})[0], 403)
+want("a patient as specialist", call("PUT", f"/api/v1/cases/{tok}/specialist", tokens["nina"], {"username": "pat"})[0], 400)
+want("nina assigns sue", call("PUT", f"/api/v1/cases/{tok}/specialist", tokens["nina"], {"username": "sue"})[0], 200)
+s, b = call("POST", "/api/v1/sessions", body={"username": "sue", "password": "correct horse battery sue"})
+tokens["sue"] = b["token"]
+op = {"text": "Agree with the diagnosis; propose a trial."}
+want("sam, no longer the case's", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sam"], op)[0], 404)
+want("the navigator writes it", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["nina"], op)[0], 403)
+want("an empty opinion", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sue"], {"text": "  "})[0], 400)
+want("sue writes it", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sue"], op)[0], 200)
+
 # the console: its files with their types and a policy that allows only itself; any
 # other name is not found, whatever it tries
 def raw(path):
@@ -159,8 +174,9 @@ log "every role x endpoint as the table says; sessions; limits"
 # refusals touching patient data are audited: otto and sue (case read, move), adam (list,
 # read, move), pat and sam (move), the triage refusals, the records of a case not
 # theirs, a patient deciding on triage, the wrong password; opening a case (sam, pat),
-# asking for records (otto, sam), a patient pausing
+# asking for records (otto, sam), a patient pausing; sam assigning, sam and nina writing
+# the opinion
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 22 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 25 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 cp_cli audit verify >/dev/null || die "the audit chain does not verify"
 e2e_stop
