@@ -124,7 +124,7 @@ async function showTriage() {
     const form = document.createElement("form");
     const id = "triage-" + t.item;
     const l1 = document.createElement("label"); l1.htmlFor = id + "-token"; l1.textContent = "Attach to case";
-    const tok = document.createElement("input"); tok.id = id + "-token"; tok.placeholder = "CP-XXXX-XX";
+    const tok = document.createElement("input"); tok.id = id + "-token"; tok.placeholder = "e.g. CP-7K3M-9Q";
     const l2 = document.createElement("label"); l2.htmlFor = id + "-reason"; l2.textContent = "Reason";
     const why = document.createElement("input"); why.id = id + "-reason"; why.required = true;
     const attach = document.createElement("button"); attach.type = "submit"; attach.textContent = "Attach";

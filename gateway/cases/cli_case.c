@@ -170,7 +170,7 @@ static int case_new(const char *cmd, int argc, char **argv)
         {"first-opinion-file", &opinion_file, NULL, "... read from a text file"},
         {"navigator", &navigator, NULL, "the nurse navigator's username"},
         {0}};
-    int rc = cli_parse(argc, argv, "Open a case; prints its token (CP-XXXX-XX).", opts);
+    int rc = cli_parse(argc, argv, "Open a case; prints its token, e.g. CP-7K3M-9Q.", opts);
     if (rc >= 0)
         return rc;
     if (patient == NULL || condition == NULL || sub == NULL ||
@@ -365,7 +365,7 @@ static int parse_token(const char *cmd, const char *in, char out[CASE_TOKEN_LEN 
     if (in == NULL)
         return usage(cmd, "--token is required");
     if (!case_token_parse(in, out))
-        return usage(cmd, "that is not a case token (CP-XXXX-XX), or it is mistyped");
+        return usage(cmd, "that is not a case token like CP-7K3M-9Q, or it is mistyped");
     return 0;
 }
 
