@@ -20,7 +20,8 @@ typedef cp_err_t (*codec_write_fn)(void *ud, const void *data, size_t len, cp_er
 
 /* Tag, VR and value length in Explicit VR Little Endian into h (12 bytes at most); item
  * and delimiter tags (FFFE,E000), (FFFE,E00D) and (FFFE,E0DD) have no VR; a short-form VR
- * whose length outgrew 16 bits is written as UN (PS3.5 6.2.2). Returns the bytes written: 8 or 12. */
+ * whose length outgrew 16 bits is written as UN (PS3.5 6.2.2). Returns the bytes written:
+ * 8 or 12. */
 size_t codec_elem_header(uint8_t h[12], uint32_t tag, const char *vr, uint32_t len);
 
 /* A top-level element to put in (or replace) with value, already in Explicit VR LE

@@ -3,7 +3,6 @@
  * CLI is done in their name (--as USERNAME) and under their role's rules; what the
  * operator does alone (accounts, opening a case) is audited as the operator's. */
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "auth.h"
 #include "case.h"
+#include "caselist.h"
 #include "cli.h"
 #include "cli_int.h"
 #include "conf.h"
@@ -213,39 +213,14 @@ static int case_new(const char *cmd, int argc, char **argv)
                           .patient_account_id = pat.id};
     char token[CASE_TOKEN_LEN + 1];
     int64_t id = 0;
-    /* 25 random bits a token: a taken one is drawn again */
-    for (int tries = 0; err == CP_OK && tries < 20; tries++) {
-        uint32_t rnd;
-        if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1) {
-            err = cp_fail(&ei, CP_EIO, 0, "no random bytes");
-            break;
-        }
-        case_token_make(rnd, token);
-        n.token = token;
-        err = store_cases_create(pg, &n, &operator_, &id, &ei);
-        if (err != CP_EEXIST)
-            break;
-        err = CP_OK;
-    }
+    if (err == CP_OK)
+        err = case_open(pg, &n, &operator_, token, &id, &ei);
     free(text);
     store_pg_close(pg);
-    if (err == CP_OK && id == 0)
-        err = cp_fail(&ei, CP_EIO, 0, "no free case token after 20 draws");
     if (err != CP_OK)
         return fail(cmd, err, &ei);
     printf("%s\n", token);
     return 0;
-}
-
-static void clock_of(const store_case_row_t *c, const conf_t *conf, case_clock_t *k)
-{
-    case_state_t st = CASE_REGISTERED;
-    case_state_parse(c->state, &st);
-    *k = (case_clock_t){.registered_at = c->registered_at, .collecting_at = c->collecting_at,
-                        .records_done_at = c->records_done_at, .published_at = c->published_at,
-                        .paused_at = c->paused_at, .paused_seconds = c->paused_seconds,
-                        .state = st, .records_days = conf->cases.records_days,
-                        .opinion_days = conf->cases.opinion_days};
 }
 
 static void when(int64_t t, char out[32])
@@ -260,42 +235,10 @@ static void when(int64_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%MZ", &tm);
 }
 
-typedef struct listed {
-    store_case_row_t row;
-    case_sla_t sla;
-} listed_t;
-
-typedef struct list_ctx {
-    listed_t *v;
-    size_t n, cap;
-    const conf_t *conf;
-    int64_t now;
-} list_ctx_t;
-
-static bool collect(void *ud, const store_case_row_t *row)
+static bool open_only(void *ud, const store_case_row_t *r)
 {
-    list_ctx_t *c = ud;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        listed_t *v = realloc(c->v, cap * sizeof *v);
-        if (v == NULL)
-            return false;
-        c->v = v;
-        c->cap = cap;
-    }
-    c->v[c->n].row = *row;
-    case_clock_t k;
-    clock_of(row, c->conf, &k);
-    case_sla(&k, c->now, &c->v[c->n].sla);
-    c->n++;
-    return true;
-}
-
-static int by_urgency(const void *a, const void *b)
-{
-    const listed_t *x = a, *y = b;
-    int c = case_sla_urgency_cmp(&x->sla, &y->sla);
-    return c != 0 ? c : (x->row.id < y->row.id ? -1 : 1);
+    (void)ud;
+    return strcmp(r->state, "closed") != 0 && strcmp(r->state, "withdrawn") != 0;
 }
 
 static int case_list(const char *cmd, int argc, char **argv)
@@ -316,21 +259,17 @@ static int case_list(const char *cmd, int argc, char **argv)
     store_pg_t *pg = NULL;
     if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
         return rc;
-    list_ctx_t c = {.conf = &conf, .now = (int64_t)time(NULL)};
+    case_listed_t *v;
+    size_t n;
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_list(pg, collect, &c, &ei);
+    cp_err_t err = case_worklist(pg, &conf, (int64_t)time(NULL), all ? NULL : open_only, NULL,
+                                 &v, &n, &ei);
     store_pg_close(pg);
-    if (err != CP_OK) {
-        free(c.v);
+    if (err != CP_OK)
         return fail(cmd, err, &ei);
-    }
-    if (c.n > 1)
-        qsort(c.v, c.n, sizeof *c.v, by_urgency);
-    for (size_t i = 0; i < c.n; i++) {
-        const store_case_row_t *r = &c.v[i].row;
-        const case_sla_t *s = &c.v[i].sla;
-        if (!all && (strcmp(r->state, "closed") == 0 || strcmp(r->state, "withdrawn") == 0))
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        const store_case_row_t *r = &v[i].row;
+        const case_sla_t *s = &v[i].sla;
         char rd[32], od[32];
         when(s->records_due, rd);
         when(s->opinion_due, od);
@@ -339,7 +278,7 @@ static int case_list(const char *cmd, int argc, char **argv)
                case_sla_name(s->records), rd, case_sla_name(s->opinion), od,
                r->navigator[0] ? r->navigator : "-", r->specialist[0] ? r->specialist : "-");
     }
-    free(c.v);
+    free(v);
     return 0;
 }
 
@@ -399,10 +338,8 @@ static int open_case(const char *cmd, const char *config, const char *token, on_
 
 static void print_case(const store_case_row_t *c, const conf_t *conf)
 {
-    case_clock_t k;
     case_sla_t s;
-    clock_of(c, conf, &k);
-    case_sla(&k, (int64_t)time(NULL), &s);
+    case_row_sla(c, conf, (int64_t)time(NULL), &s);
     char rd[32], od[32];
     when(s.records_due, rd);
     when(s.opinion_due, od);
@@ -454,9 +391,7 @@ static cp_err_t actor_for(store_pg_t *pg, const char *username, const store_case
         return err;
     if (a->disabled || !case_role_parse(a->role, role))
         return cp_fail(ei, CP_EINVAL, 0, "account %s cannot act", username);
-    *own = (*role == CASE_ROLE_NAVIGATOR && c->navigator_id == a->id) ||
-           (*role == CASE_ROLE_SPECIALIST && c->specialist_id == a->id) ||
-           (*role == CASE_ROLE_PATIENT && c->patient_account_id == a->id);
+    *own = case_row_own(c, *role, a->id);
     return CP_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "case.h"
+#include "caselist.h"
 #include "conf.h"
 #include "http.h"
 #include "store_cases.h"
@@ -133,7 +134,10 @@ static void login(call_t *c)
     }
     uint8_t raw[32], h[32];
     char token[48];
-    RAND_bytes(raw, sizeof raw);
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        error(c, 503, "unavailable", "no random bytes for a session token");
+        return;
+    }
     base64url(raw, sizeof raw, token);
     token_hash(token, h);
     int hours = c->ctx->conf->http.session_hours;
@@ -160,17 +164,13 @@ static void logout(call_t *c)
 
 static bool own(const call_t *c, const store_case_row_t *r)
 {
-    return (c->role == CASE_ROLE_PATIENT && r->patient_account_id == c->me.id) ||
-           (c->role == CASE_ROLE_NAVIGATOR && r->navigator_id == c->me.id) ||
-           (c->role == CASE_ROLE_SPECIALIST && r->specialist_id == c->me.id);
+    return case_row_own(r, c->role, c->me.id);
 }
-
-static void sla_of(const call_t *c, const store_case_row_t *r, case_sla_t *s);
 
 static json_t *case_json(const call_t *c, const store_case_row_t *r)
 {
     case_sla_t s;
-    sla_of(c, r, &s);
+    case_row_sla(r, c->ctx->conf, (int64_t)time(NULL), &s);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}", "token",
                      r->token, "state", r->state, "patient_name", r->patient_name, "birth_date",
                      r->birth_date, "condition", r->condition, "subspecialty", r->subspecialty,
@@ -180,52 +180,9 @@ static json_t *case_json(const call_t *c, const store_case_row_t *r)
                      (json_int_t)s.opinion_due, "waiting_on_patient", s.paused);
 }
 
-typedef struct listed {
-    store_case_row_t row;
-    case_sla_t sla;
-} listed_t;
-
-typedef struct list_ctx {
-    call_t *call;
-    listed_t *v;
-    size_t n, cap;
-} list_ctx_t;
-
-static void sla_of(const call_t *c, const store_case_row_t *r, case_sla_t *s)
+static bool is_own(void *ud, const store_case_row_t *r)
 {
-    case_clock_t k = {.registered_at = r->registered_at, .collecting_at = r->collecting_at,
-                      .records_done_at = r->records_done_at, .published_at = r->published_at,
-                      .paused_at = r->paused_at, .paused_seconds = r->paused_seconds,
-                      .records_days = c->ctx->conf->cases.records_days,
-                      .opinion_days = c->ctx->conf->cases.opinion_days};
-    case_state_parse(r->state, &k.state);
-    case_sla(&k, (int64_t)time(NULL), s);
-}
-
-static bool list_row(void *ud, const store_case_row_t *r)
-{
-    list_ctx_t *l = ud;
-    if (!own(l->call, r))
-        return true;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 32;
-        listed_t *v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL)
-            return false;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n].row = *r;
-    sla_of(l->call, r, &l->v[l->n].sla);
-    l->n++;
-    return true;
-}
-
-static int by_urgency(const void *a, const void *b)
-{
-    const listed_t *x = a, *y = b;
-    int c = case_sla_urgency_cmp(&x->sla, &y->sla);
-    return c != 0 ? c : x->row.id < y->row.id ? -1 : 1;
+    return own(ud, r);
 }
 
 static long query_long(const char *q, const char *key, long def, long max)
@@ -248,21 +205,20 @@ static void list_cases(call_t *c)
     }
     long skip = query_long(c->rq->query, "offset", 0, 1L << 30);
     long limit = query_long(c->rq->query, "limit", 50, 200);
-    list_ctx_t l = {c, NULL, 0, 0};
+    case_listed_t *v;
+    size_t n;
     cp_errinfo_t ei = {0};
-    if (store_cases_list(c->ctx->pg, list_row, &l, &ei) != CP_OK) {
-        free(l.v);
+    if (case_worklist(c->ctx->pg, c->ctx->conf, (int64_t)time(NULL), is_own, c, &v, &n, &ei) !=
+        CP_OK) {
         error(c, 503, "unavailable", "the database is unavailable");
         return;
     }
-    if (l.n > 1) /* overdue, at risk, then the nearest due */
-        qsort(l.v, l.n, sizeof *l.v, by_urgency);
     json_t *items = json_array();
-    for (size_t i = (size_t)skip; i < l.n && i < (size_t)skip + (size_t)limit; i++)
-        json_array_append_new(items, case_json(c, &l.v[i].row));
-    free(l.v);
+    for (size_t i = (size_t)skip; i < n && i < (size_t)skip + (size_t)limit; i++)
+        json_array_append_new(items, case_json(c, &v[i].row));
+    free(v);
     audit(c, 0, "cases", "case.list", "allowed");
-    reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", items, "total", (json_int_t)l.n,
+    reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", items, "total", (json_int_t)n,
                             "offset", (json_int_t)skip, "limit", (json_int_t)limit));
 }
 
@@ -361,20 +317,12 @@ static void open_case(call_t *c)
     char token[CASE_TOKEN_LEN + 1];
     int64_t id = 0;
     store_actor_t by = actor(c);
-    for (int tries = 0; err == CP_OK && tries < 20; tries++) {
-        uint32_t rnd = 0;
-        RAND_bytes((unsigned char *)&rnd, sizeof rnd);
-        case_token_make(rnd, token);
-        n.token = token;
-        err = store_cases_create(c->ctx->pg, &n, &by, &id, &ei);
-        if (err != CP_EEXIST)
-            break;
-        err = CP_OK;
-    }
+    if (err == CP_OK)
+        err = case_open(c->ctx->pg, &n, &by, token, &id, &ei);
     json_decref(in);
-    if (err == CP_EINVAL || err == CP_EIO)
+    if (err == CP_EINVAL)
         error(c, 400, "bad_request", usage);
-    else if (err != CP_OK || id == 0)
+    else if (err != CP_OK)
         error(c, 503, "unavailable", "the database is unavailable");
     else
         reply(c, 201, json_pack("{s:s,s:s}", "token", token, "state", "registered"));

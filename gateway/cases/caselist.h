@@ -1,0 +1,32 @@
+/* gateway/cases/caselist.h -- what the CLI and the HTTP API share about cases as the
+ * database holds them: their clocks, whose they are, the worklist order, and opening one
+ * under a fresh token. Layer: gateway (cases). Blocking: worker threads or the CLI. */
+#ifndef CASEPORT_CASELIST_H
+#define CASEPORT_CASELIST_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "case.h"
+#include "conf.h"
+#include "store_cases.h"
+
+/* The case's clocks at time now, with the promises of [cases]. */
+void case_row_sla(const store_case_row_t *r, const conf_t *conf, int64_t now, case_sla_t *out);
+/* Whether an account in a role is one of the case's own: its patient, its navigator or its
+ * specialist (the administrator never is). */
+bool case_row_own(const store_case_row_t *r, case_role_t role, int64_t account_id);
+
+typedef struct case_listed {
+    store_case_row_t row;
+    case_sla_t sla;
+} case_listed_t;
+typedef bool (*case_keep_fn)(void *ud, const store_case_row_t *r);
+/* The cases keep accepts (NULL: all), most urgent first (case_sla_urgency_cmp, then the
+ * oldest); *out is malloc'ed (free it), NULL when *n is 0. */
+cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now, case_keep_fn keep,
+                       void *ud, case_listed_t **out, size_t *n, cp_errinfo_t *ei);
+
+/* Opens a case under a random token, drawn again while one is taken; n->token is set. */
+cp_err_t case_open(store_pg_t *pg, store_case_new_t *n, const store_actor_t *by,
+                   char token[CASE_TOKEN_LEN + 1], int64_t *id, cp_errinfo_t *ei);
+#endif
