@@ -29,21 +29,6 @@ static int64_t num(PGresult *r, int col)
     return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
 }
 
-typedef struct first_id {
-    bool found;
-    int64_t id;
-} first_id_t;
-
-static bool first_id_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)err;
-    (void)ei;
-    first_id_t *c = ud;
-    c->found = true;
-    c->id = num(r, 0);
-    return true;
-}
-
 cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
                                  const char *subspecialties, const store_actor_t *by,
                                  int64_t *id, cp_errinfo_t *ei)
@@ -52,7 +37,7 @@ cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
     const char *params[] = {a->username, a->display_name, a->role, a->password_hash,
                             subspecialties ? subspecialties : "", id_or_null(by->id, actor),
                             by->role, by->source};
-    first_id_t c = {0};
+    store__first_t c = {0};
     cp_err_t err = store__pg_stream(
         pg,
         "WITH n AS (INSERT INTO accounts (username, display_name, role, password_hash)"
@@ -63,7 +48,7 @@ cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
         " a AS (INSERT INTO audit (actor_id, role, object, action, outcome, source)"
         "   SELECT $6::bigint, $7, 'account ' || n.id, 'account.create', 'allowed', $8 FROM n)"
         " SELECT id FROM n",
-        8, params, "adding an account", first_id_row, &c, ei);
+        8, params, "adding an account", store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_EEXIST, 0, "the username %s is taken", a->username);
     if (err == CP_OK && id != NULL)
@@ -105,19 +90,11 @@ cp_err_t store_cases_account_get(store_pg_t *pg, const char *username, store_acc
     return err;
 }
 
-static void bytea_hex(const uint8_t *b, size_t n, char *out)
-{
-    out[0] = '\\';
-    out[1] = 'x';
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
-}
-
 cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const uint8_t hash[32],
                                     int hours, const char *source, cp_errinfo_t *ei)
 {
     char id[24], h[2 * 32 + 3], hrs[16];
-    bytea_hex(hash, 32, h);
+    store__bytea_hex(hash, 32, h);
     snprintf(hrs, sizeof hrs, "%d", hours);
     const char *params[] = {h, id_or_null(account_id, id), hrs, source};
     return store__pg_exec(pg,
@@ -131,7 +108,7 @@ cp_err_t store_cases_session_account(store_pg_t *pg, const uint8_t hash[32],
                                      store_account_t *out, cp_errinfo_t *ei)
 {
     char h[2 * 32 + 3];
-    bytea_hex(hash, 32, h);
+    store__bytea_hex(hash, 32, h);
     const char *params[] = {h};
     account_ctx_t c = {false, out};
     cp_err_t err = store__pg_stream(pg,
@@ -148,7 +125,7 @@ cp_err_t store_cases_session_account(store_pg_t *pg, const uint8_t hash[32],
 cp_err_t store_cases_session_delete(store_pg_t *pg, const uint8_t hash[32], cp_errinfo_t *ei)
 {
     char h[2 * 32 + 3];
-    bytea_hex(hash, 32, h);
+    store__bytea_hex(hash, 32, h);
     const char *params[] = {h};
     return store__pg_exec(pg, "DELETE FROM sessions WHERE token_hash = $1::bytea", 1, params,
                           "closing a session", ei);
@@ -158,9 +135,9 @@ cp_err_t store_cases_subspecialty_known(store_pg_t *pg, const char *code, bool *
                                         cp_errinfo_t *ei)
 {
     const char *params[] = {code};
-    first_id_t c = {0};
+    store__first_t c = {0};
     cp_err_t err = store__pg_stream(pg, "SELECT 1 FROM subspecialties WHERE code = $1", 1,
-                                    params, "finding a subspecialty", first_id_row, &c, ei);
+                                    params, "finding a subspecialty", store__first_row, &c, ei);
     *known = c.found;
     return err;
 }
@@ -176,7 +153,7 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
                             n->first_opinion, id_or_null(n->navigator_id, nav),
                             id_or_null(n->patient_account_id, pat), id_or_null(by->id, actor),
                             by->role, by->source};
-    first_id_t c = {0};
+    store__first_t c = {0};
     cp_err_t err = store__pg_stream(
         pg,
         "WITH c AS (INSERT INTO cases (token, patient_name, birth_date, sex, condition,"
@@ -188,7 +165,7 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
         " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         "   SELECT $11::bigint, $12, id, 'case', 'case.create', 'allowed', $13 FROM c)"
         " SELECT id FROM c",
-        13, params, "opening a case", first_id_row, &c, ei);
+        13, params, "opening a case", store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_EEXIST, 0, "case token %s is taken", n->token);
     if (err == CP_OK)
@@ -308,8 +285,8 @@ cp_err_t store_cases_events(store_pg_t *pg, int64_t case_id, store_case_event_cb
 static cp_err_t one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, const char *none, cp_errinfo_t *ei)
 {
-    first_id_t c = {0};
-    cp_err_t err = store__pg_stream(pg, sql, n, params, what, first_id_row, &c, ei);
+    store__first_t c = {0};
+    cp_err_t err = store__pg_stream(pg, sql, n, params, what, store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_ENOENT, 0, "%s", none);
     return err;
@@ -433,11 +410,8 @@ cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *te
 {
     char id[24], actor[24], size[24], hex[STORE_ADDR_HEX_LEN + 3] = "";
     snprintf(size, sizeof size, "%llu", (unsigned long long)pdf_size);
-    if (pdf != NULL) {
-        hex[0] = '\\';
-        hex[1] = 'x';
-        store_addr_to_hex(pdf, hex + 2);
-    }
+    if (pdf != NULL)
+        store__bytea_hex(pdf->b, sizeof pdf->b, hex);
     const char *params[] = {id_or_null(case_id, id), text, pdf ? hex : NULL,
                             pdf ? size : NULL, pdf ? key_id : NULL, id_or_null(by->id, actor),
                             by->role, by->source};
@@ -496,7 +470,7 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
     const char *params[] = {id_or_null(case_id, cid), recipient, fax ? fax : "",
                             email ? email : "", id_or_null(by->id, actor), by->role,
                             by->source};
-    first_id_t c = {0};
+    store__first_t c = {0};
     cp_err_t err = store__pg_stream(
         pg,
         "WITH q AS (INSERT INTO outbound_requests (case_id, what, recipient, fax, email,"
@@ -505,7 +479,7 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
         "   SELECT $5::bigint, $6, $1::bigint, 'outbound ' || id, 'opinion.send_request',"
         "   'allowed', $7 FROM q)"
         " SELECT id FROM q",
-        7, params, "recording a request to send the opinion", first_id_row, &c, ei);
+        7, params, "recording a request to send the opinion", store__first_row, &c, ei);
     if (err == CP_OK && id != NULL)
         *id = c.id;
     return err;
@@ -548,7 +522,7 @@ cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_re
                             OR_EMPTY(r->birth_date), id_or_null(by->id, actor), by->role,
                             by->source};
 #undef OR_EMPTY
-    first_id_t c = {0};
+    store__first_t c = {0};
     cp_err_t err = store__pg_stream(
         pg,
         "WITH q AS (INSERT INTO records_requests (case_id, provider, fax, email, ae_title,"
@@ -558,7 +532,7 @@ cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_re
         "   SELECT $10::bigint, $11, $1::bigint, 'request ' || id, 'request.create', 'allowed',"
         "   $12 FROM q)"
         " SELECT id FROM q",
-        12, params, "adding a records request", first_id_row, &c, ei);
+        12, params, "adding a records request", store__first_row, &c, ei);
     if (err == CP_OK && id != NULL)
         *id = c.id;
     return err;

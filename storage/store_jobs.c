@@ -8,23 +8,6 @@
 #include "cp_mem.h"
 #include "store_pg_int.h"
 
-typedef struct one_row {
-    bool found;
-    store_job_t *job;
-    int64_t *id;
-} one_row_t;
-
-static bool id_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)err;
-    (void)ei;
-    one_row_t *c = ud;
-    c->found = true;
-    if (c->id != NULL)
-        *c->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    return true;
-}
-
 cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_id,
                             int max_attempts, int64_t *id, cp_errinfo_t *ei)
 {
@@ -32,14 +15,13 @@ cp_err_t store_jobs_enqueue(store_pg_t *pg, const char *kind, int64_t instance_i
     snprintf(inst, sizeof inst, "%lld", (long long)instance_id);
     snprintf(max, sizeof max, "%d", max_attempts);
     const char *params[] = {kind, instance_id > 0 ? inst : NULL, max};
-    int64_t got = 0;
-    one_row_t c = {.id = &got};
+    store__first_t c = {0};
     cp_err_t err = store__pg_stream(pg,
                                     "INSERT INTO jobs (kind, instance_id, max_attempts)"
                                     " VALUES ($1, $2::bigint, $3::integer) RETURNING id",
-                                    3, params, "queueing a job", id_row, &c, ei);
+                                    3, params, "queueing a job", store__first_row, &c, ei);
     if (err == CP_OK && id != NULL)
-        *id = got;
+        *id = c.id;
     return err;
 }
 
@@ -196,8 +178,8 @@ cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *
 static cp_err_t update_one(store_pg_t *pg, const char *sql, int n, const char *const *params,
                            const char *what, cp_errinfo_t *ei)
 {
-    one_row_t c = {0};
-    cp_err_t err = store__pg_stream(pg, sql, n, params, what, id_row, &c, ei);
+    store__first_t c = {0};
+    cp_err_t err = store__pg_stream(pg, sql, n, params, what, store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_ENOENT, 0, "%s: no such job in that state", what);
     return err;
@@ -213,19 +195,6 @@ cp_err_t store_jobs_done(store_pg_t *pg, int64_t id, const char *worker, cp_erri
                       " updated_at = now() WHERE id = $1::bigint AND worker = $2"
                       " AND state = 'running' RETURNING id",
                       2, params, "finishing a job", ei);
-}
-
-typedef struct count_ctx {
-    int n;
-} count_ctx_t;
-
-static bool count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)r;
-    (void)err;
-    (void)ei;
-    ((count_ctx_t *)ud)->n++;
-    return true;
 }
 
 /* A bigint[] literal of ids. */
@@ -249,11 +218,11 @@ static cp_err_t update_ids(store_pg_t *pg, const store__named_t *st, const int64
         return CP_OK;
     char *list = id_array(ids, n);
     const char *params[] = {list, worker};
-    count_ctx_t c = {0};
-    cp_err_t err = store__pg_stream_named(pg, st, 2, params, what, count_row, &c, ei);
+    int c = 0;
+    cp_err_t err = store__pg_stream_named(pg, st, 2, params, what, store__count_row, &c, ei);
     free(list);
     if (count != NULL)
-        *count = c.n;
+        *count = c;
     return err;
 }
 
@@ -347,7 +316,7 @@ cp_err_t store_jobs_list(store_pg_t *pg, const char *state, int limit, store_job
 cp_err_t store_jobs_queue_reindex(store_pg_t *pg, bool all, int *n, cp_errinfo_t *ei)
 {
     const char *params[] = {all ? "true" : "false"};
-    count_ctx_t c = {0};
+    int c = 0;
     cp_err_t err = store__pg_stream(
         pg,
         "INSERT INTO jobs (kind, instance_id)"
@@ -359,9 +328,9 @@ cp_err_t store_jobs_queue_reindex(store_pg_t *pg, bool all, int *n, cp_errinfo_t
         " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'reindex'"
         "                 AND j.instance_id = i.id AND j.state IN ('queued', 'running'))"
         " ORDER BY i.id RETURNING id",
-        1, params, "queueing reindex jobs", count_row, &c, ei);
+        1, params, "queueing reindex jobs", store__count_row, &c, ei);
     if (err == CP_OK)
-        *n = c.n;
+        *n = c;
     return err;
 }
 
@@ -443,12 +412,8 @@ cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const ui
 {
     char id[24], hex[2 * 32 + 3];
     snprintf(id, sizeof id, "%lld", (long long)instance_id);
-    if (hash != NULL) {
-        hex[0] = '\\';
-        hex[1] = 'x';
-        for (int i = 0; i < 32; i++)
-            snprintf(hex + 2 + 2 * i, 3, "%02x", hash[i]);
-    }
+    if (hash != NULL)
+        store__bytea_hex(hash, 32, hex);
     const char *params[] = {id, hash != NULL ? hex : NULL, note};
     rep_ctx_t c = {0};
     static const store__named_t st = {3, "cp_jobs_pixel_hash",
@@ -492,20 +457,17 @@ cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const st
     char id[24], sz[24], hex[STORE_ADDR_HEX_LEN + 3];
     snprintf(id, sizeof id, "%lld", (long long)instance_id);
     snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
-    if (addr != NULL) {
-        hex[0] = '\\';
-        hex[1] = 'x';
-        store_addr_to_hex(addr, hex + 2);
-    }
+    if (addr != NULL)
+        store__bytea_hex(addr->b, sizeof addr->b, hex);
     char *arr = text_array(changes, n_changes);
     const char *params[] = {id, addr ? hex : NULL, addr ? sz : NULL, addr ? key_id : NULL,
                             addr ? ts : NULL, arr, verified};
     static const store__named_t st = {4, "cp_jobs_normalized",
                                       "SELECT cp_set_normalized($1::bigint, $2::bytea,"
                                       " $3::bigint, $4, $5, $6::text[], $7)"};
-    count_ctx_t ignore = {0};
+    int ignore = 0;
     cp_err_t err = store__pg_stream_named(pg, &st, 7, params, "recording a normalized instance",
-                                          count_row, &ignore, ei);
+                                          store__count_row, &ignore, ei);
     free(arr);
     return err;
 }

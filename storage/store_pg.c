@@ -291,6 +291,37 @@ struct store_pg_txn {
     bool fresh;                    /* the connection was new for this ingest */
 };
 
+bool store__first_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    store__first_t *c = ud;
+    c->found = true;
+    c->id = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    return true;
+}
+
+bool store__count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)r;
+    (void)err;
+    (void)ei;
+    (*(int *)ud)++;
+    return true;
+}
+
+void store__bytea_hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    out[0] = '\\';
+    out[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        out[2 + 2 * i] = digits[b[i] >> 4];
+        out[3 + 2 * i] = digits[b[i] & 15];
+    }
+    out[2 + 2 * n] = '\0';
+}
+
 bool store__utf8_valid(const char *in)
 {
     const unsigned char *p = (const unsigned char *)in;

@@ -4,6 +4,8 @@
 #define CASEPORT_STORE_PG_INT_H
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store_pg.h"
 
@@ -24,6 +26,16 @@ cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);
+/* Row callbacks for store__pg_stream: the first column of the first row as a number
+ * (ud: store__first_t), or a count of the rows (ud: int). */
+typedef struct store__first {
+    bool found;
+    int64_t id;
+} store__first_t;
+bool store__first_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
+bool store__count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
+/* A bytea parameter in text form: "\x" and two hex digits a byte (out: 2n + 3 bytes). */
+void store__bytea_hex(const uint8_t *b, size_t n, char *out);
 bool store__utf8_valid(const char *s);
 /* A malloc'd copy of s with every byte that is not part of valid UTF-8 as U+FFFD. */
 char *store__utf8_clean(const char *s);
