@@ -87,6 +87,8 @@ typedef struct conf_http {
     char bind[64];
     int port; /* -1: no HTTP API */
     int max_connections;
+    int request_timeout; /* seconds for a whole request */
+    int max_upload_mb;   /* the body of an upload (an opinion's PDF) */
     int session_hours; /* a login session lasts this long */
     char static_dir[CONF_PATH_MAX]; /* [http] console_dir: the web console; "": none */
 } conf_http_t;

@@ -16,26 +16,13 @@ static void copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
-static const char *id_or_null(int64_t id, char buf[24])
-{
-    if (id <= 0)
-        return NULL;
-    snprintf(buf, 24, "%lld", (long long)id);
-    return buf;
-}
-
-static int64_t num(PGresult *r, int col)
-{
-    return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
-}
-
 cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
                                  const char *subspecialties, const store_actor_t *by,
                                  int64_t *id, cp_errinfo_t *ei)
 {
     char actor[24];
     const char *params[] = {a->username, a->display_name, a->role, a->password_hash,
-                            subspecialties ? subspecialties : "", id_or_null(by->id, actor),
+                            subspecialties ? subspecialties : "", store__id_param(by->id, actor),
                             by->role, by->source};
     store__first_t c = {0};
     cp_err_t err = store__pg_stream(
@@ -67,7 +54,7 @@ static bool account_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)ei;
     account_ctx_t *c = ud;
     c->found = true;
-    c->a->id = num(r, 0);
+    c->a->id = store__num(r, 0);
     copy(c->a->username, sizeof c->a->username, PQgetvalue(r, 0, 1));
     copy(c->a->display_name, sizeof c->a->display_name, PQgetvalue(r, 0, 2));
     copy(c->a->role, sizeof c->a->role, PQgetvalue(r, 0, 3));
@@ -96,7 +83,7 @@ cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const ui
     char id[24], h[2 * 32 + 3], hrs[16];
     store__bytea_hex(hash, 32, h);
     snprintf(hrs, sizeof hrs, "%d", hours);
-    const char *params[] = {h, id_or_null(account_id, id), hrs, source};
+    const char *params[] = {h, store__id_param(account_id, id), hrs, source};
     return store__pg_exec(pg,
                           "INSERT INTO sessions (token_hash, account_id, expires_at, source)"
                           " VALUES ($1::bytea, $2::bigint, now() + make_interval(hours =>"
@@ -150,8 +137,8 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
                             n->sex ? n->sex : "", n->condition,
                             n->subspecialty,
                             n->questionnaire_json ? n->questionnaire_json : "{}",
-                            n->first_opinion, id_or_null(n->navigator_id, nav),
-                            id_or_null(n->patient_account_id, pat), id_or_null(by->id, actor),
+                            n->first_opinion, store__id_param(n->navigator_id, nav),
+                            store__id_param(n->patient_account_id, pat), store__id_param(by->id, actor),
                             by->role, by->source};
     store__first_t c = {0};
     cp_err_t err = store__pg_stream(
@@ -188,7 +175,7 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
 static void case_from(PGresult *r, store_case_row_t *o)
 {
     memset(o, 0, sizeof *o);
-    o->id = num(r, 0);
+    o->id = store__num(r, 0);
     copy(o->token, sizeof o->token, PQgetvalue(r, 0, 1));
     copy(o->patient_name, sizeof o->patient_name, PQgetvalue(r, 0, 2));
     copy(o->birth_date, sizeof o->birth_date, PQgetvalue(r, 0, 3));
@@ -198,15 +185,15 @@ static void case_from(PGresult *r, store_case_row_t *o)
     copy(o->state, sizeof o->state, PQgetvalue(r, 0, 7));
     copy(o->navigator, sizeof o->navigator, PQgetvalue(r, 0, 8));
     copy(o->specialist, sizeof o->specialist, PQgetvalue(r, 0, 9));
-    o->navigator_id = num(r, 10);
-    o->specialist_id = num(r, 11);
-    o->patient_account_id = num(r, 12);
-    o->registered_at = num(r, 13);
-    o->collecting_at = num(r, 14);
-    o->records_done_at = num(r, 15);
-    o->published_at = num(r, 16);
-    o->paused_at = num(r, 17);
-    o->paused_seconds = num(r, 18);
+    o->navigator_id = store__num(r, 10);
+    o->specialist_id = store__num(r, 11);
+    o->patient_account_id = store__num(r, 12);
+    o->registered_at = store__num(r, 13);
+    o->collecting_at = store__num(r, 14);
+    o->records_done_at = store__num(r, 15);
+    o->published_at = store__num(r, 16);
+    o->paused_at = store__num(r, 17);
+    o->paused_seconds = store__num(r, 18);
 }
 
 typedef struct case_ctx {
@@ -269,7 +256,7 @@ cp_err_t store_cases_events(store_pg_t *pg, int64_t case_id, store_case_event_cb
                             cp_errinfo_t *ei)
 {
     char id[24];
-    const char *params[] = {id_or_null(case_id, id)};
+    const char *params[] = {store__id_param(case_id, id)};
     event_ctx_t c = {cb, ud};
     return store__pg_stream(
         pg,
@@ -282,23 +269,13 @@ cp_err_t store_cases_events(store_pg_t *pg, int64_t case_id, store_case_event_cb
 
 /* ---- writing cases ---- */
 
-static cp_err_t one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,
-                        const char *what, const char *none, cp_errinfo_t *ei)
-{
-    store__first_t c = {0};
-    cp_err_t err = store__pg_stream(pg, sql, n, params, what, store__first_row, &c, ei);
-    if (err == CP_OK && !c.found)
-        return cp_fail(ei, CP_ENOENT, 0, "%s", none);
-    return err;
-}
-
 cp_err_t store_cases_move(store_pg_t *pg, int64_t case_id, const char *from, const char *to,
                           const char *reason, const store_actor_t *by, cp_errinfo_t *ei)
 {
     char id[24], actor[24];
-    const char *params[] = {id_or_null(case_id, id), from, to, id_or_null(by->id, actor),
+    const char *params[] = {store__id_param(case_id, id), from, to, store__id_param(by->id, actor),
                             by->role, reason, by->source};
-    return one_row(
+    return store__one_row(
         pg,
         "WITH c AS (UPDATE cases SET state = $3, updated_at = now(),"
         "   collecting_at = CASE WHEN $3 = 'collecting_records'"
@@ -324,9 +301,9 @@ cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const ch
                            const store_actor_t *by, cp_errinfo_t *ei)
 {
     char id[24], actor[24];
-    const char *params[] = {id_or_null(case_id, id), pause ? "true" : "false",
-                            id_or_null(by->id, actor), by->role, reason, by->source};
-    return one_row(
+    const char *params[] = {store__id_param(case_id, id), pause ? "true" : "false",
+                            store__id_param(by->id, actor), by->role, reason, by->source};
+    return store__one_row(
         pg,
         "WITH c AS (UPDATE cases SET updated_at = now(),"
         "   paused_seconds = paused_seconds + CASE WHEN $2::boolean THEN 0"
@@ -351,9 +328,9 @@ cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
                             int64_t account_id, const store_actor_t *by, cp_errinfo_t *ei)
 {
     char id[24], acc[24], actor[24];
-    const char *params[] = {id_or_null(case_id, id), role, id_or_null(account_id, acc),
-                            id_or_null(by->id, actor), by->role, by->source};
-    return one_row(
+    const char *params[] = {store__id_param(case_id, id), role, store__id_param(account_id, acc),
+                            store__id_param(by->id, actor), by->role, by->source};
+    return store__one_row(
         pg,
         "WITH p AS (SELECT id FROM accounts"
         "   WHERE id = $3::bigint AND role = $2 AND NOT disabled),"
@@ -380,7 +357,7 @@ static bool suggest_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     suggest_ctx_t *c = ud;
-    store_specialist_load_t s = {PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), num(r, 0), num(r, 3)};
+    store_specialist_load_t s = {PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), store__num(r, 0), store__num(r, 3)};
     return c->cb(c->ud, &s);
 }
 
@@ -388,7 +365,7 @@ cp_err_t store_cases_suggest(store_pg_t *pg, int64_t case_id, store_specialist_c
                              cp_errinfo_t *ei)
 {
     char id[24];
-    const char *params[] = {id_or_null(case_id, id)};
+    const char *params[] = {store__id_param(case_id, id)};
     suggest_ctx_t c = {cb, ud};
     return store__pg_stream(
         pg,
@@ -400,89 +377,6 @@ cp_err_t store_cases_suggest(store_pg_t *pg, int64_t case_id, store_specialist_c
         " WHERE c.id = $1::bigint AND a.role = 'specialist' AND NOT a.disabled"
         " ORDER BY load, a.username",
         1, params, "suggesting specialists", suggest_row, &c, ei);
-}
-
-/* ---- opinions ---- */
-
-cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *text,
-                                 const store_addr_t *pdf, uint64_t pdf_size, const char *key_id,
-                                 const store_actor_t *by, cp_errinfo_t *ei)
-{
-    char id[24], actor[24], size[24], hex[STORE_ADDR_HEX_LEN + 3] = "";
-    snprintf(size, sizeof size, "%llu", (unsigned long long)pdf_size);
-    if (pdf != NULL)
-        store__bytea_hex(pdf->b, sizeof pdf->b, hex);
-    const char *params[] = {id_or_null(case_id, id), text, pdf ? hex : NULL,
-                            pdf ? size : NULL, pdf ? key_id : NULL, id_or_null(by->id, actor),
-                            by->role, by->source};
-    return one_row(
-        pg,
-        "WITH b AS (INSERT INTO blobs (address, size, key_id, refcount)"
-        "   SELECT $3::bytea, $4::bigint, $5, 0 WHERE $3::bytea IS NOT NULL"
-        "   ON CONFLICT (address) DO NOTHING),"
-        " o AS (INSERT INTO opinions AS o (case_id, text, pdf_blob, pdf_size, written_by)"
-        "   VALUES ($1::bigint, $2, $3::bytea, $4::bigint, $6::bigint)"
-        "   ON CONFLICT (case_id) DO UPDATE SET text = EXCLUDED.text,"
-        "   pdf_blob = coalesce(EXCLUDED.pdf_blob, o.pdf_blob),"
-        "   pdf_size = coalesce(EXCLUDED.pdf_size, o.pdf_size),"
-        "   written_by = EXCLUDED.written_by, updated_at = now() RETURNING case_id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $6::bigint, $7, case_id, 'opinion', 'opinion.write', 'allowed', $8 FROM o)"
-        " SELECT case_id FROM o",
-        8, params, "writing an opinion", "no such case", ei);
-}
-
-typedef struct opinion_ctx {
-    bool found, pdf;
-} opinion_ctx_t;
-
-static bool opinion_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)err;
-    (void)ei;
-    opinion_ctx_t *c = ud;
-    c->found = true;
-    c->pdf = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    return true;
-}
-
-cp_err_t store_cases_opinion_exists(store_pg_t *pg, int64_t case_id, bool *exists,
-                                    bool *has_pdf, cp_errinfo_t *ei)
-{
-    char id[24];
-    const char *params[] = {id_or_null(case_id, id)};
-    opinion_ctx_t c = {0};
-    cp_err_t err = store__pg_stream(pg,
-                                    "SELECT pdf_blob IS NOT NULL FROM opinions"
-                                    " WHERE case_id = $1::bigint",
-                                    1, params, "finding an opinion", opinion_row, &c, ei);
-    *exists = c.found;
-    if (has_pdf != NULL)
-        *has_pdf = c.pdf;
-    return err;
-}
-
-cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *recipient,
-                                  const char *fax, const char *email, const store_actor_t *by,
-                                  int64_t *id, cp_errinfo_t *ei)
-{
-    char cid[24], actor[24];
-    const char *params[] = {id_or_null(case_id, cid), recipient, fax ? fax : "",
-                            email ? email : "", id_or_null(by->id, actor), by->role,
-                            by->source};
-    store__first_t c = {0};
-    cp_err_t err = store__pg_stream(
-        pg,
-        "WITH q AS (INSERT INTO outbound_requests (case_id, what, recipient, fax, email,"
-        "   requested_by) VALUES ($1::bigint, 'opinion', $2, $3, $4, $5::bigint) RETURNING id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $5::bigint, $6, $1::bigint, 'outbound ' || id, 'opinion.send_request',"
-        "   'allowed', $7 FROM q)"
-        " SELECT id FROM q",
-        7, params, "recording a request to send the opinion", store__first_row, &c, ei);
-    if (err == CP_OK && id != NULL)
-        *id = c.id;
-    return err;
 }
 
 /* ---- intake routing ---- */
@@ -504,7 +398,7 @@ static bool text_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
 cp_err_t store_cases_route(store_pg_t *pg, int64_t study_id, char how[16], cp_errinfo_t *ei)
 {
     char id[24];
-    const char *params[] = {id_or_null(study_id, id)};
+    const char *params[] = {store__id_param(study_id, id)};
     text_ctx_t c = {how, 16};
     how[0] = '\0';
     return store__pg_stream(pg, "SELECT cp_route_study($1::bigint)", 1, params,
@@ -516,10 +410,10 @@ cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_re
 {
     char cid[24], actor[24];
 #define OR_EMPTY(x) ((x) ? (x) : "")
-    const char *params[] = {id_or_null(case_id, cid), r->provider, OR_EMPTY(r->fax),
+    const char *params[] = {store__id_param(case_id, cid), r->provider, OR_EMPTY(r->fax),
                             OR_EMPTY(r->email), OR_EMPTY(r->ae_title), OR_EMPTY(r->patient_id),
                             OR_EMPTY(r->issuer), OR_EMPTY(r->patient_name),
-                            OR_EMPTY(r->birth_date), id_or_null(by->id, actor), by->role,
+                            OR_EMPTY(r->birth_date), store__id_param(by->id, actor), by->role,
                             by->source};
 #undef OR_EMPTY
     store__first_t c = {0};
@@ -558,7 +452,7 @@ cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_
                              cp_errinfo_t *ei)
 {
     char id[24];
-    const char *params[] = {id_or_null(case_id, id)};
+    const char *params[] = {store__id_param(case_id, id)};
     record_ctx_t c = {cb, ud};
     return store__pg_stream(
         pg,
@@ -582,9 +476,9 @@ static bool triage_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     triage_ctx_t *c = ud;
-    store_triage_item_t t = {num(r, 0),           PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+    store_triage_item_t t = {store__num(r, 0),           PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
                              PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
-                             PQgetvalue(r, 0, 6), num(r, 7)};
+                             PQgetvalue(r, 0, 6), store__num(r, 7)};
     return c->cb(c->ud, &t);
 }
 
@@ -612,9 +506,9 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
                                    cp_errinfo_t *ei)
 {
     char it[24], cid[24], actor[24];
-    const char *params[] = {id_or_null(item, it), id_or_null(case_id, cid), reason,
-                            id_or_null(by->id, actor), by->role, by->source};
-    return one_row(
+    const char *params[] = {store__id_param(item, it), store__id_param(case_id, cid), reason,
+                            store__id_param(by->id, actor), by->role, by->source};
+    return store__one_row(
         pg,
         "WITH t AS (UPDATE triage SET state = CASE WHEN $2::bigint IS NULL THEN 'rejected'"
         "   ELSE 'attached' END, decided_by = $4::bigint, decided_at = now(), decision = $3"
@@ -638,7 +532,7 @@ cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,
                             const store_actor_t *by, cp_errinfo_t *ei)
 {
     char id[24], actor[24];
-    const char *params[] = {id_or_null(by->id, actor), by->role, id_or_null(row->case_id, id),
+    const char *params[] = {store__id_param(by->id, actor), by->role, store__id_param(row->case_id, id),
                             row->object, row->action, row->outcome, by->source};
     return store__pg_exec(pg,
                           "INSERT INTO audit (actor_id, role, case_id, object, action, outcome,"
@@ -681,7 +575,7 @@ static bool verify_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     verify_ctx_t *c = ud;
-    int64_t seq = num(r, 0);
+    int64_t seq = store__num(r, 0);
     const char *seq_text = PQgetvalue(r, 0, 0), *prev = PQgetvalue(r, 0, 1);
     c->rep->rows++;
     if (seq != c->expect_seq)
@@ -713,7 +607,7 @@ static bool head_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     verify_ctx_t *c = ud;
-    if (num(r, 0) != c->expect_seq - 1 || strcmp(PQgetvalue(r, 0, 1), c->prev_hex) != 0)
+    if (store__num(r, 0) != c->expect_seq - 1 || strcmp(PQgetvalue(r, 0, 1), c->prev_hex) != 0)
         broken(c, c->expect_seq, "rows after the last one are missing (the head is further)");
     return true;
 }

@@ -111,10 +111,43 @@ cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *te
 /* *exists: the case has an opinion; *has_pdf: with a PDF. */
 cp_err_t store_cases_opinion_exists(store_pg_t *pg, int64_t case_id, bool *exists,
                                     bool *has_pdf, cp_errinfo_t *ei);
+/* Attaches the PDF (already stored as a blob) to the case's written opinion; CP_ENOENT
+ * when no text is written yet. With its audit row. */
+cp_err_t store_cases_opinion_pdf(store_pg_t *pg, int64_t case_id, const store_addr_t *pdf,
+                                 uint64_t pdf_size, const char *key_id, const store_actor_t *by,
+                                 cp_errinfo_t *ei);
+typedef struct store_opinion {
+    char *text; /* malloc'ed */
+    bool has_pdf;
+    store_addr_t pdf;
+    uint64_t pdf_size;
+    char written_by[65], updated_at[32];
+} store_opinion_t;
+/* CP_ENOENT when the case has no opinion yet. Free with store_opinion_free. */
+cp_err_t store_cases_opinion_get(store_pg_t *pg, int64_t case_id, store_opinion_t *out,
+                                 cp_errinfo_t *ei);
+void store_opinion_free(store_opinion_t *o);
 /* The patient asks for the opinion to be sent to their doctor (fax or e-mail). */
 cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *recipient,
                                   const char *fax, const char *email, const store_actor_t *by,
                                   int64_t *id, cp_errinfo_t *ei);
+
+/* ---- records requests as listed, break-glass (migrations 0011, 0014) ---- */
+
+typedef struct store_request_row {
+    int64_t id;
+    const char *provider, *ae_title, *fax, *email, *patient_id, *issuer, *state, *created_at;
+    int64_t records; /* studies attached through this request */
+} store_request_row_t;
+typedef bool (*store_request_cb)(void *ud, const store_request_row_t *row);
+/* The case's records requests, oldest first. */
+cp_err_t store_cases_requests(store_pg_t *pg, int64_t case_id, store_request_cb cb, void *ud,
+                              cp_errinfo_t *ei);
+/* An administrator's grant to read one case for minutes, with the reason; audited. */
+cp_err_t store_cases_break_glass(store_pg_t *pg, int64_t case_id, const char *reason,
+                                 int minutes, const store_actor_t *by, cp_errinfo_t *ei);
+cp_err_t store_cases_break_glass_active(store_pg_t *pg, int64_t case_id, int64_t account_id,
+                                        bool *active, cp_errinfo_t *ei);
 
 /* ---- intake routing (migration 0011) ---- */
 

@@ -310,6 +310,29 @@ bool store__count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     return true;
 }
 
+const char *store__id_param(int64_t id, char buf[24])
+{
+    if (id <= 0)
+        return NULL;
+    snprintf(buf, 24, "%lld", (long long)id);
+    return buf;
+}
+
+int64_t store__num(PGresult *r, int col)
+{
+    return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+cp_err_t store__one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, const char *none, cp_errinfo_t *ei)
+{
+    store__first_t c = {0};
+    cp_err_t err = store__pg_stream(pg, sql, n, params, what, store__first_row, &c, ei);
+    if (err == CP_OK && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "%s", none);
+    return err;
+}
+
 void store__bytea_hex(const uint8_t *b, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -36,6 +36,13 @@ bool store__first_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
 bool store__count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
 /* A bytea parameter in text form: "\x" and two hex digits a byte (out: 2n + 3 bytes). */
 void store__bytea_hex(const uint8_t *b, size_t n, char *out);
+/* An id as a bigint parameter in buf; NULL (SQL NULL) when id <= 0. */
+const char *store__id_param(int64_t id, char buf[24]);
+/* Column col of the first row as a number (0 when NULL). */
+int64_t store__num(PGresult *r, int col);
+/* A statement whose first row is expected: CP_ENOENT with the message none if it has none. */
+cp_err_t store__one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, const char *none, cp_errinfo_t *ei);
 bool store__utf8_valid(const char *s);
 /* A malloc'd copy of s with every byte that is not part of valid UTF-8 as U+FFFD. */
 char *store__utf8_clean(const char *s);

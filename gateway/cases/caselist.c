@@ -2,7 +2,9 @@
 #include "caselist.h"
 
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cp_mem.h"
 
@@ -88,4 +90,21 @@ cp_err_t case_open(store_pg_t *pg, store_case_new_t *n, const store_actor_t *by,
             return err;
     }
     return cp_fail(ei, CP_EIO, 0, "no free case token after 20 draws");
+}
+
+cp_err_t case_pdf_store(store_blob_t *blobs, const void *pdf, size_t len, store_addr_t *addr,
+                        uint64_t *size, char key_id[32], cp_errinfo_t *ei)
+{
+    if (len <= 5 || memcmp(pdf, "%PDF-", 5) != 0)
+        return cp_fail(ei, CP_EINVAL, 0, "not a PDF (it does not begin with %%PDF-)");
+    store_blob_writer_t *w = NULL;
+    cp_err_t err = store_blob_writer_new(blobs, &w, ei);
+    if (err == CP_OK)
+        err = store_blob_writer_write(w, pdf, len, ei);
+    if (err == CP_OK)
+        err = store_blob_writer_commit(w, addr, size, ei);
+    if (err == CP_OK)
+        snprintf(key_id, 32, "%s", store_blob_key_id(blobs));
+    store_blob_writer_free(w);
+    return err;
 }

@@ -1,6 +1,6 @@
 /* gateway/cases/caselist.h -- what the CLI and the HTTP API share about cases as the
  * database holds them: their clocks, whose they are, the worklist order, and opening one
- * under a fresh token. Layer: gateway (cases). Blocking: worker threads or the CLI. */
+ * under a fresh token, storing an opinion's PDF. Layer: gateway (cases). Blocking: worker threads or the CLI. */
 #ifndef CASEPORT_CASELIST_H
 #define CASEPORT_CASELIST_H
 #include <stdbool.h>
@@ -29,4 +29,9 @@ cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now, case_kee
 /* Opens a case under a random token, drawn again while one is taken; n->token is set. */
 cp_err_t case_open(store_pg_t *pg, store_case_new_t *n, const store_actor_t *by,
                    char token[CASE_TOKEN_LEN + 1], int64_t *id, cp_errinfo_t *ei);
+
+/* Stores an opinion's PDF as an encrypted blob (durable on return); CP_EINVAL when the
+ * bytes are not a PDF. key_id: the blob's key id (store_blob_key_id). */
+cp_err_t case_pdf_store(store_blob_t *blobs, const void *pdf, size_t len, store_addr_t *addr,
+                        uint64_t *size, char key_id[32], cp_errinfo_t *ei);
 #endif

@@ -589,22 +589,11 @@ static cp_err_t store_pdf(const conf_t *conf, const char *path, store_addr_t *ad
     char *pdf = read_file(path, 50u << 20, &len);
     if (pdf == NULL)
         return cp_fail(ei, CP_EINVAL, 0, "cannot read %s (at most 50 MiB)", path);
-    cp_err_t err = len > 5 && memcmp(pdf, "%PDF-", 5) == 0
-                       ? CP_OK
-                       : cp_fail(ei, CP_EINVAL, 0, "%s is not a PDF", path);
     store_blob_t *blobs = NULL;
-    store_blob_writer_t *w = NULL;
+    cp_err_t err = store_blob_open_writer(conf->storage.blob_dir, conf->storage.key_file,
+                                          &blobs, ei);
     if (err == CP_OK)
-        err = store_blob_open_writer(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
-    if (err == CP_OK)
-        err = store_blob_writer_new(blobs, &w, ei);
-    if (err == CP_OK)
-        err = store_blob_writer_write(w, pdf, len, ei);
-    if (err == CP_OK)
-        err = store_blob_writer_commit(w, addr, size, ei);
-    if (err == CP_OK)
-        snprintf(key_id, 32, "%s", store_blob_key_id(blobs));
-    store_blob_writer_free(w);
+        err = case_pdf_store(blobs, pdf, len, addr, size, key_id, ei);
     store_blob_close(blobs);
     free(pdf);
     return err;

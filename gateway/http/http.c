@@ -1,17 +1,17 @@
 /* gateway/http/http.c -- the HTTP/1.1 listener (http.h). */
 #include "http.h"
 
-#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "conf.h"
 #include "cp_log.h"
 #include "cp_mem.h"
+#include "http_req.h"
 
-#define REQUEST_SECONDS 60 /* from accept, or the last answer, to a complete request */
+/* Request bodies buffered by the whole server: a few uploads at [http] max_upload_mb. */
+#define BODY_BUDGET (128u << 20)
 
 typedef struct conn conn_t;
 
@@ -20,6 +20,7 @@ struct gw_http_server {
     uv_loop_t *loop;
     gw_ctx_t ctx;
     int port, n_conns;
+    gw_http_budget_t budget;
     bool closing, listener_closed;
     conn_t *conns; /* every open connection, to close them */
 };
@@ -30,18 +31,8 @@ struct conn {
     gw_http_server_t *srv;
     conn_t *prev, *next;
     int handles; /* open: freed when 0 */
-    http_parser parser;
+    gw_http_req_t req;
     gw_api_request_t rq;
-    char url[GW_HTTP_MAX_URL + 1];
-    size_t url_len, header_bytes;
-    char field[32];
-    size_t field_len;
-    bool in_value, field_is_auth, complete;
-    char auth[160];
-    size_t auth_len;
-    char *body;
-    size_t body_len;
-    int limit_status; /* 413/414/431 when a limit was hit */
     bool busy, close_after, closing, reading;
     uint8_t *pending; /* read past the request being answered (pipelined) */
     size_t pending_len;
@@ -51,6 +42,18 @@ struct conn {
 
 static void feed(conn_t *c, const char *data, size_t len);
 static void start_reading(conn_t *c);
+
+/* from accept, or the last answer, to a complete request */
+static uint64_t request_ms(const gw_http_server_t *s)
+{
+    return (uint64_t)s->ctx.conf->http.request_timeout * 1000;
+}
+
+static size_t body_limit(void *ud, const char *method, const char *url)
+{
+    const gw_http_server_t *s = ud;
+    return gw_api_body_limit(s->ctx.conf, method, url);
+}
 
 /* The server lives until its listener and its last connection are closed. */
 static void maybe_free(gw_http_server_t *s)
@@ -66,7 +69,7 @@ static void on_handle_closed(uv_handle_t *h)
     conn_t *c = h->data;
     if (--c->handles > 0)
         return;
-    free(c->body);
+    gw_http_req_free(&c->req);
     free(c->pending);
     free(c);
 }
@@ -96,107 +99,6 @@ static void on_timeout(uv_timer_t *t)
         close_conn(c); /* no complete request in time: a slow or idle client */
 }
 
-/* ---- parsing ---- */
-
-static int on_message_begin(http_parser *p)
-{
-    conn_t *c = p->data;
-    c->url_len = c->header_bytes = c->field_len = c->auth_len = c->body_len = 0;
-    c->in_value = c->field_is_auth = c->complete = false;
-    c->url[0] = c->auth[0] = '\0';
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t n)
-{
-    conn_t *c = p->data;
-    if (c->url_len + n > GW_HTTP_MAX_URL) {
-        c->limit_status = 414;
-        return 1;
-    }
-    memcpy(c->url + c->url_len, at, n);
-    c->url_len += n;
-    c->url[c->url_len] = '\0';
-    return 0;
-}
-
-static int count_header(conn_t *c, size_t n)
-{
-    c->header_bytes += n;
-    if (c->header_bytes > GW_HTTP_MAX_HEADERS) {
-        c->limit_status = 431;
-        return 1;
-    }
-    return 0;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t n)
-{
-    conn_t *c = p->data;
-    if (count_header(c, n))
-        return 1;
-    if (c->in_value) { /* a new header begins */
-        c->in_value = false;
-        c->field_len = 0;
-    }
-    size_t room = sizeof c->field - 1 - c->field_len, k = n < room ? n : room;
-    memcpy(c->field + c->field_len, at, k);
-    c->field_len += k;
-    c->field[c->field_len] = '\0';
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t n)
-{
-    conn_t *c = p->data;
-    if (count_header(c, n))
-        return 1;
-    if (!c->in_value) {
-        c->in_value = true;
-        c->field_is_auth = strcasecmp(c->field, "Authorization") == 0;
-        if (c->field_is_auth)
-            c->auth_len = 0;
-    }
-    if (c->field_is_auth) {
-        size_t room = sizeof c->auth - 1 - c->auth_len, k = n < room ? n : room;
-        memcpy(c->auth + c->auth_len, at, k);
-        c->auth_len += k;
-        c->auth[c->auth_len] = '\0';
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t n)
-{
-    conn_t *c = p->data;
-    if (c->body_len + n > GW_HTTP_MAX_BODY) {
-        c->limit_status = 413;
-        return 1;
-    }
-    if (c->body == NULL)
-        c->body = cp_xmalloc(GW_HTTP_MAX_BODY + 1);
-    memcpy(c->body + c->body_len, at, n);
-    c->body_len += n;
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    conn_t *c = p->data;
-    c->complete = true;
-    http_parser_pause(p, 1); /* one request at a time: the rest waits in pending */
-    return 0;
-}
-
-static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
 /* ---- answering ---- */
 
 static const char *reason(int status)
@@ -213,6 +115,7 @@ static const char *reason(int status)
     case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
@@ -236,8 +139,8 @@ static void after_write(uv_write_t *w, int status)
         close_conn(c);
         return;
     }
-    uv_timer_start(&c->timer, on_timeout, REQUEST_SECONDS * 1000, 0);
-    http_parser_pause(&c->parser, 0);
+    uv_timer_start(&c->timer, on_timeout, request_ms(c->srv), 0);
+    gw_http_req_next(&c->req);
     uint8_t *rest = c->pending;
     size_t n = c->pending_len;
     c->pending = NULL;
@@ -309,20 +212,9 @@ static void peer_name(conn_t *c, char *out, size_t cap)
 static void dispatch(conn_t *c)
 {
     gw_api_request_t *rq = &c->rq;
-    rq->method = http_method_str((enum http_method)c->parser.method);
-    const char *q = strchr(c->url, '?');
-    size_t plen = q ? (size_t)(q - c->url) : c->url_len;
-    snprintf(rq->path, sizeof rq->path, "%.*s", (int)plen, c->url);
-    snprintf(rq->query, sizeof rq->query, "%s", q ? q + 1 : "");
-    rq->bearer[0] = '\0';
-    if (strncasecmp(c->auth, "Bearer ", 7) == 0)
-        snprintf(rq->bearer, sizeof rq->bearer, "%s", c->auth + 7);
-    if (c->body != NULL)
-        c->body[c->body_len] = '\0';
-    rq->body = c->body ? c->body : "";
-    rq->body_len = c->body_len;
+    gw_http_req_get(&c->req, rq);
     peer_name(c, rq->source, sizeof rq->source);
-    c->close_after = c->close_after || !http_should_keep_alive(&c->parser);
+    c->close_after = c->close_after || !gw_http_req_keep_alive(&c->req);
     c->busy = true;
     c->rs = (gw_api_response_t){0};
     uv_timer_stop(&c->timer);
@@ -340,35 +232,26 @@ static void refuse(conn_t *c, int status, const char *code, const char *msg)
 /* Parses what arrived; a complete request is answered before the rest is parsed. */
 static void feed(conn_t *c, const char *data, size_t len)
 {
-    size_t used = http_parser_execute(&c->parser, &settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (e == HPE_PAUSED && c->complete) {
-        if (used < len) {
-            c->pending = cp_xmalloc(len - used);
-            memcpy(c->pending, data + used, len - used);
-            c->pending_len = len - used;
-        }
-        if (c->reading) {
-            uv_read_stop((uv_stream_t *)&c->tcp);
-            c->reading = false;
-        }
-        dispatch(c);
-        return;
-    }
-    if (e == HPE_OK)
+    size_t used = 0;
+    gw_req_state_t st = gw_http_req_feed(&c->req, data, len, &used);
+    if (st == GW_REQ_MORE)
         return;
     if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
-    if (c->limit_status == 413)
-        refuse(c, 413, "too_large", "the request body is over 64 KiB");
-    else if (c->limit_status == 414)
-        refuse(c, 414, "uri_too_long", "the URL is over 2 KiB");
-    else if (c->limit_status == 431)
-        refuse(c, 431, "headers_too_large", "the headers are over 16 KiB");
-    else
-        refuse(c, 400, "bad_request", "not an HTTP/1.1 request");
+    if (st == GW_REQ_DONE) {
+        if (used < len) {
+            c->pending = cp_xmalloc(len - used);
+            memcpy(c->pending, data + used, len - used);
+            c->pending_len = len - used;
+        }
+        dispatch(c);
+        return;
+    }
+    const char *code, *msg;
+    gw_http_req_refusal(&c->req, &code, &msg);
+    refuse(c, c->req.status, code, msg);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -417,9 +300,8 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    uv_timer_start(&c->timer, on_timeout, REQUEST_SECONDS * 1000, 0);
+    gw_http_req_init(&c->req, &s->budget, body_limit, s);
+    uv_timer_start(&c->timer, on_timeout, request_ms(s), 0);
     start_reading(c);
 }
 
@@ -437,6 +319,7 @@ cp_err_t gw_http_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_http_server_t *
     gw_http_server_t *s = cp_xcalloc(1, sizeof *s);
     s->loop = loop;
     s->ctx = *ctx;
+    s->budget.max = BODY_BUDGET;
     uv_tcp_init(loop, &s->tcp);
     s->tcp.data = s;
     int rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&sa, 0);

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "conf.h"
 #include "cp_err.h"
 #include "gw.h"
 
@@ -44,6 +45,10 @@ typedef struct gw_api_response {
     const char *content_type; /* NULL: application/json */
     bool bearer_challenge;    /* 401: WWW-Authenticate: Bearer */
 } gw_api_response_t;
+
+/* The largest body a request to url may have: GW_HTTP_MAX_BODY, or [http] max_upload_mb
+ * for an upload. Not blocking (the loop thread asks it). */
+size_t gw_api_body_limit(const conf_t *conf, const char *method, const char *url);
 
 /* Blocking: runs on a worker thread. Fills rs (rs->body malloc'ed). */
 void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_response_t *rs);

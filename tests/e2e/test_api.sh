@@ -4,7 +4,8 @@
 # body over the limit, garbage) answered and closed while the server goes on.
 . "$SRC/tests/e2e/lib.sh"
 e2e_setup
-printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\n' "$SRC" >>"$work/caseport.conf"
+printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\nrequest_timeout = 3\nmax_upload_mb = 1\n' \
+  "$SRC" >>"$work/caseport.conf"
 e2e_start
 http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
 [ -n "$http_port" ] || die "no HTTP port in the log"
@@ -19,18 +20,21 @@ tok=$(cp_cli case new --patient pat --patient-name "Doe^Jane" --condition gliobl
 cp_cli case assign --token "$tok" --specialist sam >/dev/null || die "assigning failed"
 
 /usr/bin/python3 - "$http_port" "$tok" <<'PY' || die "the API table failed (above)"
-import http.client, json, socket, sys
+import http.client, json, os, random, socket, sys, time, zlib
 port, tok = int(sys.argv[1]), sys.argv[2]
 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-def call(method, path, token=None, body=None):
-    h = {"Content-Type": "application/json"}
+def send(method, path, token=None, body=None, ctype="application/json"):
+    h = {"Content-Type": ctype}
     if token:
         h["Authorization"] = "Bearer " + token
-    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+    conn.request(method, path, body=body, headers=h)
     r = conn.getresponse()
-    data = r.read()
-    return r.status, (json.loads(data) if data else None)
+    return r.status, r.getheader("Content-Type"), r.read()
+
+def call(method, path, token=None, body=None):
+    s, _, data = send(method, path, token, json.dumps(body) if body is not None else None)
+    return s, (json.loads(data) if data else None)
 
 fails = []
 def want(what, got, expected):
@@ -133,6 +137,89 @@ want("the navigator writes it", call("PUT", f"/api/v1/cases/{tok}/opinion", toke
 want("an empty opinion", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sue"], {"text": "  "})[0], 400)
 want("sue writes it", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sue"], op)[0], 200)
 
+# reading the opinion: its specialist and navigator; the patient not before it is published
+s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["sue"])
+want("sue reads it", (s, b["text"], b["pdf"], b["written_by"]), (200, op["text"], False, "sue"))
+want("nina reads it", call("GET", f"/api/v1/cases/{tok}/opinion", tokens["nina"])[0], 200)
+s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["pat"])
+want("pat before publication", (s, b["error"]["code"]), (404, "no_opinion"))
+want("sam reads it", call("GET", f"/api/v1/cases/{tok}/opinion", tokens["sam"])[0], 404)
+want("adam reads it", call("GET", f"/api/v1/cases/{tok}/opinion", tokens["adam"])[0], 403)
+# the signed PDF: a body far over the 64 KiB of other requests, up to max_upload_mb (1 here)
+rnd = random.Random(5)
+stream = zlib.compress(bytes(rnd.getrandbits(8) for _ in range(300000)), 0)
+pdf = (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n2 0 obj\n<< /Length "
+       + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n") + stream + b"\nendstream\nendobj\n%%EOF\n"
+url = f"/api/v1/cases/{tok}/opinion/pdf"
+want("pdf by nina", send("PUT", url, tokens["nina"], pdf, "application/pdf")[0], 403)
+want("not a pdf", send("PUT", url, tokens["sue"], b"GIF89a" + pdf, "application/pdf")[0], 415)
+s, _, b = send("PUT", url, tokens["sue"], pdf, "application/pdf")
+want("pdf by sue", (s, json.loads(b).get("size")), (200, len(pdf)))
+s, t, b = send("GET", url, tokens["nina"])
+want("pdf read back", (s, t, b == pdf), (200, "application/pdf", True))
+# over max_upload_mb: refused on its Content-Length, before the body is read
+big = socket.create_connection(("127.0.0.1", port), timeout=30)
+big.sendall(f"PUT {url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tokens['sue']}\r\n"
+            f"Content-Length: {2 << 20}\r\n\r\n".encode())
+want("upload over the limit", big.recv(100).split(b" ")[1], b"413")
+big.close()
+
+# the case's records requests, as listed
+s, b = call("GET", f"/api/v1/cases/{tok}/requests", tokens["nina"])
+want("requests", (s, [(q["provider"], q["ae_title"], q["state"]) for q in b["requests"]]),
+     (200, [("St Mary", "STMARY", "open")]))
+want("requests not yours", call("GET", f"/api/v1/cases/{tok}/requests", tokens["otto"])[0], 404)
+
+want("send before publication", call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"],
+     {"recipient": "Dr. Who", "fax": "+1 (555) 010-0199"})[0], 409)
+# publishing: the navigator completes the records, the specialist reviews and publishes
+for u, to in [("nina", "records_complete"), ("nina", "under_review"), ("sue", "opinion_drafted"),
+              ("sue", "opinion_published")]:
+    want("move to " + to, call("POST", f"/api/v1/cases/{tok}/transitions", tokens[u], {"to": to})[0], 200)
+s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["pat"])
+want("pat after publication", (s, b["text"], b["pdf"], b["published"]), (200, op["text"], True, True))
+want("pat reads the pdf", send("GET", url, tokens["pat"])[2] == pdf, True)
+# the patient asks for it to be sent to their doctor
+doc = {"recipient": "Dr. Who", "fax": "+1 (555) 010-0199"}
+want("sent by nina", call("POST", f"/api/v1/cases/{tok}/outbound", tokens["nina"], doc)[0], 403)
+want("send to nowhere", call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"], {"recipient": "x"})[0], 400)
+want("send to a bad address", call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"],
+     {"recipient": "x", "email": "a@b@c"})[0], 400)
+s, b = call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"], doc)
+want("pat sends it", (s, b.get("state")), (201, "queued"))
+
+# break-glass: an administrator reads one case, saying why, audited; still writes nothing
+glass = f"/api/v1/cases/{tok}/break-glass"
+want("glass by nina", call("POST", glass, tokens["nina"], {"reason": "curious"})[0], 403)
+want("glass without reason", call("POST", glass, tokens["adam"], {"reason": " "})[0], 400)
+want("glass on no case", call("POST", "/api/v1/cases/CP-0000-00/break-glass", tokens["adam"], {"reason": "x"})[0], 404)
+s, b = call("POST", glass, tokens["adam"], {"reason": "patient complaint #4711"})
+want("glass", (s, b.get("expires_in")), (201, 3600))
+want("adam reads the case", call("GET", "/api/v1/cases/" + tok, tokens["adam"])[0], 200)
+want("adam reads the opinion", call("GET", f"/api/v1/cases/{tok}/opinion", tokens["adam"])[0], 200)
+want("adam writes the opinion", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["adam"], op)[0], 403)
+want("adam, another case", call("GET", "/api/v1/cases/" + tok2, tokens["adam"])[0], 403)
+want("adam still lists nothing", call("GET", "/api/v1/cases", tokens["adam"])[0], 403)
+
+# hostile bodies: malformed JSON, NUL characters, deep nesting, SQL in every text field
+for path, method in [("/api/v1/cases", "POST"), (f"/api/v1/cases/{tok2}/requests", "POST"),
+                     (f"/api/v1/cases/{tok2}/waiting", "PUT"), (f"/api/v1/cases/{tok2}/transitions", "POST"),
+                     ("/api/v1/triage/1", "POST"), ("/api/v1/sessions", "POST")]:
+    for bad in [b"{", b"[1, 2]", b'{"patient_name": "a\\u0000b"}', b"[" * 60000, b"\xff\xfe{}"]:
+        want(f"{method} {path} {bad[:12]!r}", send(method, path, tokens["nina"], bad)[0], 400)
+evil = "Robert'); DROP TABLE cases;-- \\ \" %s $1 \u00e9\u4e2d"
+new_evil = {k: evil for k in ["patient_name", "condition", "first_opinion"]}
+new_evil["subspecialty"] = "multiple-sclerosis"
+s, b = call("POST", "/api/v1/cases", tokens["nina"], new_evil)
+want("case with SQL in its text", s, 201)
+s, b = call("GET", "/api/v1/cases/" + b["token"], tokens["nina"])
+want("SQL kept as text", (s, b["patient_name"], b["condition"]), (200, evil, evil))
+req_evil = {k: evil for k in ["provider", "ae_title", "fax", "email", "patient_id", "issuer"]}
+want("request with SQL", call("POST", f"/api/v1/cases/{tok2}/requests", tokens["nina"], req_evil)[0], 201)
+want("login with SQL", call("POST", "/api/v1/sessions", body={"username": evil, "password": evil})[0], 401)
+want("token with SQL", call("GET", "/api/v1/me", token=evil.replace("\\", "").encode("ascii", "replace").decode())[0], 401)
+want("case token with SQL", call("GET", "/api/v1/cases/%27%20OR%201=1--", tokens["nina"])[0], 404)
+
 # the console: its files with their types and a policy that allows only itself; any
 # other name is not found, whatever it tries
 def raw(path):
@@ -166,6 +253,26 @@ sock.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
 got = sock.recv(200)
 want("garbage", got.split(b" ")[1] if got else b"", b"400")
 want("after hostile", call("GET", "/api/v1/me", tokens["nina"])[0], 200)
+# slow-loris: a client that trickles its headers is closed when request_timeout (3 s)
+# is over, while others are answered meanwhile
+slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+slow.sendall(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n")
+t0, closed = time.monotonic(), False
+while time.monotonic() - t0 < 8 and not closed:
+    try:
+        slow.sendall(b"X-Slow: 1\r\n")
+        slow.settimeout(0.5)
+        closed = slow.recv(100) == b""
+    except socket.timeout:
+        pass
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    if not closed and time.monotonic() - t0 > 1:
+        c3 = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c3.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + tokens["nina"]})
+        want("answered beside a slow client", c3.getresponse().status, 200)
+        c3.close()
+want("slow client closed", (closed, 2.5 < time.monotonic() - t0 < 6), (True, True))
 if fails:
     print("\n".join(fails))
     sys.exit(1)
@@ -175,8 +282,14 @@ log "every role x endpoint as the table says; sessions; limits"
 # read, move), pat and sam (move), the triage refusals, the records of a case not
 # theirs, a patient deciding on triage, the wrong password; opening a case (sam, pat),
 # asking for records (otto, sam), a patient pausing; sam assigning, sam and nina writing
-# the opinion
+# the opinion; sam and adam reading the opinion, nina attaching its PDF, asking for it to be
+# sent and breaking the glass, otto listing the requests, adam listing cases, writing the
+# opinion under a grant and reading another case, a login and a case token made of SQL
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 25 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 36 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
+  AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
+[ "$glass" = 3 ] || die "adam's break-glass rows: $glass"
+[ "$(sql "SELECT count(*) FROM cases")" -ge 3 ] || die "the cases table lost rows"
 cp_cli audit verify >/dev/null || die "the audit chain does not verify"
 e2e_stop

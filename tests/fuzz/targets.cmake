@@ -18,3 +18,7 @@ target_include_directories(fuzz_xcode PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
 cp_fuzz(decode SOURCES ${PROJECT_SOURCE_DIR}/codecs/pixels.c ${PROJECT_SOURCE_DIR}/codecs/j2k.c
   ${PROJECT_SOURCE_DIR}/codecs/dcmtk/adapter.cc LIBS cp_base PkgConfig::OPENJP2 ${CASEPORT_DCMTK_LIBS})
 target_include_directories(fuzz_decode PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
+cp_fuzz(http SOURCES ${PROJECT_SOURCE_DIR}/gateway/http/http_req.c LIBS cp_base ${HTTP_PARSER_LIB})
+target_include_directories(fuzz_http PRIVATE ${PROJECT_SOURCE_DIR}/gateway/http ${PROJECT_SOURCE_DIR}/gateway
+  ${HTTP_PARSER_INCLUDE})
+target_link_libraries(fuzz_http PRIVATE cp_config cp_storage PkgConfig::LIBUV)

@@ -1,0 +1,376 @@
+/* gateway/http/api_cases.c -- the API's cases: listing them by urgency, opening one, its
+ * page (facts, clocks, timeline), its moves, records requests and received records, and
+ * the navigators' triage queue (api_int.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_int.h"
+#include "caselist.h"
+#include "conf.h"
+
+static json_t *case_json(const call_t *c, const store_case_row_t *r)
+{
+    case_sla_t s;
+    case_row_sla(r, c->ctx->conf, (int64_t)time(NULL), &s);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}", "token",
+                     r->token, "state", r->state, "patient_name", r->patient_name, "birth_date",
+                     r->birth_date, "condition", r->condition, "subspecialty", r->subspecialty,
+                     "navigator", r->navigator, "specialist", r->specialist, "clocks",
+                     "records", case_sla_name(s.records), "records_due", (json_int_t)s.records_due,
+                     "opinion", case_sla_name(s.opinion), "opinion_due",
+                     (json_int_t)s.opinion_due, "waiting_on_patient", s.paused);
+}
+
+static bool is_own(void *ud, const store_case_row_t *r)
+{
+    return api_own(ud, r);
+}
+
+static long query_long(const char *q, const char *key, long def, long max)
+{
+    size_t k = strlen(key);
+    for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+        if (strncmp(p, key, k) == 0 && p[k] == '=') {
+            long v = strtol(p + k + 1, NULL, 10);
+            return v < 0 ? def : v > max ? max : v;
+        }
+    return def;
+}
+
+void api_list_cases(call_t *c)
+{
+    if (c->role == CASE_ROLE_ADMINISTRATOR) {
+        api_audit(c, 0, "cases", "case.list", "denied");
+        api_error(c, 403, "forbidden", "administrators read no clinical content");
+        return;
+    }
+    long skip = query_long(c->rq->query, "offset", 0, 1L << 30);
+    long limit = query_long(c->rq->query, "limit", 50, 200);
+    case_listed_t *v;
+    size_t n;
+    cp_errinfo_t ei = {0};
+    if (case_worklist(c->ctx->pg, c->ctx->conf, (int64_t)time(NULL), is_own, c, &v, &n, &ei) !=
+        CP_OK) {
+        api_unavailable(c);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = (size_t)skip; i < n && i < (size_t)skip + (size_t)limit; i++)
+        json_array_append_new(items, case_json(c, &v[i].row));
+    free(v);
+    api_audit(c, 0, "cases", "case.list", "allowed");
+    api_reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", items, "total", (json_int_t)n,
+                            "offset", (json_int_t)skip, "limit", (json_int_t)limit));
+}
+
+static bool event_json(void *ud, const store_case_event_t *e)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "from", e->from, "to",
+                                        e->to, "by", e->actor, "role", e->role, "reason",
+                                        e->reason, "at", e->at));
+    return true;
+}
+
+void api_get_case(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    json_t *events = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_events(c->ctx->pg, r.id, event_json, events, &ei) != CP_OK) {
+        json_decref(events);
+        api_unavailable(c);
+        return;
+    }
+    api_audit(c, r.id, "case", "case.read", "allowed");
+    json_t *j = case_json(c, &r);
+    json_object_set_new(j, "timeline", events);
+    api_reply(c, 200, j);
+}
+
+/* A navigator opens a case and is its navigator. */
+void api_open_case(call_t *c)
+{
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        api_audit(c, 0, "case", "case.create", "denied");
+        api_error(c, 403, "forbidden", "navigators open cases");
+        return;
+    }
+    static const char usage[] = "send {\"patient_name\", \"condition\", \"subspecialty\", "
+                                "\"first_opinion\", and optionally \"birth_date\", \"sex\"}";
+    json_t *in = api_body(c, usage);
+    if (in == NULL)
+        return;
+    store_case_new_t n = {.birth_date = "", .sex = "", .navigator_id = c->me.id};
+    bool known = false;
+    cp_errinfo_t ei = {0};
+    if (json_unpack(in, "{s:s,s:s,s:s,s:s,s?s,s?s}", "patient_name", &n.patient_name,
+                    "condition", &n.condition, "subspecialty", &n.subspecialty, "first_opinion",
+                    &n.first_opinion, "birth_date", &n.birth_date, "sex", &n.sex) != 0 ||
+        !n.patient_name[0] || !n.condition[0] || !n.first_opinion[0] ||
+        (n.birth_date[0] && (strlen(n.birth_date) != 8 ||
+                             strspn(n.birth_date, "0123456789") != 8)) ||
+        (n.sex[0] && strcmp(n.sex, "M") && strcmp(n.sex, "F") && strcmp(n.sex, "O"))) {
+        api_error(c, 400, "bad_request", usage);
+        json_decref(in);
+        return;
+    }
+    cp_err_t err = store_cases_subspecialty_known(c->ctx->pg, n.subspecialty, &known, &ei);
+    if (err == CP_OK && !known) {
+        api_error(c, 400, "unknown_subspecialty", "no such subspecialty");
+        json_decref(in);
+        return;
+    }
+    char token[CASE_TOKEN_LEN + 1];
+    int64_t id = 0;
+    store_actor_t by = api_actor(c);
+    if (err == CP_OK)
+        err = case_open(c->ctx->pg, &n, &by, token, &id, &ei);
+    json_decref(in);
+    if (err == CP_EINVAL)
+        api_error(c, 400, "bad_request", usage);
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 201, json_pack("{s:s,s:s}", "token", token, "state", "registered"));
+}
+
+/* The case's navigator asks a provider for its records. */
+void api_add_request(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        api_audit(c, r.id, "request", "request.create", "denied");
+        api_error(c, 403, "forbidden", "the case's navigator asks for records");
+        return;
+    }
+    static const char usage[] = "send {\"provider\", and \"patient_id\" with \"issuer\" or "
+                                "\"patient_name\" with \"birth_date\"; optionally "
+                                "\"ae_title\", \"fax\", \"email\"}";
+    json_t *in = api_body(c, usage);
+    if (in == NULL)
+        return;
+    store_request_new_t q = {0};
+    bool ok = json_unpack(in, "{s:s,s?s,s?s,s?s,s?s,s?s,s?s,s?s}", "provider", &q.provider,
+                          "ae_title", &q.ae_title, "fax", &q.fax, "email", &q.email,
+                          "patient_id", &q.patient_id, "issuer", &q.issuer, "patient_name",
+                          &q.patient_name, "birth_date", &q.birth_date) == 0 &&
+              q.provider[0] &&
+              ((q.patient_id && q.patient_id[0]) ||
+               (q.patient_name && q.patient_name[0] && q.birth_date && q.birth_date[0]));
+    int64_t id = 0;
+    cp_errinfo_t ei = {0};
+    store_actor_t by = api_actor(c);
+    cp_err_t err = ok ? store_cases_request_add(c->ctx->pg, r.id, &q, &by, &id, &ei) : CP_OK;
+    json_decref(in);
+    if (!ok)
+        api_error(c, 400, "bad_request", usage);
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 201, json_pack("{s:I}", "request", (json_int_t)id));
+}
+
+/* The case's navigator marks it waiting on the patient, or no longer. */
+void api_pause_case(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    json_t *in = api_body(c, "send {\"waiting\": true|false, \"reason\": ...}");
+    if (in == NULL)
+        return;
+    int waiting = 0;
+    const char *why = "";
+    if (json_unpack(in, "{s:b,s?s}", "waiting", &waiting, "reason", &why) != 0) {
+        json_decref(in);
+        api_error(c, 400, "bad_request", "send {\"waiting\": true|false, \"reason\": ...}");
+        return;
+    }
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        json_decref(in);
+        api_audit(c, r.id, "case", waiting ? "case.pause" : "case.resume", "denied");
+        api_error(c, 403, "forbidden", "the case's navigator says when it waits on the patient");
+        return;
+    }
+    store_actor_t by = api_actor(c);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_pause(c->ctx->pg, r.id, waiting, why, &by, &ei);
+    json_decref(in);
+    if (err == CP_ENOENT)
+        api_error(c, 409, "unchanged", waiting ? "the case waits already, or is finished"
+                                           : "the case is not waiting");
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 200, json_pack("{s:s,s:b}", "token", r.token, "waiting", waiting));
+}
+
+void api_move_case(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    const char *to = NULL, *why = "";
+    case_state_t from, want;
+    if (in == NULL || json_unpack(in, "{s:s,s?s}", "to", &to, "reason", &why) != 0 ||
+        !case_state_parse(to, &want) || !case_state_parse(r.state, &from)) {
+        json_decref(in);
+        api_error(c, 400, "bad_request", "send {\"to\": STATE, \"reason\": ...}");
+        return;
+    }
+    char action[96];
+    snprintf(action, sizeof action, "case.move %s -> %s", r.state, to);
+    if (!case_transition_allowed(from, want, c->role)) {
+        json_decref(in);
+        api_audit(c, r.id, "case", action, "denied");
+        api_error(c, 409, "transition_not_allowed", "your role may not move the case that way");
+        return;
+    }
+    store_actor_t by = api_actor(c);
+    cp_errinfo_t ei = {0};
+    bool written = true;
+    cp_err_t err = CP_OK;
+    if (want == CASE_OPINION_DRAFTED || want == CASE_OPINION_PUBLISHED)
+        err = store_cases_opinion_exists(c->ctx->pg, r.id, &written, NULL, &ei);
+    if (err == CP_OK && written)
+        err = store_cases_move(c->ctx->pg, r.id, r.state, to, why, &by, &ei);
+    if (err == CP_OK && !written)
+        api_error(c, 409, "no_opinion", "write the opinion first");
+    else if (err == CP_ENOENT)
+        api_error(c, 409, "moved_meanwhile", "the case left that state meanwhile");
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 200, json_pack("{s:s,s:s}", "token", r.token, "state", to));
+    json_decref(in); /* to and why point into it */
+}
+
+static bool record_json(void *ud, const store_case_record_t *r)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "study_uid", r->study_uid,
+                                        "series", r->modality_count ? r->modality_count : "",
+                                        "matched_by", r->matched_by, "confidence", r->confidence,
+                                        "detail", r->detail, "at", r->at));
+    return true;
+}
+
+void api_case_records(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_records(c->ctx->pg, r.id, record_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_audit(c, r.id, "records", "case.records", "allowed");
+    api_reply(c, 200, json_pack("{s:o}", "records", items));
+}
+
+static bool triage_json(void *ud, const store_triage_item_t *t)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "item",
+                                        (json_int_t)t->id, "study_uid", t->study_uid,
+                                        "instances", (json_int_t)t->instances, "calling_ae",
+                                        t->calling_ae, "called_ae", t->called_ae, "received_at",
+                                        t->received_at, "reason", t->reason, "candidates",
+                                        t->candidates));
+    return true;
+}
+
+void api_triage(call_t *c)
+{
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        api_audit(c, 0, "triage", "triage.list", "denied");
+        api_error(c, 403, "forbidden", "the triage queue is the navigators'");
+        return;
+    }
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_triage_list(c->ctx->pg, triage_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_audit(c, 0, "triage", "triage.list", "allowed");
+    api_reply(c, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_triage_decide(call_t *c, const char *item)
+{
+    char *end = NULL;
+    long long n = strtoll(item, &end, 10);
+    if (c->role != CASE_ROLE_NAVIGATOR) {
+        api_audit(c, 0, "triage", "triage.decide", "denied");
+        api_error(c, 403, "forbidden", "the triage queue is the navigators'");
+        return;
+    }
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    const char *decision = NULL, *token = NULL, *why = NULL;
+    char t[CASE_TOKEN_LEN + 1];
+    bool ok = n > 0 && *end == '\0' && in != NULL &&
+              json_unpack(in, "{s:s,s?s,s:s}", "decision", &decision, "token", &token,
+                          "reason", &why) == 0 &&
+              (strcmp(decision, "reject") == 0 ||
+               (strcmp(decision, "attach") == 0 && token && case_token_parse(token, t)));
+    if (!ok) {
+        json_decref(in);
+        api_error(c, 400, "bad_request",
+              "send {\"decision\": \"attach\", \"token\": CASE, \"reason\": ...} or "
+              "{\"decision\": \"reject\", \"reason\": ...}");
+        return;
+    }
+    store_case_row_t r = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = decision[0] == 'a' ? store_cases_get(c->ctx->pg, t, &r, &ei) : CP_OK;
+    store_actor_t by = api_actor(c);
+    if (err == CP_OK)
+        err = store_cases_triage_decide(c->ctx->pg, n, r.id, why, &by, &ei);
+    if (err == CP_ENOENT)
+        api_error(c, 409, "not_open", "no such case, or the item was decided meanwhile");
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 200, json_pack("{s:I,s:s}", "item", (json_int_t)n, "decision", decision));
+    json_decref(in);
+}
+
+static bool request_json(void *ud, const store_request_row_t *q)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id",
+                                        (json_int_t)q->id, "provider", q->provider, "ae_title",
+                                        q->ae_title, "fax", q->fax, "email", q->email,
+                                        "patient_id", q->patient_id, "issuer", q->issuer,
+                                        "state", q->state, "created_at", q->created_at,
+                                        "records", (json_int_t)q->records));
+    return true;
+}
+
+/* The case's records requests: whom it asked, and what each brought. */
+void api_list_requests(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_requests(c->ctx->pg, r.id, request_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_audit(c, r.id, "requests", "case.requests", "allowed");
+    api_reply(c, 200, json_pack("{s:o}", "requests", items));
+}

@@ -1,0 +1,63 @@
+/* gateway/http/api_int.h -- what the API's endpoint files share: the call being answered,
+ * the answer's helpers, and finding the caller's case. Layer: gateway (private to http/). */
+#ifndef CASEPORT_API_INT_H
+#define CASEPORT_API_INT_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "case.h"
+#include "http.h"
+#include "store_cases.h"
+
+typedef struct call {
+    const gw_ctx_t *ctx;
+    const gw_api_request_t *rq;
+    gw_api_response_t *rs;
+    store_account_t me;
+    case_role_t role;
+    bool glass; /* an administrator reading the case through a break-glass grant */
+} call_t;
+
+/* The answer: j (may be NULL) is dumped and released. */
+void api_reply(call_t *c, int status, json_t *j);
+/* {"error": {"code": code, "message": msg}} */
+void api_error(call_t *c, int status, const char *code, const char *msg);
+void api_unavailable(call_t *c); /* 503: the database is unavailable */
+store_actor_t api_actor(const call_t *c);
+/* An audit row; the answer does not wait on it succeeding. */
+void api_audit(call_t *c, int64_t case_id, const char *object, const char *action,
+               const char *outcome);
+/* The case named in the path, if the caller may read it (theirs, or an administrator's
+ * break-glass grant): else answered (404, or 403 for an administrator) and audited. */
+bool api_find_case(call_t *c, const char *token, store_case_row_t *r);
+/* The case answered for the caller's role: is it theirs? */
+bool api_own(const call_t *c, const store_case_row_t *r);
+/* The body as a JSON object, or NULL (400 with usage answered). */
+json_t *api_body(call_t *c, const char *usage);
+/* Refuses (403, audited) unless the caller has the role; true when they have it. */
+bool api_role_is(call_t *c, case_role_t role, int64_t case_id, const char *object,
+                 const char *action, const char *why);
+
+/* ---- the endpoints: api_cases.c ---- */
+void api_list_cases(call_t *c);
+void api_open_case(call_t *c);
+void api_get_case(call_t *c, const char *token);
+void api_move_case(call_t *c, const char *token);
+void api_add_request(call_t *c, const char *token);
+void api_list_requests(call_t *c, const char *token);
+void api_pause_case(call_t *c, const char *token);
+void api_case_records(call_t *c, const char *token);
+void api_triage(call_t *c);
+void api_triage_decide(call_t *c, const char *item);
+
+/* ---- api_opinion.c ---- */
+void api_suggestions(call_t *c, const char *token);
+void api_assign_specialist(call_t *c, const char *token);
+void api_get_opinion(call_t *c, const char *token);
+void api_write_opinion(call_t *c, const char *token);
+void api_put_pdf(call_t *c, const char *token);
+void api_get_pdf(call_t *c, const char *token);
+void api_send_opinion(call_t *c, const char *token);
+void api_break_glass(call_t *c, const char *token);
+#endif
