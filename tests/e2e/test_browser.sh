@@ -1,0 +1,118 @@
+# The web console in a real browser: headless Chromium (Debian's /usr/bin/chromium)
+# driven by playwright-core (tests/browser, installed by tools/setup). A navigator sees
+# the overdue case first and attaches a triaged study to a case; a specialist writes,
+# uploads the PDF of and publishes an opinion; the patient reads it and sends it to their
+# doctor. What the pages showed is then checked against the API and the database.
+# Screenshots of every step stay in $ARTIFACTS (default build-artifacts/screenshots in the
+# source tree), also when the test passes.
+. "$SRC/tests/e2e/lib.sh"
+browser_dir="$SRC/tests/browser"
+shots=${ARTIFACTS:-$SRC/build-artifacts/screenshots}
+# missing tools fail the test (tools/setup installs them), they do not skip it
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing: run tools/setup (Debian package chromium)"
+command -v node >/dev/null || die "node is missing: Node.js 20 or later is needed"
+[ -f "$browser_dir/node_modules/playwright-core/package.json" ] ||
+  die "tests/browser/node_modules is missing: run tools/setup (npm ci --prefix tests/browser)"
+mkdir -p "$shots"
+rm -f "$shots"/browser-*.png
+
+e2e_setup
+printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\n' "$SRC" >>"$work/caseport.conf"
+e2e_start
+http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
+[ -n "$http_port" ] || die "no HTTP port in the log"
+pw() { printf 'correct horse battery %s' "$1"; }
+for u in pat:patient nina:navigator sam:specialist; do
+  extra=()
+  [ "${u#*:}" = specialist ] && extra=(--subspecialties neuro-oncology)
+  { pw "${u%%:*}"; echo; } | cp_cli user add --username "${u%%:*}" --role "${u#*:}" "${extra[@]}" >/dev/null ||
+    die "adding $u failed"
+done
+newcase() { cp_cli case new --patient-name "$1" --condition glioblastoma --subspecialty neuro-oncology \
+  --first-opinion "GBM, resection advised" --navigator nina "${@:2}"; }
+# A: pat's case, records complete, sam reviews it; B: the triaged study goes there, and it
+# has asked St Mary for records; O: opened last, its records overdue (collecting since 6
+# days, 5 allowed), so only its urgency can put it first
+A=$(newcase "Alpha^Ann" --patient pat) && B=$(newcase "Bravo^Bob") && O=$(newcase "Oscar^Olga") ||
+  die "opening cases failed"
+cp_cli case assign --token "$A" --specialist sam >/dev/null || die "assigning sam failed"
+for s in collecting_records records_complete; do
+  cp_cli case move --token "$A" --to "$s" --as nina --reason "set-up" >/dev/null || die "moving $A to $s failed"
+done
+cp_cli case move --token "$O" --to collecting_records --as nina --reason "requests sent" >/dev/null ||
+  die "moving $O failed"
+cp_cli request add --token "$B" --as nina --provider "St Mary" --ae-title STMARY --patient-id MRN-B \
+  --issuer HOSP >/dev/null || die "asking St Mary for $B's records failed"
+sql "UPDATE cases SET registered_at = registered_at - interval '7 days',
+            collecting_at = collecting_at - interval '6 days' WHERE token = '$O';
+     UPDATE case_events SET at = at - interval '7 days'
+      WHERE case_id = (SELECT id FROM cases WHERE token = '$O') AND to_state = 'registered';
+     UPDATE case_events SET at = at - interval '6 days'
+      WHERE case_id = (SELECT id FROM cases WHERE token = '$O') AND to_state = 'collecting_records'"
+first=$(cp_cli case list | head -n 1)
+case "$first" in
+  "$O"$'\t'*records=overdue*) ;;
+  *) die "the back-dated case is not listed first, overdue: $(cp_cli case list)" ;;
+esac
+
+# a study no case token or request matches: the triage queue
+gen_series "$work/t" 1 --rows 16 --cols 16 --seed browser --patient NOBODY
+storescu -aet ANYPACS -aec CASEPORT +sd 127.0.0.1 "$port" "$work/t" >/dev/null 2>&1 || die "sending the study failed"
+sql_eventually "SELECT count(*) FROM triage WHERE state = 'open'" 1 ||
+  die "no triage item: $(sql "SELECT kind, state, last_error FROM jobs")"
+study=$(/usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[1]).StudyInstanceUID)' \
+  "$(ls "$work"/t/* | head -n 1)")
+
+# the opinion's PDF, as small as a PDF gets
+printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' \
+  >"$work/opinion.pdf"
+
+log "browser: navigator, specialist and patient in headless Chromium; screenshots in $shots"
+start=$(date +%s)
+NAVIGATOR="nina:$(pw nina)" SPECIALIST="sam:$(pw sam)" PATIENT="pat:$(pw pat)" \
+  node "$browser_dir/console.mjs" --port "$http_port" --artifacts "$shots" --overdue "$O" \
+  --attach "$B" --publish "$A" --study "$study" --pdf "$work/opinion.pdf" ||
+  die "the console in the browser failed (above; screenshots in $shots)"
+log "browser: $(($(date +%s) - start)) s"
+
+# what the pages showed is what the server holds
+[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 0 ] || die "the triage item is still open"
+[ "$(sql "SELECT c.token || '|' || r.matched_by || '|' || r.detail FROM case_records r
+          JOIN cases c ON c.id = r.case_id JOIN studies s ON s.id = r.study_id
+          WHERE s.study_uid = '$study'")" = "$B|navigator|referral letter names the patient" ] ||
+  die "the study is not attached to $B by the navigator: $(sql "SELECT case_id, matched_by, detail FROM case_records")"
+[ "$(sql "SELECT state FROM cases WHERE token = '$A'")" = opinion_published ] || die "$A is not published"
+[ "$(sql "SELECT recipient || '|' || fax FROM outbound_requests r JOIN cases c ON c.id = r.case_id
+          WHERE c.token = '$A'")" = "Dr. Hausarzt|+49 30 1234567" ] ||
+  die "the patient's request to send the opinion is not kept: $(sql "SELECT * FROM outbound_requests")"
+/usr/bin/python3 - "$http_port" "$A" "$work/opinion.pdf" "$(pw sam)" "$(pw pat)" <<'PY' || die "the API disagrees with the console (above)"
+import http.client, json, sys
+port, tok, pdf, pw_sam, pw_pat = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def call(method, path, token=None, body=None):
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    conn.request(method, "/api/v1" + path, body=json.dumps(body) if body is not None else None, headers=h)
+    r = conn.getresponse()
+    return r.status, r.getheader("Content-Type", ""), r.read()
+want = "Agree with the diagnosis of glioblastoma.\nPropose the trial at the second centre; MRI in 8 weeks."
+fails = []
+for user, password in [("sam", pw_sam), ("pat", pw_pat)]:
+    s, _, b = call("POST", "/sessions", body={"username": user, "password": password})
+    session = json.loads(b)["token"]
+    s, _, b = call("GET", f"/cases/{tok}/opinion", session)
+    o = json.loads(b) if s == 200 else {}
+    if (s, o.get("text"), o.get("pdf"), o.get("written_by")) != (200, want, True, "sam"):
+        fails.append(f"GET opinion as {user}: {s} {b[:300]!r}")
+    s, t, b = call("GET", f"/cases/{tok}/opinion/pdf", session)
+    if (s, t.split(";")[0], b) != (200, "application/pdf", open(pdf, "rb").read()):
+        fails.append(f"GET opinion/pdf as {user}: {s} {t} {len(b)} bytes")
+if fails:
+    print("\n".join(fails))
+    sys.exit(1)
+PY
+ls "$shots"/browser-*.png >/dev/null 2>&1 || die "no screenshots in $shots"
+log "the API and the database agree: attached by the navigator, published, the text and PDF, the request to send it"
+cp_cli audit verify >/dev/null || die "the audit chain does not verify"
+e2e_stop
