@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void die_oom(size_t n)
+void cp_die_oom(size_t n)
 {
     fprintf(stderr, "level=fatal comp=mem msg=\"out of memory\" bytes=%zu\n", n);
     abort();
@@ -13,7 +13,7 @@ void *cp_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (p == NULL)
-        die_oom(n);
+        cp_die_oom(n);
     return p;
 }
 
@@ -21,7 +21,7 @@ void *cp_xcalloc(size_t count, size_t n)
 {
     void *p = calloc(count ? count : 1, n ? n : 1);
     if (p == NULL)
-        die_oom(count * n);
+        cp_die_oom(count * n);
     return p;
 }
 
@@ -29,7 +29,7 @@ void *cp_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (q == NULL)
-        die_oom(n);
+        cp_die_oom(n);
     return q;
 }
 

@@ -7,6 +7,8 @@
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 #define CP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Logs "out of memory" and aborts: for allocations that the x functions do not make. */
+void cp_die_oom(size_t n);
 void *cp_xmalloc(size_t n);
 void *cp_xcalloc(size_t count, size_t n);
 void *cp_xrealloc(void *p, size_t n);

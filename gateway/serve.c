@@ -14,6 +14,7 @@
 #include "cp_mem.h"
 #include "gw.h"
 #include "http.h"
+#include "sessions.h"
 #include "server.h"
 
 typedef struct serve {
@@ -121,10 +122,16 @@ int cli_serve(int argc, char **argv)
     gw_ctx_t ctx = {.conf = &conf};
     rc = open_storage(&conf, &ctx);
     if (rc == 0) {
+        ctx.audit = store_audit_log_new(ctx.pg);
+        ctx.sessions = gw_sessions_new();
+    }
+    if (rc == 0) {
         gw_jobs_t *jobs = gw_jobs_start(&ctx, conf.jobs.workers);
         rc = run_loop(&conf, &ctx);
         gw_jobs_stop(jobs); /* after their current job: the pool closes next */
     }
+    store_audit_log_free(ctx.audit);
+    gw_sessions_free(ctx.sessions);
     store_pg_close(ctx.pg);
     store_blob_close(ctx.blobs);
     return rc;

@@ -98,12 +98,14 @@ cp_err_t store_cases_session_account(store_pg_t *pg, const uint8_t hash[32],
     store__bytea_hex(hash, 32, h);
     const char *params[] = {h};
     account_ctx_t c = {false, out};
-    cp_err_t err = store__pg_stream(pg,
-                                    "SELECT a.id, a.username, a.display_name, a.role, '',"
-                                    " a.disabled FROM sessions s JOIN accounts a"
-                                    " ON a.id = s.account_id WHERE s.token_hash = $1::bytea"
-                                    " AND s.expires_at > now() AND NOT a.disabled",
-                                    1, params, "finding a session", account_row, &c, ei);
+    /* prepared, as the few statements every API request runs */
+    static const store__named_t st = {
+        8, "cp_api_session",
+        "SELECT a.id, a.username, a.display_name, a.role, '', a.disabled FROM sessions s"
+        " JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1::bytea"
+        " AND s.expires_at > now() AND NOT a.disabled"};
+    cp_err_t err =
+        store__pg_stream_named(pg, &st, 1, params, "finding a session", account_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_ENOENT, 0, "no such session");
     return err;
@@ -162,15 +164,18 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
 
 /* ---- reading cases ---- */
 
-#define CASE_COLUMNS                                                                             \
+#define CASE_SELECT                                                                              \
     "SELECT c.id, c.token, c.patient_name, c.birth_date, c.sex, c.condition, c.subspecialty,"   \
     " c.state, coalesce(n.username, ''), coalesce(s.username, ''), c.navigator_id,"              \
     " c.specialist_id, c.patient_account_id, extract(epoch FROM c.registered_at)::bigint,"      \
     " extract(epoch FROM c.collecting_at)::bigint,"                                              \
     " extract(epoch FROM c.records_done_at)::bigint,"                                            \
     " extract(epoch FROM c.published_at)::bigint, extract(epoch FROM c.paused_at)::bigint,"     \
-    " c.paused_seconds FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"             \
+    " c.paused_seconds"
+#define CASE_FROM                                                                                \
+    " FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"                                \
     " LEFT JOIN accounts s ON s.id = c.specialist_id"
+#define CASE_COLUMNS CASE_SELECT CASE_FROM
 
 static void case_from(PGresult *r, store_case_row_t *o)
 {
@@ -223,18 +228,99 @@ cp_err_t store_cases_get(store_pg_t *pg, const char *token, store_case_row_t *ou
 {
     const char *params[] = {token};
     case_ctx_t c = {.one = out};
-    cp_err_t err = store__pg_stream(pg, CASE_COLUMNS " WHERE c.token = $1", 1, params,
-                                    "finding a case", case_row, &c, ei);
+    static const store__named_t st = {9, "cp_api_case", CASE_COLUMNS " WHERE c.token = $1"};
+    cp_err_t err = store__pg_stream_named(pg, &st, 1, params, "finding a case", case_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_ENOENT, 0, "no case %s", token);
     return err;
 }
 
-cp_err_t store_cases_list(store_pg_t *pg, store_case_cb cb, void *ud, cp_errinfo_t *ei)
+cp_err_t store_cases_list(store_pg_t *pg, store_case_scope_t scope, int64_t account_id,
+                          store_case_cb cb, void *ud, cp_errinfo_t *ei)
 {
+    /* one statement a scope, so that each uses its own index */
+    static const char *const sql[] = {
+        [STORE_CASES_ALL] = CASE_COLUMNS " ORDER BY c.id",
+        [STORE_CASES_OF_PATIENT] = CASE_COLUMNS " WHERE c.patient_account_id = $1 ORDER BY c.id",
+        [STORE_CASES_OF_NAVIGATOR] = CASE_COLUMNS " WHERE c.navigator_id = $1 ORDER BY c.id",
+        [STORE_CASES_OF_SPECIALIST] = CASE_COLUMNS " WHERE c.specialist_id = $1 ORDER BY c.id",
+    };
+    char id[24];
+    const char *params[] = {store__id_param(account_id, id)};
     case_ctx_t c = {.cb = cb, .ud = ud};
-    return store__pg_stream(pg, CASE_COLUMNS " ORDER BY c.id", 0, NULL, "listing cases",
-                            case_row, &c, ei);
+    return store__pg_stream(pg, sql[scope], scope == STORE_CASES_ALL ? 0 : 1, params,
+                            "listing cases", case_row, &c, ei);
+}
+
+typedef struct page_ctx {
+    store_case_cb cb;
+    void *ud;
+    int64_t total;
+} page_ctx_t;
+
+static bool page_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    page_ctx_t *c = ud;
+    store_case_row_t row;
+    case_from(r, &row);
+    c->total = store__num(r, 19);
+    return c->cb(c->ud, &row);
+}
+
+/* Innermost, the order's inputs once a row (OFFSET 0 keeps PostgreSQL from folding them
+ * back into every use), so that the inlined cp_case_order works on plain values; then the
+ * page of ids with the total; only the page's rows are read whole and joined. */
+#define WORKLIST(where)                                                                          \
+    CASE_SELECT ", p.total FROM (SELECT k.id, k.ord, count(*) OVER () AS total FROM"             \
+                " (SELECT t.id, cp_case_order(t.reg, t.col, t.done, t.pub, t.paused, t.stopped,"  \
+                "   $2, $3, $4) AS ord FROM (SELECT c.id, c.state = 'withdrawn' AS stopped,"      \
+                "   extract(epoch FROM c.registered_at)::bigint AS reg,"                          \
+                "   extract(epoch FROM c.collecting_at)::bigint AS col,"                          \
+                "   extract(epoch FROM c.records_done_at)::bigint AS done,"                       \
+                "   extract(epoch FROM c.published_at)::bigint AS pub,"                           \
+                "   c.paused_seconds + CASE WHEN c.paused_at IS NOT NULL"                         \
+                "   AND $2 > extract(epoch FROM c.paused_at)::bigint"                             \
+                "   THEN $2 - extract(epoch FROM c.paused_at)::bigint ELSE 0 END AS paused"       \
+                "   FROM cases c WHERE " where " OFFSET 0) t) k"                                  \
+                " ORDER BY k.ord, k.id OFFSET $5 LIMIT $6) p JOIN cases c ON c.id = p.id"         \
+                " LEFT JOIN accounts n ON n.id = c.navigator_id"                                  \
+                " LEFT JOIN accounts s ON s.id = c.specialist_id ORDER BY p.ord, p.id"
+
+cp_err_t store_cases_worklist(store_pg_t *pg, const store_worklist_page_t *page,
+                              store_case_cb cb, void *ud, int64_t *total, cp_errinfo_t *ei)
+{
+    static const store__named_t st[] = {
+        [STORE_CASES_OF_PATIENT] = {12, "cp_api_worklist_p", WORKLIST("c.patient_account_id = $1")},
+        [STORE_CASES_OF_NAVIGATOR] = {13, "cp_api_worklist_n", WORKLIST("c.navigator_id = $1")},
+        [STORE_CASES_OF_SPECIALIST] = {14, "cp_api_worklist_s", WORKLIST("c.specialist_id = $1")},
+    };
+    if (page->scope == STORE_CASES_ALL)
+        return cp_fail(ei, CP_EINVAL, 0, "a worklist is an account's");
+    char id[24], now[24], rd[16], od[16], off[24], lim[24];
+    snprintf(now, sizeof now, "%lld", (long long)page->now);
+    snprintf(rd, sizeof rd, "%d", page->records_days);
+    snprintf(od, sizeof od, "%d", page->opinion_days);
+    snprintf(off, sizeof off, "%lld", (long long)page->offset);
+    snprintf(lim, sizeof lim, "%lld", (long long)page->limit);
+    const char *params[] = {store__id_param(page->account_id, id), now, rd, od, off, lim};
+    page_ctx_t c = {cb, ud, 0};
+    cp_err_t err = store__pg_stream_named(pg, &st[page->scope], 6, params, "listing a worklist",
+                                          page_row, &c, ei);
+    *total = c.total;
+    if (err == CP_OK && c.total == 0) { /* no row (past the end, limit 0): count alone */
+        static const char *const count_sql[] = {
+            [STORE_CASES_OF_PATIENT] = "SELECT count(*) FROM cases WHERE patient_account_id = $1",
+            [STORE_CASES_OF_NAVIGATOR] = "SELECT count(*) FROM cases WHERE navigator_id = $1",
+            [STORE_CASES_OF_SPECIALIST] = "SELECT count(*) FROM cases WHERE specialist_id = $1",
+        };
+        store__first_t n = {0};
+        err = store__pg_stream(pg, count_sql[page->scope], 1, params, "counting a worklist",
+                               store__first_row, &n, ei);
+        *total = n.id;
+    }
+    return err;
 }
 
 typedef struct event_ctx {
@@ -258,13 +344,14 @@ cp_err_t store_cases_events(store_pg_t *pg, int64_t case_id, store_case_event_cb
     char id[24];
     const char *params[] = {store__id_param(case_id, id)};
     event_ctx_t c = {cb, ud};
-    return store__pg_stream(
-        pg,
+    static const store__named_t st = {
+        10, "cp_api_events",
         "SELECT coalesce(e.from_state, ''), e.to_state, coalesce(a.username, 'operator'),"
         " e.role, e.reason, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
         " FROM case_events e LEFT JOIN accounts a ON a.id = e.actor_id"
-        " WHERE e.case_id = $1::bigint ORDER BY e.id",
-        1, params, "listing a case's events", event_row, &c, ei);
+        " WHERE e.case_id = $1::bigint ORDER BY e.id"};
+    return store__pg_stream_named(pg, &st, 1, params, "listing a case's events", event_row, &c,
+                                  ei);
 }
 
 /* ---- writing cases ---- */
@@ -454,16 +541,17 @@ cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_
     char id[24];
     const char *params[] = {store__id_param(case_id, id)};
     record_ctx_t c = {cb, ud};
-    return store__pg_stream(
-        pg,
+    static const store__named_t st = {
+        15, "cp_api_records",
         "SELECT s.study_uid, r.matched_by, r.detail,"
         " to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         " (SELECT string_agg(m || ' x' || n, ' ') FROM (SELECT e.modality AS m, count(*) AS n"
         "   FROM series e JOIN current_instances i ON i.series_id = e.id"
         "   WHERE e.study_id = s.id GROUP BY e.modality ORDER BY 1) k),"
         " r.confidence FROM case_records r JOIN studies s ON s.id = r.study_id"
-        " WHERE r.case_id = $1::bigint ORDER BY r.id",
-        1, params, "listing a case's records", record_row, &c, ei);
+        " WHERE r.case_id = $1::bigint ORDER BY r.id"};
+    return store__pg_stream_named(pg, &st, 1, params, "listing a case's records", record_row, &c,
+                                  ei);
 }
 
 typedef struct triage_ctx {
@@ -524,114 +612,4 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
         " SELECT id FROM t",
         6, params, "deciding a triage item", "the triage item is not open (decided meanwhile?)",
         ei);
-}
-
-/* ---- audit ---- */
-
-cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,
-                            const store_actor_t *by, cp_errinfo_t *ei)
-{
-    char id[24], actor[24];
-    const char *params[] = {store__id_param(by->id, actor), by->role, store__id_param(row->case_id, id),
-                            row->object, row->action, row->outcome, by->source};
-    return store__pg_exec(pg,
-                          "INSERT INTO audit (actor_id, role, case_id, object, action, outcome,"
-                          " source) VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6, $7)",
-                          7, params, "writing the audit trail", ei);
-}
-
-typedef struct verify_ctx {
-    store_audit_report_t *rep;
-    int64_t expect_seq;
-    char prev_hex[65];
-    EVP_MD_CTX *md;
-} verify_ctx_t;
-
-/* <octets>:<value>, as cp_audit_field writes it */
-static void field(EVP_MD_CTX *md, const char *v)
-{
-    char len[24];
-    int n = snprintf(len, sizeof len, "%zu:", strlen(v));
-    EVP_DigestUpdate(md, len, (size_t)n);
-    EVP_DigestUpdate(md, v, strlen(v));
-}
-
-static void to_hex(const unsigned char *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-static bool broken(verify_ctx_t *c, int64_t seq, const char *why)
-{
-    c->rep->bad_seq = seq;
-    copy(c->rep->why, sizeof c->rep->why, why);
-    return false;
-}
-
-/* Columns: seq, prev_hash hex, hash hex, then the hashed fields in their order. */
-static bool verify_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)err;
-    (void)ei;
-    verify_ctx_t *c = ud;
-    int64_t seq = store__num(r, 0);
-    const char *seq_text = PQgetvalue(r, 0, 0), *prev = PQgetvalue(r, 0, 1);
-    c->rep->rows++;
-    if (seq != c->expect_seq)
-        return broken(c, c->expect_seq, "a row is missing (its seq is not there)");
-    if (strcmp(prev, c->prev_hex) != 0)
-        return broken(c, seq, "its link to the row before does not match that row's hash");
-    EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(c->md, "caseport-audit-v1|", 18);
-    EVP_DigestUpdate(c->md, seq_text, strlen(seq_text));
-    EVP_DigestUpdate(c->md, "|", 1);
-    EVP_DigestUpdate(c->md, prev, strlen(prev));
-    EVP_DigestUpdate(c->md, "|", 1);
-    for (int col = 3; col < PQnfields(r); col++)
-        field(c->md, PQgetvalue(r, 0, col));
-    unsigned char h[32];
-    unsigned hl = 0;
-    EVP_DigestFinal_ex(c->md, h, &hl);
-    char hex[65];
-    to_hex(h, sizeof h, hex);
-    if (strcmp(hex, PQgetvalue(r, 0, 2)) != 0)
-        return broken(c, seq, "its content does not match its hash (edited)");
-    copy(c->prev_hex, sizeof c->prev_hex, hex);
-    c->expect_seq++;
-    return true;
-}
-
-static bool head_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
-{
-    (void)err;
-    (void)ei;
-    verify_ctx_t *c = ud;
-    if (store__num(r, 0) != c->expect_seq - 1 || strcmp(PQgetvalue(r, 0, 1), c->prev_hex) != 0)
-        broken(c, c->expect_seq, "rows after the last one are missing (the head is further)");
-    return true;
-}
-
-cp_err_t store_audit_verify(store_pg_t *pg, store_audit_report_t *rep, cp_errinfo_t *ei)
-{
-    memset(rep, 0, sizeof *rep);
-    verify_ctx_t c = {.rep = rep, .expect_seq = 1, .md = EVP_MD_CTX_new()};
-    memset(c.prev_hex, '0', 64);
-    if (c.md == NULL)
-        return cp_fail(ei, CP_ENOMEM, 0, "sha-256 context");
-    /* the timestamp in the one text form both sides hash */
-    cp_err_t err = store__pg_stream(
-        pg,
-        "SELECT seq, encode(prev_hash, 'hex'), encode(hash, 'hex'), cp_audit_time(at),"
-        " coalesce(actor_id::text, ''), role, coalesce(case_id::text, ''), object, action,"
-        " outcome, source FROM audit ORDER BY seq",
-        0, NULL, "reading the audit trail", verify_row, &c, ei);
-    if (err == CP_OK && rep->bad_seq == 0)
-        err = store__pg_stream(pg, "SELECT seq, encode(hash, 'hex') FROM audit_head", 0, NULL,
-                               "reading the audit trail's head", head_row, &c, ei);
-    EVP_MD_CTX_free(c.md);
-    if (err == CP_OK && rep->bad_seq != 0)
-        return cp_fail(ei, CP_ETAMPER, 0, "audit row %lld: %s", (long long)rep->bad_seq,
-                       rep->why);
-    return err;
 }

@@ -68,8 +68,28 @@ typedef struct store_case_row {
 cp_err_t store_cases_get(store_pg_t *pg, const char *token, store_case_row_t *out,
                          cp_errinfo_t *ei);
 typedef bool (*store_case_cb)(void *ud, const store_case_row_t *row);
-/* Every case, oldest first. */
-cp_err_t store_cases_list(store_pg_t *pg, store_case_cb cb, void *ud, cp_errinfo_t *ei);
+/* Whose cases a list holds: all, or those of one account as their patient, navigator or
+ * specialist (each an index of cases). */
+typedef enum {
+    STORE_CASES_ALL,
+    STORE_CASES_OF_PATIENT,
+    STORE_CASES_OF_NAVIGATOR,
+    STORE_CASES_OF_SPECIALIST,
+} store_case_scope_t;
+/* The cases in scope (account_id: whose), oldest first. */
+cp_err_t store_cases_list(store_pg_t *pg, store_case_scope_t scope, int64_t account_id,
+                          store_case_cb cb, void *ud, cp_errinfo_t *ei);
+/* One page of an account's worklist, most urgent first, ordered by the database as
+ * case_sla_urgency_cmp orders (migration 0015) at time now with the [cases] windows;
+ * *total: the cases in scope. scope: not STORE_CASES_ALL. */
+typedef struct store_worklist_page {
+    store_case_scope_t scope;
+    int64_t account_id, now;
+    int records_days, opinion_days;
+    int64_t offset, limit;
+} store_worklist_page_t;
+cp_err_t store_cases_worklist(store_pg_t *pg, const store_worklist_page_t *page,
+                              store_case_cb cb, void *ud, int64_t *total, cp_errinfo_t *ei);
 
 typedef struct store_case_event {
     const char *from, *to, *actor, *role, *reason, *at; /* at: ISO 8601, UTC */
@@ -193,8 +213,26 @@ typedef struct store_audit_row {
     int64_t case_id; /* 0: none */
     const char *object, *action, *outcome;
 } store_audit_row_t;
+/* storage/store_audit.c */
 cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,
                             const store_actor_t *by, cp_errinfo_t *ei);
+
+/* Group commit: concurrent appenders' rows go in one statement and one transaction (one
+ * lock of the chain's head, one WAL flush) instead of one each, which would serialize
+ * every audited request on the flush. Each append still returns only once its own row
+ * is committed. Thread-safe. */
+typedef struct store_audit_pending {
+    store_audit_row_t row;
+    store_actor_t by;
+    struct store_audit_pending *next;
+    bool done;
+    cp_err_t err;
+} store_audit_pending_t; /* lives on the appender's stack while it waits */
+typedef struct store_audit_log store_audit_log_t;
+store_audit_log_t *store_audit_log_new(store_pg_t *pg);
+void store_audit_log_free(store_audit_log_t *l); /* NULL: no-op; nobody may be appending */
+cp_err_t store_audit_log_append(store_audit_log_t *l, const store_audit_row_t *row,
+                                const store_actor_t *by, cp_errinfo_t *ei);
 
 typedef struct store_audit_report {
     int64_t rows;

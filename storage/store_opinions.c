@@ -9,6 +9,9 @@
 #include "store_cases.h"
 #include "store_pg_int.h"
 
+/* The states in which an opinion no longer changes: what the patient was shown stays. */
+#define SETTLED "('opinion_published', 'closed', 'withdrawn')"
+
 cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *text,
                                  const store_addr_t *pdf, uint64_t pdf_size, const char *key_id,
                                  const store_actor_t *by, cp_errinfo_t *ei)
@@ -26,7 +29,8 @@ cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *te
         "   SELECT $3::bytea, $4::bigint, $5, 0 WHERE $3::bytea IS NOT NULL"
         "   ON CONFLICT (address) DO NOTHING),"
         " o AS (INSERT INTO opinions AS o (case_id, text, pdf_blob, pdf_size, written_by)"
-        "   VALUES ($1::bigint, $2, $3::bytea, $4::bigint, $6::bigint)"
+        "   SELECT $1::bigint, $2, $3::bytea, $4::bigint, $6::bigint FROM cases"
+        "   WHERE id = $1::bigint AND state NOT IN " SETTLED
         "   ON CONFLICT (case_id) DO UPDATE SET text = EXCLUDED.text,"
         "   pdf_blob = coalesce(EXCLUDED.pdf_blob, o.pdf_blob),"
         "   pdf_size = coalesce(EXCLUDED.pdf_size, o.pdf_size),"
@@ -34,7 +38,7 @@ cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *te
         " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         "   SELECT $6::bigint, $7, case_id, 'opinion', 'opinion.write', 'allowed', $8 FROM o)"
         " SELECT case_id FROM o",
-        8, params, "writing an opinion", "no such case", ei);
+        8, params, "writing an opinion", "no such case, or its opinion is published", ei);
 }
 
 typedef struct opinion_ctx {
@@ -105,11 +109,13 @@ cp_err_t store_cases_opinion_pdf(store_pg_t *pg, int64_t case_id, const store_ad
         "   VALUES ($2::bytea, $3::bigint, $4, 0) ON CONFLICT (address) DO NOTHING),"
         " o AS (UPDATE opinions SET pdf_blob = $2::bytea, pdf_size = $3::bigint,"
         "   written_by = $5::bigint, updated_at = now() WHERE case_id = $1::bigint"
+        "   AND case_id IN (SELECT id FROM cases WHERE state NOT IN " SETTLED ")"
         "   RETURNING case_id),"
         " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         "   SELECT $5::bigint, $6, case_id, 'opinion', 'opinion.pdf', 'allowed', $7 FROM o)"
         " SELECT case_id FROM o",
-        7, params, "attaching an opinion's PDF", "the opinion has no text yet", ei);
+        7, params, "attaching an opinion's PDF",
+        "the opinion has no text yet, or it is published", ei);
 }
 
 typedef struct get_ctx {

@@ -721,7 +721,8 @@ static cp_err_t stream_results(slot_t *s, const char *what, store__row_fn row, v
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_SINGLE_TUPLE && go && err == CP_OK) {
             go = row(ud, r, &err, ei);
-        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && err == CP_OK) {
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK &&
+                   st != PGRES_COMMAND_OK && err == CP_OK) { /* COMMAND_OK: returns no rows */
             err = result_error(s->conn, r, what, ei);
             continue; /* result_error cleared r */
         }

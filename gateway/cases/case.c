@@ -44,19 +44,20 @@ void case_token_make(uint32_t rnd, char out[CASE_TOKEN_LEN + 1])
 
 bool case_token_parse(const char *in, char out[CASE_TOKEN_LEN + 1])
 {
-    char s[16];
+    char s[8];
     size_t n = 0;
-    const char *p = in;
-    if ((p[0] == 'C' || p[0] == 'c') && (p[1] == 'P' || p[1] == 'p') && p[2] == '-')
-        p += 3;
-    for (; *p; p++) {
+    for (const char *p = in; *p; p++) { /* hyphens and spaces as typed do not count */
         if (*p == '-' || *p == ' ')
             continue;
-        if (n == 6)
+        if (n == 8)
             return false;
         s[n++] = *p;
     }
-    if (n != 6)
+    /* eight symbols: the CP prefix with the six (six alone may well begin with C, P) */
+    bool prefixed = n == 8 && (s[0] == 'C' || s[0] == 'c') && (s[1] == 'P' || s[1] == 'p');
+    if (prefixed)
+        memmove(s, s + 2, 6);
+    else if (n != 6)
         return false;
     uint32_t v = 0;
     for (int i = 0; i < 5; i++) {

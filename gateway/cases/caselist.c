@@ -57,11 +57,12 @@ static int by_urgency(const void *a, const void *b)
     return c != 0 ? c : x->row.id < y->row.id ? -1 : 1;
 }
 
-cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now, case_keep_fn keep,
+cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now,
+                       store_case_scope_t scope, int64_t account_id, case_keep_fn keep,
                        void *ud, case_listed_t **out, size_t *n, cp_errinfo_t *ei)
 {
     collect_t c = {conf, now, keep, ud, NULL, 0, 0};
-    cp_err_t err = store_cases_list(pg, collect_row, &c, ei);
+    cp_err_t err = store_cases_list(pg, scope, account_id, collect_row, &c, ei);
     if (err != CP_OK) {
         free(c.v);
         c.v = NULL;

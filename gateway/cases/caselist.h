@@ -21,9 +21,10 @@ typedef struct case_listed {
     case_sla_t sla;
 } case_listed_t;
 typedef bool (*case_keep_fn)(void *ud, const store_case_row_t *r);
-/* The cases keep accepts (NULL: all), most urgent first (case_sla_urgency_cmp, then the
- * oldest); *out is malloc'ed (free it), NULL when *n is 0. */
-cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now, case_keep_fn keep,
+/* The cases in scope (store_cases_list) that keep accepts (NULL: all), most urgent first
+ * (case_sla_urgency_cmp, then the oldest); *out is malloc'ed (free it), NULL when *n is 0. */
+cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now,
+                       store_case_scope_t scope, int64_t account_id, case_keep_fn keep,
                        void *ud, case_listed_t **out, size_t *n, cp_errinfo_t *ei);
 
 /* Opens a case under a random token, drawn again while one is taken; n->token is set. */

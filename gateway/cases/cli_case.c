@@ -262,7 +262,8 @@ static int case_list(const char *cmd, int argc, char **argv)
     case_listed_t *v;
     size_t n;
     cp_errinfo_t ei = {0};
-    cp_err_t err = case_worklist(pg, &conf, (int64_t)time(NULL), all ? NULL : open_only, NULL,
+    cp_err_t err = case_worklist(pg, &conf, (int64_t)time(NULL), STORE_CASES_ALL, 0,
+                                 all ? NULL : open_only, NULL,
                                  &v, &n, &ei);
     store_pg_close(pg);
     if (err != CP_OK)

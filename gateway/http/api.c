@@ -15,6 +15,8 @@
 #include "auth.h"
 #include "caselist.h"
 #include "conf.h"
+#include "cp_log.h"
+#include "sessions.h"
 
 void api_reply(call_t *c, int status, json_t *j)
 {
@@ -51,7 +53,13 @@ void api_audit(call_t *c, int64_t case_id, const char *object, const char *actio
     store_audit_row_t a = {case_id, object, action, outcome};
     store_actor_t by = api_actor(c);
     cp_errinfo_t ei = {0};
-    store_audit_append(c->ctx->pg, &a, &by, &ei); /* the answer does not wait on it */
+    /* The answer waits for its row, committed with those of other requests meanwhile; if
+     * it cannot be written, the answer goes out anyway and the failure is logged. */
+    cp_err_t err = c->ctx->audit ? store_audit_log_append(c->ctx->audit, &a, &by, &ei)
+                                 : store_audit_append(c->ctx->pg, &a, &by, &ei);
+    if (err != CP_OK)
+        CP_LOG(CP_LOG_ERROR, "api", "event=audit_failed action=\"%s\" error=%s", action,
+               cp_err_name(err));
 }
 
 /* The caller's session: false (and 401 answered) without a valid one. */
@@ -64,7 +72,11 @@ static bool signed_in(call_t *c)
     uint8_t h[32];
     token_hash(c->rq->bearer, h);
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_session_account(c->ctx->pg, h, &c->me, &ei);
+    gw_sessions_t *cache = c->ctx->sessions;
+    bool cached = cache && gw_sessions_get(cache, h, &c->me);
+    cp_err_t err = cached ? CP_OK : store_cases_session_account(c->ctx->pg, h, &c->me, &ei);
+    if (err == CP_OK && cache && !cached)
+        gw_sessions_put(cache, h, &c->me);
     if (err == CP_ENOENT || (err == CP_OK && !case_role_parse(c->me.role, &c->role))) {
         api_error(c, 401, "unauthorized", "the session is unknown or has expired");
         return false;
@@ -152,6 +164,8 @@ static void logout(call_t *c)
     uint8_t h[32];
     token_hash(c->rq->bearer, h);
     cp_errinfo_t ei = {0};
+    if (c->ctx->sessions)
+        gw_sessions_drop(c->ctx->sessions, h);
     store_cases_session_delete(c->ctx->pg, h, &ei);
     api_reply(c, 204, NULL);
 }
@@ -298,13 +312,45 @@ static const struct case_route {
     {"POST", "/break-glass", api_break_glass},
 };
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* A path segment with its %XX escapes decoded (a browser writes the token's check symbol
+ * $ or = as %24 or %3D); false when it does not fit or an escape is malformed. */
+static bool unescape(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = in[i];
+        if (ch == '%') {
+            int hi = i + 2 < n ? hex_digit(in[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_digit(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi << 4 | lo) == 0)
+                return false;
+            ch = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (o + 1 >= cap)
+            return false;
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return true;
+}
+
 static void case_route(call_t *c, const char *rest)
 {
     const char *slash = strchr(rest, '/');
     size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
     const char *tail = rest + n;
     char token[32];
-    snprintf(token, sizeof token, "%.*s", n < sizeof token ? (int)n : 0, rest);
+    if (!unescape(rest, n, token, sizeof token))
+        token[0] = '\0'; /* no such case */
     bool path_known = false;
     for (size_t i = 0; i < sizeof case_routes / sizeof case_routes[0]; i++) {
         if (strcmp(tail, case_routes[i].tail) != 0)

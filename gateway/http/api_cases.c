@@ -23,11 +23,6 @@ static json_t *case_json(const call_t *c, const store_case_row_t *r)
                      (json_int_t)s.opinion_due, "waiting_on_patient", s.paused);
 }
 
-static bool is_own(void *ud, const store_case_row_t *r)
-{
-    return api_own(ud, r);
-}
-
 static long query_long(const char *q, const char *key, long def, long max)
 {
     size_t k = strlen(key);
@@ -39,6 +34,20 @@ static long query_long(const char *q, const char *key, long def, long max)
     return def;
 }
 
+typedef struct page {
+    call_t *c;
+    json_t *items;
+} page_t;
+
+static bool page_json(void *ud, const store_case_row_t *r)
+{
+    page_t *p = ud;
+    if (api_own(p->c, r)) /* the database selected the caller's cases; checked again */
+        json_array_append_new(p->items, case_json(p->c, r));
+    return true;
+}
+
+/* The caller's cases, most urgent first, a page at a time (sorted by the database). */
 void api_list_cases(call_t *c)
 {
     if (c->role == CASE_ROLE_ADMINISTRATOR) {
@@ -46,23 +55,29 @@ void api_list_cases(call_t *c)
         api_error(c, 403, "forbidden", "administrators read no clinical content");
         return;
     }
-    long skip = query_long(c->rq->query, "offset", 0, 1L << 30);
-    long limit = query_long(c->rq->query, "limit", 50, 200);
-    case_listed_t *v;
-    size_t n;
+    const conf_t *conf = c->ctx->conf;
+    store_worklist_page_t pg = {
+        .scope = c->role == CASE_ROLE_PATIENT     ? STORE_CASES_OF_PATIENT
+                 : c->role == CASE_ROLE_NAVIGATOR ? STORE_CASES_OF_NAVIGATOR
+                                                  : STORE_CASES_OF_SPECIALIST,
+        .account_id = c->me.id,
+        .now = (int64_t)time(NULL),
+        .records_days = conf->cases.records_days,
+        .opinion_days = conf->cases.opinion_days,
+        .offset = query_long(c->rq->query, "offset", 0, 1L << 30),
+        .limit = query_long(c->rq->query, "limit", 50, 200)};
+    page_t p = {c, json_array()};
+    int64_t total = 0;
     cp_errinfo_t ei = {0};
-    if (case_worklist(c->ctx->pg, c->ctx->conf, (int64_t)time(NULL), is_own, c, &v, &n, &ei) !=
-        CP_OK) {
+    if (store_cases_worklist(c->ctx->pg, &pg, page_json, &p, &total, &ei) != CP_OK) {
+        json_decref(p.items);
         api_unavailable(c);
         return;
     }
-    json_t *items = json_array();
-    for (size_t i = (size_t)skip; i < n && i < (size_t)skip + (size_t)limit; i++)
-        json_array_append_new(items, case_json(c, &v[i].row));
-    free(v);
     api_audit(c, 0, "cases", "case.list", "allowed");
-    api_reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", items, "total", (json_int_t)n,
-                            "offset", (json_int_t)skip, "limit", (json_int_t)limit));
+    api_reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", p.items, "total",
+                                (json_int_t)total, "offset", (json_int_t)pg.offset, "limit",
+                                (json_int_t)pg.limit));
 }
 
 static bool event_json(void *ud, const store_case_event_t *e)
@@ -323,8 +338,13 @@ void api_triage_decide(call_t *c, const char *item)
     bool ok = n > 0 && *end == '\0' && in != NULL &&
               json_unpack(in, "{s:s,s?s,s:s}", "decision", &decision, "token", &token,
                           "reason", &why) == 0 &&
-              (strcmp(decision, "reject") == 0 ||
-               (strcmp(decision, "attach") == 0 && token && case_token_parse(token, t)));
+              (strcmp(decision, "reject") == 0 || (strcmp(decision, "attach") == 0 && token));
+    if (ok && decision[0] == 'a' && !case_token_parse(token, t)) {
+        json_decref(in);
+        api_error(c, 400, "not_a_token", "that is not a case token (they read like CP-7K3M-9Q; "
+                                         "the last symbol is a check)");
+        return;
+    }
     if (!ok) {
         json_decref(in);
         api_error(c, 400, "bad_request",

@@ -81,6 +81,22 @@ void api_assign_specialist(call_t *c, const char *token)
     json_decref(in);
 }
 
+static bool published(const store_case_row_t *r)
+{
+    return strcmp(r->state, "opinion_published") == 0 || strcmp(r->state, "closed") == 0;
+}
+
+/* Once published (or the case withdrawn) the opinion stays as the patient was shown it;
+ * answered 409 when it is so. */
+static bool still_open(call_t *c, const store_case_row_t *r)
+{
+    if (!published(r) && strcmp(r->state, "withdrawn") != 0)
+        return true;
+    api_error(c, 409, "settled", "the opinion is published (or the case withdrawn): it no "
+                                 "longer changes");
+    return false;
+}
+
 /* The case's specialist writes (or rewrites) the opinion's text. */
 void api_write_opinion(call_t *c, const char *token)
 {
@@ -92,6 +108,8 @@ void api_write_opinion(call_t *c, const char *token)
         api_error(c, 403, "forbidden", "the case's specialist writes the opinion");
         return;
     }
+    if (!still_open(c, &r))
+        return;
     json_t *in = api_body(c, "send {\"text\": ...}");
     if (in == NULL)
         return;
@@ -108,11 +126,6 @@ void api_write_opinion(call_t *c, const char *token)
         api_unavailable(c);
     else
         api_reply(c, 200, json_pack("{s:s,s:b}", "token", r.token, "opinion", 1));
-}
-
-static bool published(const store_case_row_t *r)
-{
-    return strcmp(r->state, "opinion_published") == 0 || strcmp(r->state, "closed") == 0;
 }
 
 /* The opinion of a case the caller may read it in: the patient only once published. */
@@ -196,7 +209,8 @@ void api_put_pdf(call_t *c, const char *token)
     store_case_row_t r;
     if (!api_find_case(c, token, &r) ||
         !api_role_is(c, CASE_ROLE_SPECIALIST, r.id, "opinion", "opinion.pdf",
-                     "the case's specialist attaches the opinion's PDF"))
+                     "the case's specialist attaches the opinion's PDF") ||
+        !still_open(c, &r))
         return;
     store_addr_t addr;
     uint64_t size = 0;

@@ -77,6 +77,10 @@ for u, (ls, n, one, tri) in table.items():
 # typed in lower case, the token still names the case
 want("token as typed", call("GET", "/api/v1/cases/" + tok.lower(), tokens["nina"])[0], 200)
 want("no such case", call("GET", "/api/v1/cases/CP-0000-00", tokens["nina"])[0], 404)
+# as a browser escapes it (the check symbol may be $ or =), or without the prefix's hyphen
+want("token escaped", call("GET", "/api/v1/cases/" + "".join("%%%02X" % ord(ch) for ch in tok), tokens["nina"])[0], 200)
+want("token unhyphenated", call("GET", "/api/v1/cases/" + tok.replace("-", "").lower(), tokens["nina"])[0], 200)
+want("token badly escaped", call("GET", "/api/v1/cases/" + tok + "%2", tokens["nina"])[0], 404)
 # moves: registered -> collecting_records is the navigator's, on their own case
 move = {"to": "collecting_records", "reason": "requests sent"}
 for u, code in [("pat", 409), ("sam", 409), ("otto", 404), ("sue", 404), ("adam", 403), ("nina", 200)]:
@@ -98,6 +102,8 @@ want("records", (s, b["records"]), (200, []))
 want("records not yours", call("GET", f"/api/v1/cases/{tok}/records", tokens["otto"])[0], 404)
 want("triage decision by a patient", call("POST", "/api/v1/triage/1", tokens["pat"], {"decision": "reject", "reason": "x"})[0], 403)
 want("triage decision malformed", call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "maybe", "reason": "x"})[0], 400)
+s, b = call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "attach", "token": "CP-7K3M-9X", "reason": "x"})
+want("triage attach to a mistyped token", (s, b["error"]["code"]), (400, "not_a_token"))
 want("triage item unknown", call("POST", "/api/v1/triage/999", tokens["nina"], {"decision": "attach", "token": tok, "reason": "x"})[0], 409)
 
 # opening cases, asking for records, waiting on the patient
@@ -179,6 +185,11 @@ for u, to in [("nina", "records_complete"), ("nina", "under_review"), ("sue", "o
 s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["pat"])
 want("pat after publication", (s, b["text"], b["pdf"], b["published"]), (200, op["text"], True, True))
 want("pat reads the pdf", send("GET", url, tokens["pat"])[2] == pdf, True)
+# published, it stays as the patient was shown it
+s, b = call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sue"], {"text": "changed"})
+want("rewriting a published opinion", (s, b["error"]["code"]), (409, "settled"))
+want("replacing a published PDF", send("PUT", url, tokens["sue"], pdf, "application/pdf")[0], 409)
+want("unchanged", call("GET", f"/api/v1/cases/{tok}/opinion", tokens["pat"])[1]["text"], op["text"])
 # the patient asks for it to be sent to their doctor
 doc = {"recipient": "Dr. Who", "fax": "+1 (555) 010-0199"}
 want("sent by nina", call("POST", f"/api/v1/cases/{tok}/outbound", tokens["nina"], doc)[0], 403)
@@ -284,9 +295,10 @@ log "every role x endpoint as the table says; sessions; limits"
 # asking for records (otto, sam), a patient pausing; sam assigning, sam and nina writing
 # the opinion; sam and adam reading the opinion, nina attaching its PDF, asking for it to be
 # sent and breaking the glass, otto listing the requests, adam listing cases, writing the
-# opinion under a grant and reading another case, a login and a case token made of SQL
+# opinion under a grant and reading another case, a login and a case token made of SQL, a
+# token badly escaped
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 36 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 37 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"

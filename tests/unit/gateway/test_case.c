@@ -59,8 +59,19 @@ void case_token_read_as_typed(void **state)
     assert_string_equal(t, "CP-0001-1~");
     assert_true(case_token_parse("CP-OOOI-L~", out));
     assert_string_equal(out, t);
+    /* the prefix without its hyphen, or with spaces */
+    assert_true(case_token_parse("cp000000", out));
+    assert_string_equal(out, "CP-0000-00");
+    assert_true(case_token_parse("CP 0001 1~", out));
+    assert_string_equal(out, t);
+    /* six symbols that begin with C and P are a token, not a prefix */
+    case_token_make(12u << 20 | 22u << 15, t); /* CP-CP00-0? */
+    assert_true(strncmp(t, "CP-CP00-0", 9) == 0);
+    assert_true(case_token_parse(t + 3, out));
+    assert_string_equal(out, t);
     assert_false(case_token_parse("", out));
     assert_false(case_token_parse("CP-0000-0", out));
+    assert_false(case_token_parse("cp0000000", out));
     assert_false(case_token_parse("CP-0000-000", out));
     assert_false(case_token_parse("CP-U000-00", out)); /* U is a check symbol only */
 }
