@@ -88,6 +88,9 @@ static const opt_t options[] = {
      "its TCP port (0: any free port; -1, the default: no HTTP API)"},
     {"http", "max_connections", T_INT, F(http.max_connections), 1, 4096, "256",
      "concurrent HTTP connections; more are closed at once"},
+    {"http", "tls_cert", T_PATH, F(http.tls_cert), 0, 0, "",
+     "with tls_key: the API and console speak HTTPS only (TLS 1.2+, BCP 195 suites); PEM"},
+    {"http", "tls_key", T_PATH, F(http.tls_key), 0, 0, "", "the HTTPS private key, PEM"},
     {"http", "request_timeout", T_INT, F(http.request_timeout), 1, 3600, "60",
      "seconds a client has to send a whole request (from connecting or the last answer)"},
     {"http", "max_upload_mb", T_INT, F(http.max_upload_mb), 1, 256, "16",
@@ -602,6 +605,8 @@ cp_err_t conf_load(const char *path, conf_t *out, cp_errinfo_t *ei)
             return cp_fail(ei, CP_ECONFIG, 0, "%s: [peer %s] has a password_hash but no username",
                            path, c.peers[i].name);
     }
+    if (!c.http.tls_cert[0] != !c.http.tls_key[0])
+        return cp_fail(ei, CP_ECONFIG, 0, "%s: [http] tls_cert and tls_key go together", path);
     if (c.dicom.tls_port >= 0 && (!c.dicom.tls_cert[0] || !c.dicom.tls_key[0]))
         return cp_fail(ei, CP_ECONFIG, 0, "%s: tls_port needs tls_cert and tls_key", path);
     *out = c; /* check-then-assign: a bad file leaves *out untouched */

@@ -88,6 +88,7 @@ typedef struct conf_http {
     int port; /* -1: no HTTP API */
     int max_connections;
     int request_timeout; /* seconds for a whole request */
+    char tls_cert[CONF_PATH_MAX], tls_key[CONF_PATH_MAX]; /* both: HTTPS only */
     int max_upload_mb;   /* the body of an upload (an opinion's PDF) */
     int session_hours; /* a login session lasts this long */
     char static_dir[CONF_PATH_MAX]; /* [http] console_dir: the web console; "": none */

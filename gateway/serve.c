@@ -98,8 +98,8 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
            conf->dicom.ae_title, conf->dicom.bind, gw_dicom_port(s.dicom),
            gw_dicom_tls_port(s.dicom), CODEC_IMPL_VERSION);
     if (s.http != NULL)
-        CP_LOG(CP_LOG_INFO, "serve", "event=http_listening bind=%s port=%d", conf->http.bind,
-               gw_http_port(s.http));
+        CP_LOG(CP_LOG_INFO, "serve", "event=http_listening bind=%s port=%d scheme=%s",
+               conf->http.bind, gw_http_port(s.http), conf->http.tls_cert[0] ? "https" : "http");
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
     CP_LOG(rc == 0 ? CP_LOG_INFO : CP_LOG_ERROR, "serve", "event=stopped clean=%s",

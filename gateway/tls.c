@@ -35,7 +35,7 @@ static const char bcp195_tls12[] =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
 
-cp_err_t gw_tls_ctx_new(const conf_dicom_t *dc, gw_tls_ctx_t **out, cp_errinfo_t *ei)
+cp_err_t gw_tls_ctx_new(const gw_tls_conf_t *tc, gw_tls_ctx_t **out, cp_errinfo_t *ei)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
@@ -44,20 +44,20 @@ cp_err_t gw_tls_ctx_new(const conf_dicom_t *dc, gw_tls_ctx_t **out, cp_errinfo_t
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
         !SSL_CTX_set_cipher_list(ctx, bcp195_tls12))
         err = ssl_fail(ei, "tls protocol settings");
-    else if (SSL_CTX_use_certificate_chain_file(ctx, dc->tls_cert) != 1)
+    else if (SSL_CTX_use_certificate_chain_file(ctx, tc->cert) != 1)
         err = ssl_fail(ei, "tls_cert");
-    else if (SSL_CTX_use_PrivateKey_file(ctx, dc->tls_key, SSL_FILETYPE_PEM) != 1 ||
+    else if (SSL_CTX_use_PrivateKey_file(ctx, tc->key, SSL_FILETYPE_PEM) != 1 ||
              SSL_CTX_check_private_key(ctx) != 1)
         err = ssl_fail(ei, "tls_key");
-    else if (dc->tls_ca[0] && SSL_CTX_load_verify_locations(ctx, dc->tls_ca, NULL) != 1)
+    else if (tc->ca && tc->ca[0] && SSL_CTX_load_verify_locations(ctx, tc->ca, NULL) != 1)
         err = ssl_fail(ei, "tls_ca");
     if (err != CP_OK) {
         SSL_CTX_free(ctx);
         return err;
     }
     int mode = SSL_VERIFY_NONE;
-    if (dc->tls_ca[0])
-        mode = SSL_VERIFY_PEER | (dc->tls_require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+    if (tc->ca && tc->ca[0])
+        mode = SSL_VERIFY_PEER | (tc->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     SSL_CTX_set_verify(ctx, mode, NULL);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     *out = cp_xcalloc(1, sizeof **out);

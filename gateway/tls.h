@@ -1,21 +1,28 @@
-/* gateway/tls.h -- DICOM TLS (PS3.15 B.9, BCP 195) over libuv streams: OpenSSL runs on
- * memory BIOs, so the same association code reads and writes through it. Loop thread. */
+/* gateway/tls.h -- TLS for the DICOM listener (PS3.15 B.9, BCP 195) and the HTTP API
+ * over libuv streams: OpenSSL runs on memory BIOs, so the same connection code reads and
+ * writes through it. Loop thread. */
 #ifndef CASEPORT_GW_TLS_H
 #define CASEPORT_GW_TLS_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "cp_err.h"
 
 typedef struct gw_tls_ctx gw_tls_ctx_t; /* the server's certificate and policy */
 typedef struct gw_tls gw_tls_t;         /* one connection */
 
+/* A listener's certificate and policy, as its configuration section names them. */
+typedef struct gw_tls_conf {
+    const char *cert, *key; /* PEM: the certificate chain, its private key */
+    const char *ca;         /* "" or NULL: client certificates are not asked for */
+    bool require_client_cert;
+} gw_tls_conf_t;
+
 /* TLS 1.2 or newer, BCP 195 cipher suites (ECDHE with AES-GCM or ChaCha20), the server
- * certificate and key from tls_cert/tls_key; with tls_ca, client certificates are
- * verified against it, and required with tls_require_client_cert. */
-cp_err_t gw_tls_ctx_new(const conf_dicom_t *dc, gw_tls_ctx_t **out, cp_errinfo_t *ei);
+ * certificate and key; with a ca, client certificates are verified against it, and
+ * required with require_client_cert. */
+cp_err_t gw_tls_ctx_new(const gw_tls_conf_t *tc, gw_tls_ctx_t **out, cp_errinfo_t *ei);
 void gw_tls_ctx_free(gw_tls_ctx_t *ctx); /* NULL: no-op */
 
 gw_tls_t *gw_tls_new(gw_tls_ctx_t *ctx);

@@ -65,8 +65,9 @@ cp_err_t gw_dicom_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_dicom_server_t
     srv->loop = loop;
     srv->ctx = *ctx;
     cp_err_t err = CP_OK;
+    gw_tls_conf_t tc = {dc->tls_cert, dc->tls_key, dc->tls_ca, dc->tls_require_client_cert};
     if (dc->tls_port >= 0)
-        err = gw_tls_ctx_new(dc, &srv->tls_ctx, ei);
+        err = gw_tls_ctx_new(&tc, &srv->tls_ctx, ei);
     int rc = err == CP_OK ? listen_on(srv, &srv->listener, dc->bind, dc->port) : 0;
     if (err == CP_OK && rc != 0)
         err = cp_fail(ei, CP_EIO, 0, "cannot listen on %s:%d: %s", dc->bind, dc->port,

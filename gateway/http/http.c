@@ -9,6 +9,7 @@
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "http_req.h"
+#include "tls.h"
 
 /* Request bodies buffered by the whole server: a few uploads at [http] max_upload_mb. */
 #define BODY_BUDGET (128u << 20)
@@ -21,6 +22,7 @@ struct gw_http_server {
     gw_ctx_t ctx;
     int port, n_conns;
     gw_http_budget_t budget;
+    gw_tls_ctx_t *tls_ctx; /* [http] tls_cert: HTTPS only; NULL: plain HTTP */
     bool closing, listener_closed;
     conn_t *conns; /* every open connection, to close them */
 };
@@ -34,6 +36,7 @@ struct conn {
     gw_http_req_t req;
     gw_api_request_t rq;
     bool busy, close_after, closing, reading;
+    gw_tls_t *tls;    /* NULL: plain HTTP */
     uint8_t *pending; /* read past the request being answered (pipelined) */
     size_t pending_len;
     uv_work_t work;
@@ -58,8 +61,10 @@ static size_t body_limit(void *ud, const char *method, const char *url)
 /* The server lives until its listener and its last connection are closed. */
 static void maybe_free(gw_http_server_t *s)
 {
-    if (s->closing && s->listener_closed && s->n_conns == 0)
+    if (s->closing && s->listener_closed && s->n_conns == 0) {
+        gw_tls_ctx_free(s->tls_ctx);
         free(s);
+    }
 }
 
 /* ---- life cycle ---- */
@@ -70,6 +75,7 @@ static void on_handle_closed(uv_handle_t *h)
     if (--c->handles > 0)
         return;
     gw_http_req_free(&c->req);
+    gw_tls_free(c->tls);
     free(c->pending);
     free(c);
 }
@@ -152,6 +158,65 @@ static void after_write(uv_write_t *w, int status)
         start_reading(c);
 }
 
+/* What OpenSSL has to send (handshake messages, alerts), outside any answer. */
+static void after_flush(uv_write_t *w, int status)
+{
+    out_t *o = container_of(w, out_t, req);
+    conn_t *c = o->conn;
+    free(o->buf);
+    free(o);
+    if (status < 0)
+        close_conn(c);
+}
+
+/* An alert has gone out (or could not): the connection ends. */
+static void after_alert(uv_write_t *w, int status)
+{
+    (void)status;
+    out_t *o = container_of(w, out_t, req);
+    conn_t *c = o->conn;
+    free(o->buf);
+    free(o);
+    close_conn(c);
+}
+
+/* Moves OpenSSL's pending ciphertext into one buffer: *n bytes, malloc'ed (NULL: none). */
+static char *take_ciphertext(conn_t *c, size_t *n)
+{
+    *n = gw_tls_pending(c->tls);
+    if (*n == 0)
+        return NULL;
+    char *buf = cp_xmalloc(*n);
+    *n = gw_tls_take(c->tls, (uint8_t *)buf, *n);
+    return buf;
+}
+
+/* Writes what OpenSSL has to send; with last, the connection closes once it is out (a
+ * refused handshake's alert reaches the client rather than a reset). */
+static void flush_tls(conn_t *c, bool last)
+{
+    size_t n;
+    char *buf = c->tls && !c->closing ? take_ciphertext(c, &n) : NULL;
+    if (buf == NULL) {
+        if (last)
+            close_conn(c);
+        return;
+    }
+    out_t *o = cp_xmalloc(sizeof *o);
+    o->conn = c;
+    o->buf = buf;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+    if (last && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    if (uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, last ? after_alert : after_flush) != 0) {
+        free(buf);
+        free(o);
+        close_conn(c);
+    }
+}
+
 static void send_response(conn_t *c, int status, const char *body, size_t blen,
                           const char *type, bool challenge)
 {
@@ -169,7 +234,19 @@ static void send_response(conn_t *c, int status, const char *body, size_t blen,
                      challenge ? "WWW-Authenticate: Bearer\r\n" : "",
                      c->close_after ? "Connection: close\r\n" : "");
     memcpy(o->buf + n, body ? body : "", blen);
-    uv_buf_t b = uv_buf_init(o->buf, (unsigned)(n + (int)blen));
+    size_t len = (size_t)n + blen;
+    if (c->tls != NULL) { /* the answer goes out as TLS records */
+        cp_errinfo_t ei = {0};
+        cp_err_t err = gw_tls_write(c->tls, (const uint8_t *)o->buf, len, &ei);
+        free(o->buf);
+        o->buf = err == CP_OK ? take_ciphertext(c, &len) : NULL;
+        if (o->buf == NULL) {
+            free(o);
+            close_conn(c);
+            return;
+        }
+    }
+    uv_buf_t b = uv_buf_init(o->buf, (unsigned)len);
     c->busy = true;
     if (uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, after_write) != 0) {
         free(o->buf);
@@ -262,13 +339,35 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = 16 * 1024;
 }
 
+/* Plaintext out of TLS records: several requests may come out of one read; those after
+ * the one being answered wait in pending. */
+static void on_plain(void *ud, const uint8_t *data, size_t len)
+{
+    conn_t *c = ud;
+    if (c->closing)
+        return;
+    if (!c->busy && c->pending_len == 0) {
+        feed(c, (const char *)data, len);
+        return;
+    }
+    c->pending = cp_xrealloc(c->pending, c->pending_len + len);
+    memcpy(c->pending + c->pending_len, data, len);
+    c->pending_len += len;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     conn_t *c = s->data;
-    if (nread < 0)
+    cp_errinfo_t ei = {0};
+    if (nread < 0) {
         close_conn(c);
-    else if (nread > 0 && !c->busy)
+    } else if (nread > 0 && c->tls != NULL) {
+        cp_err_t err = gw_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread, on_plain,
+                                   c, &ei);
+        flush_tls(c, err != CP_OK); /* the handshake's answer; or an alert, and the end */
+    } else if (nread > 0 && !c->busy) {
         feed(c, buf->base, (size_t)nread);
+    }
     free(buf->base);
 }
 
@@ -300,6 +399,8 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    if (s->tls_ctx != NULL)
+        c->tls = gw_tls_new(s->tls_ctx);
     gw_http_req_init(&c->req, &s->budget, body_limit, s);
     uv_timer_start(&c->timer, on_timeout, request_ms(s), 0);
     start_reading(c);
@@ -320,6 +421,14 @@ cp_err_t gw_http_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_http_server_t *
     s->loop = loop;
     s->ctx = *ctx;
     s->budget.max = BODY_BUDGET;
+    if (h->tls_cert[0]) {
+        gw_tls_conf_t tc = {h->tls_cert, h->tls_key, NULL, false};
+        cp_err_t err = gw_tls_ctx_new(&tc, &s->tls_ctx, ei);
+        if (err != CP_OK) {
+            free(s);
+            return err;
+        }
+    }
     uv_tcp_init(loop, &s->tcp);
     s->tcp.data = s;
     int rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&sa, 0);
