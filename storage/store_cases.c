@@ -140,21 +140,23 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
                             n->subspecialty,
                             n->questionnaire_json ? n->questionnaire_json : "{}",
                             n->first_opinion, store__id_param(n->navigator_id, nav),
-                            store__id_param(n->patient_account_id, pat), store__id_param(by->id, actor),
-                            by->role, by->source};
+                            store__id_param(n->patient_account_id, pat),
+                            store__id_param(by->id, actor), by->role, by->source,
+                            n->condition_code};
     store__first_t c = {0};
     cp_err_t err = store__pg_stream(
         pg,
         "WITH c AS (INSERT INTO cases (token, patient_name, birth_date, sex, condition,"
-        "   subspecialty, questionnaire, first_opinion, navigator_id, patient_account_id)"
-        "   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::bigint, $10::bigint)"
+        "   subspecialty, questionnaire, first_opinion, navigator_id, patient_account_id,"
+        "   condition_code)"
+        "   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::bigint, $10::bigint, $14)"
         "   ON CONFLICT (token) DO NOTHING RETURNING id),"
         " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
         "   SELECT id, NULL, 'registered', $11::bigint, $12, 'case opened' FROM c),"
         " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         "   SELECT $11::bigint, $12, id, 'case', 'case.create', 'allowed', $13 FROM c)"
         " SELECT id FROM c",
-        13, params, "opening a case", store__first_row, &c, ei);
+        14, params, "opening a case", store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_EEXIST, 0, "case token %s is taken", n->token);
     if (err == CP_OK)

@@ -46,6 +46,7 @@ cp_err_t store_cases_subspecialty_known(store_pg_t *pg, const char *code, bool *
 typedef struct store_case_new {
     const char *token, *patient_name, *birth_date, *sex, *condition, *subspecialty;
     const char *questionnaire_json, *first_opinion;
+    const char *condition_code; /* NULL: none (migration 0016) */
     int64_t navigator_id, patient_account_id; /* 0: none */
 } store_case_new_t;
 
@@ -151,6 +152,24 @@ void store_opinion_free(store_opinion_t *o);
 cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *recipient,
                                   const char *fax, const char *email, const store_actor_t *by,
                                   int64_t *id, cp_errinfo_t *ei);
+
+/* ---- conditions and their questionnaires (migration 0016): store_opinions.c ---- */
+
+typedef struct store_condition {
+    const char *code, *name, *subspecialty, *questionnaire_json;
+} store_condition_t;
+typedef bool (*store_condition_cb)(void *ud, const store_condition_t *c);
+/* Every condition, by code; with code non-NULL only that one (none: CP_ENOENT). */
+cp_err_t store_cases_conditions(store_pg_t *pg, const char *code, store_condition_cb cb,
+                                void *ud, cp_errinfo_t *ei);
+/* The case's questionnaire (its condition's schema, "" when it names none) and the
+ * answers given so far, malloc'ed JSON texts (free them). */
+cp_err_t store_cases_questionnaire(store_pg_t *pg, int64_t case_id, char **schema_json,
+                                   char **answers_json, cp_errinfo_t *ei);
+/* Replaces the answers (already checked against the schema), with the audit row;
+ * CP_ENOENT when the case's opinion is published or the case is over. */
+cp_err_t store_cases_answers_put(store_pg_t *pg, int64_t case_id, const char *answers_json,
+                                 const store_actor_t *by, cp_errinfo_t *ei);
 
 /* ---- records requests as listed, break-glass (migrations 0011, 0014) ---- */
 

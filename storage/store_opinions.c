@@ -1,7 +1,8 @@
 /* storage/store_opinions.c -- a case's opinion (its text and PDF), the requests to send
  * it to the patient's doctor, the records requests of a case as listed, and the
- * administrators' break-glass grants (store_cases.h). As in store_cases.c, every write
- * carries its audit row in the same statement. */
+ * administrators' break-glass grants, conditions and their questionnaires
+ * (store_cases.h). As in store_cases.c, every write carries its audit row in the same
+ * statement. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +242,93 @@ cp_err_t store_cases_break_glass_active(store_pg_t *pg, int64_t case_id, int64_t
                                     store__count_row, &n, ei);
     *active = n > 0;
     return err;
+}
+
+/* ---- conditions and questionnaires ---- */
+
+typedef struct condition_ctx {
+    store_condition_cb cb;
+    void *ud;
+    bool found;
+} condition_ctx_t;
+
+static bool condition_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    condition_ctx_t *c = ud;
+    c->found = true;
+    store_condition_t x = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                           PQgetvalue(r, 0, 3)};
+    return c->cb(c->ud, &x);
+}
+
+cp_err_t store_cases_conditions(store_pg_t *pg, const char *code, store_condition_cb cb,
+                                void *ud, cp_errinfo_t *ei)
+{
+    const char *params[] = {code};
+    condition_ctx_t c = {cb, ud, false};
+    cp_err_t err = store__pg_stream(pg,
+                                    "SELECT code, name, subspecialty, questionnaire::text"
+                                    " FROM conditions WHERE $1::text IS NULL OR code = $1"
+                                    " ORDER BY code",
+                                    1, params, "listing conditions", condition_row, &c, ei);
+    if (err == CP_OK && code != NULL && !c.found)
+        return cp_fail(ei, CP_ENOENT, 0, "no condition %s", code);
+    return err;
+}
+
+typedef struct answers_ctx {
+    char *schema, *answers;
+} answers_ctx_t;
+
+static bool answers_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    answers_ctx_t *c = ud;
+    c->schema = strdup(PQgetvalue(r, 0, 0));
+    c->answers = strdup(PQgetvalue(r, 0, 1));
+    if (c->schema == NULL || c->answers == NULL)
+        *err = cp_fail(ei, CP_ENOMEM, 0, "out of memory for a questionnaire");
+    return *err == CP_OK;
+}
+
+cp_err_t store_cases_questionnaire(store_pg_t *pg, int64_t case_id, char **schema_json,
+                                   char **answers_json, cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {store__id_param(case_id, id)};
+    answers_ctx_t c = {NULL, NULL};
+    cp_err_t err = store__pg_stream(pg,
+                                    "SELECT coalesce(d.questionnaire::text, ''),"
+                                    " c.questionnaire::text FROM cases c"
+                                    " LEFT JOIN conditions d ON d.code = c.condition_code"
+                                    " WHERE c.id = $1::bigint",
+                                    1, params, "reading a questionnaire", answers_row, &c, ei);
+    if (err == CP_OK && c.schema == NULL)
+        err = cp_fail(ei, CP_ENOENT, 0, "no such case");
+    if (err != CP_OK) {
+        free(c.schema);
+        free(c.answers);
+        c.schema = c.answers = NULL;
+    }
+    *schema_json = c.schema;
+    *answers_json = c.answers;
+    return err;
+}
+
+cp_err_t store_cases_answers_put(store_pg_t *pg, int64_t case_id, const char *answers_json,
+                                 const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], actor[24];
+    const char *params[] = {store__id_param(case_id, id), answers_json,
+                            store__id_param(by->id, actor), by->role, by->source};
+    return store__one_row(
+        pg,
+        "WITH c AS (UPDATE cases SET questionnaire = $2::jsonb, updated_at = now()"
+        "   WHERE id = $1::bigint AND state NOT IN " SETTLED " RETURNING id),"
+        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
+        "   SELECT $3::bigint, $4, id, 'questionnaire', 'questionnaire.answer', 'allowed', $5"
+        "   FROM c)"
+        " SELECT id FROM c",
+        5, params, "answering a questionnaire", "no such case, or it is settled", ei);
 }

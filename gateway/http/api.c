@@ -299,6 +299,8 @@ static const struct case_route {
     {"GET", "", api_get_case},
     {"POST", "/transitions", api_move_case},
     {"GET", "/requests", api_list_requests},
+    {"GET", "/questionnaire", api_get_questionnaire},
+    {"PUT", "/questionnaire", api_put_questionnaire},
     {"POST", "/requests", api_add_request},
     {"PUT", "/waiting", api_pause_case},
     {"GET", "/records", api_case_records},
@@ -400,6 +402,8 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         api_list_cases(&c);
     else if (strcmp(p, "/api/v1/cases") == 0 && is(&c, "POST"))
         api_open_case(&c);
+    else if (strcmp(p, "/api/v1/conditions") == 0 && is(&c, "GET"))
+        api_conditions(&c);
     else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))
         api_triage(&c);
     else if (strncmp(p, "/api/v1/triage/", 15) == 0 && is(&c, "POST"))

@@ -106,7 +106,29 @@ void api_get_case(call_t *c, const char *token)
     api_reply(c, 200, j);
 }
 
-/* A navigator opens a case and is its navigator. */
+/* Opens the case checked by api_open_case. */
+static void create_case(call_t *c, store_case_new_t *n)
+{
+    bool known = false;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_subspecialty_known(c->ctx->pg, n->subspecialty, &known, &ei);
+    if (err == CP_OK && !known) {
+        api_error(c, 400, "unknown_subspecialty", "no such subspecialty");
+        return;
+    }
+    char token[CASE_TOKEN_LEN + 1];
+    int64_t id = 0;
+    store_actor_t by = api_actor(c);
+    if (err == CP_OK)
+        err = case_open(c->ctx->pg, n, &by, token, &id, &ei);
+    if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 201, json_pack("{s:s,s:s}", "token", token, "state", "registered"));
+}
+
+/* A navigator opens a case and is its navigator; with a condition code, the answers to
+ * its questionnaire are checked against it. */
 void api_open_case(call_t *c)
 {
     if (c->role != CASE_ROLE_NAVIGATOR) {
@@ -114,18 +136,22 @@ void api_open_case(call_t *c)
         api_error(c, 403, "forbidden", "navigators open cases");
         return;
     }
-    static const char usage[] = "send {\"patient_name\", \"condition\", \"subspecialty\", "
-                                "\"first_opinion\", and optionally \"birth_date\", \"sex\"}";
+    static const char usage[] = "send {\"patient_name\", \"condition\", \"first_opinion\", "
+                                "\"subspecialty\" or \"condition_code\" (GET /conditions), and "
+                                "optionally \"questionnaire\" (its answers), \"birth_date\", "
+                                "\"sex\"}";
     json_t *in = api_body(c, usage);
     if (in == NULL)
         return;
     store_case_new_t n = {.birth_date = "", .sex = "", .navigator_id = c->me.id};
-    bool known = false;
-    cp_errinfo_t ei = {0};
-    if (json_unpack(in, "{s:s,s:s,s:s,s:s,s?s,s?s}", "patient_name", &n.patient_name,
+    json_t *answers = NULL;
+    if (json_unpack(in, "{s:s,s:s,s?s,s:s,s?s,s?s,s?s,s?o}", "patient_name", &n.patient_name,
                     "condition", &n.condition, "subspecialty", &n.subspecialty, "first_opinion",
-                    &n.first_opinion, "birth_date", &n.birth_date, "sex", &n.sex) != 0 ||
+                    &n.first_opinion, "birth_date", &n.birth_date, "sex", &n.sex,
+                    "condition_code", &n.condition_code, "questionnaire", &answers) != 0 ||
         !n.patient_name[0] || !n.condition[0] || !n.first_opinion[0] ||
+        (n.subspecialty == NULL && n.condition_code == NULL) ||
+        (answers != NULL && n.condition_code == NULL) ||
         (n.birth_date[0] && (strlen(n.birth_date) != 8 ||
                              strspn(n.birth_date, "0123456789") != 8)) ||
         (n.sex[0] && strcmp(n.sex, "M") && strcmp(n.sex, "F") && strcmp(n.sex, "O"))) {
@@ -133,24 +159,11 @@ void api_open_case(call_t *c)
         json_decref(in);
         return;
     }
-    cp_err_t err = store_cases_subspecialty_known(c->ctx->pg, n.subspecialty, &known, &ei);
-    if (err == CP_OK && !known) {
-        api_error(c, 400, "unknown_subspecialty", "no such subspecialty");
-        json_decref(in);
-        return;
-    }
-    char token[CASE_TOKEN_LEN + 1];
-    int64_t id = 0;
-    store_actor_t by = api_actor(c);
-    if (err == CP_OK)
-        err = case_open(c->ctx->pg, &n, &by, token, &id, &ei);
+    char sub[64], *text = NULL;
+    if (api_case_condition(c, &n, answers, sub, &text))
+        create_case(c, &n);
+    free(text);
     json_decref(in);
-    if (err == CP_EINVAL)
-        api_error(c, 400, "bad_request", usage);
-    else if (err != CP_OK)
-        api_unavailable(c);
-    else
-        api_reply(c, 201, json_pack("{s:s,s:s}", "token", token, "state", "registered"));
 }
 
 /* The case's navigator asks a provider for its records. */

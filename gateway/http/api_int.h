@@ -51,6 +51,16 @@ void api_case_records(call_t *c, const char *token);
 void api_triage(call_t *c);
 void api_triage_decide(call_t *c, const char *item);
 
+/* ---- api_questionnaire.c ---- */
+/* With n->condition_code: the condition must exist, answers (may be NULL) must fit its
+ * questionnaire; n->subspecialty defaults to the condition's (written into sub), and
+ * n->questionnaire_json is set to *text (malloc'ed). false: an error was answered. */
+bool api_case_condition(call_t *c, store_case_new_t *n, const json_t *answers, char sub[64],
+                        char **text);
+void api_conditions(call_t *c);
+void api_get_questionnaire(call_t *c, const char *token);
+void api_put_questionnaire(call_t *c, const char *token);
+
 /* ---- api_opinion.c ---- */
 void api_suggestions(call_t *c, const char *token);
 void api_assign_specialist(call_t *c, const char *token);

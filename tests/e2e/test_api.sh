@@ -119,6 +119,35 @@ want("nina opens a case", s, 201)
 tok2 = b["token"]
 s, b = call("GET", "/api/v1/cases/" + tok2, tokens["nina"])
 want("nina's new case", (s, b["navigator"], b["state"]), (200, "nina", "registered"))
+# conditions and their questionnaires: answers checked against the condition's schema
+s, b = call("GET", "/api/v1/conditions", tokens["pat"])
+codes = {d["code"]: d for d in b["conditions"]}
+want("conditions", (s, "glioma" in codes, codes["glioma"]["subspecialty"]), (200, True, "neuro-oncology"))
+want("a questionnaire is a schema", codes["glioma"]["questionnaire"]["required"], ["question"])
+gbm = {"patient_name": "Poe^Ed", "condition": "GBM, recurrent", "first_opinion": "resected 2025",
+       "condition_code": "glioma", "questionnaire": {"question": "Is a trial an option?", "who_grade": 4,
+       "treatments": ["surgery", "radiotherapy"], "karnofsky": 80}}
+s, b = call("POST", "/api/v1/cases", tokens["nina"], dict(gbm, questionnaire=dict(gbm["questionnaire"], karnofsky=150)))
+want("answers out of range", (s, b["error"]["code"], b["error"]["message"]), (400, "invalid_answers", "/karnofsky: out of range"))
+s, b = call("POST", "/api/v1/cases", tokens["nina"], dict(gbm, questionnaire={"who_grade": 2}))
+want("answers without the question", (s, b["error"]["message"]), (400, "/question: required, and missing"))
+want("an unknown condition", call("POST", "/api/v1/cases", tokens["nina"], dict(gbm, condition_code="flu"))[0], 400)
+want("answers without a condition", call("POST", "/api/v1/cases", tokens["nina"], dict(new, questionnaire={}))[0], 400)
+s, b = call("POST", "/api/v1/cases", tokens["nina"], gbm)
+want("case with its answers", s, 201)
+tok3 = b["token"]
+s, b = call("GET", "/api/v1/cases/" + tok3, tokens["nina"])
+want("subspecialty from the condition", (s, b["subspecialty"]), (200, "neuro-oncology"))
+s, b = call("GET", f"/api/v1/cases/{tok3}/questionnaire", tokens["nina"])
+want("answers kept", (s, b["answers"], b["schema"]["properties"]["karnofsky"]["maximum"]), (200, gbm["questionnaire"], 100))
+later = {"question": "Is a trial an option?", "seizures": True, "idh": "wildtype"}
+want("answered by sam", call("PUT", f"/api/v1/cases/{tok3}/questionnaire", tokens["sam"], later)[0], 404)
+s, b = call("PUT", f"/api/v1/cases/{tok3}/questionnaire", tokens["nina"], dict(later, idh="maybe"))
+want("answer not a choice", (s, b["error"]["message"]), (400, "/idh: not one of the choices"))
+want("answered by nina", call("PUT", f"/api/v1/cases/{tok3}/questionnaire", tokens["nina"], later)[0], 200)
+want("answers replaced", call("GET", f"/api/v1/cases/{tok3}/questionnaire", tokens["nina"])[1]["answers"], later)
+s, b = call("PUT", f"/api/v1/cases/{tok}/questionnaire", tokens["pat"], later)
+want("no questionnaire", (s, b["error"]["code"]), (409, "no_questionnaire"))
 req = {"provider": "St Mary", "ae_title": "STMARY", "patient_id": "MRN-1", "issuer": "HOSP"}
 for u, code in [("otto", 404), ("sam", 403), ("nina", 201)]:
     want(u + " asks for records", call("POST", f"/api/v1/cases/{tok}/requests", tokens[u], req)[0], code)
@@ -296,9 +325,9 @@ log "every role x endpoint as the table says; sessions; limits"
 # the opinion; sam and adam reading the opinion, nina attaching its PDF, asking for it to be
 # sent and breaking the glass, otto listing the requests, adam listing cases, writing the
 # opinion under a grant and reading another case, a login and a case token made of SQL, a
-# token badly escaped
+# token badly escaped, sam answering a questionnaire
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 37 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 38 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"
