@@ -30,6 +30,20 @@ cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
 /* CP_ENOENT if there is no such account. */
 cp_err_t store_cases_account_get(store_pg_t *pg, const char *username, store_account_t *out,
                                  cp_errinfo_t *ei);
+/* storage/store_accounts.c: every account as an administrator sees it (no hash). */
+typedef struct store_account_row {
+    const char *username, *display_name, *role;
+    bool disabled;
+    const char *subspecialties, *created_at; /* comma-separated; ISO 8601 UTC */
+} store_account_row_t;
+typedef bool (*store_account_cb)(void *ud, const store_account_row_t *a);
+cp_err_t store_cases_accounts(store_pg_t *pg, store_account_cb cb, void *ud, cp_errinfo_t *ei);
+/* disabled: 1 or 0, -1 unchanged; password_hash NULL: unchanged. The account's sessions
+ * end; with the audit row. CP_ENOENT: no such account. */
+cp_err_t store_cases_account_set(store_pg_t *pg, const char *username, int disabled,
+                                 const char *password_hash, const store_actor_t *by,
+                                 cp_errinfo_t *ei);
+
 /* ---- sessions: only the SHA-256 of a token is kept ---- */
 
 cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const uint8_t hash[32],

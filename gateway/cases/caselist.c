@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cp_mem.h"
 
 void case_row_sla(const store_case_row_t *r, const conf_t *conf, int64_t now, case_sla_t *out)
@@ -107,5 +108,39 @@ cp_err_t case_pdf_store(store_blob_t *blobs, const void *pdf, size_t len, store_
     if (err == CP_OK)
         snprintf(key_id, 32, "%s", store_blob_key_id(blobs));
     store_blob_writer_free(w);
+    return err;
+}
+
+cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const store_actor_t *by,
+                          int64_t *id, cp_errinfo_t *ei)
+{
+    case_role_t r;
+    bool subs = a->subspecialties && a->subspecialties[0];
+    if (a->username == NULL || a->role == NULL || !case_role_parse(a->role, &r))
+        return cp_fail(ei, CP_EINVAL, 0, "a username and a role (patient, navigator, "
+                                         "specialist or administrator) are required");
+    if (subs != (r == CASE_ROLE_SPECIALIST))
+        return cp_fail(ei, CP_EINVAL, 0, "subspecialties are a specialist's, and only theirs");
+    size_t pwlen = a->password ? strlen(a->password) : 0;
+    if (pwlen < 12 || pwlen > 128)
+        return cp_fail(ei, CP_EINVAL, 0, "the password must be 12 to 128 characters");
+    char list[512];
+    snprintf(list, sizeof list, "%s", subs ? a->subspecialties : "");
+    cp_err_t err = CP_OK;
+    for (char *save = NULL, *s = strtok_r(list, ",", &save); s && err == CP_OK;
+         s = strtok_r(NULL, ",", &save)) {
+        bool known = false;
+        err = store_cases_subspecialty_known(pg, s, &known, ei);
+        if (err == CP_OK && !known)
+            err = cp_fail(ei, CP_EINVAL, 0, "unknown subspecialty %s", s);
+    }
+    store_account_t n = {0};
+    snprintf(n.username, sizeof n.username, "%s", a->username);
+    snprintf(n.display_name, sizeof n.display_name, "%s", a->name ? a->name : "");
+    snprintf(n.role, sizeof n.role, "%s", a->role);
+    if (err == CP_OK)
+        err = gw_auth_hash(a->password, n.password_hash, sizeof n.password_hash, ei);
+    if (err == CP_OK)
+        err = store_cases_account_add(pg, &n, subs ? a->subspecialties : NULL, by, id, ei);
     return err;
 }

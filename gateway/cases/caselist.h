@@ -31,6 +31,16 @@ cp_err_t case_worklist(store_pg_t *pg, const conf_t *conf, int64_t now,
 cp_err_t case_open(store_pg_t *pg, store_case_new_t *n, const store_actor_t *by,
                    char token[CASE_TOKEN_LEN + 1], int64_t *id, cp_errinfo_t *ei);
 
+/* A new account as the CLI (user add) and the API (POST /accounts) take it. */
+typedef struct case_account_new {
+    const char *username, *name, *role;
+    const char *subspecialties; /* comma-separated: a specialist's, and only theirs */
+    const char *password;       /* 12 to 128 characters; kept as an argon2id hash */
+} case_account_new_t;
+/* Checks (CP_EINVAL with the reason) and adds it; CP_EEXIST: the username is taken. */
+cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const store_actor_t *by,
+                          int64_t *id, cp_errinfo_t *ei);
+
 /* Stores an opinion's PDF as an encrypted blob (durable on return); CP_EINVAL when the
  * bytes are not a PDF. key_id: the blob's key id (store_blob_key_id). */
 cp_err_t case_pdf_store(store_blob_t *blobs, const void *pdf, size_t len, store_addr_t *addr,

@@ -79,46 +79,24 @@ static int user_add(const char *cmd, int argc, char **argv)
                        opts);
     if (rc >= 0)
         return rc;
-    case_role_t r;
-    if (username == NULL || role == NULL || !case_role_parse(role, &r))
-        return usage(cmd, "--username and --role (patient, navigator, specialist or "
-                          "administrator) are required");
-    if ((subs != NULL) != (r == CASE_ROLE_SPECIALIST))
-        return usage(cmd, "--subspecialties is required for a specialist, and only for one");
     char pw[256];
     if (fgets(pw, sizeof pw, stdin) == NULL)
         return usage(cmd, "no password on standard input");
     pw[strcspn(pw, "\r\n")] = '\0';
-    if (strlen(pw) < 12 || strlen(pw) > 128) {
-        OPENSSL_cleanse(pw, sizeof pw);
-        return usage(cmd, "the password must be 12 to 128 characters");
-    }
-    store_account_t a = {0};
-    snprintf(a.username, sizeof a.username, "%s", username);
-    snprintf(a.display_name, sizeof a.display_name, "%s", name);
-    snprintf(a.role, sizeof a.role, "%s", role);
-    cp_errinfo_t ei = {0};
-    cp_err_t err = gw_auth_hash(pw, a.password_hash, sizeof a.password_hash, &ei);
-    OPENSSL_cleanse(pw, sizeof pw);
-    if (err != CP_OK)
-        return fail(cmd, err, &ei);
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0) {
+        OPENSSL_cleanse(pw, sizeof pw);
         return rc;
-    char list[512];
-    snprintf(list, sizeof list, "%s", subs ? subs : "");
-    for (char *save = NULL, *s = strtok_r(list, ",", &save); s && err == CP_OK;
-         s = strtok_r(NULL, ",", &save)) {
-        bool known = false;
-        err = store_cases_subspecialty_known(pg, s, &known, &ei);
-        if (err == CP_OK && !known)
-            err = cp_fail(&ei, CP_EINVAL, 0, "unknown subspecialty %s", s);
     }
+    case_account_new_t a = {username, name, role, subs, pw};
+    cp_errinfo_t ei = {0};
     int64_t id = 0;
-    if (err == CP_OK)
-        err = store_cases_account_add(pg, &a, subs, &operator_, &id, &ei);
+    cp_err_t err = case_account_add(pg, &a, &operator_, &id, &ei);
+    OPENSSL_cleanse(pw, sizeof pw);
     store_pg_close(pg);
+    if (err == CP_EINVAL)
+        return usage(cmd, cp_errinfo_msg(&ei, err));
     if (err != CP_OK)
         return fail(cmd, err, &ei);
     printf("account %s (%s) added\n", username, role);

@@ -402,6 +402,12 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         api_list_cases(&c);
     else if (strcmp(p, "/api/v1/cases") == 0 && is(&c, "POST"))
         api_open_case(&c);
+    else if (strcmp(p, "/api/v1/accounts") == 0 && is(&c, "GET"))
+        api_list_accounts(&c);
+    else if (strcmp(p, "/api/v1/accounts") == 0 && is(&c, "POST"))
+        api_add_account(&c);
+    else if (strncmp(p, "/api/v1/accounts/", 17) == 0 && is(&c, "PUT"))
+        api_change_account(&c, p + 17);
     else if (strcmp(p, "/api/v1/conditions") == 0 && is(&c, "GET"))
         api_conditions(&c);
     else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))

@@ -51,6 +51,11 @@ void api_case_records(call_t *c, const char *token);
 void api_triage(call_t *c);
 void api_triage_decide(call_t *c, const char *item);
 
+/* ---- api_accounts.c: the administrators' ---- */
+void api_list_accounts(call_t *c);
+void api_add_account(call_t *c);
+void api_change_account(call_t *c, const char *username);
+
 /* ---- api_questionnaire.c ---- */
 /* With n->condition_code: the condition must exist, answers (may be NULL) must fit its
  * questionnaire; n->subspecialty defaults to the condition's (written into sub), and

@@ -82,3 +82,11 @@ void gw_sessions_drop(gw_sessions_t *s, const uint8_t hash[32])
         e->at_ms = 0;
     pthread_mutex_unlock(&s->m);
 }
+
+void gw_sessions_clear(gw_sessions_t *s)
+{
+    pthread_mutex_lock(&s->m);
+    for (size_t i = 0; i < SLOTS; i++)
+        s->slot[i].at_ms = 0;
+    pthread_mutex_unlock(&s->m);
+}

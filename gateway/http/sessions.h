@@ -22,4 +22,6 @@ void gw_sessions_free(gw_sessions_t *s); /* NULL: no-op */
 bool gw_sessions_get(gw_sessions_t *s, const uint8_t hash[32], store_account_t *out);
 void gw_sessions_put(gw_sessions_t *s, const uint8_t hash[32], const store_account_t *a);
 void gw_sessions_drop(gw_sessions_t *s, const uint8_t hash[32]);
+/* Forgets every session (an account was disabled or its password reset). */
+void gw_sessions_clear(gw_sessions_t *s);
 #endif

@@ -241,6 +241,32 @@ want("adam writes the opinion", call("PUT", f"/api/v1/cases/{tok}/opinion", toke
 want("adam, another case", call("GET", "/api/v1/cases/" + tok2, tokens["adam"])[0], 403)
 want("adam still lists nothing", call("GET", "/api/v1/cases", tokens["adam"])[0], 403)
 
+# accounts are the administrator's: listed without hashes, added, disabled (its sessions
+# end at once), enabled with a new password
+s, b = call("GET", "/api/v1/accounts", tokens["adam"])
+want("accounts", (s, sorted(a["username"] for a in b["accounts"])[:3], "password_hash" in str(b)),
+     (200, ["adam", "nina", "otto"], False))
+want("sam's subspecialties", [a["subspecialties"] for a in b["accounts"] if a["username"] == "sam"], ["neuro-oncology"])
+want("accounts by nina", call("GET", "/api/v1/accounts", tokens["nina"])[0], 403)
+pia = {"username": "pia", "role": "patient", "password": "pia's long password"}
+want("short password", call("POST", "/api/v1/accounts", tokens["adam"], dict(pia, password="short"))[0], 400)
+want("specialist without subspecialties", call("POST", "/api/v1/accounts", tokens["adam"], dict(pia, role="specialist"))[0], 400)
+want("bad username", call("POST", "/api/v1/accounts", tokens["adam"], dict(pia, username="Pia Smith"))[0], 400)
+want("pia added", call("POST", "/api/v1/accounts", tokens["adam"], pia)[0], 201)
+want("pia again", call("POST", "/api/v1/accounts", tokens["adam"], pia)[0], 409)
+s, b = call("POST", "/api/v1/sessions", body={"username": "pia", "password": pia["password"]})
+want("pia signs in", s, 201)
+pia_token = b["token"]
+want("pia's session", call("GET", "/api/v1/me", pia_token)[0], 200)
+want("pia disabled", call("PUT", "/api/v1/accounts/pia", tokens["adam"], {"disabled": True})[0], 200)
+want("pia's session ended", call("GET", "/api/v1/me", pia_token)[0], 401)
+want("pia cannot sign in", call("POST", "/api/v1/sessions", body={"username": "pia", "password": pia["password"]})[0], 401)
+want("pia enabled, new password", call("PUT", "/api/v1/accounts/pia", tokens["adam"],
+     {"disabled": False, "password": "a brand new passphrase"})[0], 200)
+want("pia signs in again", call("POST", "/api/v1/sessions", body={"username": "pia", "password": "a brand new passphrase"})[0], 201)
+want("no such account", call("PUT", "/api/v1/accounts/nobody", tokens["adam"], {"disabled": True})[0], 404)
+want("change without a change", call("PUT", "/api/v1/accounts/pia", tokens["adam"], {})[0], 400)
+
 # hostile bodies: malformed JSON, NUL characters, deep nesting, SQL in every text field
 for path, method in [("/api/v1/cases", "POST"), (f"/api/v1/cases/{tok2}/requests", "POST"),
                      (f"/api/v1/cases/{tok2}/waiting", "PUT"), (f"/api/v1/cases/{tok2}/transitions", "POST"),
@@ -325,9 +351,10 @@ log "every role x endpoint as the table says; sessions; limits"
 # the opinion; sam and adam reading the opinion, nina attaching its PDF, asking for it to be
 # sent and breaking the glass, otto listing the requests, adam listing cases, writing the
 # opinion under a grant and reading another case, a login and a case token made of SQL, a
-# token badly escaped, sam answering a questionnaire
+# token badly escaped, sam answering a questionnaire, nina listing accounts, disabled pia
+# signing in
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 38 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 40 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"

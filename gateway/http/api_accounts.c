@@ -1,0 +1,118 @@
+/* gateway/http/api_accounts.c -- the administrator's part of the API: accounts listed,
+ * added, disabled or enabled, a password reset (api_int.h). No clinical content here; an
+ * administrator reads a case only through break-glass (api_opinion.c). */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "auth.h"
+#include "caselist.h"
+#include "sessions.h"
+
+static bool administrator(call_t *c, const char *action)
+{
+    if (c->role == CASE_ROLE_ADMINISTRATOR)
+        return true;
+    api_audit(c, 0, "accounts", action, "denied");
+    api_error(c, 403, "forbidden", "accounts are the administrators'");
+    return false;
+}
+
+static bool account_json(void *ud, const store_account_row_t *a)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:b,s:s,s:s}", "username", a->username,
+                                        "name", a->display_name, "role", a->role, "disabled",
+                                        a->disabled, "subspecialties", a->subspecialties,
+                                        "created_at", a->created_at));
+    return true;
+}
+
+void api_list_accounts(call_t *c)
+{
+    if (!administrator(c, "account.list"))
+        return;
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_accounts(c->ctx->pg, account_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_audit(c, 0, "accounts", "account.list", "allowed");
+    api_reply(c, 200, json_pack("{s:o}", "accounts", items));
+}
+
+void api_add_account(call_t *c)
+{
+    if (!administrator(c, "account.create"))
+        return;
+    static const char usage[] = "send {\"username\", \"role\", \"password\" (12 to 128 "
+                                "characters), and optionally \"name\", \"subspecialties\" "
+                                "(a specialist's, comma-separated)}";
+    json_t *in = api_body(c, usage);
+    if (in == NULL)
+        return;
+    case_account_new_t a = {0};
+    cp_errinfo_t ei = {0};
+    int64_t id = 0;
+    store_actor_t by = api_actor(c);
+    cp_err_t err = json_unpack(in, "{s:s,s:s,s:s,s?s,s?s}", "username", &a.username, "role",
+                               &a.role, "password", &a.password, "name", &a.name,
+                               "subspecialties", &a.subspecialties) == 0
+                       ? case_account_add(c->ctx->pg, &a, &by, &id, &ei)
+                       : cp_fail(&ei, CP_EINVAL, 0, "%s", usage);
+    if (err == CP_EINVAL)
+        api_error(c, 400, "bad_request", cp_errinfo_msg(&ei, err));
+    else if (err == CP_EEXIST)
+        api_error(c, 409, "taken", "the username is taken");
+    else if (err != CP_OK)
+        api_error(c, 400, "bad_request", "the account cannot be added (the username: a-z, "
+                                         "0-9, '.', '_', '-', 2 to 64)");
+    else
+        api_reply(c, 201, json_pack("{s:s,s:s}", "username", a.username, "role", a.role));
+    json_decref(in); /* a's strings point into it */
+}
+
+/* {"disabled": bool} and/or {"password": ...}: the account's sessions end either way. */
+void api_change_account(call_t *c, const char *username)
+{
+    if (!administrator(c, "account.change"))
+        return;
+    static const char usage[] = "send {\"disabled\": true|false} or {\"password\": ...}";
+    json_t *in = api_body(c, usage);
+    if (in == NULL)
+        return;
+    int disabled = -1;
+    const char *pw = NULL;
+    json_t *d = json_object_get(in, "disabled");
+    if (d != NULL)
+        disabled = json_is_boolean(d) ? json_is_true(d) : -2;
+    json_t *p = json_object_get(in, "password");
+    if (p != NULL)
+        pw = json_is_string(p) ? json_string_value(p) : "";
+    char hash[200];
+    cp_errinfo_t ei = {0};
+    cp_err_t err = disabled == -2 || (d == NULL && p == NULL) ? CP_EINVAL : CP_OK;
+    if (err == CP_OK && pw && (strlen(pw) < 12 || strlen(pw) > 128))
+        err = CP_EINVAL;
+    if (err == CP_OK && pw)
+        err = gw_auth_hash(pw, hash, sizeof hash, &ei);
+    store_actor_t by = api_actor(c);
+    if (err == CP_OK)
+        err = store_cases_account_set(c->ctx->pg, username, disabled, pw ? hash : NULL, &by, &ei);
+    OPENSSL_cleanse(hash, sizeof hash);
+    json_decref(in);
+    if (err == CP_OK && c->ctx->sessions) /* its sessions ended: forget any cached */
+        gw_sessions_clear(c->ctx->sessions);
+    if (err == CP_EINVAL)
+        api_error(c, 400, "bad_request", "send {\"disabled\": true|false} or {\"password\": "
+                                         "12 to 128 characters}");
+    else if (err == CP_ENOENT)
+        api_error(c, 404, "not_found", "no such account");
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 200, json_pack("{s:s}", "username", username));
+}
