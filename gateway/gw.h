@@ -13,5 +13,6 @@ typedef struct gw_ctx {
     store_pg_t *pg;      /* thread-safe pool */
     store_audit_log_t *audit; /* the API's audit rows, group-committed; thread-safe */
     struct gw_sessions *sessions; /* the API's recently looked-up sessions; thread-safe */
+    struct gw_throttle *logins;   /* failed sign-ins by username and address; thread-safe */
 } gw_ctx_t;
 #endif

@@ -15,6 +15,7 @@
 #include "gw.h"
 #include "http.h"
 #include "sessions.h"
+#include "throttle.h"
 #include "server.h"
 
 typedef struct serve {
@@ -124,6 +125,7 @@ int cli_serve(int argc, char **argv)
     if (rc == 0) {
         ctx.audit = store_audit_log_new(ctx.pg);
         ctx.sessions = gw_sessions_new();
+        ctx.logins = gw_throttle_new();
     }
     if (rc == 0) {
         gw_jobs_t *jobs = gw_jobs_start(&ctx, conf.jobs.workers);
@@ -132,6 +134,7 @@ int cli_serve(int argc, char **argv)
     }
     store_audit_log_free(ctx.audit);
     gw_sessions_free(ctx.sessions);
+    gw_throttle_free(ctx.logins);
     store_pg_close(ctx.pg);
     store_blob_close(ctx.blobs);
     return rc;

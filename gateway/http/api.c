@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "cp_log.h"
 #include "sessions.h"
+#include "throttle.h"
 
 void api_reply(call_t *c, int status, json_t *j)
 {
@@ -126,8 +127,15 @@ static void login(call_t *c)
      * password, with the parameters gw_auth_hash uses.) */
     static const char nobody[] = "$argon2id$v=19$m=65536,t=3,p=1$VfoIbcWHs8jt04gFNXjiKw$"
                                  "cDJBe+S0+OtShGQ0ZkLpxrYbjXDp/qdOsX8+9hP+VmE";
+    char ukey[96], akey[80];
+    snprintf(ukey, sizeof ukey, "u:%s", user);
+    snprintf(akey, sizeof akey, "a:%s", c->rq->source);
+    gw_throttle_t *th = c->ctx->logins;
+    bool blocked = th && (gw_throttle_blocked(th, ukey, GW_LOGIN_MAX_PER_USER) ||
+                          gw_throttle_blocked(th, akey, GW_LOGIN_MAX_PER_ADDRESS));
     bool known = err == CP_OK && !a.disabled;
-    bool ok = gw_auth_verify(known ? a.password_hash : nobody, pw, strlen(pw)) && known;
+    bool ok = !blocked && gw_auth_verify(known ? a.password_hash : nobody, pw, strlen(pw)) &&
+              known;
     json_decref(in);
     if (err != CP_OK && err != CP_ENOENT) {
         api_unavailable(c);
@@ -136,7 +144,17 @@ static void login(call_t *c)
     c->me = a; /* for the audit row: who tried (id 0 if no such account) */
     if (!ok) {
         snprintf(c->me.role, sizeof c->me.role, "%s", err == CP_OK ? a.role : "unknown");
-        api_audit(c, 0, "session", "session.create", "denied");
+        api_audit(c, 0, "session", blocked ? "session.create throttled" : "session.create",
+                  "denied");
+        if (blocked) {
+            api_error(c, 429, "too_many_attempts", "too many failed sign-ins: try again in "
+                                                   "15 minutes");
+            return;
+        }
+        if (th) {
+            gw_throttle_failed(th, ukey);
+            gw_throttle_failed(th, akey);
+        }
         api_error(c, 401, "unauthorized", "wrong username or password");
         return;
     }
@@ -154,6 +172,8 @@ static void login(call_t *c)
         api_unavailable(c);
         return;
     }
+    if (th)
+        gw_throttle_reset(th, ukey);
     api_audit(c, 0, "session", "session.create", "allowed");
     api_reply(c, 201, json_pack("{s:s,s:s,s:s,s:i}", "token", token, "username", a.username, "role",
                             a.role, "expires_in", hours * 3600));

@@ -264,6 +264,12 @@ want("pia cannot sign in", call("POST", "/api/v1/sessions", body={"username": "p
 want("pia enabled, new password", call("PUT", "/api/v1/accounts/pia", tokens["adam"],
      {"disabled": False, "password": "a brand new passphrase"})[0], 200)
 want("pia signs in again", call("POST", "/api/v1/sessions", body={"username": "pia", "password": "a brand new passphrase"})[0], 201)
+# guessing a password: after 5 failures in 15 minutes even the right one is refused (429)
+for i in range(5):
+    want(f"otto guessed {i}", call("POST", "/api/v1/sessions", body={"username": "otto", "password": f"guess number {i}"})[0], 401)
+s, b = call("POST", "/api/v1/sessions", body={"username": "otto", "password": "correct horse battery otto"})
+want("otto throttled", (s, b["error"]["code"]), (429, "too_many_attempts"))
+want("pia not throttled", call("POST", "/api/v1/sessions", body={"username": "pia", "password": "a brand new passphrase"})[0], 201)
 want("no such account", call("PUT", "/api/v1/accounts/nobody", tokens["adam"], {"disabled": True})[0], 404)
 want("change without a change", call("PUT", "/api/v1/accounts/pia", tokens["adam"], {})[0], 400)
 
@@ -352,9 +358,9 @@ log "every role x endpoint as the table says; sessions; limits"
 # sent and breaking the glass, otto listing the requests, adam listing cases, writing the
 # opinion under a grant and reading another case, a login and a case token made of SQL, a
 # token badly escaped, sam answering a questionnaire, nina listing accounts, disabled pia
-# signing in
+# signing in, otto's five guesses and his throttled sign-in
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 40 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 46 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"

@@ -1,0 +1,106 @@
+/* gateway/http/throttle.c -- failed sign-ins per key (throttle.h): a fixed table indexed
+ * by a hash of the key, each slot holding its key, so that two keys never share a count;
+ * a new key takes over a slot whose window has ended, or the slot's oldest count. */
+#include "throttle.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cp_mem.h"
+
+#define SLOTS 4096
+#define KEY_MAX 160
+
+typedef struct slot {
+    char key[KEY_MAX];
+    int failures;
+    int64_t since; /* start of the window, monotonic seconds; 0: empty */
+} slot_t;
+
+struct gw_throttle {
+    pthread_mutex_t m;
+    slot_t slot[SLOTS];
+};
+
+static int64_t now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec + 1;
+}
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The key's slot, locked; NULL when it has none (and create is false). */
+static slot_t *find(gw_throttle_t *t, const char *key, bool create)
+{
+    slot_t *s = &t->slot[fnv1a(key) % SLOTS];
+    int64_t now = now_s();
+    bool mine = s->since != 0 && strncmp(s->key, key, KEY_MAX - 1) == 0;
+    if (mine && now - s->since >= GW_LOGIN_WINDOW_SECONDS) {
+        s->since = 0; /* its window ended */
+        mine = false;
+    }
+    if (mine)
+        return s;
+    if (!create)
+        return NULL;
+    if (s->since != 0 && now - s->since < GW_LOGIN_WINDOW_SECONDS && s->failures > 1)
+        return NULL; /* a live count of another key stays: this one is not counted */
+    snprintf(s->key, sizeof s->key, "%s", key);
+    s->failures = 0;
+    s->since = now;
+    return s;
+}
+
+gw_throttle_t *gw_throttle_new(void)
+{
+    gw_throttle_t *t = cp_xcalloc(1, sizeof *t);
+    pthread_mutex_init(&t->m, NULL);
+    return t;
+}
+
+void gw_throttle_free(gw_throttle_t *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_destroy(&t->m);
+    free(t);
+}
+
+bool gw_throttle_blocked(gw_throttle_t *t, const char *key, int max)
+{
+    pthread_mutex_lock(&t->m);
+    slot_t *s = find(t, key, false);
+    bool blocked = s != NULL && s->failures >= max;
+    pthread_mutex_unlock(&t->m);
+    return blocked;
+}
+
+void gw_throttle_failed(gw_throttle_t *t, const char *key)
+{
+    pthread_mutex_lock(&t->m);
+    slot_t *s = find(t, key, true);
+    if (s != NULL)
+        s->failures++;
+    pthread_mutex_unlock(&t->m);
+}
+
+void gw_throttle_reset(gw_throttle_t *t, const char *key)
+{
+    pthread_mutex_lock(&t->m);
+    slot_t *s = find(t, key, false);
+    if (s != NULL)
+        s->since = 0;
+    pthread_mutex_unlock(&t->m);
+}
