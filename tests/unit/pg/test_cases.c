@@ -12,45 +12,8 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "pg_test.h"
 #include "store_cases.h"
-
-static store_pg_t *open_db(void)
-{
-    const char *ci = getenv("CASEPORT_TEST_CONNINFO");
-    assert_non_null(ci);
-    store_pg_t *pg;
-    assert_int_equal(store_pg_open(ci, 2, &pg, NULL), CP_OK);
-    int applied;
-    assert_int_equal(store_pg_migrate(pg, &applied, NULL), CP_OK);
-    return pg;
-}
-
-/* As a superuser that bypasses the append-only trigger: what tampering looks like. */
-static void tamper(const char *q)
-{
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, "SET session_replication_role = replica");
-    PQclear(r);
-    r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", q, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
-static const char *value(const char *q)
-{
-    static char out[256];
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, q);
-    assert_true(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
-    snprintf(out, sizeof out, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return out;
-}
 
 static const store_actor_t operator_ = {0, "operator", "cli"};
 
@@ -81,7 +44,7 @@ static int64_t open_case(store_pg_t *pg, const char *token, int64_t nav)
 void cases_accounts_unique_and_found(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t id = add_account(pg, "nina", "navigator");
     store_account_t a = {0};
     snprintf(a.username, sizeof a.username, "nina");
@@ -94,7 +57,7 @@ void cases_accounts_unique_and_found(void **state)
     assert_string_equal(got.role, "navigator");
     assert_int_equal(store_cases_account_get(pg, "nobody", &got, NULL), CP_ENOENT);
     add_account(pg, "sam", "specialist");
-    assert_string_equal(value("SELECT string_agg(code, ',') FROM account_subspecialties"),
+    assert_string_equal(pg_test_value("SELECT string_agg(code, ',') FROM account_subspecialties"),
                         "neuro-oncology");
     store_pg_close(pg);
 }
@@ -102,7 +65,7 @@ void cases_accounts_unique_and_found(void **state)
 void cases_moves_events_clocks_audit(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t nav = add_account(pg, "nina", "navigator");
     int64_t id = open_case(pg, "CP-7K3M-9Q", nav);
     store_case_new_t dup = {.token = "CP-7K3M-9Q", .patient_name = "x", .condition = "x",
@@ -130,9 +93,9 @@ void cases_moves_events_clocks_audit(void **state)
     assert_true(c.collecting_at >= c.registered_at && c.collecting_at > 0);
     assert_true(c.records_done_at >= c.collecting_at);
     assert_int_equal(c.paused_at, 0);
-    assert_string_equal(value("SELECT count(*) FROM case_events"), "5");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM case_events"), "5");
     /* create, 2 moves, pause, resume: one audit row each, plus the account */
-    assert_string_equal(value("SELECT count(*) FROM audit WHERE case_id IS NOT NULL"), "5");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM audit WHERE case_id IS NOT NULL"), "5");
     store_audit_report_t rep;
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
     assert_int_equal(rep.rows, 6);
@@ -142,7 +105,7 @@ void cases_moves_events_clocks_audit(void **state)
 void cases_audit_append_only_and_tamper_evident(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t nav = add_account(pg, "nina", "navigator");
     int64_t id = open_case(pg, "CP-0000-00", nav);
     store_actor_t by = {nav, "navigator", "10.0.0.9"};
@@ -157,7 +120,7 @@ void cases_audit_append_only_and_tamper_evident(void **state)
                                         &(store_actor_t){0, "operator", "'; DELETE FROM audit; --"},
                                         NULL),
                      CP_OK);
-    assert_string_equal(value("SELECT count(*) FROM audit"), "6");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM audit"), "6");
     /* the table refuses edits outright */
     PGconn *conn = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
     PGresult *r = PQexec(conn, "UPDATE audit SET outcome = 'allowed' WHERE seq = 3");
@@ -165,14 +128,14 @@ void cases_audit_append_only_and_tamper_evident(void **state)
     PQclear(r);
     PQfinish(conn);
     /* edited behind the trigger's back: the row is named */
-    tamper("UPDATE audit SET outcome = 'allowed' WHERE seq = 3");
+    pg_test_sql("UPDATE audit SET outcome = 'allowed' WHERE seq = 3", true);
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_ETAMPER);
     assert_int_equal(rep.bad_seq, 3);
     assert_non_null(strstr(rep.why, "edited"));
-    tamper("UPDATE audit SET outcome = 'denied' WHERE seq = 3");
+    pg_test_sql("UPDATE audit SET outcome = 'denied' WHERE seq = 3", true);
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
     /* a row taken out */
-    tamper("DELETE FROM audit WHERE seq = 4");
+    pg_test_sql("DELETE FROM audit WHERE seq = 4", true);
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_ETAMPER);
     assert_int_equal(rep.bad_seq, 4);
     store_pg_close(pg);
@@ -181,10 +144,11 @@ void cases_audit_append_only_and_tamper_evident(void **state)
 void cases_audit_truncated_tail_found(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     add_account(pg, "nina", "navigator");
     add_account(pg, "sam", "specialist");
-    tamper("DELETE FROM audit WHERE seq = 2"); /* the last row: the chain alone looks fine */
+    /* the last row: the chain alone looks fine */
+    pg_test_sql("DELETE FROM audit WHERE seq = 2", true);
     store_audit_report_t rep;
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_ETAMPER);
     assert_int_equal(rep.bad_seq, 2);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "pg_test.h"
 #include "questionnaire.h"
 #include "store_cases.h"
 
@@ -42,10 +43,7 @@ static bool each(void *ud, const store_condition_t *d)
 void conditions_schemas_understood(void **state)
 {
     (void)state;
-    store_pg_t *pg;
-    assert_int_equal(store_pg_open(getenv("CASEPORT_TEST_CONNINFO"), 1, &pg, NULL), CP_OK);
-    int applied;
-    assert_int_equal(store_pg_migrate(pg, &applied, NULL), CP_OK);
+    store_pg_t *pg = pg_test_open(1);
     int n = 0;
     assert_int_equal(store_cases_conditions(pg, NULL, each, &n, NULL), CP_OK);
     assert_true(n >= 7);

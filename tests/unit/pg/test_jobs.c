@@ -12,50 +12,15 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "pg_test.h"
 #include "store_jobs.h"
 
 static const char *const kinds[] = {"normalize", NULL};
 
-static store_pg_t *open_db(void)
-{
-    const char *ci = getenv("CASEPORT_TEST_CONNINFO");
-    assert_non_null(ci);
-    store_pg_t *pg;
-    assert_int_equal(store_pg_open(ci, 2, &pg, NULL), CP_OK);
-    int applied;
-    assert_int_equal(store_pg_migrate(pg, &applied, NULL), CP_OK);
-    return pg;
-}
-
-/* Runs SQL directly (to move the clock of a job: leases and back-off in the past). */
-static void sql(const char *q)
-{
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, q);
-    assert_true(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
-    PQfinish(c);
-}
-
-/* The first column of the first row of q, as text (static storage). */
-static const char *sql_value(const char *q)
-{
-    static char out[256];
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, q);
-    assert_true(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
-    snprintf(out, sizeof out, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return out;
-}
-
 void jobs_claim_takes_oldest_due_once(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t a, b, c;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &a, NULL), CP_OK);
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &b, NULL), CP_OK);
@@ -77,13 +42,14 @@ void jobs_claim_takes_oldest_due_once(void **state)
 void jobs_expired_lease_is_taken_over(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t a;
     store_job_t j;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &a, NULL), CP_OK);
     assert_int_equal(store_jobs_claim(pg, kinds, "crashed", 60, &j, NULL), CP_OK);
     assert_int_equal(store_jobs_claim(pg, kinds, "w2", 60, &j, NULL), CP_ENOENT);
-    sql("UPDATE jobs SET lease_until = now() - interval '1 second'"); /* the worker died */
+    /* the worker died */
+    pg_test_sql("UPDATE jobs SET lease_until = now() - interval '1 second'", false);
     assert_int_equal(store_jobs_claim(pg, kinds, "w2", 60, &j, NULL), CP_ENOENT);
     int queued = -1, died = -1;
     assert_int_equal(store_jobs_reap(pg, kinds, &queued, &died, NULL), CP_OK);
@@ -102,20 +68,21 @@ void jobs_expired_lease_is_taken_over(void **state)
 void jobs_crash_loop_dies(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t a;
     store_job_t j;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 2, &a, NULL), CP_OK);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(store_jobs_claim(pg, kinds, "crashing", 60, &j, NULL), CP_OK);
-        sql("UPDATE jobs SET lease_until = now() - interval '1 second'"); /* it died */
+        /* it died */
+        pg_test_sql("UPDATE jobs SET lease_until = now() - interval '1 second'", false);
         int queued = -1, died = -1;
         assert_int_equal(store_jobs_reap(pg, kinds, &queued, &died, NULL), CP_OK);
         assert_int_equal(queued, i == 0 ? 1 : 0);
         assert_int_equal(died, i == 0 ? 0 : 1);
     }
     assert_int_equal(store_jobs_claim(pg, kinds, "next", 60, &j, NULL), CP_ENOENT);
-    assert_string_equal(sql_value("SELECT state || ': ' || last_error FROM jobs"),
+    assert_string_equal(pg_test_value("SELECT state || ': ' || last_error FROM jobs"),
                         "dead: its worker stopped while running it 2 time(s)");
     store_pg_close(pg);
 }
@@ -132,7 +99,7 @@ static bool count_dead(void *ud, const store_job_row_t *row)
 void jobs_failure_backs_off_then_dies_then_retries(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t a;
     store_job_t j;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 2, &a, NULL), CP_OK);
@@ -140,11 +107,11 @@ void jobs_failure_backs_off_then_dies_then_retries(void **state)
     assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", false, NULL), CP_OK);
     /* backed off: not due yet */
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_ENOENT);
-    sql("UPDATE jobs SET run_after = now() - interval '1 second'");
+    pg_test_sql("UPDATE jobs SET run_after = now() - interval '1 second'", false);
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
     assert_int_equal(j.attempts, 2);
     assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", false, NULL), CP_OK);
-    sql("UPDATE jobs SET run_after = now() - interval '1 second'");
+    pg_test_sql("UPDATE jobs SET run_after = now() - interval '1 second'", false);
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_ENOENT); /* dead */
     int dead = 0;
     assert_int_equal(store_jobs_list(pg, "dead", 10, count_dead, &dead, NULL), CP_OK);
@@ -159,7 +126,7 @@ void jobs_failure_backs_off_then_dies_then_retries(void **state)
 void jobs_only_the_lease_holder_finishes(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     int64_t a;
     store_job_t j;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &a, NULL), CP_OK);
@@ -177,20 +144,20 @@ void jobs_only_the_lease_holder_finishes(void **state)
 void jobs_batch_claim_done_release(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(2);
     /* one instance: its row's triggers queue its pixel_hash and normalize jobs */
-    sql("INSERT INTO blobs (address, size, key_id)"
-        " VALUES (decode('ab' || repeat('00', 31), 'hex'), 10, 'k1');"
-        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex)"
-        " VALUES ('MRN7', 'HOSP', 'Doe^Jane', '19700101', 'F');"
-        "INSERT INTO studies (study_uid, patient_id) SELECT '1.2.3', id FROM patients;"
-        "INSERT INTO series (series_uid, study_id) SELECT '1.2.3.4', id FROM studies;"
-        "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid, transfer_syntax,"
-        " size, blob_address, calling_ae, peer_address) SELECT id, '1.2.840.10008.5.1.4.1.1.2',"
-        " '1.2.3.4.5', '1.2.840.10008.1.2.1', 10, (SELECT address FROM blobs), 'MODALITY1',"
-        " '127.0.0.1'"
-        " FROM series");
-    sql("DELETE FROM jobs WHERE kind <> 'normalize'");
+    pg_test_sql("INSERT INTO blobs (address, size, key_id)"
+                " VALUES (decode('ab' || repeat('00', 31), 'hex'), 10, 'k1');"
+                "INSERT INTO patients (patient_id, issuer, name, birth_date, sex)"
+                " VALUES ('MRN7', 'HOSP', 'Doe^Jane', '19700101', 'F');"
+                "INSERT INTO studies (study_uid, patient_id) SELECT '1.2.3', id FROM patients;"
+                "INSERT INTO series (series_uid, study_id) SELECT '1.2.3.4', id FROM studies;"
+                "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid,"
+                " transfer_syntax, size, blob_address, calling_ae, peer_address)"
+                " SELECT id, '1.2.840.10008.5.1.4.1.1.2', '1.2.3.4.5', '1.2.840.10008.1.2.1', 10,"
+                " (SELECT address FROM blobs), 'MODALITY1', '127.0.0.1' FROM series",
+                false);
+    pg_test_sql("DELETE FROM jobs WHERE kind <> 'normalize'", false);
     int64_t ids[4];
     for (int i = 0; i < 3; i++)
         assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &ids[i], NULL), CP_OK);
@@ -220,7 +187,7 @@ void jobs_batch_claim_done_release(void **state)
     assert_int_equal(store_jobs_done_batch(pg, done, 3, "w", &finished, NULL), CP_OK);
     assert_int_equal(finished, 2);
     assert_int_equal(store_jobs_release(pg, &b[2].id, 1, "w", NULL), CP_OK);
-    assert_string_equal(sql_value("SELECT count(*) FROM jobs WHERE state = 'done'"), "2");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM jobs WHERE state = 'done'"), "2");
     store_job_t again;
     assert_int_equal(store_jobs_claim(pg, kinds, "w3", 60, &again, NULL), CP_OK);
     assert_int_equal(again.id, b[2].id);

@@ -18,31 +18,10 @@
 #include <libpq-fe.h>
 
 #include "case.h"
+#include "pg_test.h"
 #include "store_cases.h"
 
 #define N_CASES 90
-
-static store_pg_t *open_db(void)
-{
-    const char *ci = getenv("CASEPORT_TEST_CONNINFO");
-    assert_non_null(ci);
-    store_pg_t *pg;
-    assert_int_equal(store_pg_open(ci, 4, &pg, NULL), CP_OK);
-    int applied;
-    assert_int_equal(store_pg_migrate(pg, &applied, NULL), CP_OK);
-    return pg;
-}
-
-static void sql(const char *q)
-{
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", q, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
 
 static const store_actor_t operator_ = {0, "operator", "cli"};
 
@@ -65,22 +44,25 @@ static int64_t make_cases(store_pg_t *pg)
         int64_t id;
         assert_int_equal(store_cases_create(pg, &n, &operator_, &id, NULL), CP_OK);
     }
-    sql("UPDATE cases SET"
-        " state = (ARRAY['registered', 'collecting_records', 'records_complete',"
-        "   'under_review', 'consultation_scheduled', 'opinion_drafted', 'opinion_published',"
-        "   'closed', 'withdrawn'])[1 + id % 9],"
-        " registered_at = now() - (id * 37 % 30) * interval '1 day'"
-        "   - (id * 13 % 24) * interval '1 hour'");
-    sql("UPDATE cases SET"
-        " collecting_at = CASE WHEN id % 9 >= 1 AND id % 11 <> 0"
-        "   THEN registered_at + (id % 3) * interval '1 day' END,"
-        " paused_seconds = (id % 4) * 3600 * (id % 5),"
-        " paused_at = CASE WHEN id % 5 = 0 THEN now() - (id % 3) * interval '1 day' END");
-    sql("UPDATE cases SET"
-        " records_done_at = CASE WHEN collecting_at IS NOT NULL AND id % 9 BETWEEN 2 AND 7"
-        "   THEN collecting_at + (id % 8) * interval '1 day' END,"
-        " published_at = CASE WHEN id % 9 IN (6, 7) THEN registered_at"
-        "   + (8 + id % 10) * interval '1 day' END");
+    pg_test_sql("UPDATE cases SET"
+                " state = (ARRAY['registered', 'collecting_records', 'records_complete',"
+                "   'under_review', 'consultation_scheduled', 'opinion_drafted',"
+                "   'opinion_published', 'closed', 'withdrawn'])[1 + id % 9],"
+                " registered_at = now() - (id * 37 % 30) * interval '1 day'"
+                "   - (id * 13 % 24) * interval '1 hour'",
+                false);
+    pg_test_sql("UPDATE cases SET"
+                " collecting_at = CASE WHEN id % 9 >= 1 AND id % 11 <> 0"
+                "   THEN registered_at + (id % 3) * interval '1 day' END,"
+                " paused_seconds = (id % 4) * 3600 * (id % 5),"
+                " paused_at = CASE WHEN id % 5 = 0 THEN now() - (id % 3) * interval '1 day' END",
+                false);
+    pg_test_sql("UPDATE cases SET"
+                " records_done_at = CASE WHEN collecting_at IS NOT NULL AND id % 9 BETWEEN 2 AND 7"
+                "   THEN collecting_at + (id % 8) * interval '1 day' END,"
+                " published_at = CASE WHEN id % 9 IN (6, 7) THEN registered_at"
+                "   + (8 + id % 10) * interval '1 day' END",
+                false);
     return nav;
 }
 
@@ -119,7 +101,7 @@ static int by_c(const void *a, const void *b)
 void cases_worklist_order_as_in_c(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(4);
     int64_t nav = make_cases(pg);
     int64_t now = (int64_t)time(NULL);
     static rows_t all, page;
@@ -191,7 +173,7 @@ static void *append_many(void *ud)
 void audit_group_commit_keeps_the_chain(void **state)
 {
     (void)state;
-    store_pg_t *pg = open_db();
+    store_pg_t *pg = pg_test_open(4);
     store_audit_log_t *log = store_audit_log_new(pg);
     pthread_t t[APPENDERS];
     appender_t a[APPENDERS];
@@ -211,15 +193,13 @@ void audit_group_commit_keeps_the_chain(void **state)
     store_audit_row_t odd = {0, "a \"quoted\" \\ {brace}, comma", "case.read", "allowed"};
     store_actor_t by = {0, "navigator", "NULL"};
     assert_int_equal(store_audit_append(pg, &odd, &by, NULL), CP_OK);
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    PGresult *r = PQexec(c, "SELECT object, source, actor_id IS NULL FROM audit"
-                            " ORDER BY seq DESC LIMIT 1");
-    assert_int_equal(PQntuples(r), 1);
-    assert_string_equal(PQgetvalue(r, 0, 0), odd.object);
-    assert_string_equal(PQgetvalue(r, 0, 1), "NULL");
-    assert_string_equal(PQgetvalue(r, 0, 2), "t");
-    PQclear(r);
-    PQfinish(c);
+    assert_string_equal(pg_test_value("SELECT object FROM audit ORDER BY seq DESC LIMIT 1"),
+                        odd.object);
+    assert_string_equal(pg_test_value("SELECT source FROM audit ORDER BY seq DESC LIMIT 1"),
+                        "NULL");
+    assert_string_equal(pg_test_value("SELECT actor_id IS NULL FROM audit ORDER BY seq DESC"
+                                      " LIMIT 1"),
+                        "t");
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
     store_pg_close(pg);
 }

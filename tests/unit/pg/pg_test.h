@@ -1,0 +1,15 @@
+/* tests/unit/pg/pg_test.h -- what the PostgreSQL unit tests share: each test
+ * runs with a fresh database in CASEPORT_TEST_CONNINFO (tests/e2e/pg_unit.sh).
+ */
+#ifndef CASEPORT_PG_TEST_H
+#define CASEPORT_PG_TEST_H
+#include "store_pg.h"
+
+/* A pool of pool_size connections to the test database, migrated. */
+store_pg_t *pg_test_open(int pool_size);
+/* Runs SQL on its own connection (to set a clock back, to look); with replica,
+ * as a superuser whose triggers do not fire: what tampering looks like. */
+void pg_test_sql(const char *q, bool replica);
+/* The first column of the one row q returns (a static buffer). */
+const char *pg_test_value(const char *q);
+#endif
