@@ -6,6 +6,8 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 let view = 0;        // bumped by every navigation: a slow answer for a page left is dropped
 let current = null;  // the case shown: {c, opinion} (opinion null when none is readable)
+let conditions = null; // GET /conditions, once per sign-in
+let notice = "";     // said once the next page is shown (route() clears the status)
 
 function say(text) { $("status").textContent = text || ""; }
 
@@ -44,21 +46,38 @@ function signedOut(message) {
   sessionStorage.removeItem("token");
   me = null;
   current = null;
+  conditions = null;
+  notice = "";
+  qform = newForm = null;
   view++;
-  for (const id of ["cases-body", "case-facts", "requests-body", "records-body", "timeline", "triage-list"])
-    $(id).replaceChildren();
-  for (const id of ["case-h", "opinion-meta", "opinion-read", "who"]) $(id).textContent = "";
-  $("opinion-text").value = "";
-  delete $("opinion-text").dataset.token;
-  $("outbound-form").reset();
+  clearCase();
+  for (const id of ["cases-body", "triage-list", "accounts-body", "reset-user", "new-code", "new-sub",
+    "new-answers-fields"]) $(id).replaceChildren();
+  $("who").textContent = "";
+  for (const id of ["new-case-form", "account-form", "reset-form", "glass-form"]) $(id).reset();
+  $("new-answers").hidden = true;
+  $("account-subs-field").hidden = true;
   show("login");
   say(message);
+}
+
+// The case page emptied: nothing of one case shows while another loads, or once signed out.
+function clearCase() {
+  current = null;
+  for (const id of ["case-facts", "requests-body", "records-body", "timeline", "questionnaire-fields",
+    "questionnaire-view"]) $(id).replaceChildren();
+  for (const id of ["case-h", "opinion-meta", "opinion-read", "questionnaire-note"]) $(id).textContent = "";
+  $("opinion-text").value = "";
+  delete $("opinion-text").dataset.token;
+  delete $("questionnaire-form").dataset.token;
+  $("outbound-form").reset();
+  for (const id of ["questionnaire", "opinion", "outbound", "case-glass"]) $(id).hidden = true;
 }
 
 // One section at a time; focus goes to its heading when the reader navigated there (not
 // when a page is only refreshed after an action, which would take focus from the button).
 function show(id, focus) {
-  for (const s of ["login", "cases", "case", "triage"]) $(s).hidden = s !== id;
+  for (const s of ["login", "cases", "case", "triage", "accounts"]) $(s).hidden = s !== id;
   $("nav").hidden = id === "login";
   if (focus) $(id + "-h").focus();
 }
@@ -98,7 +117,68 @@ async function showCases(focus) {
     cell(tr, c.specialist || "-");
     body.appendChild(tr);
   }
-  say(cases.length ? "" : me.role === "specialist" ? "No reviews are assigned to you." : "No cases are yours yet.");
+  if (!cases.length) say(me.role === "specialist" ? "No reviews are assigned to you." : "No cases are yours yet.");
+  await prepareNewCase();
+}
+
+// ---- the navigator's "Open a case" form, on the case list ----
+async function loadConditions() {
+  if (!conditions) conditions = (await api("GET", "/conditions")).conditions;
+  return conditions;
+}
+
+// The condition codes and subspecialties offered (once per sign-in). There is no list of
+// subspecialties in the API: those of the conditions are offered.
+async function prepareNewCase() {
+  $("new-case").hidden = me.role !== "navigator";
+  if (me.role !== "navigator" || $("new-code").options.length) return;
+  const list = await loadConditions();
+  $("new-code").replaceChildren(option("", "None"), ...list.map((d) => option(d.code, `${d.name} (${d.code})`)));
+  $("new-sub").replaceChildren(option("", "None chosen"),
+    ...[...new Set(list.map((d) => d.subspecialty))].sort().map((x) => option(x, x)));
+}
+
+// A condition code chosen: its subspecialty, and its questionnaire (keeping the answers
+// to the questions the new one shares with the one before).
+function onConditionCode() {
+  const d = (conditions || []).find((x) => x.code === $("new-code").value);
+  if (d) $("new-sub").value = d.subspecialty;
+  let kept = {};
+  try { kept = newForm ? newForm.collect() : {}; } catch (e) { /* a number that is none: dropped */ }
+  const schema = d && isObject(d.questionnaire) ? d.questionnaire : null;
+  $("new-answers").hidden = !schema;
+  newForm = schema ? questionnaireForm($("new-answers-fields"), schema, kept, "nq") : null;
+  if (!schema) $("new-answers-fields").replaceChildren();
+}
+
+async function onOpenCase(ev) {
+  ev.preventDefault();
+  for (const [id, what] of [["new-patient", "the patient's name"], ["new-condition", "the condition"],
+    ["new-first", "the first opinion's summary"]]) {
+    if (!$(id).value.trim()) { say(`Give ${what}.`); $(id).focus(); return; }
+  }
+  if ($("new-birth").validity.badInput) { say("The birth date is not a date."); $("new-birth").focus(); return; }
+  const code = $("new-code").value, sub = $("new-sub").value;
+  if (!code && !sub) { say("Choose a condition code or a subspecialty."); $("new-code").focus(); return; }
+  const body = { patient_name: $("new-patient").value.trim(), condition: $("new-condition").value.trim(),
+    first_opinion: $("new-first").value.trim() };
+  if ($("new-birth").value) body.birth_date = $("new-birth").value.replace(/-/g, ""); // YYYYMMDD
+  if ($("new-sex").value) body.sex = $("new-sex").value;
+  if (code) body.condition_code = code;
+  if (sub) body.subspecialty = sub;
+  if (newForm) clearInvalid(newForm);
+  try {
+    const answers = newForm ? newForm.collect() : {};
+    if (Object.keys(answers).length) body.questionnaire = answers;
+    const r = await api("POST", "/cases", body);
+    ev.target.reset();
+    onConditionCode();
+    notice = `Case ${r.token} opened.`;
+    location.hash = "#case/" + encodeURIComponent(r.token);
+  } catch (e) {
+    if (newForm && (e instanceof FormProblem || (e instanceof ApiError && e.code === "invalid_answers"))) answersRefused(newForm, e);
+    else say(e.message);
+  }
 }
 
 // The state machine's moves and who makes them (docs/cases.md), to offer each role only
@@ -137,23 +217,32 @@ function fill(body, rows, none) {
   }
 }
 
-// A table the role may not read (403) is left out of the page rather than failing it.
-async function optional(section, load) {
+// A part of the case the role may not read (403): null, and the page goes without it.
+async function readable(load) {
   try {
-    await load();
-    $(section).hidden = false;
+    return await load();
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 403) throw e;
-    $(section).hidden = true;
+    if (e instanceof ApiError && e.status === 403) return null;
+    throw e;
   }
 }
 
+// Everything the page shows is loaded first and then drawn at once, so the page never
+// shows one part of the case newer than another (the state beside an old opinion).
 async function showCase(token, focus) {
   const v = view;
-  show("case", focus);
+  show("case", false);
+  if (current && current.c.token !== token.toUpperCase()) clearCase();
   const c = await api("GET", casePath(token));
   if (v !== view) return;
+  const [opinion, requests, { records }, q] = await Promise.all([loadOpinion(c),
+    readable(() => api("GET", casePath(c.token, "/requests"))),
+    api("GET", casePath(c.token, "/records")),
+    readable(() => api("GET", casePath(c.token, "/questionnaire")))]);
+  if (v !== view) return;
+
   $("case-h").textContent = "Case " + c.token;
+  $("case-glass").hidden = me.role !== "administrator";
   const facts = $("case-facts");
   facts.replaceChildren();
   for (const [k, val] of [["Patient", c.patient_name], ["Born", c.birth_date || "-"],
@@ -180,24 +269,19 @@ async function showCase(token, focus) {
     li.textContent = `${e.at}: ${e.from || "(new)"} → ${e.to} by ${e.by} (${e.role})${e.reason ? ": " + e.reason : ""}`;
     tl.appendChild(li);
   }
-
-  const opinion = await loadOpinion(c);
-  if (v !== view) return;
   current = { c, opinion };
   renderOpinion();
-
-  await optional("requests", async () => {
-    const { requests } = await api("GET", casePath(token, "/requests"));
-    if (v !== view) return;
-    fill($("requests-body"), requests.map((q) => [q.provider, q.ae_title || "any sender",
-      [q.fax, q.email].filter(Boolean).join(", ") || "-",
-      q.patient_id ? q.patient_id + (q.issuer ? " (" + q.issuer + ")" : "") : "-",
-      q.state, q.records === undefined ? "-" : String(q.records), q.created_at]), "No provider has been asked yet.");
-  });
-  const { records } = await api("GET", casePath(token, "/records"));
-  if (v !== view) return;
+  renderQuestionnaire(c, q);
+  $("requests").hidden = requests === null;
+  if (requests) {
+    fill($("requests-body"), requests.requests.map((r) => [r.provider, r.ae_title || "any sender",
+      [r.fax, r.email].filter(Boolean).join(", ") || "-",
+      r.patient_id ? r.patient_id + (r.issuer ? " (" + r.issuer + ")" : "") : "-",
+      r.state, r.records === undefined ? "-" : String(r.records), r.created_at]), "No provider has been asked yet.");
+  }
   fill($("records-body"), records.map((r) => [r.study_uid, r.series || "-", r.matched_by,
     r.confidence.toFixed(2), r.detail]), "No studies have arrived yet.");
+  if (focus) $("case-h").focus();
 }
 
 // The opinion if the caller may read it now: its specialist and navigator always, its
@@ -216,8 +300,8 @@ function renderOpinion() {
   const { c, opinion } = current;
   const published = PUBLISHED.includes(c.state);
   const writer = me.role === "specialist" && !published && c.state !== "withdrawn";
-  const reader = (me.role === "navigator" || me.role === "specialist" || (me.role === "patient" && published)) &&
-    opinion !== null;
+  // an administrator reaches a case page only under break-glass, to read it
+  const reader = (me.role !== "patient" || published) && opinion !== null;
   $("opinion").hidden = !writer && !reader && me.role !== "navigator";
   $("opinion-form").hidden = !writer;
   $("opinion-view").hidden = writer || !reader;
@@ -243,6 +327,278 @@ function renderOpinion() {
   }
   $("opinion-read").textContent = opinion ? opinion.text : "";
   $("outbound").hidden = !(me.role === "patient" && published && opinion);
+}
+
+// ---- questionnaires ----
+// A condition's questionnaire is a JSON Schema with only the keywords the server's checker
+// understands (docs/cases.md): type, properties, required, additionalProperties, enum,
+// minimum, maximum, minLength, maxLength, pattern, items, maxItems; title and description
+// are the questions' wording. A form is generated from it, one labelled control per
+// property. Its forms are novalidate: the server checks the answers (a browser's pattern
+// is a JavaScript regular expression, the server's a POSIX one) and names a wrong answer
+// by its JSON Pointer, which puts focus on that answer's control.
+const SETTLED = ["opinion_published", "closed", "withdrawn"]; // the answers no longer change
+let fieldSeq = 0;
+let qform = null;   // the case page's questionnaire form
+let newForm = null; // the questionnaire in the navigator's "Open a case" form
+
+const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+const wording = (name, s) => s.title || (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, " ");
+const pointer = (ptr, name) => ptr + "/" + name.replace(/~/g, "~0").replace(/\//g, "~1");
+function el(tag, text) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function option(value, text) { const o = el("option", text); o.value = value; return o; }
+
+// An answer the form cannot read (a number field holding something else), with its control.
+class FormProblem extends Error {
+  constructor(message, control) { super(message); this.control = control; }
+}
+
+// The form for schema in parent, prefilled from answers: {collect, controls}. collect()
+// gives the answered questions only (empty ones are left out) or throws a FormProblem;
+// controls maps each question's JSON Pointer to {control, name} (its first control).
+function questionnaireForm(parent, schema, answers, prefix) {
+  const controls = new Map();
+  parent.replaceChildren();
+  const collect = objectFields(parent, schema, isObject(answers) ? answers : {}, "", prefix, controls);
+  return { collect: () => collect() || {}, controls };
+}
+
+// An object's questions as [name, schema]: the required ones first, in the order
+// "required" names them, then the others in the schema's order. (The server keeps the
+// schemas as jsonb, which does not keep the order the questions were written in.)
+function questions(schema) {
+  const props = isObject(schema.properties) ? schema.properties : {};
+  const required = (Array.isArray(schema.required) ? schema.required : []).filter((n) => Object.hasOwn(props, n));
+  return [...new Set([...required, ...Object.keys(props)])].map((n) => [n, isObject(props[n]) ? props[n] : {}]);
+}
+
+function objectFields(parent, schema, answers, ptr, prefix, controls) {
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  const parts = questions(schema).map(([name, s]) =>
+    [name, question(parent, name, s, answers[name], pointer(ptr, name), prefix, controls, required.includes(name))]);
+  return () => {
+    const out = {};
+    for (const [name, get] of parts) {
+      const v = get();
+      if (v !== undefined) out[name] = v;
+    }
+    return Object.keys(out).length ? out : undefined;
+  };
+}
+
+// How a number is bounded, in words for the help text.
+function range(s) {
+  const lo = typeof s.minimum === "number", hi = typeof s.maximum === "number";
+  return lo && hi ? `From ${s.minimum} to ${s.maximum}.` : lo ? `At least ${s.minimum}.` : hi ? `At most ${s.maximum}.` : "";
+}
+
+// One question: its control(s) appended to parent; returns its value getter.
+function question(parent, name, s, value, ptr, prefix, controls, required) {
+  const id = `${prefix}-${++fieldSeq}`;
+  const label = wording(name, s) + (required ? " (required)" : "");
+  const register = (control) => controls.set(ptr, { control, name: wording(name, s) });
+  // the description and the limits, read with the control
+  const help = (control, ...extra) => {
+    const words = [s.description, ...extra].filter(Boolean).join(" ");
+    if (!words) return [];
+    const p = el("p", words);
+    p.className = "help";
+    p.id = id + "-help";
+    control.setAttribute("aria-describedby", p.id);
+    return [p];
+  };
+  const items = isObject(s.items) ? s.items : {};
+
+  if (s.type === "object") {
+    const fs = el("fieldset");
+    fs.append(el("legend", label), ...help(fs));
+    parent.append(fs);
+    const get = objectFields(fs, s, isObject(value) ? value : {}, ptr, prefix, controls);
+    const first = fs.querySelector("input, select, textarea");
+    if (first) register(first);
+    return get;
+  }
+  if (s.type === "array" && Array.isArray(items.enum)) { // choices: a group of checkboxes
+    const fs = el("fieldset");
+    fs.append(el("legend", label), ...help(fs, typeof s.maxItems === "number" ? `Choose up to ${s.maxItems}.` : ""));
+    const chosen = Array.isArray(value) ? value : [];
+    const boxes = items.enum.map((choice, i) => {
+      const box = el("input");
+      box.type = "checkbox";
+      box.id = `${id}-${i}`;
+      box.checked = chosen.includes(choice);
+      const l = el("label", String(choice));
+      l.htmlFor = box.id;
+      const row = el("div");
+      row.className = "check choice";
+      row.append(box, l);
+      fs.append(row);
+      return box;
+    });
+    parent.append(fs);
+    if (boxes.length) register(boxes[0]);
+    return () => {
+      const v = items.enum.filter((_, i) => boxes[i].checked);
+      return v.length ? v : undefined;
+    };
+  }
+  if (s.type === "boolean") {
+    const box = el("input");
+    box.type = "checkbox";
+    box.id = id;
+    box.checked = value === true;
+    const l = el("label", label);
+    l.htmlFor = id;
+    const row = el("div");
+    row.className = "check";
+    row.append(box, l);
+    parent.append(row, ...help(box));
+    register(box);
+    // an unticked box says "no" once the question was answered or the box touched;
+    // before that it is no answer, and left out
+    let answered = typeof value === "boolean";
+    box.addEventListener("change", () => { answered = true; });
+    return () => (box.checked ? true : answered ? false : undefined);
+  }
+
+  let control, get, extra = "";
+  if (Array.isArray(s.enum)) {
+    control = el("select");
+    control.append(option("", "No answer"), ...s.enum.map((x, i) => option(String(i), String(x))));
+    const at = s.enum.indexOf(value);
+    if (at >= 0) control.value = String(at);
+    get = () => (control.value === "" ? undefined : s.enum[Number(control.value)]);
+  } else if (s.type === "integer" || s.type === "number") {
+    control = el("input");
+    control.type = "number";
+    control.step = s.type === "integer" ? "1" : "any";
+    if (typeof s.minimum === "number") control.min = String(s.minimum);
+    if (typeof s.maximum === "number") control.max = String(s.maximum);
+    if (typeof value === "number") control.value = String(value);
+    extra = range(s);
+    get = () => {
+      if (control.validity.badInput) throw new FormProblem(`${ptr}: not a number`, control);
+      return control.value.trim() === "" ? undefined : Number(control.value);
+    };
+  } else if (s.type === "array") { // free items: one per line
+    control = el("textarea");
+    control.rows = 4;
+    control.value = Array.isArray(value) ? value.join("\n") : "";
+    extra = "One per line." + (typeof s.maxItems === "number" ? ` At most ${s.maxItems}.` : "");
+    const numbers = items.type === "integer" || items.type === "number";
+    get = () => {
+      const lines = control.value.split("\n").map((x) => x.trim()).filter(Boolean);
+      return lines.length ? (numbers ? lines.map(Number) : lines) : undefined;
+    };
+  } else { // a string: a textarea when the answer may be long
+    const long = typeof s.maxLength === "number" && s.maxLength > 200;
+    control = el(long ? "textarea" : "input");
+    if (long) control.rows = 4;
+    if (typeof s.maxLength === "number") control.maxLength = s.maxLength;
+    control.value = typeof value === "string" ? value : "";
+    get = () => (control.value.trim() === "" ? undefined : control.value.trim());
+  }
+  control.id = id;
+  if (control.tagName !== "SELECT") control.autocomplete = "off";
+  if (required) control.setAttribute("aria-required", "true");
+  const l = el("label", label);
+  l.htmlFor = id;
+  parent.append(l, control, ...help(control, extra));
+  register(control);
+  return get;
+}
+
+function clearInvalid(form) {
+  for (const { control } of form.controls.values()) control.removeAttribute("aria-invalid");
+}
+
+// The answers were refused: the server's message (or the form's), and focus on the
+// control of the answer it names by JSON Pointer (the deepest one that matches).
+function answersRefused(form, e) {
+  let at = null;
+  if (e instanceof FormProblem) {
+    at = [...form.controls.values()].find((x) => x.control === e.control) || { control: e.control, name: "" };
+  } else {
+    let best = "";
+    for (const [ptr, x] of form.controls)
+      if ((e.message.startsWith(ptr + ":") || e.message.startsWith(ptr + "/")) && ptr.length > best.length) {
+        best = ptr;
+        at = x;
+      }
+  }
+  if (!at) { say(e.message); return; }
+  say(at.name ? `${e.message} (${at.name})` : e.message);
+  at.control.setAttribute("aria-invalid", "true");
+  at.control.focus();
+}
+
+// The answers as text, for those who read them only.
+function answersView(dl, schema, answers) {
+  dl.replaceChildren();
+  const a = isObject(answers) ? answers : {};
+  for (const [name, s] of questions(schema)) {
+    const v = a[name];
+    const dd = el("dd");
+    if (v === undefined) {
+      dd.textContent = "not answered";
+      dd.className = "unanswered";
+    } else if (isObject(v)) {
+      const sub = el("dl");
+      sub.className = "answers";
+      answersView(sub, s, v);
+      dd.append(sub);
+    } else {
+      dd.textContent = Array.isArray(v) ? v.join(", ") : typeof v === "boolean" ? (v ? "yes" : "no") : String(v);
+    }
+    dl.append(el("dt", wording(name, s)), dd);
+  }
+}
+
+// The case page's questionnaire: q is GET .../questionnaire, or null when not readable.
+function renderQuestionnaire(c, q) {
+  const form = $("questionnaire-form"), list = $("questionnaire-view"), note = $("questionnaire-note");
+  $("questionnaire").hidden = q === null;
+  if (q === null) return;
+  if (!q.schema) {
+    note.textContent = "No questionnaire for this case's condition.";
+    form.hidden = list.hidden = true;
+    return;
+  }
+  const answerer = me.role === "patient" || me.role === "navigator";
+  const editable = answerer && !SETTLED.includes(c.state);
+  form.hidden = !editable;
+  list.hidden = editable;
+  if (!editable) {
+    note.textContent = answerer ? "The case is settled: its answers no longer change." : "The answers given so far.";
+    answersView(list, q.schema, q.answers);
+    return;
+  }
+  note.textContent = me.role === "patient"
+    ? "Answer what you know; the specialist reads your answers with your records."
+    : "The patient's answers; you may answer for them.";
+  // a refresh after another action keeps what was typed but not saved
+  if (form.dataset.token === c.token && form.dataset.dirty) return;
+  qform = questionnaireForm($("questionnaire-fields"), q.schema, q.answers, "q");
+  form.dataset.token = c.token;
+  delete form.dataset.dirty;
+}
+
+async function onSaveAnswers(ev) {
+  ev.preventDefault();
+  const form = ev.target, token = current.c.token;
+  clearInvalid(qform);
+  try {
+    await api("PUT", casePath(token, "/questionnaire"), qform.collect());
+    delete form.dataset.dirty;
+    say("Answers saved.");
+  } catch (e) {
+    if (e instanceof FormProblem || (e instanceof ApiError && e.code === "invalid_answers")) answersRefused(qform, e);
+    else say(e.message);
+  }
 }
 
 // Saves the textarea's text if it changed; false (and said why) when there is none.
@@ -393,20 +749,136 @@ async function showTriage(focus) {
   say(items.length ? "" : "The triage queue is empty.");
 }
 
+// ---- the administrator's accounts ----
+async function showAccounts(focus) {
+  const v = view;
+  show("accounts", focus);
+  const { accounts } = await api("GET", "/accounts");
+  if (v !== view) return;
+  renderAccounts(accounts);
+}
+
+// After a change: the table again, unless the administrator went elsewhere meanwhile.
+async function reloadAccounts() {
+  const v = view;
+  try {
+    const { accounts } = await api("GET", "/accounts");
+    if (v === view) renderAccounts(accounts);
+  } catch (e) { say(e.message); }
+}
+
+function renderAccounts(accounts) {
+  const body = $("accounts-body");
+  body.replaceChildren();
+  for (const a of accounts) {
+    const tr = document.createElement("tr");
+    for (const x of [a.username, a.name || "-", a.role, a.subspecialties || "-", a.created_at.slice(0, 10)]) cell(tr, x);
+    cell(tr, a.disabled ? "disabled" : "active", a.disabled ? "disabled" : "");
+    const td = cell(tr, "");
+    if (a.username === me.username) {
+      td.textContent = "(you)"; // disabling oneself would lock the door from outside
+    } else {
+      const verb = a.disabled ? "Enable" : "Disable";
+      const b = el("button", verb);
+      b.type = "button";
+      b.setAttribute("aria-label", `${verb} ${a.username}`);
+      b.dataset.username = a.username;
+      b.addEventListener("click", () => setDisabled(a.username, !a.disabled));
+      td.appendChild(b);
+    }
+    body.appendChild(tr);
+  }
+  const sel = $("reset-user"), keep = sel.value;
+  sel.replaceChildren(option("", "Choose an account"), ...accounts.map((a) => option(a.username, `${a.username} (${a.role})`)));
+  if (accounts.some((a) => a.username === keep)) sel.value = keep;
+}
+
+async function setDisabled(username, disabled) {
+  try {
+    await api("PUT", "/accounts/" + encodeURIComponent(username), { disabled });
+    say(disabled ? `${username} is disabled; their sessions have ended.` : `${username} is enabled again.`);
+  } catch (e) { say(e.message); }
+  await reloadAccounts();
+  // the row's button was drawn again: focus goes to the new one (now the opposite verb)
+  const b = [...$("accounts-body").querySelectorAll("button")].find((x) => x.dataset.username === username);
+  if (b) b.focus();
+}
+
+async function onAddAccount(ev) {
+  ev.preventDefault();
+  const username = $("account-username").value.trim(), role = $("account-role").value;
+  const body = { username, role, password: $("account-password").value };
+  if ($("account-name").value.trim()) body.name = $("account-name").value.trim();
+  if (role === "specialist") {
+    body.subspecialties = $("account-subs").value.split(",").map((x) => x.trim()).filter(Boolean).join(",");
+    if (!body.subspecialties) { say("Give the specialist's subspecialties."); $("account-subs").focus(); return; }
+  }
+  try {
+    await api("POST", "/accounts", body);
+  } catch (e) {
+    say(e.message);
+    const m = e.message.toLowerCase();
+    $(e.status === 409 || m.includes("username") ? "account-username" : m.includes("password") ? "account-password"
+      : m.includes("subspecialt") ? "account-subs" : "account-role").focus();
+    return;
+  }
+  ev.target.reset();
+  $("account-subs-field").hidden = true;
+  say(`Account ${username} (${role}) added.`);
+  await reloadAccounts();
+}
+
+async function onResetPassword(ev) {
+  ev.preventDefault();
+  const username = $("reset-user").value;
+  try {
+    await api("PUT", "/accounts/" + encodeURIComponent(username), { password: $("reset-password").value });
+  } catch (e) {
+    say(e.message);
+    $("reset-password").focus();
+    return;
+  }
+  $("reset-password").value = "";
+  if (username === me.username) { // this session ended with the others
+    signedOut("Your password is changed: sign in with the new one.");
+    return;
+  }
+  say(`The password of ${username} is reset; their sessions have ended.`);
+}
+
+// Break-glass: granted at once (and audited); the case page follows, to read only.
+async function onBreakGlass(ev) {
+  ev.preventDefault();
+  try {
+    const r = await api("POST", casePath($("glass-token").value.trim(), "/break-glass"),
+      { reason: $("glass-reason").value.trim() });
+    ev.target.reset();
+    notice = `You may read case ${r.token} for ${Math.round(r.expires_in / 60)} minutes; every read is audited.`;
+    location.hash = "#case/" + encodeURIComponent(r.token);
+  } catch (e) {
+    say(e.message);
+    $(e.status === 400 ? "glass-reason" : "glass-token").focus();
+  }
+}
+
 async function route(focus) {
   view++;
-  say("");
+  say(notice);
+  notice = "";
   if (!sessionStorage.getItem("token")) { show("login", focus); return; }
   try {
     if (!me) {
       me = await api("GET", "/me");
       $("who").textContent = `${me.username} (${me.role})`;
       $("nav-triage").hidden = me.role !== "navigator";
+      $("nav-accounts").hidden = me.role !== "administrator";
+      $("nav-cases").hidden = me.role === "administrator"; // their case list is refused
       $("nav-cases").textContent = me.role === "specialist" ? "Your reviews" : "Cases";
     }
     const h = location.hash.slice(1);
     if (h.startsWith("case/")) await showCase(decodeURIComponent(h.slice(5)), focus);
     else if (h === "triage") await showTriage(focus);
+    else if (me.role === "administrator") await showAccounts(focus);
     else await showCases(focus);
   } catch (e) { say(e.message); }
 }
@@ -444,6 +916,17 @@ document.addEventListener("DOMContentLoaded", () => {
   $("opinion-upload").addEventListener("click", onUpload);
   $("opinion-download").addEventListener("click", onDownload);
   $("outbound-form").addEventListener("submit", onOutbound);
+  $("questionnaire-form").addEventListener("submit", onSaveAnswers);
+  for (const type of ["input", "change"])
+    $("questionnaire-form").addEventListener(type, () => { $("questionnaire-form").dataset.dirty = "1"; });
+  $("new-case-form").addEventListener("submit", onOpenCase);
+  $("new-code").addEventListener("change", onConditionCode);
+  $("account-form").addEventListener("submit", onAddAccount);
+  $("account-role").addEventListener("change", () => {
+    $("account-subs-field").hidden = $("account-role").value !== "specialist";
+  });
+  $("reset-form").addEventListener("submit", onResetPassword);
+  $("glass-form").addEventListener("submit", onBreakGlass);
   window.addEventListener("hashchange", () => route(true));
   route(false);
 });

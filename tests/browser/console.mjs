@@ -1,17 +1,27 @@
 // tests/browser/console.mjs -- the web console in headless Chromium (Debian's
-// /usr/bin/chromium), driven by playwright-core, as a navigator, a specialist and a patient
-// would use it. Run by tests/e2e/test_browser.sh, which starts caseport and makes the data:
+// /usr/bin/chromium), driven by playwright-core, as a navigator, a specialist, a patient and
+// an administrator would use it. Run by tests/e2e/test_browser.sh, which starts caseport
+// and makes the data:
 //
 //   node console.mjs --port HTTP_PORT --artifacts DIR --overdue TOKEN --attach TOKEN
-//                    --publish TOKEN --study UID --pdf FILE
-//   env NAVIGATOR, SPECIALIST, PATIENT: "username:password" each
+//                    --publish TOKEN --questionnaire TOKEN --study UID --pdf FILE
+//   env NAVIGATOR, SPECIALIST, PATIENT, ADMINISTRATOR, NEW_ACCOUNT: "username:password"
+//   each (NEW_ACCOUNT: the account the administrator adds)
 //
 // The navigator sees the overdue case first, attaches the triaged study to the --attach
 // case and sees it among its records (matched by the navigator, with the reason) beside
-// its records requests; the specialist's worklist is their one case, where they write the
-// opinion, upload its PDF and publish it; the patient reads it and sends it to their
-// doctor. Screenshots of every step go to --artifacts (browser-NN-what.png); a failure
-// leaves browser-failure.png. Exit 0: every check held; 1: the first that did not is named.
+// its records requests; then opens a glioma case through the "Open a case" form with the
+// questionnaire's answers, where the server refuses a Karnofsky score of 150 (focus on that
+// answer) and takes a fixed one, and refuses and takes answers once more on the new case's
+// page. The specialist's worklist is their one case, where they write the opinion, upload
+// its PDF and publish it; the patient reads it and sends it to their doctor, then answers
+// the --questionnaire case's questions (a date in the wrong form refused first). The
+// administrator lands on the accounts, adds one, disables it (its sign-in and its session
+// refused by the API), enables it, resets its password, and breaks the glass to read the
+// navigator's new case. Screenshots of every step go to --artifacts (browser-NN-what.png);
+// a failure leaves browser-failure.png. Exit 0: every check held; 1: the first that did
+// not is named. The script then checks the case opened (by its patient, Quebec^Quinn), the
+// answers and the account added (NEW_ACCOUNT, "username:password") against the server.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,11 +30,11 @@ import { chromium } from "playwright-core";
 const { values: arg } = parseArgs({
   options: {
     port: { type: "string" }, artifacts: { type: "string" }, overdue: { type: "string" },
-    attach: { type: "string" }, publish: { type: "string" }, study: { type: "string" },
-    pdf: { type: "string" },
+    attach: { type: "string" }, publish: { type: "string" }, questionnaire: { type: "string" },
+    study: { type: "string" }, pdf: { type: "string" },
   },
 });
-for (const k of ["port", "artifacts", "overdue", "attach", "publish", "study", "pdf"])
+for (const k of ["port", "artifacts", "overdue", "attach", "publish", "questionnaire", "study", "pdf"])
   if (!arg[k]) { console.error(`console.mjs: --${k} is required`); process.exit(2); }
 const person = (name) => {
   const v = process.env[name] || "";
@@ -33,6 +43,7 @@ const person = (name) => {
   return { username: v.slice(0, i), password: v.slice(i + 1) };
 };
 const navigator = person("NAVIGATOR"), specialist = person("SPECIALIST"), patient = person("PATIENT");
+const administrator = person("ADMINISTRATOR"), added = person("NEW_ACCOUNT");
 const base = `http://127.0.0.1:${arg.port}/`;
 const opinionText = "Agree with the diagnosis of glioblastoma.\nPropose the trial at the second centre; MRI in 8 weeks.";
 mkdirSync(arg.artifacts, { recursive: true });
@@ -79,22 +90,112 @@ async function labelled(where) {
   check(bare.length === 0, `${where}: inputs without a label: ${bare.join(", ")}`);
 }
 
+const login = () => page.locator("#login-form");
 async function signIn(who, role) {
   await page.goto(base);
-  await page.getByLabel("Username").waitFor();
+  await login().getByLabel("Username").waitFor();
   await labelled("sign-in");
-  await page.getByLabel("Username").fill(who.username);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByLabel("Password").press("Enter"); // the keyboard alone signs in
+  await login().getByLabel("Username").fill(who.username);
+  await login().getByLabel("Password").fill(who.password);
+  await login().getByLabel("Password").press("Enter"); // the keyboard alone signs in
   await until(`${who.username} signed in`, async () => (await text("#who")) === `${who.username} (${role})`, () => text("#who"));
 }
 async function signOut() {
   await page.getByRole("button", { name: "Sign out" }).click();
-  await page.getByLabel("Username").waitFor();
+  await login().getByLabel("Username").waitFor();
 }
 async function openCase(token) {
   await page.getByRole("link", { name: token, exact: true }).click();
   await until(`case ${token} shown`, async () => (await text("#case-h")) === `Case ${token}`, () => text("#case-h"));
+}
+
+// The element the locator finds has the keyboard focus.
+const focused = (loc) => loc.evaluate((e) => e === document.activeElement);
+// The API itself, as another client would call it: {status, body}.
+async function apiCall(method, path, token, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = "Bearer " + token;
+  const r = await fetch(`${base}api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const t = await r.text();
+  return { status: r.status, body: t ? JSON.parse(t) : null };
+}
+// The accounts table as {username: [cells...]}.
+async function accountRows() {
+  return Object.fromEntries((await rows("#accounts-body")).map((r) => [r[0], r]));
+}
+
+// The "Open a case" form on the navigator's case list: a glioma case with answers to its
+// questionnaire; 150 is no Karnofsky score (the server says so, naming /karnofsky, and the
+// focus goes there), 70 is. On the case's page the navigator answers again: 150 refused,
+// 80 saved. Returns the new case's token.
+let opened = "";
+async function openNewCase() {
+  await page.getByRole("link", { name: "Cases", exact: true }).click();
+  const form = page.locator("#new-case-form");
+  await until("the condition codes offered", async () => (await form.getByLabel("Condition code").locator("option").count()) > 1);
+  await form.getByLabel("Patient's name").fill("Quebec^Quinn");
+  await form.getByLabel("Birth date").fill("1961-04-02");
+  await form.getByLabel("Sex").selectOption("F");
+  await form.getByLabel("Condition, in your words").fill("glioma, left frontal");
+  check(!(await page.locator("#new-answers").isVisible()), "a questionnaire before a condition code is chosen");
+  await form.getByLabel("Condition code").selectOption("glioma");
+  check((await form.getByLabel("Subspecialty").inputValue()) === "neuro-oncology",
+    `choosing glioma set the subspecialty to ${await form.getByLabel("Subspecialty").inputValue()}`);
+  await form.getByLabel("First opinion's summary").fill("Astrocytoma, WHO grade 3; radiotherapy advised");
+  const q = page.locator("#new-answers");
+  const first = await q.locator("label").first().textContent();
+  check(first === "What would you like the specialist to answer? (required)", `the first question asked: ${first}`);
+  await q.getByLabel("What would you like the specialist to answer?").fill("Is radiotherapy alone enough?");
+  await q.getByLabel("WHO grade, if known").selectOption({ label: "3" });
+  await q.getByLabel("IDH status").selectOption({ label: "mutant" });
+  await q.getByLabel("surgery", { exact: true }).check();
+  await q.getByLabel("Seizures since the diagnosis?").check();
+  const karnofsky = q.getByLabel("Karnofsky performance status");
+  check((await karnofsky.getAttribute("type")) === "number" && (await karnofsky.getAttribute("max")) === "100",
+    "the Karnofsky answer is not a number input with its maximum");
+  check((await q.locator("fieldset legend").allTextContents()).includes("Treatments so far"), "no group for the treatments");
+  await karnofsky.fill("150");
+  await labelled("open a case");
+  await screenshot("new-case-form");
+  await form.getByRole("button", { name: "Open the case" }).click();
+  await statusSays("/karnofsky: out of range");
+  check(await focused(karnofsky), "the refused Karnofsky answer does not have the focus");
+  check((await karnofsky.getAttribute("aria-invalid")) === "true", "the refused answer is not marked invalid");
+  check(!page.url().includes("#case/"), `a case was opened with a refused answer: ${page.url()}`);
+  await screenshot("new-case-refused");
+  await karnofsky.fill("70");
+  await karnofsky.press("Enter"); // the form's one button: Open the case
+  await until("the new case's page", async () => page.url().includes("#case/CP-"), () => page.url());
+  opened = decodeURIComponent(page.url().split("#case/")[1]);
+  await until("the new case shown", async () => (await text("#case-h")) === `Case ${opened}`, () => text("#case-h"));
+  await statusSays(`Case ${opened} opened.`);
+  const f = await facts();
+  check(f.Patient === "Quebec^Quinn" && f.Born === "19610402" && f.Condition === "glioma, left frontal" &&
+    f.Subspecialty === "neuro-oncology" && f.State === "registered" && f.Navigator === navigator.username,
+  `the new case's facts: ${JSON.stringify(f)}`);
+
+  // the case page: the answers given, editable
+  const qf = page.locator("#questionnaire-form");
+  await qf.waitFor();
+  const k2 = qf.getByLabel("Karnofsky performance status");
+  check((await k2.inputValue()) === "70", `the Karnofsky answer shown: ${await k2.inputValue()}`);
+  check((await qf.getByLabel("What would you like the specialist to answer?").inputValue()) === "Is radiotherapy alone enough?",
+    "the question asked is not shown");
+  check(await qf.getByLabel("surgery", { exact: true }).isChecked(), "surgery is not ticked");
+  check(!(await qf.getByLabel("radiotherapy", { exact: true }).isChecked()), "radiotherapy is ticked");
+  check(await qf.getByLabel("Seizures since the diagnosis?").isChecked(), "seizures not ticked");
+  check((await qf.getByLabel("WHO grade, if known").locator("option:checked").textContent()) === "3", "the WHO grade shown");
+  await labelled("case page with its questionnaire (navigator)");
+  await k2.fill("150");
+  await qf.getByRole("button", { name: "Save the answers" }).click();
+  await statusSays("/karnofsky: out of range");
+  check(await focused(k2), "the refused answer on the case page does not have the focus");
+  await k2.fill("80");
+  await qf.getByRole("button", { name: "Save the answers" }).click();
+  await statusSays("Answers saved.");
+  check((await k2.getAttribute("aria-invalid")) === null, "the answer saved is still marked invalid");
+  await screenshot("new-case-answers");
+  log(`navigator: opened ${opened} through the form (Karnofsky 150 refused, 70 taken; 150 refused, 80 saved on its page)`);
 }
 
 async function asNavigator() {
@@ -141,6 +242,7 @@ async function asNavigator() {
   await labelled("case page (navigator)");
   await screenshot("case-records");
   log("navigator: the case shows the study (matched by navigator) and its records request");
+  await openNewCase();
   await signOut();
 }
 
@@ -180,6 +282,33 @@ async function asSpecialist() {
   await signOut();
 }
 
+// The patient's own questionnaire (a glioma case opened without answers): a date in the
+// wrong form is refused (focus there), then the answers are saved; the seizures box left
+// untouched is no answer.
+async function answerQuestionnaire() {
+  await page.getByRole("link", { name: "Cases", exact: true }).click();
+  await openCase(arg.questionnaire);
+  const qf = page.locator("#questionnaire-form");
+  await qf.waitFor();
+  await labelled("the patient's questionnaire");
+  await qf.getByLabel("What would you like the specialist to answer?").fill("Should I have the second operation?");
+  const when = qf.getByLabel("When was the tumour diagnosed?");
+  await when.fill("3 Nov 2025");
+  await qf.getByLabel("IDH status").selectOption({ label: "unknown" });
+  await qf.getByLabel("surgery", { exact: true }).check();
+  await qf.getByLabel("chemotherapy", { exact: true }).check();
+  await qf.getByLabel("Karnofsky performance status").fill("90");
+  await qf.getByRole("button", { name: "Save the answers" }).click();
+  await statusSays("/diagnosis_date: not in the form asked for");
+  check(await focused(when), "the refused date does not have the focus");
+  await screenshot("patient-answer-refused");
+  await when.fill("2025-11-03");
+  await when.press("Enter");
+  await statusSays("Answers saved.");
+  await screenshot("patient-answers-saved");
+  log(`patient: answered ${arg.questionnaire}'s questionnaire (a date in the wrong form refused first)`);
+}
+
 async function asPatient() {
   await signIn(patient, "patient");
   await until("the patient's cases", async () => (await rows("#cases-body")).length >= 1);
@@ -198,6 +327,102 @@ async function asPatient() {
   await statusSays("The opinion will be sent to Dr. Hausarzt");
   await screenshot("patient-sent");
   log("patient: reads the published opinion, sends it to their doctor");
+  await answerQuestionnaire();
+  await signOut();
+}
+
+async function asAdministrator() {
+  await signIn(administrator, "administrator");
+  // no case list for them (403): the accounts are their page
+  await until("the accounts", async () => (await page.locator("#accounts").isVisible()) && (await rows("#accounts-body")).length >= 4,
+    async () => JSON.stringify(await rows("#accounts-body")));
+  check((await page.getByRole("link", { name: "Cases" }).count()) === 0, "an administrator is offered the cases");
+  let acc = await accountRows();
+  for (const [u, role] of [[navigator.username, "navigator"], [specialist.username, "specialist"], [patient.username, "patient"],
+    [administrator.username, "administrator"]])
+    check(acc[u] && acc[u][2] === role && acc[u][5] === "active", `${u} in the accounts: ${JSON.stringify(acc[u])}`);
+  check(acc[specialist.username][3] === "neuro-oncology", `the specialist's subspecialties: ${acc[specialist.username][3]}`);
+  check(acc[administrator.username][6] === "(you)", "an administrator is offered to disable themselves");
+  const own = await page.evaluate(() => sessionStorage.getItem("token"));
+  const list = await apiCall("GET", "/cases", own);
+  check(list.status === 403, `an administrator's case list: ${list.status}`);
+  await labelled("accounts");
+  await screenshot("accounts");
+
+  // add an account
+  const form = page.locator("#account-form");
+  await form.getByLabel("Username").fill(added.username);
+  await form.getByLabel("Name (optional)").fill("Nora Navigator");
+  await form.getByLabel("Role").selectOption("specialist");
+  check(await form.getByLabel("Subspecialties").isVisible(), "no subspecialties for a specialist");
+  await form.getByLabel("Role").selectOption("navigator");
+  check(!(await form.getByLabel("Subspecialties").isVisible()), "subspecialties offered for a navigator");
+  await form.getByLabel("Password").fill(added.password);
+  await labelled("add an account");
+  await form.getByRole("button", { name: "Add the account" }).click();
+  await statusSays(`Account ${added.username} (navigator) added.`);
+  await until(`${added.username} listed`, async () => (await accountRows())[added.username] !== undefined);
+  acc = await accountRows();
+  check(acc[added.username][1] === "Nora Navigator" && acc[added.username][2] === "navigator" && acc[added.username][5] === "active",
+    `the account added: ${JSON.stringify(acc[added.username])}`);
+  let r = await apiCall("POST", "/sessions", null, added);
+  check(r.status === 201, `the new account cannot sign in: ${r.status} ${JSON.stringify(r.body)}`);
+  const session = r.body.token;
+  log(`administrator: added ${added.username}, who signs in`);
+
+  // disable it: sign-in refused, its session ended
+  await page.getByRole("button", { name: `Disable ${added.username}` }).click();
+  await statusSays(`${added.username} is disabled`);
+  await until(`${added.username} disabled`, async () => (await accountRows())[added.username][5] === "disabled");
+  check(await focused(page.getByRole("button", { name: `Enable ${added.username}` })), "the focus did not stay on the account's button");
+  r = await apiCall("POST", "/sessions", null, added);
+  check(r.status === 401, `a disabled account signs in: ${r.status} ${JSON.stringify(r.body)}`);
+  r = await apiCall("GET", "/me", session);
+  check(r.status === 401, `a disabled account's session still works: ${r.status}`);
+  await screenshot("account-disabled");
+  log(`administrator: disabled ${added.username}: sign-in refused (401), its session ended`);
+
+  // enable it again; reset its password
+  await page.getByRole("button", { name: `Enable ${added.username}` }).press("Enter");
+  await statusSays(`${added.username} is enabled again.`);
+  await until(`${added.username} active`, async () => (await accountRows())[added.username][5] === "active");
+  r = await apiCall("POST", "/sessions", null, added);
+  check(r.status === 201, `the enabled account cannot sign in: ${r.status}`);
+  const reset = page.locator("#reset-form"), fresh = added.password + " renewed";
+  await reset.getByLabel("Account").selectOption(added.username);
+  await reset.getByLabel("New password").fill(fresh);
+  await reset.getByRole("button", { name: "Reset password" }).click();
+  await statusSays(`The password of ${added.username} is reset`);
+  r = await apiCall("POST", "/sessions", null, { username: added.username, password: fresh });
+  check(r.status === 201, `the new password does not sign in: ${r.status}`);
+  r = await apiCall("POST", "/sessions", null, added);
+  check(r.status === 401, `the old password still signs in: ${r.status}`);
+  await screenshot("account-enabled");
+  log(`administrator: enabled ${added.username} again (signs in), reset the password (only the new one works)`);
+
+  // break the glass: the navigator's new case, read only
+  const glass = page.locator("#glass-form");
+  await glass.getByLabel("Case").fill(opened.toLowerCase().replace(/-/g, "")); // as people may type it
+  await glass.getByLabel("Reason").fill("complaint 2026-114 about the intake");
+  await glass.getByLabel("Reason").press("Enter");
+  await until(`case ${opened} shown`, async () => (await text("#case-h")) === `Case ${opened}`, () => text("#case-h"));
+  await statusSays(`You may read case ${opened} for 60 minutes`);
+  check(await page.locator("#case-glass").isVisible(), "no break-glass notice on the case page");
+  check((await facts()).Patient === "Quebec^Quinn", "the case's facts are not shown");
+  const controls = await page.locator("#case input, #case select, #case textarea, #case button").evaluateAll((els) =>
+    els.filter((e) => e.offsetParent !== null).map((e) => e.id || e.outerHTML.slice(0, 60)));
+  check(controls.length === 0, `an administrator is offered to change the case: ${controls.join(", ")}`);
+  const answers = await page.locator("#questionnaire-view").evaluate((dl) => {
+    const o = {};
+    for (const dt of dl.querySelectorAll(":scope > dt")) o[dt.textContent] = dt.nextElementSibling.textContent;
+    return o;
+  });
+  check(answers["Karnofsky performance status"] === "80" && answers["Treatments so far"] === "surgery" &&
+    answers["Seizures since the diagnosis?"] === "yes" && answers["When was the tumour diagnosed? (YYYY-MM-DD)"] === "not answered",
+  `the answers read: ${JSON.stringify(answers)}`);
+  await labelled("case page (administrator, break-glass)");
+  await screenshot("break-glass-case");
+  log(`administrator: broke the glass for ${opened}: read only, its answers shown`);
   await signOut();
 }
 
@@ -218,6 +443,7 @@ try {
   await asNavigator();
   await asSpecialist();
   await asPatient();
+  await asAdministrator();
   // a refusal the console handles (e.g. 404 no_opinion) is logged by the browser as a
   // failed resource; script errors and CSP violations are not allowed
   const bad = problems.filter((p) => !/Failed to load resource/.test(p));

@@ -1,8 +1,11 @@
 # The web console in a real browser: headless Chromium (Debian's /usr/bin/chromium)
 # driven by playwright-core (tests/browser, installed by tools/setup). A navigator sees
-# the overdue case first and attaches a triaged study to a case; a specialist writes,
+# the overdue case first, attaches a triaged study to a case and opens a glioma case with
+# its questionnaire's answers (an out-of-range one refused first); a specialist writes,
 # uploads the PDF of and publishes an opinion; the patient reads it and sends it to their
-# doctor. What the pages showed is then checked against the API and the database.
+# doctor, and answers their own case's questionnaire; an administrator adds, disables,
+# enables an account and resets its password, and breaks the glass to read one case.
+# What the pages showed is then checked against the API and the database.
 # Screenshots of every step stay in $ARTIFACTS (default build-artifacts/screenshots in the
 # source tree), also when the test passes.
 . "$SRC/tests/e2e/lib.sh"
@@ -22,7 +25,7 @@ e2e_start
 http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
 [ -n "$http_port" ] || die "no HTTP port in the log"
 pw() { printf 'correct horse battery %s' "$1"; }
-for u in pat:patient nina:navigator sam:specialist; do
+for u in pat:patient nina:navigator sam:specialist ada:administrator; do
   extra=()
   [ "${u#*:}" = specialist ] && extra=(--subspecialties neuro-oncology)
   { pw "${u%%:*}"; echo; } | cp_cli user add --username "${u%%:*}" --role "${u#*:}" "${extra[@]}" >/dev/null ||
@@ -49,6 +52,29 @@ sql "UPDATE cases SET registered_at = registered_at - interval '7 days',
       WHERE case_id = (SELECT id FROM cases WHERE token = '$O') AND to_state = 'registered';
      UPDATE case_events SET at = at - interval '6 days'
       WHERE case_id = (SELECT id FROM cases WHERE token = '$O') AND to_state = 'collecting_records'"
+# Q: pat's glioma case, opened over the API (the CLI has no condition code) without
+# answers; the API has no field for the patient's account, so the database gets it
+Q=$(/usr/bin/python3 - "$http_port" "$(pw nina)" <<'PY'
+import http.client, json, sys
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+def call(method, path, token=None, body=None):
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    conn.request(method, "/api/v1" + path, body=json.dumps(body), headers=h)
+    r = conn.getresponse()
+    return r.status, r.read()
+s, b = call("POST", "/sessions", body={"username": "nina", "password": sys.argv[2]})
+s, b = call("POST", "/cases", json.loads(b)["token"], {"patient_name": "Alpha^Ann", "condition": "glioma, recurrent",
+            "condition_code": "glioma", "first_opinion": "recurrence; a second resection considered"})
+if s != 201:
+    sys.exit(f"POST /cases: {s} {b!r}")
+print(json.loads(b)["token"])
+PY
+) || die "opening the questionnaire case over the API failed"
+sql "UPDATE cases SET patient_account_id = (SELECT id FROM accounts WHERE username = 'pat') WHERE token = '$Q'"
+[ "$(sql "SELECT subspecialty || '|' || condition_code FROM cases WHERE token = '$Q'")" = "neuro-oncology|glioma" ] ||
+  die "the case opened with a condition code has not its subspecialty"
 first=$(cp_cli case list | head -n 1)
 case "$first" in
   "$O"$'\t'*records=overdue*) ;;
@@ -67,11 +93,11 @@ study=$(/usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[
 printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' \
   >"$work/opinion.pdf"
 
-log "browser: navigator, specialist and patient in headless Chromium; screenshots in $shots"
+log "browser: navigator, specialist, patient and administrator in headless Chromium; screenshots in $shots"
 start=$(date +%s)
-NAVIGATOR="nina:$(pw nina)" SPECIALIST="sam:$(pw sam)" PATIENT="pat:$(pw pat)" \
-  node "$browser_dir/console.mjs" --port "$http_port" --artifacts "$shots" --overdue "$O" \
-  --attach "$B" --publish "$A" --study "$study" --pdf "$work/opinion.pdf" ||
+NAVIGATOR="nina:$(pw nina)" SPECIALIST="sam:$(pw sam)" PATIENT="pat:$(pw pat)" ADMINISTRATOR="ada:$(pw ada)" \
+  NEW_ACCOUNT="nora:$(pw nora)" node "$browser_dir/console.mjs" --port "$http_port" --artifacts "$shots" \
+  --overdue "$O" --attach "$B" --publish "$A" --questionnaire "$Q" --study "$study" --pdf "$work/opinion.pdf" ||
   die "the console in the browser failed (above; screenshots in $shots)"
 log "browser: $(($(date +%s) - start)) s"
 
@@ -85,9 +111,28 @@ log "browser: $(($(date +%s) - start)) s"
 [ "$(sql "SELECT recipient || '|' || fax FROM outbound_requests r JOIN cases c ON c.id = r.case_id
           WHERE c.token = '$A'")" = "Dr. Hausarzt|+49 30 1234567" ] ||
   die "the patient's request to send the opinion is not kept: $(sql "SELECT * FROM outbound_requests")"
-/usr/bin/python3 - "$http_port" "$A" "$work/opinion.pdf" "$(pw sam)" "$(pw pat)" <<'PY' || die "the API disagrees with the console (above)"
+# the case the navigator opened in the browser, with the answers saved on its page
+opened=$(sql "SELECT token FROM cases WHERE patient_name = 'Quebec^Quinn'")
+[ "$(printf '%s\n' "$opened" | wc -w)" = 1 ] || die "not one case for Quebec^Quinn (a refused answer opened one?): $opened"
+[ "$(sql "SELECT birth_date || '|' || sex || '|' || condition || '|' || condition_code || '|' || subspecialty || '|' ||
+          (questionnaire = '{\"question\": \"Is radiotherapy alone enough?\", \"who_grade\": 3, \"idh\": \"mutant\",
+            \"treatments\": [\"surgery\"], \"karnofsky\": 80, \"seizures\": true}'::jsonb)
+          FROM cases WHERE token = '$opened'")" = "19610402|F|glioma, left frontal|glioma|neuro-oncology|true" ] ||
+  die "the case opened in the browser: $(sql "SELECT birth_date, sex, condition, condition_code, subspecialty, questionnaire
+                                          FROM cases WHERE token = '$opened'")"
+[ "$(sql "SELECT role || '|' || display_name || '|' || disabled FROM accounts WHERE username = 'nora'")" = \
+  "navigator|Nora Navigator|false" ] || die "the account added: $(sql "SELECT * FROM accounts WHERE username = 'nora'")"
+[ "$(sql "SELECT string_agg(action, ',' ORDER BY seq) FROM audit a JOIN accounts u ON u.id = a.actor_id
+          WHERE u.username = 'ada' AND a.object LIKE 'account %' AND a.outcome = 'allowed'")" = \
+  "account.create,account.disable,account.enable,account.password" ] ||
+  die "the administrator's account changes are not audited: $(sql "SELECT seq, object, action FROM audit WHERE role = 'administrator'")"
+[ "$(sql "SELECT b.reason FROM break_glass b JOIN cases c ON c.id = b.case_id JOIN accounts u ON u.id = b.account_id
+          WHERE c.token = '$opened' AND u.username = 'ada'")" = "complaint 2026-114 about the intake" ] ||
+  die "no break-glass grant for ada on $opened: $(sql "SELECT * FROM break_glass")"
+/usr/bin/python3 - "$http_port" "$A" "$work/opinion.pdf" "$(pw sam)" "$(pw pat)" "$Q" "$opened" "$(pw ada)" <<'PY' || die "the API disagrees with the console (above)"
 import http.client, json, sys
 port, tok, pdf, pw_sam, pw_pat = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+q_tok, opened, pw_ada = sys.argv[6], sys.argv[7], sys.argv[8]
 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 def call(method, path, token=None, body=None):
     h = {"Content-Type": "application/json"}
@@ -108,11 +153,27 @@ for user, password in [("sam", pw_sam), ("pat", pw_pat)]:
     s, t, b = call("GET", f"/cases/{tok}/opinion/pdf", session)
     if (s, t.split(";")[0], b) != (200, "application/pdf", open(pdf, "rb").read()):
         fails.append(f"GET opinion/pdf as {user}: {s} {t} {len(b)} bytes")
+    if user == "pat":  # the answers the patient gave in the browser
+        s, _, b = call("GET", f"/cases/{q_tok}/questionnaire", session)
+        q = json.loads(b) if s == 200 else {}
+        want_q = {"question": "Should I have the second operation?", "diagnosis_date": "2025-11-03", "idh": "unknown",
+                  "treatments": ["surgery", "chemotherapy"], "karnofsky": 90}
+        if s != 200 or q.get("answers") != want_q or not isinstance(q.get("schema"), dict):
+            fails.append(f"GET questionnaire as pat: {s} {b[:400]!r}")
+# the administrator reads the case of the grant, and no other; writes stay refused
+s, _, b = call("POST", "/sessions", body={"username": "ada", "password": pw_ada})
+ada = json.loads(b)["token"]
+for method, path, body, want_status in [("GET", f"/cases/{opened}", None, 200), ("GET", f"/cases/{q_tok}", None, 403),
+                                         ("PUT", f"/cases/{opened}/questionnaire", {"question": "x"}, 403)]:
+    s, _, b = call(method, path, ada, body)
+    if s != want_status:
+        fails.append(f"{method} {path} as ada: {s}, not {want_status}: {b[:200]!r}")
 if fails:
     print("\n".join(fails))
     sys.exit(1)
 PY
 ls "$shots"/browser-*.png >/dev/null 2>&1 || die "no screenshots in $shots"
-log "the API and the database agree: attached by the navigator, published, the text and PDF, the request to send it"
+log "the API and the database agree: attached by the navigator, published, the text and PDF, the request to send it,"
+log "the case opened with its answers, the patient's answers, the account added and changed, the break-glass grant"
 cp_cli audit verify >/dev/null || die "the audit chain does not verify"
 e2e_stop
