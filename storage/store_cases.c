@@ -173,7 +173,7 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
     " extract(epoch FROM c.collecting_at)::bigint,"                                              \
     " extract(epoch FROM c.records_done_at)::bigint,"                                            \
     " extract(epoch FROM c.published_at)::bigint, extract(epoch FROM c.paused_at)::bigint,"     \
-    " c.paused_seconds"
+    " c.paused_seconds, coalesce(c.condition_code, '')"
 #define CASE_FROM                                                                                \
     " FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"                                \
     " LEFT JOIN accounts s ON s.id = c.specialist_id"
@@ -201,6 +201,7 @@ static void case_from(PGresult *r, store_case_row_t *o)
     o->published_at = store__num(r, 16);
     o->paused_at = store__num(r, 17);
     o->paused_seconds = store__num(r, 18);
+    copy(o->condition_code, sizeof o->condition_code, PQgetvalue(r, 0, 19));
 }
 
 typedef struct case_ctx {
@@ -267,7 +268,7 @@ static bool page_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     page_ctx_t *c = ud;
     store_case_row_t row;
     case_from(r, &row);
-    c->total = store__num(r, 19);
+    c->total = store__num(r, 20);
     return c->cb(c->ud, &row);
 }
 

@@ -72,7 +72,7 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *c, const sto
 typedef struct store_case_row {
     int64_t id;
     char token[16], patient_name[256], birth_date[16], sex[16], condition[256];
-    char subspecialty[64], state[32], navigator[65], specialist[65];
+    char subspecialty[64], state[32], navigator[65], specialist[65], condition_code[64];
     int64_t navigator_id, specialist_id, patient_account_id;
     /* unix seconds; 0: not yet */
     int64_t registered_at, collecting_at, records_done_at, published_at, paused_at;
@@ -176,6 +176,9 @@ typedef bool (*store_condition_cb)(void *ud, const store_condition_t *c);
 /* Every condition, by code; with code non-NULL only that one (none: CP_ENOENT). */
 cp_err_t store_cases_conditions(store_pg_t *pg, const char *code, store_condition_cb cb,
                                 void *ud, cp_errinfo_t *ei);
+/* The seeded subspecialties, by code. */
+cp_err_t store_cases_subspecialties(store_pg_t *pg, store_condition_cb cb, void *ud,
+                                    cp_errinfo_t *ei); /* code and name set */
 /* The case's questionnaire (its condition's schema, "" when it names none) and the
  * answers given so far, malloc'ed JSON texts (free them). */
 cp_err_t store_cases_questionnaire(store_pg_t *pg, int64_t case_id, char **schema_json,

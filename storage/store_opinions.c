@@ -278,6 +278,23 @@ cp_err_t store_cases_conditions(store_pg_t *pg, const char *code, store_conditio
     return err;
 }
 
+static bool subspecialty_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    condition_ctx_t *c = ud;
+    store_condition_t x = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), "", "{}"};
+    return c->cb(c->ud, &x);
+}
+
+cp_err_t store_cases_subspecialties(store_pg_t *pg, store_condition_cb cb, void *ud,
+                                    cp_errinfo_t *ei)
+{
+    condition_ctx_t c = {cb, ud, false};
+    return store__pg_stream(pg, "SELECT code, name FROM subspecialties ORDER BY name", 0, NULL,
+                            "listing subspecialties", subspecialty_row, &c, ei);
+}
+
 typedef struct answers_ctx {
     char *schema, *answers;
 } answers_ctx_t;

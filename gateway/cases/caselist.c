@@ -124,11 +124,18 @@ cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const sto
     size_t pwlen = a->password ? strlen(a->password) : 0;
     if (pwlen < 12 || pwlen > 128)
         return cp_fail(ei, CP_EINVAL, 0, "the password must be 12 to 128 characters");
-    char list[512];
+    /* "neuro-oncology, dementia": the codes without the spaces around them */
+    char list[512], codes[512] = "";
     snprintf(list, sizeof list, "%s", subs ? a->subspecialties : "");
     cp_err_t err = CP_OK;
     for (char *save = NULL, *s = strtok_r(list, ",", &save); s && err == CP_OK;
          s = strtok_r(NULL, ",", &save)) {
+        s += strspn(s, " \t");
+        s[strcspn(s, " \t")] = '\0';
+        if (*s == '\0')
+            continue;
+        size_t used = strlen(codes);
+        snprintf(codes + used, sizeof codes - used, "%s%s", used ? "," : "", s);
         bool known = false;
         err = store_cases_subspecialty_known(pg, s, &known, ei);
         if (err == CP_OK && !known)
@@ -141,6 +148,6 @@ cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const sto
     if (err == CP_OK)
         err = gw_auth_hash(a->password, n.password_hash, sizeof n.password_hash, ei);
     if (err == CP_OK)
-        err = store_cases_account_add(pg, &n, subs ? a->subspecialties : NULL, by, id, ei);
+        err = store_cases_account_add(pg, &n, subs ? codes : NULL, by, id, ei);
     return err;
 }

@@ -428,6 +428,8 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         api_add_account(&c);
     else if (strncmp(p, "/api/v1/accounts/", 17) == 0 && is(&c, "PUT"))
         api_change_account(&c, p + 17);
+    else if (strcmp(p, "/api/v1/subspecialties") == 0 && is(&c, "GET"))
+        api_subspecialties(&c);
     else if (strcmp(p, "/api/v1/conditions") == 0 && is(&c, "GET"))
         api_conditions(&c);
     else if (strcmp(p, "/api/v1/triage") == 0 && is(&c, "GET"))

@@ -92,6 +92,11 @@ void api_change_account(call_t *c, const char *username)
     json_t *p = json_object_get(in, "password");
     if (p != NULL)
         pw = json_is_string(p) ? json_string_value(p) : "";
+    if (disabled == 1 && strcmp(username, c->me.username) == 0) {
+        json_decref(in); /* nobody locks themselves out, nor the last administrator */
+        api_error(c, 409, "yourself", "an administrator does not disable their own account");
+        return;
+    }
     char hash[200];
     cp_errinfo_t ei = {0};
     cp_err_t err = disabled == -2 || (d == NULL && p == NULL) ? CP_EINVAL : CP_OK;

@@ -14,9 +14,10 @@ static json_t *case_json(const call_t *c, const store_case_row_t *r)
 {
     case_sla_t s;
     case_row_sla(r, c->ctx->conf, (int64_t)time(NULL), &s);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}", "token",
-                     r->token, "state", r->state, "patient_name", r->patient_name, "birth_date",
-                     r->birth_date, "condition", r->condition, "subspecialty", r->subspecialty,
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}",
+                     "token", r->token, "state", r->state, "patient_name", r->patient_name,
+                     "birth_date", r->birth_date, "sex", r->sex, "condition", r->condition,
+                     "condition_code", r->condition_code, "subspecialty", r->subspecialty,
                      "navigator", r->navigator, "specialist", r->specialist, "clocks",
                      "records", case_sla_name(s.records), "records_due", (json_int_t)s.records_due,
                      "opinion", case_sla_name(s.opinion), "opinion_due",
@@ -106,6 +107,26 @@ void api_get_case(call_t *c, const char *token)
     api_reply(c, 200, j);
 }
 
+/* The patient's own account, when the case names one: it must be a patient's, active.
+ * false: answered 400 (or 503). */
+static bool patient_account(call_t *c, const char *username, store_case_new_t *n)
+{
+    if (username == NULL)
+        return true;
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_account_get(c->ctx->pg, username, &a, &ei);
+    if (err == CP_OK && strcmp(a.role, "patient") == 0 && !a.disabled) {
+        n->patient_account_id = a.id;
+        return true;
+    }
+    if (err != CP_OK && err != CP_ENOENT)
+        api_unavailable(c);
+    else
+        api_error(c, 400, "unknown_patient", "patient_username names no active patient account");
+    return false;
+}
+
 /* Opens the case checked by api_open_case. */
 static void create_case(call_t *c, store_case_new_t *n)
 {
@@ -145,10 +166,12 @@ void api_open_case(call_t *c)
         return;
     store_case_new_t n = {.birth_date = "", .sex = "", .navigator_id = c->me.id};
     json_t *answers = NULL;
-    if (json_unpack(in, "{s:s,s:s,s?s,s:s,s?s,s?s,s?s,s?o}", "patient_name", &n.patient_name,
-                    "condition", &n.condition, "subspecialty", &n.subspecialty, "first_opinion",
-                    &n.first_opinion, "birth_date", &n.birth_date, "sex", &n.sex,
-                    "condition_code", &n.condition_code, "questionnaire", &answers) != 0 ||
+    const char *patient = NULL;
+    if (json_unpack(in, "{s:s,s:s,s?s,s:s,s?s,s?s,s?s,s?o,s?s}", "patient_name",
+                    &n.patient_name, "condition", &n.condition, "subspecialty", &n.subspecialty,
+                    "first_opinion", &n.first_opinion, "birth_date", &n.birth_date, "sex",
+                    &n.sex, "condition_code", &n.condition_code, "questionnaire", &answers,
+                    "patient_username", &patient) != 0 ||
         !n.patient_name[0] || !n.condition[0] || !n.first_opinion[0] ||
         (n.subspecialty == NULL && n.condition_code == NULL) ||
         (answers != NULL && n.condition_code == NULL) ||
@@ -160,7 +183,7 @@ void api_open_case(call_t *c)
         return;
     }
     char sub[64], *text = NULL;
-    if (api_case_condition(c, &n, answers, sub, &text))
+    if (patient_account(c, patient, &n) && api_case_condition(c, &n, answers, sub, &text))
         create_case(c, &n);
     free(text);
     json_decref(in);

@@ -63,6 +63,7 @@ void api_change_account(call_t *c, const char *username);
 bool api_case_condition(call_t *c, store_case_new_t *n, const json_t *answers, char sub[64],
                         char **text);
 void api_conditions(call_t *c);
+void api_subspecialties(call_t *c);
 void api_get_questionnaire(call_t *c, const char *token);
 void api_put_questionnaire(call_t *c, const char *token);
 

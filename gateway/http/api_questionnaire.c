@@ -84,6 +84,25 @@ void api_conditions(call_t *c)
     api_reply(c, 200, json_pack("{s:o}", "conditions", items));
 }
 
+static bool subspecialty_json(void *ud, const store_condition_t *d)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s}", "code", d->code, "name", d->name));
+    return true;
+}
+
+/* The subspecialties a case (or a specialist) may have. */
+void api_subspecialties(call_t *c)
+{
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_subspecialties(c->ctx->pg, subspecialty_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_reply(c, 200, json_pack("{s:o}", "subspecialties", items));
+}
+
 /* The case's questionnaire and its answers so far (every reader of the case). */
 void api_get_questionnaire(call_t *c, const char *token)
 {

@@ -8,7 +8,8 @@ CREATE TABLE conditions (
     code          text PRIMARY KEY CHECK (code ~ '^[a-z][a-z0-9-]*$'),
     name          text NOT NULL,
     subspecialty  text NOT NULL REFERENCES subspecialties (code),
-    questionnaire jsonb NOT NULL CHECK (jsonb_typeof(questionnaire) = 'object')
+    -- json, not jsonb: the questions keep the order they are written in
+    questionnaire json NOT NULL CHECK (json_typeof(questionnaire) = 'object')
 );
 ALTER TABLE cases ADD COLUMN condition_code text REFERENCES conditions (code);
 

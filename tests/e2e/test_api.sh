@@ -124,6 +124,10 @@ s, b = call("GET", "/api/v1/conditions", tokens["pat"])
 codes = {d["code"]: d for d in b["conditions"]}
 want("conditions", (s, "glioma" in codes, codes["glioma"]["subspecialty"]), (200, True, "neuro-oncology"))
 want("a questionnaire is a schema", codes["glioma"]["questionnaire"]["required"], ["question"])
+want("questions in their order", list(codes["glioma"]["questionnaire"]["properties"])[:3],
+     ["question", "diagnosis_date", "who_grade"])
+s, b = call("GET", "/api/v1/subspecialties", tokens["nina"])
+want("subspecialties", (s, "cardiology" in [x["code"] for x in b["subspecialties"]]), (200, True))
 gbm = {"patient_name": "Poe^Ed", "condition": "GBM, recurrent", "first_opinion": "resected 2025",
        "condition_code": "glioma", "questionnaire": {"question": "Is a trial an option?", "who_grade": 4,
        "treatments": ["surgery", "radiotherapy"], "karnofsky": 80}}
@@ -137,7 +141,12 @@ s, b = call("POST", "/api/v1/cases", tokens["nina"], gbm)
 want("case with its answers", s, 201)
 tok3 = b["token"]
 s, b = call("GET", "/api/v1/cases/" + tok3, tokens["nina"])
-want("subspecialty from the condition", (s, b["subspecialty"]), (200, "neuro-oncology"))
+want("subspecialty from the condition", (s, b["subspecialty"], b["condition_code"]), (200, "neuro-oncology", "glioma"))
+want("a patient who is not one", call("POST", "/api/v1/cases", tokens["nina"], dict(gbm, patient_username="nina"))[1]["error"]["code"], "unknown_patient")
+s, b = call("POST", "/api/v1/cases", tokens["nina"], dict(gbm, patient_username="pat", sex="F"))
+want("case for pat", s, 201)
+s, b = call("GET", "/api/v1/cases/" + b["token"], tokens["pat"])
+want("pat sees it", (s, b["sex"]), (200, "F"))
 s, b = call("GET", f"/api/v1/cases/{tok3}/questionnaire", tokens["nina"])
 want("answers kept", (s, b["answers"], b["schema"]["properties"]["karnofsky"]["maximum"]), (200, gbm["questionnaire"], 100))
 later = {"question": "Is a trial an option?", "seizures": True, "idh": "wildtype"}
@@ -253,6 +262,11 @@ want("short password", call("POST", "/api/v1/accounts", tokens["adam"], dict(pia
 want("specialist without subspecialties", call("POST", "/api/v1/accounts", tokens["adam"], dict(pia, role="specialist"))[0], 400)
 want("bad username", call("POST", "/api/v1/accounts", tokens["adam"], dict(pia, username="Pia Smith"))[0], 400)
 want("pia added", call("POST", "/api/v1/accounts", tokens["adam"], pia)[0], 201)
+want("spaces between subspecialties", call("POST", "/api/v1/accounts", tokens["adam"],
+     {"username": "sol", "role": "specialist", "password": "sol's long password", "subspecialties": " neuro-oncology, dementia "})[0], 201)
+want("sol's subspecialties", [a["subspecialties"] for a in call("GET", "/api/v1/accounts", tokens["adam"])[1]["accounts"]
+     if a["username"] == "sol"], ["dementia,neuro-oncology"])
+want("adam disables himself", call("PUT", "/api/v1/accounts/adam", tokens["adam"], {"disabled": True})[1]["error"]["code"], "yourself")
 want("pia again", call("POST", "/api/v1/accounts", tokens["adam"], pia)[0], 409)
 s, b = call("POST", "/api/v1/sessions", body={"username": "pia", "password": pia["password"]})
 want("pia signs in", s, 201)
