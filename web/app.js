@@ -127,15 +127,15 @@ async function loadConditions() {
   return conditions;
 }
 
-// The condition codes and subspecialties offered (once per sign-in). There is no list of
-// subspecialties in the API: those of the conditions are offered.
+// The condition codes and subspecialties offered (once per sign-in).
 async function prepareNewCase() {
   $("new-case").hidden = me.role !== "navigator";
   if (me.role !== "navigator" || $("new-code").options.length) return;
   const list = await loadConditions();
+  const { subspecialties } = await api("GET", "/subspecialties");
   $("new-code").replaceChildren(option("", "None"), ...list.map((d) => option(d.code, `${d.name} (${d.code})`)));
   $("new-sub").replaceChildren(option("", "None chosen"),
-    ...[...new Set(list.map((d) => d.subspecialty))].sort().map((x) => option(x, x)));
+    ...subspecialties.map((x) => option(x.code, `${x.name} (${x.code})`)));
 }
 
 // A condition code chosen: its subspecialty, and its questionnaire (keeping the answers
@@ -166,6 +166,7 @@ async function onOpenCase(ev) {
   if ($("new-sex").value) body.sex = $("new-sex").value;
   if (code) body.condition_code = code;
   if (sub) body.subspecialty = sub;
+  if ($("new-account").value.trim()) body.patient_username = $("new-account").value.trim();
   if (newForm) clearInvalid(newForm);
   try {
     const answers = newForm ? newForm.collect() : {};
