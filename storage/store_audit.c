@@ -65,13 +65,15 @@ static cp_err_t append_rows(store_pg_t *pg, store_audit_pending_t *const *rows, 
         "INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         " SELECT a, b, c, d, e, f, g FROM unnest($1::bigint[], $2::text[], $3::bigint[],"
         " $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY"
-        " AS r(a, b, c, d, e, f, g, n) ORDER BY n"};
+        " AS r(a, b, c, d, e, f, g, n) ORDER BY n RETURNING seq"};
     int written = 0;
     cp_err_t err = store__pg_stream_named(pg, &st, AUDIT_COLUMNS, (const char *const *)col,
                                           "writing the audit trail", store__count_row, &written,
                                           ei);
     for (int k = 0; k < AUDIT_COLUMNS; k++)
         free(col[k]);
+    if (err == CP_OK && written != (int)n)
+        err = cp_fail(ei, CP_EDB, 0, "the audit trail took %d of %zu rows", written, n);
     return err;
 }
 
@@ -130,11 +132,17 @@ static void write_batch(store_audit_log_t *l)
     pthread_mutex_unlock(&l->m);
     cp_errinfo_t ei = {0};
     cp_err_t err = append_rows(l->pg, batch, n, &ei);
-    pthread_mutex_lock(&l->m);
     for (size_t i = 0; i < n; i++) {
-        batch[i]->err = err;
-        batch[i]->done = true;
+        /* a batch refused: each row alone, so that one bad row fails only its own request */
+        cp_errinfo_t one = {0};
+        batch[i]->err = err == CP_OK || n == 1 ? err : append_rows(l->pg, &batch[i], 1, &one);
+        if (batch[i]->err != CP_OK)
+            snprintf(batch[i]->why, sizeof batch[i]->why, "%s",
+                     cp_errinfo_msg(n == 1 ? &ei : &one, batch[i]->err));
     }
+    pthread_mutex_lock(&l->m);
+    for (size_t i = 0; i < n; i++)
+        batch[i]->done = true;
     l->writing = false;
     pthread_cond_broadcast(&l->written);
 }
@@ -154,7 +162,7 @@ cp_err_t store_audit_log_append(store_audit_log_t *l, const store_audit_row_t *r
     }
     pthread_mutex_unlock(&l->m);
     if (me.err != CP_OK)
-        return cp_fail(ei, me.err, 0, "the audit row was not written (see the server's log)");
+        return cp_fail(ei, me.err, 0, "the audit row was not written: %s", me.why);
     return CP_OK;
 }
 
@@ -165,6 +173,8 @@ typedef struct verify_ctx {
     int64_t expect_seq;
     char prev_hex[65];
     EVP_MD_CTX *md;
+    int64_t head_seq; /* audit_head, read first */
+    char head_hex[65];
 } verify_ctx_t;
 
 /* <octets>:<value>, as cp_audit_field writes it */
@@ -227,8 +237,8 @@ static bool head_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     verify_ctx_t *c = ud;
-    if (store__num(r, 0) != c->expect_seq - 1 || strcmp(PQgetvalue(r, 0, 1), c->prev_hex) != 0)
-        broken(c, c->expect_seq, "rows after the last one are missing (the head is further)");
+    c->head_seq = store__num(r, 0);
+    snprintf(c->head_hex, sizeof c->head_hex, "%s", PQgetvalue(r, 0, 1));
     return true;
 }
 
@@ -239,16 +249,24 @@ cp_err_t store_audit_verify(store_pg_t *pg, store_audit_report_t *rep, cp_errinf
     memset(c.prev_hex, '0', 64);
     if (c.md == NULL)
         return cp_fail(ei, CP_ENOMEM, 0, "sha-256 context");
+    /* The head first, then the rows up to it: rows appended meanwhile (committed after the
+     * head was read) are left to the next verify rather than taken for a broken end. */
+    cp_err_t err = store__pg_stream(pg, "SELECT seq, encode(hash, 'hex') FROM audit_head", 0,
+                                    NULL, "reading the audit trail's head", head_row, &c, ei);
+    char upto[24];
+    snprintf(upto, sizeof upto, "%lld", (long long)c.head_seq);
+    const char *params[] = {upto};
     /* the timestamp in the one text form both sides hash */
-    cp_err_t err = store__pg_stream(
-        pg,
-        "SELECT seq, encode(prev_hash, 'hex'), encode(hash, 'hex'), cp_audit_time(at),"
-        " coalesce(actor_id::text, ''), role, coalesce(case_id::text, ''), object, action,"
-        " outcome, source FROM audit ORDER BY seq",
-        0, NULL, "reading the audit trail", verify_row, &c, ei);
-    if (err == CP_OK && rep->bad_seq == 0)
-        err = store__pg_stream(pg, "SELECT seq, encode(hash, 'hex') FROM audit_head", 0, NULL,
-                               "reading the audit trail's head", head_row, &c, ei);
+    if (err == CP_OK)
+        err = store__pg_stream(
+            pg,
+            "SELECT seq, encode(prev_hash, 'hex'), encode(hash, 'hex'), cp_audit_time(at),"
+            " coalesce(actor_id::text, ''), role, coalesce(case_id::text, ''), object, action,"
+            " outcome, source FROM audit WHERE seq <= $1::bigint ORDER BY seq",
+            1, params, "reading the audit trail", verify_row, &c, ei);
+    if (err == CP_OK && rep->bad_seq == 0 &&
+        (c.head_seq != c.expect_seq - 1 || strcmp(c.head_hex, c.prev_hex) != 0))
+        broken(&c, c.expect_seq, "rows after the last one are missing (the head is further)");
     EVP_MD_CTX_free(c.md);
     if (err == CP_OK && rep->bad_seq != 0)
         return cp_fail(ei, CP_ETAMPER, 0, "audit row %lld: %s", (long long)rep->bad_seq,

@@ -263,6 +263,7 @@ typedef struct store_audit_pending {
     struct store_audit_pending *next;
     bool done;
     cp_err_t err;
+    char why[200]; /* when err */
 } store_audit_pending_t; /* lives on the appender's stack while it waits */
 typedef struct store_audit_log store_audit_log_t;
 store_audit_log_t *store_audit_log_new(store_pg_t *pg);

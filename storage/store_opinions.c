@@ -213,14 +213,16 @@ cp_err_t store_cases_break_glass(store_pg_t *pg, int64_t case_id, const char *re
                                  int minutes, const store_actor_t *by, cp_errinfo_t *ei)
 {
     char id[24], actor[24], mins[16];
+    if (minutes < 1 || minutes > 24 * 60)
+        return cp_fail(ei, CP_EINVAL, 0, "a break-glass grant lasts 1 minute to 24 hours");
     snprintf(mins, sizeof mins, "%d", minutes);
     const char *params[] = {store__id_param(case_id, id), reason, mins,
                             store__id_param(by->id, actor), by->role, by->source};
     return store__one_row(
         pg,
         "WITH g AS (INSERT INTO break_glass (account_id, case_id, reason, expires_at)"
-        "   VALUES ($4::bigint, $1::bigint, $2, now() + make_interval(mins => $3::int))"
-        "   RETURNING id),"
+        "   SELECT $4::bigint, id, $2, now() + make_interval(mins => $3::int) FROM cases"
+        "   WHERE id = $1::bigint RETURNING id),"
         " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         "   SELECT $4::bigint, $5, $1::bigint, 'break-glass ' || id, 'case.break_glass',"
         "   'allowed', $6 FROM g)"

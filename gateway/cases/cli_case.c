@@ -346,16 +346,17 @@ static int case_show(const char *cmd, int argc, char **argv)
         return rc;
     store_pg_t *pg = o.pg;
     const store_case_row_t *c = &o.c;
-    print_case(c, &o.conf);
+    /* the read is audited before anything of the case is shown */
+    store_audit_row_t a = {c->id, "case", "case.read", "allowed"};
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_cases_events(pg, c->id, print_event, NULL, &ei);
+    cp_err_t err = store_audit_append(pg, &a, &operator_, &ei);
+    if (err == CP_OK) {
+        print_case(c, &o.conf);
+        err = store_cases_events(pg, c->id, print_event, NULL, &ei);
+    }
     if (err == CP_OK) {
         printf("records:\n");
         err = store_cases_records(pg, c->id, print_record, NULL, &ei);
-    }
-    if (err == CP_OK) {
-        store_audit_row_t a = {c->id, "case", "case.read", "allowed"};
-        err = store_audit_append(pg, &a, &operator_, &ei);
     }
     store_pg_close(pg);
     return err == CP_OK ? 0 : fail(cmd, err, &ei);

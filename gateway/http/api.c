@@ -21,6 +21,15 @@
 
 void api_reply(call_t *c, int status, json_t *j)
 {
+    if (c->read.object != NULL && status < 300) {
+        store_audit_row_t read = c->read;
+        c->read.object = NULL;
+        if (!api_audit(c, read.case_id, read.object, read.action, "allowed")) {
+            json_decref(j); /* no patient data leaves without its audit row */
+            api_error(c, 503, "unavailable", "the audit trail cannot be written");
+            return;
+        }
+    }
     c->rs->status = status;
     c->rs->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -48,19 +57,25 @@ store_actor_t api_actor(const call_t *c)
     return (store_actor_t){c->me.id, c->me.role, c->rq->source};
 }
 
-void api_audit(call_t *c, int64_t case_id, const char *object, const char *action,
+void api_audit_read(call_t *c, int64_t case_id, const char *object, const char *action)
+{
+    c->read = (store_audit_row_t){case_id, object, action, "allowed"};
+}
+
+bool api_audit(call_t *c, int64_t case_id, const char *object, const char *action,
                const char *outcome)
 {
     store_audit_row_t a = {case_id, object, action, outcome};
     store_actor_t by = api_actor(c);
     cp_errinfo_t ei = {0};
-    /* The answer waits for its row, committed with those of other requests meanwhile; if
-     * it cannot be written, the answer goes out anyway and the failure is logged. */
+    /* The answer waits for its row, committed with those of other requests meanwhile. A
+     * read is not answered without it (api_reply); a refusal goes out anyway, logged. */
     cp_err_t err = c->ctx->audit ? store_audit_log_append(c->ctx->audit, &a, &by, &ei)
                                  : store_audit_append(c->ctx->pg, &a, &by, &ei);
     if (err != CP_OK)
-        CP_LOG(CP_LOG_ERROR, "api", "event=audit_failed action=\"%s\" error=%s", action,
-               cp_err_name(err));
+        CP_LOG(CP_LOG_ERROR, "api", "event=audit_failed action=\"%s\" error=%s why=\"%s\"",
+               action, cp_err_name(err), cp_errinfo_msg(&ei, err));
+    return err == CP_OK;
 }
 
 /* The caller's session: false (and 401 answered) without a valid one. */
@@ -133,14 +148,15 @@ static void login(call_t *c)
     gw_throttle_t *th = c->ctx->logins;
     bool blocked = th && (gw_throttle_blocked(th, ukey, GW_LOGIN_MAX_PER_USER) ||
                           gw_throttle_blocked(th, akey, GW_LOGIN_MAX_PER_ADDRESS));
+    if (err != CP_OK && err != CP_ENOENT) { /* before argon2id: no 64 MiB for nothing */
+        json_decref(in);
+        api_unavailable(c);
+        return;
+    }
     bool known = err == CP_OK && !a.disabled;
     bool ok = !blocked && gw_auth_verify(known ? a.password_hash : nobody, pw, strlen(pw)) &&
               known;
     json_decref(in);
-    if (err != CP_OK && err != CP_ENOENT) {
-        api_unavailable(c);
-        return;
-    }
     c->me = a; /* for the audit row: who tried (id 0 if no such account) */
     if (!ok) {
         snprintf(c->me.role, sizeof c->me.role, "%s", err == CP_OK ? a.role : "unknown");
@@ -186,8 +202,10 @@ static void logout(call_t *c)
     cp_errinfo_t ei = {0};
     if (c->ctx->sessions)
         gw_sessions_drop(c->ctx->sessions, h);
-    store_cases_session_delete(c->ctx->pg, h, &ei);
-    api_reply(c, 204, NULL);
+    if (store_cases_session_delete(c->ctx->pg, h, &ei) != CP_OK)
+        api_unavailable(c); /* the token would still work: say so */
+    else
+        api_reply(c, 204, NULL);
 }
 
 /* ---- cases ---- */
@@ -391,7 +409,7 @@ static void case_route(call_t *c, const char *rest)
 
 void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_response_t *rs)
 {
-    call_t c = {ctx, rq, rs, {0}, CASE_ROLE_PATIENT, false};
+    call_t c = {.ctx = ctx, .rq = rq, .rs = rs, .role = CASE_ROLE_PATIENT};
     const char *p = rq->path;
     static const char cases[] = "/api/v1/cases/";
     if (strcmp(p, "/api/v1/sessions") == 0) {

@@ -40,7 +40,7 @@ void api_list_accounts(call_t *c)
         api_unavailable(c);
         return;
     }
-    api_audit(c, 0, "accounts", "account.list", "allowed");
+    api_audit_read(c, 0, "accounts", "account.list");
     api_reply(c, 200, json_pack("{s:o}", "accounts", items));
 }
 

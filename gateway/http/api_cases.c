@@ -75,7 +75,7 @@ void api_list_cases(call_t *c)
         api_unavailable(c);
         return;
     }
-    api_audit(c, 0, "cases", "case.list", "allowed");
+    api_audit_read(c, 0, "cases", "case.list");
     api_reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", p.items, "total",
                                 (json_int_t)total, "offset", (json_int_t)pg.offset, "limit",
                                 (json_int_t)pg.limit));
@@ -101,7 +101,7 @@ void api_get_case(call_t *c, const char *token)
         api_unavailable(c);
         return;
     }
-    api_audit(c, r.id, "case", "case.read", "allowed");
+    api_audit_read(c, r.id, "case", "case.read");
     json_t *j = case_json(c, &r);
     json_object_set_new(j, "timeline", events);
     api_reply(c, 200, j);
@@ -325,7 +325,7 @@ void api_case_records(call_t *c, const char *token)
         api_unavailable(c);
         return;
     }
-    api_audit(c, r.id, "records", "case.records", "allowed");
+    api_audit_read(c, r.id, "records", "case.records");
     api_reply(c, 200, json_pack("{s:o}", "records", items));
 }
 
@@ -354,7 +354,7 @@ void api_triage(call_t *c)
         api_unavailable(c);
         return;
     }
-    api_audit(c, 0, "triage", "triage.list", "allowed");
+    api_audit_read(c, 0, "triage", "triage.list");
     api_reply(c, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -427,6 +427,6 @@ void api_list_requests(call_t *c, const char *token)
         api_unavailable(c);
         return;
     }
-    api_audit(c, r.id, "requests", "case.requests", "allowed");
+    api_audit_read(c, r.id, "requests", "case.requests");
     api_reply(c, 200, json_pack("{s:o}", "requests", items));
 }

@@ -17,6 +17,7 @@ typedef struct call {
     store_account_t me;
     case_role_t role;
     bool glass; /* an administrator reading the case through a break-glass grant */
+    store_audit_row_t read; /* api_audit_read: written before a 2xx answer; object NULL: none */
 } call_t;
 
 /* The answer: j (may be NULL) is dumped and released. */
@@ -25,9 +26,12 @@ void api_reply(call_t *c, int status, json_t *j);
 void api_error(call_t *c, int status, const char *code, const char *msg);
 void api_unavailable(call_t *c); /* 503: the database is unavailable */
 store_actor_t api_actor(const call_t *c);
-/* An audit row; the answer does not wait on it succeeding. */
-void api_audit(call_t *c, int64_t case_id, const char *object, const char *action,
+/* An audit row, committed before this returns; false (logged) when it cannot be. */
+bool api_audit(call_t *c, int64_t case_id, const char *object, const char *action,
                const char *outcome);
+/* The read of patient data the answer holds: api_reply writes its audit row first and
+ * answers 503 instead when the row cannot be written. */
+void api_audit_read(call_t *c, int64_t case_id, const char *object, const char *action);
 /* The case named in the path, if the caller may read it (theirs, or an administrator's
  * break-glass grant): else answered (404, or 403 for an administrator) and audited. */
 bool api_find_case(call_t *c, const char *token, store_case_row_t *r);

@@ -150,7 +150,7 @@ void api_get_opinion(call_t *c, const char *token)
     store_opinion_t o;
     if (!api_find_case(c, token, &r) || !readable_opinion(c, &r, &o))
         return;
-    api_audit(c, r.id, "opinion", "opinion.read", "allowed");
+    api_audit_read(c, r.id, "opinion", "opinion.read");
     api_reply(c, 200, json_pack("{s:s,s:b,s:I,s:s,s:s,s:b}", "text", o.text, "pdf", o.has_pdf,
                                 "pdf_size", (json_int_t)o.pdf_size, "written_by",
                                 o.written_by, "updated_at", o.updated_at, "published",
@@ -193,8 +193,10 @@ void api_get_pdf(call_t *c, const char *token)
         api_error(c, 404, "no_pdf", "the opinion has no PDF");
     else if (pdf == NULL)
         api_error(c, 500, "unreadable", "the PDF cannot be read; see the server's log");
-    else {
-        api_audit(c, r.id, "opinion", "opinion.read pdf", "allowed");
+    else if (!api_audit(c, r.id, "opinion", "opinion.read pdf", "allowed")) {
+        free(pdf);
+        api_error(c, 503, "unavailable", "the audit trail cannot be written");
+    } else {
         c->rs->status = 200;
         c->rs->body = pdf;
         c->rs->body_len = len;

@@ -117,7 +117,7 @@ void api_get_questionnaire(call_t *c, const char *token)
     }
     json_error_t je;
     json_t *s = schema[0] ? json_loads(schema, 0, &je) : json_null();
-    api_audit(c, r.id, "questionnaire", "questionnaire.read", "allowed");
+    api_audit_read(c, r.id, "questionnaire", "questionnaire.read");
     api_reply(c, 200, json_pack("{s:o,s:o}", "schema", s ? s : json_null(), "answers",
                                 json_loads(answers, 0, &je)));
     free(schema);

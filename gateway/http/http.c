@@ -36,6 +36,7 @@ struct conn {
     gw_http_req_t req;
     gw_api_request_t rq;
     bool busy, close_after, closing, reading;
+    bool working; /* queued to or running on a worker: the memory must stay */
     gw_tls_t *tls;    /* NULL: plain HTTP */
     uint8_t *pending; /* read past the request being answered (pipelined) */
     size_t pending_len;
@@ -69,21 +70,34 @@ static void maybe_free(gw_http_server_t *s)
 
 /* ---- life cycle ---- */
 
+/* The connection's memory goes last: its body is given back to the server's budget, and
+ * only then may the server itself be freed. */
 static void on_handle_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
     if (--c->handles > 0)
         return;
+    gw_http_server_t *s = c->srv;
     gw_http_req_free(&c->req);
     gw_tls_free(c->tls);
     free(c->pending);
     free(c);
+    s->n_conns--;
+    maybe_free(s);
 }
 
 static void close_conn(conn_t *c)
 {
     if (c->closing)
         return;
+    if (c->working) { /* a worker still has the request: close once it is answered */
+        c->close_after = true;
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+        return;
+    }
     c->closing = true;
     gw_http_server_t *s = c->srv;
     if (c->prev)
@@ -92,10 +106,8 @@ static void close_conn(conn_t *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    s->n_conns--;
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    maybe_free(s);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -132,7 +144,8 @@ static const char *reason(int status)
 typedef struct out {
     uv_write_t req;
     conn_t *conn;
-    char *buf;
+    char *buf;  /* the header lines, or ciphertext */
+    char *body; /* an answer's body, written as it is (NULL: none or in buf) */
 } out_t;
 
 static void after_write(uv_write_t *w, int status)
@@ -140,6 +153,7 @@ static void after_write(uv_write_t *w, int status)
     out_t *o = container_of(w, out_t, req);
     conn_t *c = o->conn;
     free(o->buf);
+    free(o->body);
     free(o);
     c->busy = false;
     if (status < 0 || c->close_after || c->srv->closing) {
@@ -203,7 +217,7 @@ static void flush_tls(conn_t *c, bool last)
             close_conn(c);
         return;
     }
-    out_t *o = cp_xmalloc(sizeof *o);
+    out_t *o = cp_xcalloc(1, sizeof *o);
     o->conn = c;
     o->buf = buf;
     uv_buf_t b = uv_buf_init(buf, (unsigned)n);
@@ -218,12 +232,15 @@ static void flush_tls(conn_t *c, bool last)
     }
 }
 
-static void send_response(conn_t *c, int status, const char *body, size_t blen,
-                          const char *type, bool challenge)
+/* Answers with body (malloc'ed, owned from here on; NULL: none): the header lines and the
+ * body go out as two buffers, so a large body (an opinion's PDF) is not copied again. */
+static void send_response(conn_t *c, int status, char *body, size_t blen, const char *type,
+                          bool challenge)
 {
-    out_t *o = cp_xmalloc(sizeof *o);
+    out_t *o = cp_xcalloc(1, sizeof *o);
     o->conn = c;
-    o->buf = cp_xmalloc(blen + 768);
+    o->buf = cp_xmalloc(768);
+    o->body = body;
     /* the console is served with a policy that lets it load only itself */
     int n = snprintf(o->buf, 768,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
@@ -234,23 +251,30 @@ static void send_response(conn_t *c, int status, const char *body, size_t blen,
                      status, reason(status), type ? type : "application/json", blen,
                      challenge ? "WWW-Authenticate: Bearer\r\n" : "",
                      c->close_after ? "Connection: close\r\n" : "");
-    memcpy(o->buf + n, body ? body : "", blen);
-    size_t len = (size_t)n + blen;
+    uv_buf_t b[2] = {uv_buf_init(o->buf, (unsigned)n), uv_buf_init(body, (unsigned)blen)};
+    int nbufs = blen > 0 ? 2 : 1;
     if (c->tls != NULL) { /* the answer goes out as TLS records */
         cp_errinfo_t ei = {0};
-        cp_err_t err = gw_tls_write(c->tls, (const uint8_t *)o->buf, len, &ei);
+        size_t len = 0;
+        cp_err_t err = gw_tls_write(c->tls, (const uint8_t *)o->buf, (size_t)n, &ei);
+        if (err == CP_OK && blen > 0)
+            err = gw_tls_write(c->tls, (const uint8_t *)body, blen, &ei);
         free(o->buf);
+        free(o->body);
+        o->body = NULL;
         o->buf = err == CP_OK ? take_ciphertext(c, &len) : NULL;
         if (o->buf == NULL) {
             free(o);
             close_conn(c);
             return;
         }
+        b[0] = uv_buf_init(o->buf, (unsigned)len);
+        nbufs = 1;
     }
-    uv_buf_t b = uv_buf_init(o->buf, (unsigned)len);
     c->busy = true;
-    if (uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, after_write) != 0) {
+    if (uv_write(&o->req, (uv_stream_t *)&c->tcp, b, (unsigned)nbufs, after_write) != 0) {
         free(o->buf);
+        free(o->body);
         free(o);
         c->busy = false;
         close_conn(c);
@@ -267,11 +291,11 @@ static void after_api(uv_work_t *w, int status)
 {
     (void)status;
     conn_t *c = container_of(w, conn_t, work);
+    c->working = false;
     size_t len = c->rs.body_len ? c->rs.body_len : c->rs.body ? strlen(c->rs.body) : 0;
     send_response(c, c->rs.status, c->rs.body, len, c->rs.content_type,
                   c->rs.bearer_challenge);
-    free(c->rs.body);
-    c->rs.body = NULL;
+    c->rs.body = NULL; /* the answer owns it now */
 }
 
 static void peer_name(conn_t *c, char *out, size_t cap)
@@ -296,15 +320,17 @@ static void dispatch(conn_t *c)
     c->busy = true;
     c->rs = (gw_api_response_t){0};
     uv_timer_stop(&c->timer);
+    c->working = true;
     uv_queue_work(c->srv->loop, &c->work, run_api, after_api);
 }
 
 static void refuse(conn_t *c, int status, const char *code, const char *msg)
 {
-    char body[256];
-    snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}", code, msg);
+    char *body = cp_xmalloc(256);
+    int n = snprintf(body, 256, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}", code,
+                     msg);
     c->close_after = true; /* the stream cannot be trusted past this */
-    send_response(c, status, body, strlen(body), NULL, false);
+    send_response(c, status, body, (size_t)n, NULL, false);
 }
 
 /* Parses what arrived; a complete request is answered before the rest is parsed. */

@@ -112,15 +112,23 @@ void cases_audit_append_only_and_tamper_evident(void **state)
     store_audit_row_t denied = {id, "case", "case.read", "denied"};
     for (int i = 0; i < 3; i++)
         assert_int_equal(store_audit_append(pg, &denied, &by, NULL), CP_OK);
+    /* non-ASCII text and no actor nor case: the trigger (migration 0017) hashes the very
+     * text cp_audit_text (0010) defines, and the C verify recomputes */
+    store_actor_t nobody = {0, "operator", "caf\xc3\xa9"};
+    store_audit_row_t odd = {0, "\xc3\xa9t\xc3\xa9", "case.read", "allowed"};
+    assert_int_equal(store_audit_append(pg, &odd, &nobody, NULL), CP_OK);
+    assert_string_equal(pg_test_value("SELECT count(*) FROM audit a"
+                                      " WHERE hash <> sha256(convert_to(cp_audit_text(a), 'UTF8'))"),
+                        "0");
     store_audit_report_t rep;
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
-    assert_int_equal(rep.rows, 5);
+    assert_int_equal(rep.rows, 6);
     /* values are parameters, never SQL */
     assert_int_equal(store_audit_append(pg, &(store_audit_row_t){0, "x", "x", "x"},
                                         &(store_actor_t){0, "operator", "'; DELETE FROM audit; --"},
                                         NULL),
                      CP_OK);
-    assert_string_equal(pg_test_value("SELECT count(*) FROM audit"), "6");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM audit"), "7");
     /* the table refuses edits outright */
     PGconn *conn = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
     PGresult *r = PQexec(conn, "UPDATE audit SET outcome = 'allowed' WHERE seq = 3");

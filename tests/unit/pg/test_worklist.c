@@ -130,6 +130,7 @@ void cases_worklist_order_as_in_c(void **state)
         int64_t total = 0;
         assert_int_equal(store_cases_worklist(pg, &p, take, &page, &total, NULL), CP_OK);
         assert_int_equal(total, N_CASES);
+        assert_int_equal(page.n, N_CASES - off < 25 ? N_CASES - off : 25);
         for (int i = 0; i < page.n; i++)
             if (page.v[i].id != all.v[idx[off + i]].id)
                 fail_msg("position %d: the database has case %lld (%s/%s), C case %lld (%s/%s)",
@@ -164,7 +165,8 @@ static void *append_many(void *ud)
         char obj[32];
         snprintf(obj, sizeof obj, "thread %d row %d", a->k, i);
         store_audit_row_t row = {0, obj, "case.read", "allowed"};
-        store_actor_t by = {0, "navigator", "127.0.0.1"};
+        /* the last appender's rows are bad (not UTF-8): they must fail alone */
+        store_actor_t by = {0, "navigator", a->k == APPENDERS - 1 ? "\xff" : "127.0.0.1"};
         a->err = store_audit_log_append(a->log, &row, &by, NULL);
     }
     return NULL;
@@ -183,12 +185,15 @@ void audit_group_commit_keeps_the_chain(void **state)
     }
     for (int k = 0; k < APPENDERS; k++) {
         pthread_join(t[k], NULL);
-        assert_int_equal(a[k].err, CP_OK);
+        if (k == APPENDERS - 1)
+            assert_int_not_equal(a[k].err, CP_OK);
+        else
+            assert_int_equal(a[k].err, CP_OK);
     }
     store_audit_log_free(log);
     store_audit_report_t rep;
     assert_int_equal(store_audit_verify(pg, &rep, NULL), CP_OK);
-    assert_int_equal(rep.rows, APPENDERS * EACH);
+    assert_int_equal(rep.rows, (APPENDERS - 1) * EACH);
     /* a row with quotes, backslashes and braces survives the array literal intact */
     store_audit_row_t odd = {0, "a \"quoted\" \\ {brace}, comma", "case.read", "allowed"};
     store_actor_t by = {0, "navigator", "NULL"};
