@@ -1,6 +1,9 @@
 /* gateway/http/throttle.c -- failed sign-ins per key (throttle.h): a fixed table indexed
- * by a hash of the key, each slot holding its key, so that two keys never share a count;
- * a new key takes over a slot whose window has ended, or the slot's oldest count. */
+ * by a hash of the key, each slot holding its key, so that two keys never share a count.
+ * A new key takes over a slot whose window has ended or whose key failed once; a slot
+ * with another key's live count leaves the new key uncounted. The hash is seeded at
+ * random, so nobody can pick a username that lands on a victim's slot to that end; the
+ * per-address count applies either way. */
 #include "throttle.h"
 
 #include <pthread.h>
@@ -9,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/rand.h>
 
 #include "cp_mem.h"
 
@@ -23,6 +28,7 @@ typedef struct slot {
 
 struct gw_throttle {
     pthread_mutex_t m;
+    uint32_t seed; /* random: which keys share a slot cannot be worked out beforehand */
     slot_t slot[SLOTS];
 };
 
@@ -33,9 +39,9 @@ static int64_t now_s(void)
     return (int64_t)ts.tv_sec + 1;
 }
 
-static uint32_t fnv1a(const char *s)
+static uint32_t fnv1a(uint32_t seed, const char *s)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ seed;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
@@ -44,7 +50,7 @@ static uint32_t fnv1a(const char *s)
 /* The key's slot, locked; NULL when it has none (and create is false). */
 static slot_t *find(gw_throttle_t *t, const char *key, bool create)
 {
-    slot_t *s = &t->slot[fnv1a(key) % SLOTS];
+    slot_t *s = &t->slot[fnv1a(t->seed, key) % SLOTS];
     int64_t now = now_s();
     bool mine = s->since != 0 && strncmp(s->key, key, KEY_MAX - 1) == 0;
     if (mine && now - s->since >= GW_LOGIN_WINDOW_SECONDS) {
@@ -66,6 +72,8 @@ static slot_t *find(gw_throttle_t *t, const char *key, bool create)
 gw_throttle_t *gw_throttle_new(void)
 {
     gw_throttle_t *t = cp_xcalloc(1, sizeof *t);
+    if (RAND_bytes((unsigned char *)&t->seed, sizeof t->seed) != 1)
+        t->seed = (uint32_t)now_s() * 2654435761u; /* still not known outside */
     pthread_mutex_init(&t->m, NULL);
     return t;
 }
