@@ -169,39 +169,45 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
 #define CASE_SELECT                                                                              \
     "SELECT c.id, c.token, c.patient_name, c.birth_date, c.sex, c.condition, c.subspecialty,"   \
     " c.state, coalesce(n.username, ''), coalesce(s.username, ''), c.navigator_id,"              \
-    " c.specialist_id, c.patient_account_id, extract(epoch FROM c.registered_at)::bigint,"      \
-    " extract(epoch FROM c.collecting_at)::bigint,"                                              \
-    " extract(epoch FROM c.records_done_at)::bigint,"                                            \
-    " extract(epoch FROM c.published_at)::bigint, extract(epoch FROM c.paused_at)::bigint,"     \
+    " c.specialist_id, c.patient_account_id, date_part('epoch', c.registered_at)::bigint,"      \
+    " date_part('epoch', c.collecting_at)::bigint,"                                              \
+    " date_part('epoch', c.records_done_at)::bigint,"                                            \
+    " date_part('epoch', c.published_at)::bigint, date_part('epoch', c.paused_at)::bigint,"     \
     " c.paused_seconds, coalesce(c.condition_code, '')"
 #define CASE_FROM                                                                                \
     " FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"                                \
     " LEFT JOIN accounts s ON s.id = c.specialist_id"
 #define CASE_COLUMNS CASE_SELECT CASE_FROM
 
-static void case_from(PGresult *r, store_case_row_t *o)
+static int64_t num_at(PGresult *r, int i, int col)
+{
+    return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
+}
+
+/* Row i of r */
+static void case_from(PGresult *r, int i, store_case_row_t *o)
 {
     memset(o, 0, sizeof *o);
-    o->id = store__num(r, 0);
-    copy(o->token, sizeof o->token, PQgetvalue(r, 0, 1));
-    copy(o->patient_name, sizeof o->patient_name, PQgetvalue(r, 0, 2));
-    copy(o->birth_date, sizeof o->birth_date, PQgetvalue(r, 0, 3));
-    copy(o->sex, sizeof o->sex, PQgetvalue(r, 0, 4));
-    copy(o->condition, sizeof o->condition, PQgetvalue(r, 0, 5));
-    copy(o->subspecialty, sizeof o->subspecialty, PQgetvalue(r, 0, 6));
-    copy(o->state, sizeof o->state, PQgetvalue(r, 0, 7));
-    copy(o->navigator, sizeof o->navigator, PQgetvalue(r, 0, 8));
-    copy(o->specialist, sizeof o->specialist, PQgetvalue(r, 0, 9));
-    o->navigator_id = store__num(r, 10);
-    o->specialist_id = store__num(r, 11);
-    o->patient_account_id = store__num(r, 12);
-    o->registered_at = store__num(r, 13);
-    o->collecting_at = store__num(r, 14);
-    o->records_done_at = store__num(r, 15);
-    o->published_at = store__num(r, 16);
-    o->paused_at = store__num(r, 17);
-    o->paused_seconds = store__num(r, 18);
-    copy(o->condition_code, sizeof o->condition_code, PQgetvalue(r, 0, 19));
+    o->id = num_at(r, i, 0);
+    copy(o->token, sizeof o->token, PQgetvalue(r, i, 1));
+    copy(o->patient_name, sizeof o->patient_name, PQgetvalue(r, i, 2));
+    copy(o->birth_date, sizeof o->birth_date, PQgetvalue(r, i, 3));
+    copy(o->sex, sizeof o->sex, PQgetvalue(r, i, 4));
+    copy(o->condition, sizeof o->condition, PQgetvalue(r, i, 5));
+    copy(o->subspecialty, sizeof o->subspecialty, PQgetvalue(r, i, 6));
+    copy(o->state, sizeof o->state, PQgetvalue(r, i, 7));
+    copy(o->navigator, sizeof o->navigator, PQgetvalue(r, i, 8));
+    copy(o->specialist, sizeof o->specialist, PQgetvalue(r, i, 9));
+    o->navigator_id = num_at(r, i, 10);
+    o->specialist_id = num_at(r, i, 11);
+    o->patient_account_id = num_at(r, i, 12);
+    o->registered_at = num_at(r, i, 13);
+    o->collecting_at = num_at(r, i, 14);
+    o->records_done_at = num_at(r, i, 15);
+    o->published_at = num_at(r, i, 16);
+    o->paused_at = num_at(r, i, 17);
+    o->paused_seconds = num_at(r, i, 18);
+    copy(o->condition_code, sizeof o->condition_code, PQgetvalue(r, i, 19));
 }
 
 typedef struct case_ctx {
@@ -218,11 +224,11 @@ static bool case_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     case_ctx_t *c = ud;
     c->found = true;
     if (c->one != NULL) {
-        case_from(r, c->one);
+        case_from(r, 0, c->one);
         return true;
     }
     store_case_row_t row;
-    case_from(r, &row);
+    case_from(r, 0, &row);
     return c->cb(c->ud, &row);
 }
 
@@ -261,35 +267,48 @@ typedef struct page_ctx {
     int64_t total;
 } page_ctx_t;
 
+/* The whole page at once (store__pg_page_named) */
 static bool page_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
 {
     (void)err;
     (void)ei;
     page_ctx_t *c = ud;
-    store_case_row_t row;
-    case_from(r, &row);
-    c->total = store__num(r, 20);
-    return c->cb(c->ud, &row);
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        store_case_row_t row;
+        case_from(r, i, &row);
+        c->total = num_at(r, i, 20);
+        if (!c->cb(c->ud, &row))
+            return false;
+    }
+    return true;
 }
 
-/* Innermost, the order's inputs once a row (OFFSET 0 keeps PostgreSQL from folding them
- * back into every use), so that the inlined cp_case_order works on plain values; then the
- * page of ids with the total; only the page's rows are read whole and joined. */
+/* Innermost, the order's inputs once a row; then each clock's due time if it runs; then
+ * the two keys of the order (migration 0018); each level fenced by OFFSET 0, so that
+ * PostgreSQL computes a value once instead of folding it into every use. Then the page of
+ * ids with the total; only the page's rows are read whole and joined. */
 #define WORKLIST(where)                                                                          \
-    CASE_SELECT ", p.total FROM (SELECT k.id, k.ord, count(*) OVER () AS total FROM"             \
-                " (SELECT t.id, cp_case_order(t.reg, t.col, t.done, t.pub, t.paused, t.stopped,"  \
-                "   $2, $3, $4) AS ord FROM (SELECT c.id, c.state = 'withdrawn' AS stopped,"      \
-                "   extract(epoch FROM c.registered_at)::bigint AS reg,"                          \
-                "   extract(epoch FROM c.collecting_at)::bigint AS col,"                          \
-                "   extract(epoch FROM c.records_done_at)::bigint AS done,"                       \
-                "   extract(epoch FROM c.published_at)::bigint AS pub,"                           \
+    CASE_SELECT ", p.total FROM (SELECT k.id, k.u, k.d, count(*) OVER () AS total FROM"          \
+                " (SELECT d.id, least(cp_clock_urgency_at(d.rdue, $2, $3 * 86400::bigint),"      \
+                "   cp_clock_urgency_at(d.odue, $2, $4 * 86400::bigint)) AS u,"                  \
+                "   coalesce(least(d.rdue, d.odue), 9223372036854775807) AS d FROM"             \
+                " (SELECT t.id,"                                                                  \
+                "   cp_clock_running_due(t.col, t.done, t.stopped, $3 * 86400::bigint, t.paused)" \
+                "   AS rdue,"                                                                     \
+                "   cp_clock_running_due(t.reg, t.pub, t.stopped, $4 * 86400::bigint, t.paused)"  \
+                "   AS odue FROM (SELECT c.id, c.state = 'withdrawn' AS stopped,"                 \
+                "   date_part('epoch', c.registered_at)::bigint AS reg,"                          \
+                "   date_part('epoch', c.collecting_at)::bigint AS col,"                          \
+                "   date_part('epoch', c.records_done_at)::bigint AS done,"                       \
+                "   date_part('epoch', c.published_at)::bigint AS pub,"                           \
                 "   c.paused_seconds + CASE WHEN c.paused_at IS NOT NULL"                         \
-                "   AND $2 > extract(epoch FROM c.paused_at)::bigint"                             \
-                "   THEN $2 - extract(epoch FROM c.paused_at)::bigint ELSE 0 END AS paused"       \
-                "   FROM cases c WHERE " where " OFFSET 0) t) k"                                  \
-                " ORDER BY k.ord, k.id OFFSET $5 LIMIT $6) p JOIN cases c ON c.id = p.id"         \
+                "   AND $2 > date_part('epoch', c.paused_at)::bigint"                             \
+                "   THEN $2 - date_part('epoch', c.paused_at)::bigint ELSE 0 END AS paused"       \
+                "   FROM cases c WHERE " where " OFFSET 0) t OFFSET 0) d) k"                      \
+                " ORDER BY k.u, k.d, k.id OFFSET $5 LIMIT $6) p JOIN cases c ON c.id = p.id"      \
                 " LEFT JOIN accounts n ON n.id = c.navigator_id"                                  \
-                " LEFT JOIN accounts s ON s.id = c.specialist_id ORDER BY p.ord, p.id"
+                " LEFT JOIN accounts s ON s.id = c.specialist_id ORDER BY p.u, p.d, p.id"
 
 cp_err_t store_cases_worklist(store_pg_t *pg, const store_worklist_page_t *page,
                               store_case_cb cb, void *ud, int64_t *total, cp_errinfo_t *ei)
@@ -309,8 +328,8 @@ cp_err_t store_cases_worklist(store_pg_t *pg, const store_worklist_page_t *page,
     snprintf(lim, sizeof lim, "%lld", (long long)page->limit);
     const char *params[] = {store__id_param(page->account_id, id), now, rd, od, off, lim};
     page_ctx_t c = {cb, ud, 0};
-    cp_err_t err = store__pg_stream_named(pg, &st[page->scope], 6, params, "listing a worklist",
-                                          page_row, &c, ei);
+    cp_err_t err = store__pg_page_named(pg, &st[page->scope], 6, params, "listing a worklist",
+                                        page_row, &c, ei);
     *total = c.total;
     if (err == CP_OK && c.total == 0) { /* no row (past the end, limit 0): count alone */
         static const char *const count_sql[] = {
@@ -447,7 +466,8 @@ static bool suggest_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     suggest_ctx_t *c = ud;
-    store_specialist_load_t s = {PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), store__num(r, 0), store__num(r, 3)};
+    store_specialist_load_t s = {PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), store__num(r, 0),
+                                 store__num(r, 3)};
     return c->cb(c->ud, &s);
 }
 

@@ -709,17 +709,18 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
 /* Runs sql and hands its rows one by one to row() (false: skip the rest), so a large
  * archive is read in constant memory. row() may set *err to stop with an error. */
 /* The rows of the query just sent on s, one at a time. */
-static cp_err_t stream_results(slot_t *s, const char *what, store__row_fn row, void *ud,
-                               cp_errinfo_t *ei)
+static cp_err_t stream_results(slot_t *s, bool whole, const char *what, store__row_fn row,
+                               void *ud, cp_errinfo_t *ei)
 {
     cp_err_t err = CP_OK;
-    if (!PQsetSingleRowMode(s->conn))
+    if (!whole && !PQsetSingleRowMode(s->conn))
         err = result_error(s->conn, NULL, what, ei);
+    ExecStatusType rows = whole ? PGRES_TUPLES_OK : PGRES_SINGLE_TUPLE;
     PGresult *r;
     bool go = true;
     while ((r = PQgetResult(s->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_SINGLE_TUPLE && go && err == CP_OK) {
+        if (st == rows && go && err == CP_OK) {
             go = row(ud, r, &err, ei);
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK &&
                    st != PGRES_COMMAND_OK && err == CP_OK) { /* COMMAND_OK: returns no rows */
@@ -741,14 +742,14 @@ cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *co
     if (!PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0))
         err = result_error(s->conn, NULL, what, ei);
     else
-        err = stream_results(s, what, row, ud, ei);
+        err = stream_results(s, false, what, row, ud, ei);
     release(pg, s);
     return err;
 }
 
-cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
-                                const char *const *params, const char *what, store__row_fn row,
-                                void *ud, cp_errinfo_t *ei)
+static cp_err_t run_named(store_pg_t *pg, const store__named_t *st, bool whole, int n,
+                          const char *const *params, const char *what, store__row_fn row,
+                          void *ud, cp_errinfo_t *ei)
 {
     slot_t *s;
     cp_err_t err = acquire(pg, &s, ei);
@@ -768,9 +769,23 @@ cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
     if (!PQsendQueryPrepared(s->conn, st->name, n, params, NULL, NULL, 0))
         err = result_error(s->conn, NULL, what, ei);
     else
-        err = stream_results(s, what, row, ud, ei);
+        err = stream_results(s, whole, what, row, ud, ei);
     release(pg, s);
     return err;
+}
+
+cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
+                                const char *const *params, const char *what, store__row_fn row,
+                                void *ud, cp_errinfo_t *ei)
+{
+    return run_named(pg, st, false, n, params, what, row, ud, ei);
+}
+
+cp_err_t store__pg_page_named(store_pg_t *pg, const store__named_t *st, int n,
+                              const char *const *params, const char *what, store__row_fn rows,
+                              void *ud, cp_errinfo_t *ei)
+{
+    return run_named(pg, st, true, n, params, what, rows, ud, ei);
 }
 
 static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what,

@@ -23,6 +23,11 @@ typedef struct store__named {
 cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
                                 const char *const *params, const char *what, store__row_fn row,
                                 void *ud, cp_errinfo_t *ei);
+/* The same, the rows arriving as one result: rows is called once with all of them
+ * (PQntuples) -- for a bounded page, where a result a row costs allocations a row. */
+cp_err_t store__pg_page_named(store_pg_t *pg, const store__named_t *st, int n,
+                              const char *const *params, const char *what, store__row_fn rows,
+                              void *ud, cp_errinfo_t *ei);
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);

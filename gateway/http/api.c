@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "cp_log.h"
 #include "sessions.h"
+#include "json_text.h"
 #include "throttle.h"
 
 void api_reply(call_t *c, int status, json_t *j)
@@ -31,7 +32,10 @@ void api_reply(call_t *c, int status, json_t *j)
         }
     }
     c->rs->status = status;
-    c->rs->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    c->rs->body_len = 0;
+    c->rs->body = j ? gw_json_text(j, &c->rs->body_len) : NULL;
+    if (j != NULL && c->rs->body == NULL)
+        c->rs->status = 503; /* out of memory: an empty answer that says so */
     json_decref(j);
 }
 
