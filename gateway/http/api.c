@@ -20,23 +20,50 @@
 #include "json_text.h"
 #include "throttle.h"
 
+/* The pending read's audit row before a 2xx answer; false when it cannot be written (and
+ * 503 answered instead). */
+static bool read_audited(call_t *c, int status)
+{
+    if (c->read.object == NULL || status >= 300)
+        return true;
+    store_audit_row_t read = c->read;
+    c->read.object = NULL;
+    if (api_audit(c, read.case_id, read.object, read.action, "allowed"))
+        return true;
+    api_error(c, 503, "unavailable", "the audit trail cannot be written");
+    return false; /* no patient data leaves without its audit row */
+}
+
+static void reply_body(call_t *c, int status, char *text, size_t len)
+{
+    c->rs->status = status;
+    c->rs->body = text;
+    c->rs->body_len = len;
+}
+
 void api_reply(call_t *c, int status, json_t *j)
 {
-    if (c->read.object != NULL && status < 300) {
-        store_audit_row_t read = c->read;
-        c->read.object = NULL;
-        if (!api_audit(c, read.case_id, read.object, read.action, "allowed")) {
-            json_decref(j); /* no patient data leaves without its audit row */
-            api_error(c, 503, "unavailable", "the audit trail cannot be written");
-            return;
-        }
+    if (!read_audited(c, status)) {
+        json_decref(j);
+        return;
     }
-    c->rs->status = status;
-    c->rs->body_len = 0;
-    c->rs->body = j ? gw_json_text(j, &c->rs->body_len) : NULL;
-    if (j != NULL && c->rs->body == NULL)
-        c->rs->status = 503; /* out of memory: an empty answer that says so */
+    size_t len = 0;
+    char *text = NULL;
+    if (j != NULL && (text = gw_json_text(j, &len)) == NULL)
+        status = 503; /* out of memory: an empty answer that says so */
+    reply_body(c, status, text, len);
     json_decref(j);
+}
+
+void api_reply_text(call_t *c, int status, gw_json_out_t *o)
+{
+    size_t len = 0;
+    char *text = gw_json_finish(o, &len);
+    if (!read_audited(c, status)) {
+        free(text);
+        return;
+    }
+    reply_body(c, text != NULL ? status : 503, text, len);
 }
 
 void api_error(call_t *c, int status, const char *code, const char *msg)

@@ -10,18 +10,28 @@
 #include "caselist.h"
 #include "conf.h"
 
-static json_t *case_json(const call_t *c, const store_case_row_t *r)
+/* A case's members, inside an object the caller opened */
+static void case_members(gw_json_out_t *o, const call_t *c, const store_case_row_t *r)
 {
     case_sla_t s;
     case_row_sla(r, c->ctx->conf, (int64_t)time(NULL), &s);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:I,s:s,s:I,s:b}}",
-                     "token", r->token, "state", r->state, "patient_name", r->patient_name,
-                     "birth_date", r->birth_date, "sex", r->sex, "condition", r->condition,
-                     "condition_code", r->condition_code, "subspecialty", r->subspecialty,
-                     "navigator", r->navigator, "specialist", r->specialist, "clocks",
-                     "records", case_sla_name(s.records), "records_due", (json_int_t)s.records_due,
-                     "opinion", case_sla_name(s.opinion), "opinion_due",
-                     (json_int_t)s.opinion_due, "waiting_on_patient", s.paused);
+    gw_json_str(o, "token", r->token);
+    gw_json_str(o, "state", r->state);
+    gw_json_str(o, "patient_name", r->patient_name);
+    gw_json_str(o, "birth_date", r->birth_date);
+    gw_json_str(o, "sex", r->sex);
+    gw_json_str(o, "condition", r->condition);
+    gw_json_str(o, "condition_code", r->condition_code);
+    gw_json_str(o, "subspecialty", r->subspecialty);
+    gw_json_str(o, "navigator", r->navigator);
+    gw_json_str(o, "specialist", r->specialist);
+    gw_json_object(o, "clocks");
+    gw_json_str(o, "records", case_sla_name(s.records));
+    gw_json_int(o, "records_due", s.records_due);
+    gw_json_str(o, "opinion", case_sla_name(s.opinion));
+    gw_json_int(o, "opinion_due", s.opinion_due);
+    gw_json_bool(o, "waiting_on_patient", s.paused);
+    gw_json_end_object(o);
 }
 
 static long query_long(const char *q, const char *key, long def, long max)
@@ -37,14 +47,17 @@ static long query_long(const char *q, const char *key, long def, long max)
 
 typedef struct page {
     call_t *c;
-    json_t *items;
+    gw_json_out_t *out;
 } page_t;
 
 static bool page_json(void *ud, const store_case_row_t *r)
 {
     page_t *p = ud;
-    if (api_own(p->c, r)) /* the database selected the caller's cases; checked again */
-        json_array_append_new(p->items, case_json(p->c, r));
+    if (api_own(p->c, r)) { /* the database selected the caller's cases; checked again */
+        gw_json_object(p->out, NULL);
+        case_members(p->out, p->c, r);
+        gw_json_end_object(p->out);
+    }
     return true;
 }
 
@@ -67,25 +80,37 @@ void api_list_cases(call_t *c)
         .opinion_days = conf->cases.opinion_days,
         .offset = query_long(c->rq->query, "offset", 0, 1L << 30),
         .limit = query_long(c->rq->query, "limit", 50, 200)};
-    page_t p = {c, json_array()};
+    gw_json_out_t out = {0};
+    gw_json_object(&out, NULL);
+    gw_json_array(&out, "cases");
+    page_t p = {c, &out};
     int64_t total = 0;
     cp_errinfo_t ei = {0};
     if (store_cases_worklist(c->ctx->pg, &pg, page_json, &p, &total, &ei) != CP_OK) {
-        json_decref(p.items);
+        free(gw_json_finish(&out, NULL));
         api_unavailable(c);
         return;
     }
+    gw_json_end_array(&out);
+    gw_json_int(&out, "total", total);
+    gw_json_int(&out, "offset", pg.offset);
+    gw_json_int(&out, "limit", pg.limit);
+    gw_json_end_object(&out);
     api_audit_read(c, 0, "cases", "case.list");
-    api_reply(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "cases", p.items, "total",
-                                (json_int_t)total, "offset", (json_int_t)pg.offset, "limit",
-                                (json_int_t)pg.limit));
+    api_reply_text(c, 200, &out);
 }
 
 static bool event_json(void *ud, const store_case_event_t *e)
 {
-    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "from", e->from, "to",
-                                        e->to, "by", e->actor, "role", e->role, "reason",
-                                        e->reason, "at", e->at));
+    gw_json_out_t *o = ud;
+    gw_json_object(o, NULL);
+    gw_json_str(o, "from", e->from);
+    gw_json_str(o, "to", e->to);
+    gw_json_str(o, "by", e->actor);
+    gw_json_str(o, "role", e->role);
+    gw_json_str(o, "reason", e->reason);
+    gw_json_str(o, "at", e->at);
+    gw_json_end_object(o);
     return true;
 }
 
@@ -94,17 +119,20 @@ void api_get_case(call_t *c, const char *token)
     store_case_row_t r;
     if (!api_find_case(c, token, &r))
         return;
-    json_t *events = json_array();
+    gw_json_out_t out = {0};
+    gw_json_object(&out, NULL);
+    case_members(&out, c, &r);
+    gw_json_array(&out, "timeline");
     cp_errinfo_t ei = {0};
-    if (store_cases_events(c->ctx->pg, r.id, event_json, events, &ei) != CP_OK) {
-        json_decref(events);
+    if (store_cases_events(c->ctx->pg, r.id, event_json, &out, &ei) != CP_OK) {
+        free(gw_json_finish(&out, NULL));
         api_unavailable(c);
         return;
     }
+    gw_json_end_array(&out);
+    gw_json_end_object(&out);
     api_audit_read(c, r.id, "case", "case.read");
-    json_t *j = case_json(c, &r);
-    json_object_set_new(j, "timeline", events);
-    api_reply(c, 200, j);
+    api_reply_text(c, 200, &out);
 }
 
 /* The patient's own account, when the case names one: it must be a patient's, active.

@@ -8,6 +8,7 @@
 
 #include "case.h"
 #include "http.h"
+#include "json_text.h"
 #include "store_cases.h"
 
 typedef struct call {
@@ -22,6 +23,8 @@ typedef struct call {
 
 /* The answer: j (may be NULL) is dumped and released. */
 void api_reply(call_t *c, int status, json_t *j);
+/* The answer written with json_text.h's writer (finished and reset here). */
+void api_reply_text(call_t *c, int status, gw_json_out_t *o);
 /* {"error": {"code": code, "message": msg}} */
 void api_error(call_t *c, int status, const char *code, const char *msg);
 void api_unavailable(call_t *c); /* 503: the database is unavailable */

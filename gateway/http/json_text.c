@@ -1,18 +1,16 @@
-/* gateway/http/json_text.c -- a jansson value as compact JSON text, byte for byte what
- * json_dumps(j, JSON_COMPACT) writes, in about a tenth of its time (json_text.h). */
+/* gateway/http/json_text.c -- compact JSON text: a jansson value byte for byte as
+ * json_dumps(j, JSON_COMPACT) writes it, in a third of its time, and the writer the hot
+ * answers use without building values at all (json_text.h). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp_utf8.h"
 #include "json_text.h"
 
-typedef struct out {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} out_t;
+typedef gw_json_out_t out_t;
 
 static bool reserve(out_t *o, size_t more)
 {
@@ -20,7 +18,7 @@ static bool reserve(out_t *o, size_t more)
         return false;
     if (o->len + more + 1 <= o->cap)
         return true;
-    size_t cap = o->cap ? o->cap : 4096;
+    size_t cap = o->cap ? o->cap : 32768; /* a page of 50 cases is about 18 KB */
     while (cap < o->len + more + 1)
         cap *= 2;
     char *p = realloc(o->p, cap);
@@ -42,13 +40,10 @@ static void put(out_t *o, const char *s, size_t n)
 }
 
 /* Escapes as jansson does without flags: the quote, the backslash and the controls below
- * 0x20; everything else (UTF-8, which jansson checked on the way in, and '/') as it is. */
-static void put_string(out_t *o, const char *s, size_t n)
+ * 0x20; everything else (UTF-8 and '/') as it is. */
+static void escape(out_t *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (!reserve(o, n + 2))
-        return;
-    o->p[o->len++] = '"';
     size_t run = 0; /* bytes copied as they are, pending */
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -72,10 +67,38 @@ static void put_string(out_t *o, const char *s, size_t n)
         }
     }
     put(o, s + run, n - run);
+}
+
+/* a string jansson checked on the way in */
+static void put_string(out_t *o, const char *s, size_t n)
+{
+    put(o, "\"", 1);
+    escape(o, s, n);
     put(o, "\"", 1);
 }
 
-static void put_integer(out_t *o, json_int_t v)
+/* Text not checked before (from the database): each byte that is not part of valid UTF-8
+ * becomes U+FFFD, so that the answer stays JSON whatever a column holds. */
+static void put_text(out_t *o, const char *s)
+{
+    size_t n = strlen(s), run = 0, i = 0;
+    put(o, "\"", 1);
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t k = ch < 0x80 ? 1 : cp_utf8_seq((const unsigned char *)s + i, n - i);
+        if (k == 0) {
+            escape(o, s + run, i - run);
+            put(o, "\\uFFFD", 6);
+            run = ++i;
+        } else {
+            i += k;
+        }
+    }
+    escape(o, s + run, n - run);
+    put(o, "\"", 1);
+}
+
+static void put_integer(out_t *o, int64_t v)
 {
     char digits[24];
     size_t i = sizeof digits;
@@ -165,16 +188,81 @@ static void put_value(out_t *o, const json_t *j)
     }
 }
 
+char *gw_json_finish(gw_json_out_t *o, size_t *len)
+{
+    if (o->failed || o->p == NULL) {
+        free(o->p);
+        *o = (gw_json_out_t){0};
+        return NULL;
+    }
+    char *text = o->p;
+    text[o->len] = '\0';
+    if (len != NULL)
+        *len = o->len;
+    *o = (gw_json_out_t){0};
+    return text;
+}
+
 char *gw_json_text(const json_t *j, size_t *len)
 {
     out_t o = {0};
     put_value(&o, j);
-    if (o.failed || o.p == NULL) {
-        free(o.p);
-        return NULL;
+    return gw_json_finish(&o, len);
+}
+
+/* ---- the writer: a comma before each member or element but the first ---- */
+
+static void member(out_t *o, const char *key)
+{
+    if (o->comma)
+        put(o, ",", 1);
+    o->comma = true;
+    if (key != NULL) {
+        put_string(o, key, strlen(key));
+        put(o, ":", 1);
     }
-    o.p[o.len] = '\0';
-    if (len != NULL)
-        *len = o.len;
-    return o.p;
+}
+
+void gw_json_object(gw_json_out_t *o, const char *key)
+{
+    member(o, key);
+    put(o, "{", 1);
+    o->comma = false;
+}
+
+void gw_json_array(gw_json_out_t *o, const char *key)
+{
+    member(o, key);
+    put(o, "[", 1);
+    o->comma = false;
+}
+
+void gw_json_end_object(gw_json_out_t *o)
+{
+    put(o, "}", 1);
+    o->comma = true;
+}
+
+void gw_json_end_array(gw_json_out_t *o)
+{
+    put(o, "]", 1);
+    o->comma = true;
+}
+
+void gw_json_str(gw_json_out_t *o, const char *key, const char *v)
+{
+    member(o, key);
+    put_text(o, v);
+}
+
+void gw_json_int(gw_json_out_t *o, const char *key, int64_t v)
+{
+    member(o, key);
+    put_integer(o, v);
+}
+
+void gw_json_bool(gw_json_out_t *o, const char *key, bool v)
+{
+    member(o, key);
+    put(o, v ? "true" : "false", v ? 4 : 5);
 }

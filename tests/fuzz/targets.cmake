@@ -22,5 +22,5 @@ cp_fuzz(http SOURCES ${PROJECT_SOURCE_DIR}/gateway/http/http_req.c LIBS cp_base 
 target_include_directories(fuzz_http PRIVATE ${PROJECT_SOURCE_DIR}/gateway/http ${PROJECT_SOURCE_DIR}/gateway
   ${HTTP_PARSER_INCLUDE})
 target_link_libraries(fuzz_http PRIVATE cp_config cp_storage PkgConfig::LIBUV)
-cp_fuzz(json SOURCES ${PROJECT_SOURCE_DIR}/gateway/http/json_text.c LIBS PkgConfig::JANSSON)
+cp_fuzz(json SOURCES ${PROJECT_SOURCE_DIR}/gateway/http/json_text.c LIBS cp_base PkgConfig::JANSSON)
 target_include_directories(fuzz_json PRIVATE ${PROJECT_SOURCE_DIR}/gateway/http)

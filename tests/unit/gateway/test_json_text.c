@@ -81,3 +81,42 @@ void json_text_containers_nested(void **state)
     same_as_jansson(json_pack("{s:o,s:I,s:I,s:I}", "cases", page, "total", (json_int_t)200,
                               "offset", (json_int_t)0, "limit", (json_int_t)50));
 }
+
+/* The writer's text is what jansson writes for the same values; a database column that is
+ * not UTF-8 comes out as JSON with U+FFFD for each byte that is not. */
+void json_text_writer_as_jansson_writes_it(void **state)
+{
+    (void)state;
+    gw_json_out_t o = {0};
+    gw_json_object(&o, NULL);
+    gw_json_str(&o, "name", "M\xc3\xbcller^Zo\xc3\xab \"x\"\n");
+    gw_json_array(&o, "list");
+    gw_json_int(&o, NULL, INT64_MIN);
+    gw_json_object(&o, NULL);
+    gw_json_end_object(&o);
+    gw_json_array(&o, NULL);
+    gw_json_end_array(&o);
+    gw_json_bool(&o, NULL, false);
+    gw_json_end_array(&o);
+    gw_json_object(&o, "clocks");
+    gw_json_int(&o, "due", 1793813604);
+    gw_json_bool(&o, "paused", true);
+    gw_json_end_object(&o);
+    gw_json_end_object(&o);
+    size_t len;
+    char *got = gw_json_finish(&o, &len);
+    json_t *j = json_pack("{s:s,s:[I,{},[],b],s:{s:I,s:b}}", "name",
+                          "M\xc3\xbcller^Zo\xc3\xab \"x\"\n", "list", (json_int_t)INT64_MIN, 0,
+                          "clocks", "due", (json_int_t)1793813604, "paused", 1);
+    char *want = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(got, want);
+    assert_int_equal(len, strlen(want));
+    free(got);
+    free(want);
+    json_decref(j);
+
+    gw_json_str(&o, NULL, "a\xff" "b\xc3(\xe2\x82\xac\xed\xa0\x80");
+    got = gw_json_finish(&o, NULL);
+    assert_string_equal(got, "\"a\\uFFFDb\\uFFFD(\xe2\x82\xac\\uFFFD\\uFFFD\\uFFFD\"");
+    free(got);
+}
