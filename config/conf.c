@@ -76,7 +76,7 @@ static const opt_t options[] = {
     {"database", "port", T_INT, F(database.port), 0, 65535, "0",
      "PostgreSQL port (0: PGPORT or 5432)"},
     {"database", "pool_size", T_INT, F(database.pool_size), 1, 256, "4",
-     "PostgreSQL connections shared by the ingest and API workers (2n + 4 workers)"},
+     "PostgreSQL connections shared by the ingest and API workers (3n + 4 workers)"},
     {"jobs", "workers", T_INT, F(jobs.workers), 0, 64, "1",
      "threads of caseport serve that run the durable job queue (caseport jobs); 0: none"},
     {"jobs", "delivery", T_DELIVERY, F(jobs.delivery), 0, 0, "as-received",

@@ -38,15 +38,15 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
 
-/* Workers block on PostgreSQL and fsync. Twice the connection pool and some: a worker
- * waiting for its audit row's group commit or a blob's fsync holds no connection, and
- * another should be there to use it (with only pool + 2, an API under load left a
- * seventh of the CPU idle and answered 15% fewer case lists); the rest keep the loop's
- * file operations from starving behind a slow disk or database. */
+/* Workers block on PostgreSQL and fsync. Three times the connection pool and four: a
+ * worker waiting for its audit row's group commit or a blob's fsync holds no connection,
+ * and another should be there to use it (with only pool + 2, an API under load left a
+ * seventh of the CPU idle and answered 15% fewer case lists). The HTTP listener keeps
+ * its requests to 3 * pool_size at a time, so four threads always stay for DICOM. */
 static void size_thread_pool(const conf_t *conf)
 {
     char n[16];
-    int threads = 2 * conf->database.pool_size + 4;
+    int threads = 3 * conf->database.pool_size + 4;
     snprintf(n, sizeof n, "%d", threads < 4 ? 4 : threads > 128 ? 128 : threads);
     setenv("UV_THREADPOOL_SIZE", n, 0);
 }

@@ -25,6 +25,8 @@ struct gw_http_server {
     gw_tls_ctx_t *tls_ctx; /* [http] tls_cert: HTTPS only; NULL: plain HTTP */
     bool closing, listener_closed;
     conn_t *conns; /* every open connection, to close them */
+    int in_flight, max_in_flight; /* requests on libuv's pool (shared with DICOM) */
+    conn_t *wait_head, *wait_tail;  /* requests parsed, waiting for one to finish */
 };
 
 struct conn {
@@ -42,6 +44,7 @@ struct conn {
     size_t pending_len;
     uv_work_t work;
     gw_api_response_t rs;
+    conn_t *wait_next; /* in the server's queue of requests waiting for the pool */
 };
 
 static void feed(conn_t *c, const char *data, size_t len);
@@ -287,10 +290,40 @@ static void run_api(uv_work_t *w)
     gw_api_handle(&c->srv->ctx, &c->rq, &c->rs);
 }
 
+static void after_api(uv_work_t *w, int status);
+
+/* At most max_in_flight requests are on libuv's pool at a time; the rest wait here in
+ * order, so that a flood of API requests cannot fill the pool the C-STORE pipeline needs
+ * (each waits in the loop's memory, its connection not read meanwhile). */
+static void run_or_wait(conn_t *c)
+{
+    gw_http_server_t *s = c->srv;
+    if (s->in_flight >= s->max_in_flight) {
+        c->wait_next = NULL;
+        if (s->wait_tail)
+            s->wait_tail->wait_next = c;
+        else
+            s->wait_head = c;
+        s->wait_tail = c;
+        return;
+    }
+    s->in_flight++;
+    uv_queue_work(s->loop, &c->work, run_api, after_api);
+}
+
 static void after_api(uv_work_t *w, int status)
 {
     (void)status;
     conn_t *c = container_of(w, conn_t, work);
+    gw_http_server_t *s = c->srv;
+    s->in_flight--;
+    conn_t *next = s->wait_head;
+    if (next != NULL) {
+        s->wait_head = next->wait_next;
+        if (s->wait_head == NULL)
+            s->wait_tail = NULL;
+        run_or_wait(next);
+    }
     c->working = false;
     size_t len = c->rs.body_len ? c->rs.body_len : c->rs.body ? strlen(c->rs.body) : 0;
     send_response(c, c->rs.status, c->rs.body, len, c->rs.content_type,
@@ -320,8 +353,8 @@ static void dispatch(conn_t *c)
     c->busy = true;
     c->rs = (gw_api_response_t){0};
     uv_timer_stop(&c->timer);
-    c->working = true;
-    uv_queue_work(c->srv->loop, &c->work, run_api, after_api);
+    c->working = true; /* waiting counts: its memory stays until it is answered */
+    run_or_wait(c);
 }
 
 static void refuse(conn_t *c, int status, const char *code, const char *msg)
@@ -448,6 +481,11 @@ cp_err_t gw_http_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_http_server_t *
     s->loop = loop;
     s->ctx = *ctx;
     s->budget.max = BODY_BUDGET;
+    /* libuv's pool is 3 * pool_size + 4 (serve.c): four threads stay for DICOM. Each
+     * connection's worth of requests is three: one on it, two waiting for their audit
+     * rows' group commit (at 2 the case list lost 15% under load). */
+    int cap = 3 * ctx->conf->database.pool_size;
+    s->max_in_flight = cap > 124 ? 124 : cap; /* serve.c's pool stops at 128 threads */
     if (h->tls_cert[0]) {
         gw_tls_conf_t tc = {h->tls_cert, h->tls_key, NULL, false};
         cp_err_t err = gw_tls_ctx_new(&tc, &s->tls_ctx, ei);

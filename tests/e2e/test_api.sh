@@ -359,6 +359,22 @@ while time.monotonic() - t0 < 8 and not closed:
         want("answered beside a slow client", c3.getresponse().status, 200)
         c3.close()
 want("slow client closed", (closed, 2.5 < time.monotonic() - t0 < 6), (True, True))
+# a burst: 60 clients at once, many more than the requests let onto the worker pool at a
+# time (3 * pool_size); those over wait their turn and every one is answered, the same
+import threading
+burst = []
+def one_list():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", "/api/v1/cases", headers={"Authorization": "Bearer " + tokens["nina"]})
+    r = c.getresponse()
+    burst.append((r.status, r.read()))
+    c.close()
+threads = [threading.Thread(target=one_list) for _ in range(60)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+want("burst answered", (len(burst), {s for s, _ in burst}, len({b for _, b in burst})), (60, {200}, 1))
 if fails:
     print("\n".join(fails))
     sys.exit(1)
