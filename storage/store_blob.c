@@ -30,6 +30,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "cp_bytes.h"
 #include "cp_mem.h"
 
 /* Header, version 1 (docs/blob-format.md). Multi-byte integers are big-endian. */
@@ -1231,24 +1232,13 @@ void store_addr_to_hex(const store_addr_t *addr, char out[STORE_ADDR_HEX_LEN + 1
     to_hex(addr->b, sizeof addr->b, out);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 cp_err_t store_addr_from_hex(const char *hex, store_addr_t *addr)
 {
     if (hex == NULL || strlen(hex) != STORE_ADDR_HEX_LEN)
         return CP_EINVAL;
     store_addr_t a;
     for (size_t i = 0; i < sizeof a.b; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        int hi = cp_hex_digit(hex[2 * i]), lo = cp_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return CP_EINVAL;
         a.b[i] = (uint8_t)(hi << 4 | lo);

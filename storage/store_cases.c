@@ -179,16 +179,11 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
     " LEFT JOIN accounts s ON s.id = c.specialist_id"
 #define CASE_COLUMNS CASE_SELECT CASE_FROM
 
-static int64_t num_at(PGresult *r, int i, int col)
-{
-    return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
-}
-
 /* Row i of r */
 static void case_from(PGresult *r, int i, store_case_row_t *o)
 {
     memset(o, 0, sizeof *o);
-    o->id = num_at(r, i, 0);
+    o->id = store__num_at(r, i, 0);
     copy(o->token, sizeof o->token, PQgetvalue(r, i, 1));
     copy(o->patient_name, sizeof o->patient_name, PQgetvalue(r, i, 2));
     copy(o->birth_date, sizeof o->birth_date, PQgetvalue(r, i, 3));
@@ -198,15 +193,15 @@ static void case_from(PGresult *r, int i, store_case_row_t *o)
     copy(o->state, sizeof o->state, PQgetvalue(r, i, 7));
     copy(o->navigator, sizeof o->navigator, PQgetvalue(r, i, 8));
     copy(o->specialist, sizeof o->specialist, PQgetvalue(r, i, 9));
-    o->navigator_id = num_at(r, i, 10);
-    o->specialist_id = num_at(r, i, 11);
-    o->patient_account_id = num_at(r, i, 12);
-    o->registered_at = num_at(r, i, 13);
-    o->collecting_at = num_at(r, i, 14);
-    o->records_done_at = num_at(r, i, 15);
-    o->published_at = num_at(r, i, 16);
-    o->paused_at = num_at(r, i, 17);
-    o->paused_seconds = num_at(r, i, 18);
+    o->navigator_id = store__num_at(r, i, 10);
+    o->specialist_id = store__num_at(r, i, 11);
+    o->patient_account_id = store__num_at(r, i, 12);
+    o->registered_at = store__num_at(r, i, 13);
+    o->collecting_at = store__num_at(r, i, 14);
+    o->records_done_at = store__num_at(r, i, 15);
+    o->published_at = store__num_at(r, i, 16);
+    o->paused_at = store__num_at(r, i, 17);
+    o->paused_seconds = store__num_at(r, i, 18);
     copy(o->condition_code, sizeof o->condition_code, PQgetvalue(r, i, 19));
 }
 
@@ -277,7 +272,7 @@ static bool page_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     for (int i = 0; i < n; i++) {
         store_case_row_t row;
         case_from(r, i, &row);
-        c->total = num_at(r, i, 20);
+        c->total = store__num_at(r, i, 20);
         if (!c->cb(c->ud, &row))
             return false;
     }

@@ -318,9 +318,14 @@ const char *store__id_param(int64_t id, char buf[24])
     return buf;
 }
 
+int64_t store__num_at(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
 int64_t store__num(PGresult *r, int col)
 {
-    return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
+    return store__num_at(r, 0, col);
 }
 
 cp_err_t store__one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,

@@ -43,8 +43,9 @@ bool store__count_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei);
 void store__bytea_hex(const uint8_t *b, size_t n, char *out);
 /* An id as a bigint parameter in buf; NULL (SQL NULL) when id <= 0. */
 const char *store__id_param(int64_t id, char buf[24]);
-/* Column col of the first row as a number (0 when NULL). */
+/* Column col of the first row (or of row) as a number (0 when NULL). */
 int64_t store__num(PGresult *r, int col);
+int64_t store__num_at(PGresult *r, int row, int col);
 /* A statement whose first row is expected: CP_ENOENT with the message none if it has none. */
 cp_err_t store__one_row(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, const char *none, cp_errinfo_t *ei);

@@ -111,6 +111,12 @@ cp_err_t case_pdf_store(store_blob_t *blobs, const void *pdf, size_t len, store_
     return err;
 }
 
+bool case_password_ok(const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    return n >= 12 && n <= 128;
+}
+
 cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const store_actor_t *by,
                           int64_t *id, cp_errinfo_t *ei)
 {
@@ -121,8 +127,7 @@ cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const sto
                                          "specialist or administrator) are required");
     if (subs != (r == CASE_ROLE_SPECIALIST))
         return cp_fail(ei, CP_EINVAL, 0, "subspecialties are a specialist's, and only theirs");
-    size_t pwlen = a->password ? strlen(a->password) : 0;
-    if (pwlen < 12 || pwlen > 128)
+    if (!case_password_ok(a->password))
         return cp_fail(ei, CP_EINVAL, 0, "the password must be 12 to 128 characters");
     /* "neuro-oncology, dementia": the codes without the spaces around them */
     char list[512], codes[512] = "";

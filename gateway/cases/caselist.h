@@ -38,6 +38,8 @@ typedef struct case_account_new {
     const char *password;       /* 12 to 128 characters; kept as an argon2id hash */
 } case_account_new_t;
 /* Checks (CP_EINVAL with the reason) and adds it; CP_EEXIST: the username is taken. */
+/* The password rule: 12 to 128 characters */
+bool case_password_ok(const char *password);
 cp_err_t case_account_add(store_pg_t *pg, const case_account_new_t *a, const store_actor_t *by,
                           int64_t *id, cp_errinfo_t *ei);
 

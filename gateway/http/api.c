@@ -14,6 +14,7 @@
 #include "api_int.h"
 #include "auth.h"
 #include "caselist.h"
+#include "cp_bytes.h"
 #include "conf.h"
 #include "cp_log.h"
 #include "sessions.h"
@@ -383,14 +384,6 @@ static const struct case_route {
     {"POST", "/break-glass", api_break_glass},
 };
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* A path segment with its %XX escapes decoded (a browser writes the token's check symbol
  * $ or = as %24 or %3D); false when it does not fit or an escape is malformed. */
 static bool unescape(const char *in, size_t n, char *out, size_t cap)
@@ -399,8 +392,8 @@ static bool unescape(const char *in, size_t n, char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         char ch = in[i];
         if (ch == '%') {
-            int hi = i + 2 < n ? hex_digit(in[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_digit(in[i + 2]) : -1;
+            int hi = i + 2 < n ? cp_hex_digit(in[i + 1]) : -1;
+            int lo = i + 2 < n ? cp_hex_digit(in[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi << 4 | lo) == 0)
                 return false;
             ch = (char)(hi << 4 | lo);

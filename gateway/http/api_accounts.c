@@ -100,7 +100,7 @@ void api_change_account(call_t *c, const char *username)
     char hash[200];
     cp_errinfo_t ei = {0};
     cp_err_t err = disabled == -2 || (d == NULL && p == NULL) ? CP_EINVAL : CP_OK;
-    if (err == CP_OK && pw && (strlen(pw) < 12 || strlen(pw) > 128))
+    if (err == CP_OK && pw && !case_password_ok(pw))
         err = CP_EINVAL;
     if (err == CP_OK && pw)
         err = gw_auth_hash(pw, hash, sizeof hash, &ei);

@@ -45,6 +45,7 @@ struct conn {
     uv_work_t work;
     gw_api_response_t rs;
     conn_t *wait_next; /* in the server's queue of requests waiting for the pool */
+    char peer[64];     /* the client's address, read once at accept */
 };
 
 static void feed(conn_t *c, const char *data, size_t len);
@@ -331,6 +332,7 @@ static void after_api(uv_work_t *w, int status)
     c->rs.body = NULL; /* the answer owns it now */
 }
 
+/* The client's address, for the audit rows of its requests and the sign-in throttle */
 static void peer_name(conn_t *c, char *out, size_t cap)
 {
     struct sockaddr_storage sa;
@@ -348,7 +350,7 @@ static void dispatch(conn_t *c)
 {
     gw_api_request_t *rq = &c->rq;
     gw_http_req_get(&c->req, rq);
-    peer_name(c, rq->source, sizeof rq->source);
+    snprintf(rq->source, sizeof rq->source, "%s", c->peer);
     c->close_after = c->close_after || !gw_http_req_keep_alive(&c->req);
     c->busy = true;
     c->rs = (gw_api_response_t){0};
@@ -459,6 +461,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    peer_name(c, c->peer, sizeof c->peer);
     if (s->tls_ctx != NULL)
         c->tls = gw_tls_new(s->tls_ctx);
     gw_http_req_init(&c->req, &s->budget, body_limit, s);
