@@ -316,10 +316,12 @@ int cli_export(int argc, char **argv)
     store_blob_t *blobs = NULL;
     cp_err_t err = normalized ? store_pg_find_normalized(pg, sop, (int)ver, &inst, &ei)
                               : store_pg_find_instance(pg, sop, (int)ver, &inst, &ei);
-    store_pg_close(pg);
     if (err == CP_OK)
         err = store_blob_open_shared(conf.storage.blob_dir, conf.storage.key_file, &blobs, &ei);
+    if (err == CP_OK)
+        store_blob_set_locator(blobs, store_pg_blob_locate, pg);
     if (err != CP_OK) {
+        store_pg_close(pg);
         store_blob_close(blobs);
         return fail(argv[0], err, &ei);
     }
@@ -338,6 +340,7 @@ int cli_export(int argc, char **argv)
             unlink(tmp);
     }
     store_blob_close(blobs);
+    store_pg_close(pg);
     if (err != CP_OK)
         return fail(argv[0], err, &ei);
     fprintf(stderr, "exported version %d (%llu bytes of data set) to %s\n", inst.version,
@@ -386,6 +389,8 @@ int cli_verify(int argc, char **argv)
     verify_state_t st = {0};
     cp_errinfo_t ei = {0};
     cp_err_t err = store_blob_open_shared(conf.storage.blob_dir, conf.storage.key_file, &st.blobs, &ei);
+    if (err == CP_OK)
+        store_blob_set_locator(st.blobs, store_pg_blob_locate, pg);
     if (err == CP_OK)
         err = store_pg_list_blobs(pg, verify_one, &st, &ei);
     store_pg_close(pg);

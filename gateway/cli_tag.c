@@ -35,14 +35,16 @@ static cp_err_t to_memory(void *ud, const void *data, size_t len, cp_errinfo_t *
 }
 
 /* The header of the instance's data set as Explicit VR LE in memory. */
-static cp_err_t read_header(const conf_t *conf, const store_instance_info_t *inst, membuf_t *m,
-                            cp_errinfo_t *ei)
+static cp_err_t read_header(const conf_t *conf, store_pg_t *pg, const store_instance_info_t *inst,
+                            membuf_t *m, cp_errinfo_t *ei)
 {
     const codec_ts_t *ts = codec_ts_find(inst->transfer_syntax);
     if (ts == NULL)
         return cp_fail(ei, CP_EUNSUPPORTED, 0, "transfer syntax %s unknown", inst->transfer_syntax);
     store_blob_t *blobs = NULL;
     cp_err_t err = store_blob_open_shared(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
+    if (err == CP_OK)
+        store_blob_set_locator(blobs, store_pg_blob_locate, pg);
     codec_xcode_opts_t o = {.in = ts->enc, .header_only = true};
     codec_xcode_report_t rep;
     if (err == CP_OK)
@@ -101,11 +103,11 @@ int cli_tag(int argc, char **argv)
     cp_errinfo_t ei = {0};
     cp_err_t err = normalized ? store_pg_find_normalized(pg, sop, 0, &inst, &ei)
                               : store_pg_find_instance(pg, sop, 0, &inst, &ei);
-    store_pg_close(pg);
     membuf_t m = {0};
     codec_elem_t e;
     if (err == CP_OK)
-        err = read_header(&conf, &inst, &m, &ei);
+        err = read_header(&conf, pg, &inst, &m, &ei);
+    store_pg_close(pg);
     if (err == CP_OK)
         err = codec_ds_find(CODEC_ENC_EXPLICIT_LE, m.p, m.len, path, &e, &ei);
     if (err == CP_OK)

@@ -32,6 +32,7 @@
 
 #include "cp_bytes.h"
 #include "cp_mem.h"
+#include "store_pack.h"
 
 /* Header, version 1 (docs/blob-format.md). Multi-byte integers are big-endian. */
 #define HDR_MAGIC "\211CPBLOB\n" /* \211 = 0x89 */
@@ -85,6 +86,9 @@ struct store_blob {
     uint8_t addr_key[KEY_LEN], wrap_key[KEY_LEN], hdr_key[KEY_LEN];
     uint8_t key_id[KEYID_LEN];
     char key_id_hex[2 * KEYID_LEN + 1];
+    store_packs_t *packs; /* NULL for a reader's store */
+    store_blob_locate_fn locate;
+    void *locate_ud;
 };
 
 typedef enum { W_OPEN, W_SEALED, W_FAILED, W_COMMITTED } writer_state_t;
@@ -94,7 +98,11 @@ struct store_blob_writer {
     writer_state_t state;
     int fd;
     bool tmp_exists; /* tmp_path names our file: unlink it unless committed */
+    store_pack_t *pack; /* packed: fd is the pack's, the blob starts at base */
+    off_t base;
+    bool discard;     /* packed, committed, but the index had it: give the space back */
     uint64_t nseg;   /* segments sealed and written so far */
+    size_t last_disk; /* file bytes of the last segment written (with its tag) */
     off_t synced;    /* file bytes whose write-back was started */
     store_addr_t addr; /* set by seal */
     size_t fill;     /* plaintext bytes waiting in buf */
@@ -108,6 +116,7 @@ struct store_blob_writer {
 struct store_blob_reader {
     store_blob_t *s;
     int fd;
+    off_t base; /* where the blob starts in the file (a pack), else 0 */
     cp_err_t err; /* sticky: a reader that failed once never returns data again */
     bool final_seen, done;
     bool check_address; /* verify: the plaintext's HMAC must equal the address */
@@ -523,6 +532,8 @@ static cp_err_t prepare_dirs(const store_blob_t *s, bool clean, cp_errinfo_t *ei
         err = clean_tmp(tmp, ei);
     if (err == CP_OK)
         err = make_fanout(s, ei);
+    if (err == CP_OK)
+        err = store_packs_prepare(s->dir, ei);
     return err;
 }
 
@@ -544,6 +555,8 @@ static cp_err_t open_store(const char *dir, const char *key_path, open_mode_t mo
         err = fetch_algorithms(s, ei);
     if (err == CP_OK && mode != OPEN_READER)
         err = prepare_dirs(s, mode == OPEN_OWNER, ei);
+    if (err == CP_OK && mode != OPEN_READER)
+        s->packs = store_packs_new(dir);
     if (err != CP_OK) {
         store_blob_close(s);
         return err;
@@ -556,12 +569,19 @@ void store_blob_close(store_blob_t *s)
 {
     if (s == NULL)
         return;
+    store_packs_free(s->packs);
     EVP_CIPHER_free(s->gcm);
     EVP_CIPHER_free(s->kwp);
     EVP_MAC_free(s->hmac);
     free(s->dir);
     OPENSSL_cleanse(s, sizeof *s);
     free(s);
+}
+
+void store_blob_set_locator(store_blob_t *s, store_blob_locate_fn fn, void *ud)
+{
+    s->locate = fn;
+    s->locate_ud = ud;
 }
 
 const char *store_blob_key_id(const store_blob_t *s)
@@ -683,28 +703,51 @@ static cp_err_t open_temp(store_blob_writer_t *w, cp_errinfo_t *ei)
     return fail_errno(ei, "cannot create blob temp file %s", w->tmp_path);
 }
 
-cp_err_t store_blob_writer_new(store_blob_t *s, store_blob_writer_t **out, cp_errinfo_t *ei)
+/* The blob starts at the pack's end; the writer alone appends to the pack until freed. */
+static cp_err_t open_packed(store_blob_writer_t *w, cp_errinfo_t *ei)
+{
+    if (w->s->packs == NULL)
+        return cp_fail(ei, CP_EUSAGE, 0, "this blob store was opened for reading only");
+    cp_err_t err = store_packs_take(w->s->packs, &w->pack, ei);
+    if (err != CP_OK)
+        return err;
+    w->fd = w->pack->fd;
+    w->base = (off_t)w->pack->end;
+    w->synced = w->base;
+    snprintf(w->tmp_path, sizeof w->tmp_path, "%s/packs/%s.pack", w->s->dir, w->pack->name);
+    if (lseek(w->fd, w->base, SEEK_SET) != w->base)
+        return fail_errno(ei, "cannot seek in pack file %s", w->tmp_path);
+    return CP_OK;
+}
+
+static cp_err_t writer_new(store_blob_t *s, bool packed, store_blob_writer_t **out,
+                           cp_errinfo_t *ei)
 {
     *out = NULL;
-    store_blob_writer_t *w = cp_xmalloc(sizeof *w);
+    store_blob_writer_t *w = cp_xcalloc(1, sizeof *w);
     w->s = s;
     w->state = W_OPEN;
     w->fd = -1;
-    w->tmp_exists = false;
-    w->nseg = 0;
-    w->fill = 0;
-    w->gcm = NULL;
-    w->mac = NULL;
-    w->tmp_path[0] = '\0';
     cp_err_t err = writer_keys(w, ei);
     if (err == CP_OK)
-        err = open_temp(w, ei);
+        err = packed ? open_packed(w, ei) : open_temp(w, ei);
     if (err != CP_OK) {
         store_blob_writer_free(w);
         return err;
     }
     *out = w;
     return CP_OK;
+}
+
+cp_err_t store_blob_writer_new(store_blob_t *s, store_blob_writer_t **out, cp_errinfo_t *ei)
+{
+    return writer_new(s, false, out, ei);
+}
+
+cp_err_t store_blob_writer_new_packed(store_blob_t *s, store_blob_writer_t **out,
+                                      cp_errinfo_t *ei)
+{
+    return writer_new(s, true, out, ei);
 }
 
 static cp_err_t writer_unusable(const store_blob_writer_t *w, cp_errinfo_t *ei)
@@ -738,9 +781,10 @@ static cp_err_t seal_segment(store_blob_writer_t *w, const uint8_t *src, size_t 
         return fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
     /* Start write-back now (asynchronously), so the fsync at commit finds the earlier
      * segments already on their way and waits for little more than the last one. */
-    off_t end = (off_t)(HDR_LEN + w->nseg * SEG_DISK + n + TAG_LEN);
+    off_t end = w->base + (off_t)(HDR_LEN + w->nseg * SEG_DISK + n + TAG_LEN);
     sync_file_range(w->fd, w->synced, end - w->synced, SYNC_FILE_RANGE_WRITE);
     w->synced = end;
+    w->last_disk = n + TAG_LEN;
     w->nseg++;
     return CP_OK;
 }
@@ -799,7 +843,7 @@ static cp_err_t writer_seal(store_blob_writer_t *w, store_addr_t *addr, cp_errin
         return fail_ssl(ei, CP_EIO, "blob header tag (hmac)");
     ssize_t n;
     do
-        n = pwrite(w->fd, w->hdr + OFF_TAG, HTAG_LEN, OFF_TAG);
+        n = pwrite(w->fd, w->hdr + OFF_TAG, HTAG_LEN, w->base + OFF_TAG);
     while (n < 0 && errno == EINTR);
     if (n != HTAG_LEN) {
         if (n >= 0)
@@ -814,6 +858,8 @@ static cp_err_t writer_sync(store_blob_writer_t *w, cp_errinfo_t *ei)
     /* fdatasync: the data and the size that reads need, not the timestamps */
     if (fdatasync(w->fd) != 0)
         return fail_errno(ei, "cannot fsync blob temp file %s", w->tmp_path);
+    if (w->pack != NULL)
+        return CP_OK; /* the pack's descriptor stays with the pack */
     int rc = close(w->fd);
     w->fd = -1;
     if (rc != 0)
@@ -913,7 +959,7 @@ cp_err_t store_blob_writer_commit(store_blob_writer_t *w, store_addr_t *addr, ui
         return writer_unusable(w, ei);
     if (err == CP_OK)
         err = writer_sync(w, ei);
-    if (err == CP_OK)
+    if (err == CP_OK && w->pack == NULL)
         err = writer_place(w, &w->addr, ei);
     if (err != CP_OK) {
         w->state = W_FAILED;
@@ -925,10 +971,39 @@ cp_err_t store_blob_writer_commit(store_blob_writer_t *w, store_addr_t *addr, ui
     return CP_OK;
 }
 
+/* Bytes the writer put in its file: header and every sealed segment. */
+static uint64_t writer_bytes(const store_blob_writer_t *w)
+{
+    if (w->nseg == 0)
+        return 0;
+    return HDR_LEN + (w->nseg - 1) * (uint64_t)SEG_DISK + w->last_disk;
+}
+
+void store_blob_writer_location(const store_blob_writer_t *w, store_blob_loc_t *loc)
+{
+    memset(loc, 0, sizeof *loc);
+    if (w->pack == NULL)
+        return;
+    snprintf(loc->pack, sizeof loc->pack, "%s", w->pack->name);
+    loc->offset = (uint64_t)w->base;
+    loc->length = writer_bytes(w);
+}
+
+void store_blob_writer_discard(store_blob_writer_t *w)
+{
+    w->discard = true;
+}
+
 void store_blob_writer_free(store_blob_writer_t *w)
 {
     if (w == NULL)
         return;
+    if (w->pack != NULL) {
+        bool keep = w->state == W_COMMITTED && !w->discard;
+        store_packs_give(w->s->packs, w->pack,
+                         (uint64_t)w->base + (keep ? writer_bytes(w) : 0), !keep);
+        w->fd = -1;
+    }
     if (w->fd >= 0)
         close(w->fd);
     if (w->tmp_exists)
@@ -995,16 +1070,19 @@ static cp_err_t reader_layout(store_blob_reader_t *r, off_t file_size, cp_errinf
     return CP_OK;
 }
 
-static cp_err_t reader_start(store_blob_reader_t *r, cp_errinfo_t *ei)
+/* length: the blob's bytes from r->base (in a pack), or -1 for the whole file. */
+static cp_err_t reader_start(store_blob_reader_t *r, int64_t length, cp_errinfo_t *ei)
 {
     struct stat st;
     size_t got = 0;
     if (fstat(r->fd, &st) != 0)
         return fail_errno(ei, "cannot stat blob %s", r->hex);
-    cp_err_t err = reader_layout(r, st.st_size, ei);
+    if (length >= 0 && (uint64_t)st.st_size < (uint64_t)r->base + (uint64_t)length)
+        return cp_fail(ei, CP_ETAMPER, 0, "blob %s truncated: its pack ends early", r->hex);
+    cp_err_t err = reader_layout(r, length >= 0 ? (off_t)length : st.st_size, ei);
     if (err != CP_OK)
         return err;
-    if (pread_all(r->fd, r->hdr, HDR_LEN, 0, &got) != 0)
+    if (pread_all(r->fd, r->hdr, HDR_LEN, r->base, &got) != 0)
         return fail_errno(ei, "cannot read blob %s", r->hex);
     if (got != HDR_LEN)
         return cp_fail(ei, CP_ETAMPER, 0, "blob %s truncated: header incomplete", r->hex);
@@ -1022,6 +1100,29 @@ static cp_err_t reader_start(store_blob_reader_t *r, cp_errinfo_t *ei)
     if (r->mac == NULL || !mac_init(r->mac, r->s->addr_key))
         return fail_ssl(ei, CP_ENOMEM, "blob reader setup (hmac)");
     return CP_OK;
+}
+
+/* No file of its own: the locator (the index) may know the blob in a pack. */
+static cp_err_t open_packed_reader(store_blob_reader_t *r, cp_errinfo_t *ei)
+{
+    store_blob_t *s = r->s;
+    store_blob_loc_t loc;
+    cp_err_t err = s->locate == NULL ? CP_ENOENT : s->locate(s->locate_ud, &r->addr, &loc, ei);
+    if (err == CP_OK && loc.pack[0] == '\0')
+        err = CP_ENOENT; /* the index says: a file of its own, and there is none */
+    if (err == CP_ENOENT)
+        return cp_fail(ei, CP_ENOENT, 0, "blob %s not found", r->hex);
+    if (err != CP_OK)
+        return err;
+    if (loc.offset > (uint64_t)INT64_MAX || loc.length > (uint64_t)INT64_MAX - loc.offset)
+        return cp_fail(ei, CP_ETAMPER, 0, "blob %s: impossible pack location", r->hex);
+    r->fd = store_pack_open_read(s->dir, loc.pack);
+    if (r->fd < 0 && (errno == ENOENT || errno == EINVAL))
+        return cp_fail(ei, CP_ENOENT, 0, "blob %s: pack %.16s not found", r->hex, loc.pack);
+    if (r->fd < 0)
+        return fail_errno(ei, "cannot open the pack of blob %s", r->hex);
+    r->base = (off_t)loc.offset;
+    return reader_start(r, (int64_t)loc.length, ei);
 }
 
 /* Every segment is authenticated under the blob's own data key, which the header (tagged
@@ -1042,11 +1143,19 @@ static cp_err_t open_reader(store_blob_t *s, const store_addr_t *addr, bool chec
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     cp_err_t err = CP_OK;
     if (r->fd < 0 && errno == ENOENT)
-        err = cp_fail(ei, CP_ENOENT, 0, "blob %s not found", r->hex);
+        err = open_packed_reader(r, ei);
     else if (r->fd < 0)
         err = fail_errno(ei, "cannot open blob %s", r->hex);
     else
-        err = reader_start(r, ei);
+        err = reader_start(r, -1, ei);
+    if (err == CP_ETAMPER && r->base == 0 && s->locate != NULL) {
+        /* a damaged file of its own: a resend may have put a sound copy in a pack */
+        cp_errinfo_t pei = {0};
+        close(r->fd);
+        r->fd = -1;
+        if (open_packed_reader(r, &pei) == CP_OK)
+            err = CP_OK;
+    }
     if (err != CP_OK) {
         store_blob_reader_close(r);
         return err;
@@ -1069,7 +1178,7 @@ static size_t seg_len(const store_blob_reader_t *r, uint64_t index)
 static cp_err_t read_segment_raw(store_blob_reader_t *r, uint64_t index, cp_errinfo_t *ei)
 {
     size_t want = seg_len(r, index) + TAG_LEN, got = 0;
-    off_t off = (off_t)(HDR_LEN + index * SEG_DISK);
+    off_t off = r->base + (off_t)(HDR_LEN + index * SEG_DISK);
     if (pread_all(r->fd, r->buf, want, off, &got) != 0)
         return fail_errno(ei, "cannot read blob %s", r->hex);
     if (got != want) /* the file shrank since open */

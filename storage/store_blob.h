@@ -22,6 +22,15 @@ typedef struct store_addr {
     uint8_t b[32];
 } store_addr_t;
 
+/* Where a blob's bytes are: a file of its own at its address (pack[0] == '\0'), or
+ * length bytes at offset in the pack file <dir>/packs/<pack>.pack (docs/blob-format.md).
+ * A blob has the same bytes in either place. */
+#define STORE_PACK_NAME_LEN 16 /* lower-case hex digits */
+typedef struct store_blob_loc {
+    char pack[STORE_PACK_NAME_LEN + 1];
+    uint64_t offset, length;
+} store_blob_loc_t;
+
 typedef struct store_blob store_blob_t;               /* opaque: dir + derived keys */
 typedef struct store_blob_writer store_blob_writer_t; /* opaque */
 typedef struct store_blob_reader store_blob_reader_t; /* opaque */
@@ -48,6 +57,14 @@ void store_blob_close(store_blob_t *s); /* NULL: no-op */
 /* 16 hex characters naming the KEK (derived from it, reveals nothing); stored per blob. */
 const char *store_blob_key_id(const store_blob_t *s);
 
+/* Finds a packed blob: CP_OK with *loc set, CP_ENOENT if the address is not known. The
+ * index of packed blobs is the database's (storage/store_pg.c), so readers are told
+ * where to look by a callback; it is called from any thread, so it must be thread safe.
+ * Without a locator only blobs in files of their own are found. */
+typedef cp_err_t (*store_blob_locate_fn)(void *ud, const store_addr_t *addr,
+                                         store_blob_loc_t *loc, cp_errinfo_t *ei);
+void store_blob_set_locator(store_blob_t *s, store_blob_locate_fn fn, void *ud);
+
 /* A writer streams plaintext into an encrypted temp file under dir/tmp. Memory: two
  * segment buffers, whatever the blob's size. */
 cp_err_t store_blob_writer_new(store_blob_t *s, store_blob_writer_t **out, cp_errinfo_t *ei);
@@ -64,10 +81,23 @@ cp_err_t store_blob_writer_seal(store_blob_writer_t *w, store_addr_t *addr, uint
  * blob is durable. The writer must still be freed. */
 cp_err_t store_blob_writer_commit(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,
                                   cp_errinfo_t *ei);
-/* Frees the writer; an uncommitted temp file is removed. NULL: no-op. */
+/* A writer that appends the blob to a pack file this store owns instead of a file of its
+ * own (the C-STORE path): commit is one fdatasync of the pack, no rename and no directory
+ * fsync, and concurrent writers append to different packs. The caller must record the
+ * location (store_blob_writer_location, valid after seal) in the index in the same
+ * transaction that makes the blob visible: a packed blob is found only through it. */
+cp_err_t store_blob_writer_new_packed(store_blob_t *s, store_blob_writer_t **out,
+                                      cp_errinfo_t *ei);
+/* The blob's location once sealed (pack[0] == '\0' for a writer of a file of its own). */
+void store_blob_writer_location(const store_blob_writer_t *w, store_blob_loc_t *loc);
+/* A committed packed blob that the index already held at another location (the same
+ * content again): its space in the pack is given back when the writer is freed. */
+void store_blob_writer_discard(store_blob_writer_t *w);
+/* Frees the writer; an uncommitted temp file is removed, and an uncommitted or discarded
+ * packed blob's space is given back to its pack. NULL: no-op. */
 void store_blob_writer_free(store_blob_writer_t *w);
 
-/* Opens a stored blob. CP_ENOENT if absent; CP_ETAMPER if its header fails to
+/* Opens a stored blob: its own file, else where the locator says. CP_ENOENT if absent; CP_ETAMPER if its header fails to
  * authenticate (including a header copied from another blob). */
 cp_err_t store_blob_reader_open(store_blob_t *s, const store_addr_t *addr,
                                 store_blob_reader_t **out, cp_errinfo_t *ei);

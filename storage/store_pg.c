@@ -28,6 +28,8 @@ struct store_pg {
     slot_t *slots;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    slot_t locate;           /* store_pg_blob_locate's own connection */
+    pthread_mutex_t locate_mu;
 };
 
 cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp_errinfo_t *ei)
@@ -40,6 +42,7 @@ cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp
     pg->slots = cp_xcalloc((size_t)pool_size, sizeof *pg->slots);
     pthread_mutex_init(&pg->mu, NULL);
     pthread_cond_init(&pg->cv, NULL);
+    pthread_mutex_init(&pg->locate_mu, NULL);
     *out = pg;
     return CP_OK;
 }
@@ -60,6 +63,9 @@ void store_pg_close(store_pg_t *pg)
     for (int i = 0; i < pg->size; i++)
         if (pg->slots[i].conn != NULL)
             PQfinish(pg->slots[i].conn);
+    if (pg->locate.conn != NULL)
+        PQfinish(pg->locate.conn);
+    pthread_mutex_destroy(&pg->locate_mu);
     pthread_mutex_destroy(&pg->mu);
     pthread_cond_destroy(&pg->cv);
     free(pg->slots);
@@ -266,11 +272,11 @@ cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-#define INGEST_PARAMS 25
+#define INGEST_PARAMS 28
 static const char ingest_sql[] =
-    "SELECT kind, instance_id, version, receipt_count FROM cp_ingest("
+    "SELECT kind, instance_id, version, receipt_count, blob_new FROM cp_ingest("
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
-    "$23,$24,$25)";
+    "$23,$24,$25,$26,$27,$28)";
 
 static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
 {
@@ -383,25 +389,28 @@ char *store__utf8_clean(const char *in)
  * bytes of another set are stored as U+FFFD there -- the blob keeps them as received. */
 static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo_t *ei)
 {
-    char size[24];
+    char size[24], off[24], len[24];
     snprintf(size, sizeof size, "%llu", (unsigned long long)in->size);
+    snprintf(off, sizeof off, "%llu", (unsigned long long)in->loc.offset);
+    snprintf(len, sizeof len, "%llu", (unsigned long long)in->loc.length);
+    bool packed = in->loc.pack[0] != '\0';
     const char *v[INGEST_PARAMS] = {
         in->sop_class_uid, in->sop_instance_uid, in->study_uid, in->series_uid,
         in->patient_id, in->issuer, in->patient_name, in->birth_date, in->sex, in->charset,
         in->study_date, in->study_time, in->accession, in->study_desc, in->series_desc,
         in->modality, in->series_number, in->instance_number, in->transfer_syntax,
         in->calling_ae, in->called_ae, in->peer_address, (const char *)in->addr.b, size,
-        in->key_id};
-    int len[INGEST_PARAMS] = {0};
+        in->key_id, packed ? in->loc.pack : NULL, packed ? off : NULL, packed ? len : NULL};
+    int lens[INGEST_PARAMS] = {0};
     int fmt[INGEST_PARAMS] = {0};
-    len[22] = (int)sizeof in->addr.b;
+    lens[22] = (int)sizeof in->addr.b;
     fmt[22] = 1; /* bytea in binary: no hex round trip */
     char *clean[INGEST_PARAMS] = {0};
     for (int i = 0; i < INGEST_PARAMS; i++)
         if (i != 22 && v[i] != NULL && !store__utf8_valid(v[i])) /* rare: decoded at ingest */
             v[i] = clean[i] = store__utf8_clean(v[i]);
     /* libpq copies the parameters into its output buffer before returning */
-    bool sent = PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, len, fmt, 0);
+    bool sent = PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, lens, fmt, 0);
     for (int i = 0; i < INGEST_PARAMS; i++)
         free(clean[i]);
     if (!sent)
@@ -418,6 +427,7 @@ static void take_result(PGresult *r, store_ingest_result_t *res)
     res->instance_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     res->version = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
     res->receipt_count = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
+    res->blob_new = strcmp(PQgetvalue(r, 0, 4), "t") == 0;
 }
 
 static cp_err_t read_ingest(slot_t *s, store_ingest_result_t *res, cp_errinfo_t *ei)
@@ -862,4 +872,67 @@ cp_err_t store_pg_list_blobs(store_pg_t *pg, store_blob_cb cb, void *ud, cp_erri
                        "SELECT encode(address, 'hex'), size, key_id FROM blobs"
                        " ORDER BY created_at, address",
                        "listing blobs", blob_row, &c, ei);
+}
+
+static void locate_row(PGresult *r, store_blob_loc_t *loc)
+{
+    memset(loc, 0, sizeof *loc);
+    if (PQgetisnull(r, 0, 0))
+        return; /* a file of its own */
+    snprintf(loc->pack, sizeof loc->pack, "%s", PQgetvalue(r, 0, 0));
+    loc->offset = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    loc->length = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+}
+
+static cp_err_t locate_once(store_pg_t *pg, const char *hex, store_blob_loc_t *loc,
+                            cp_errinfo_t *ei)
+{
+    slot_t *s = &pg->locate;
+    if (s->conn != NULL && PQstatus(s->conn) != CONNECTION_OK) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    cp_err_t err = s->conn == NULL ? connect_slot(pg, s, ei) : CP_OK;
+    if (err != CP_OK)
+        return err;
+    const char *params[] = {hex};
+    PGresult *r = PQexecParams(s->conn,
+                               "SELECT pack, pack_offset, pack_length FROM blobs"
+                               " WHERE address = decode($1, 'hex')",
+                               1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return result_error(s->conn, r, "locating blob", ei);
+    err = PQntuples(r) == 1 ? CP_OK : CP_ENOENT;
+    if (err == CP_OK)
+        locate_row(r, loc);
+    PQclear(r);
+    return err;
+}
+
+cp_err_t store_pg_blob_locate(void *ud, const store_addr_t *addr, store_blob_loc_t *loc,
+                              cp_errinfo_t *ei)
+{
+    store_pg_t *pg = ud;
+    char hex[STORE_ADDR_HEX_LEN + 1];
+    store_addr_to_hex(addr, hex);
+    pthread_mutex_lock(&pg->locate_mu);
+    cp_err_t err = locate_once(pg, hex, loc, ei);
+    if (err == CP_EDB) /* a connection that died since its last use: once more */
+        err = locate_once(pg, hex, loc, ei);
+    pthread_mutex_unlock(&pg->locate_mu);
+    return err;
+}
+
+cp_err_t store_pg_blob_relocate(store_pg_t *pg, const store_addr_t *addr,
+                                const store_blob_loc_t *loc, cp_errinfo_t *ei)
+{
+    char hex[STORE_ADDR_HEX_LEN + 1], off[24], len[24];
+    store_addr_to_hex(addr, hex);
+    snprintf(off, sizeof off, "%llu", (unsigned long long)loc->offset);
+    snprintf(len, sizeof len, "%llu", (unsigned long long)loc->length);
+    const char *params[] = {hex, loc->pack, off, len};
+    return store__pg_exec(pg,
+                          "UPDATE blobs SET pack = $2, pack_offset = $3, pack_length = $4"
+                          " WHERE address = decode($1, 'hex')",
+                          4, params, "relocating blob", ei);
 }

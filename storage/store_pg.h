@@ -37,6 +37,15 @@ cp_err_t store_pg_migrate(store_pg_t *pg, int *applied, cp_errinfo_t *ei);
 /* CP_EDBSCHEMA unless the database is at the newest migration this binary knows. */
 cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei);
 
+/* A store_blob_locate_fn (ud: the store_pg_t): where the index says a packed blob is. It
+ * uses a connection of its own, so a reader may be opened while the caller holds one of
+ * the pool's (a streamed listing, a transaction) without waiting for itself. */
+cp_err_t store_pg_blob_locate(void *pg, const store_addr_t *addr, store_blob_loc_t *loc,
+                              cp_errinfo_t *ei);
+/* Points the index's row for addr at loc: a sound copy replacing a damaged or lost one. */
+cp_err_t store_pg_blob_relocate(store_pg_t *pg, const store_addr_t *addr,
+                                const store_blob_loc_t *loc, cp_errinfo_t *ei);
+
 /* One received instance, as the intake indexes it. Strings are never NULL ("" if absent). */
 typedef struct store_instance_in {
     const char *sop_class_uid, *sop_instance_uid, *study_uid, *series_uid;
@@ -47,6 +56,7 @@ typedef struct store_instance_in {
     store_addr_t addr;
     uint64_t size;
     const char *key_id;
+    store_blob_loc_t loc; /* a packed blob's place (store_blob_writer_location), else zero */
 } store_instance_in_t;
 
 typedef enum store_ingest_kind {
@@ -60,6 +70,7 @@ typedef struct store_ingest_result {
     int64_t instance_id;
     int version;
     int receipt_count;
+    bool blob_new; /* false: the index held this content already, at its own location */
 } store_ingest_result_t;
 
 /* Indexes one instance whose blob is already durable, in one transaction (rule 1: the

@@ -71,7 +71,7 @@ static void fail(gw_store_t *s, cp_err_t err)
 /* Worker: opening the writer and parser is file I/O, so it happens here too. */
 static void open_sinks(gw_store_t *s)
 {
-    cp_err_t err = store_blob_writer_new(s->ctx.blobs, &s->writer, &s->ei);
+    cp_err_t err = store_blob_writer_new_packed(s->ctx.blobs, &s->writer, &s->ei);
     if (err == CP_OK)
         err = codec_dshdr_new(s->meta.ts->enc, NULL, &s->hdr, &s->ei);
     fail(s, err);
@@ -114,6 +114,22 @@ static void fill_row(const gw_store_t *s, const codec_dshdr_fields_t *f, const g
         .transfer_syntax = s->meta.ts->uid, .calling_ae = s->calling_ae,
         .called_ae = s->called_ae, .peer_address = s->peer, .addr = *addr, .size = size,
         .key_id = store_blob_key_id(s->ctx.blobs)};
+    store_blob_writer_location(s->writer, &in->loc);
+}
+
+/* The index held this content already (a resend, or the same bytes under another UID):
+ * the copy just written is not needed, unless the indexed one is damaged or lost, when
+ * the index is pointed at the new copy instead. The check reads the whole stored copy,
+ * which only a duplicate pays for: a resend is how a damaged blob gets repaired. */
+static void settle_duplicate(gw_store_t *s, const store_instance_in_t *in)
+{
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_blob_verify(s->ctx.blobs, &in->addr, NULL, &ei);
+    if (err == CP_ETAMPER || err == CP_ENOENT) {
+        if (store_pg_blob_relocate(s->ctx.pg, &in->addr, &in->loc, &ei) == CP_OK)
+            return; /* keep the new copy */
+    }
+    store_blob_writer_discard(s->writer);
 }
 
 /* Rule 1 with the two waits overlapped: the index row is sent (in an open transaction)
@@ -146,6 +162,8 @@ static cp_err_t commit(gw_store_t *s)
         s->ei = pg_ei;
         err = pg_err;
     }
+    if (err == CP_OK && !s->out.res.blob_new)
+        settle_duplicate(s, &in);
     if (err == CP_OK)
         gw_jobs_wake(); /* the row's trigger queued its pixel_hash and normalize jobs */
     return err;

@@ -99,10 +99,13 @@ e2e_setup() {
 
 # Starts caseport and waits for its listening line; sets $port.
 e2e_start() {
+  local before=0  # a second start in one test must not read the first one's port
+  [ -f "$work/serve.log" ] && before=$(wc -l <"$work/serve.log")
   "$CASEPORT" serve --config "$work/caseport.conf" 2>>"$work/serve.log" &
   serve_pid=$!
   for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*event=listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
+    port=$(tail -n "+$((before + 1))" "$work/serve.log" |
+      sed -n 's/.*event=listening .* port=\([0-9]*\).*/\1/p' | tail -n 1)
     [ -n "$port" ] && return 0
     kill -0 "$serve_pid" 2>/dev/null || die "caseport serve exited: $(tail -n 3 "$work/serve.log")"
     sleep 0.05
@@ -121,6 +124,17 @@ e2e_stop() {
 }
 
 cp_cli() { "$CASEPORT" "$@" --config "$work/caseport.conf"; }
+# packs_tight: the pack files hold the indexed packed blobs and nothing else, end to end:
+# no second copy of a duplicate, no part of a failed store, no overlap.
+packs_tight() {
+  local files idx overlap
+  files=$(find "$work/blobs/packs" -type f -name '*.pack' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  idx=$(sql "SELECT coalesce(sum(pack_length), 0) FROM blobs WHERE pack IS NOT NULL")
+  overlap=$(sql "SELECT count(*) FROM (SELECT pack_offset + pack_length AS e, lead(pack_offset)
+    OVER (PARTITION BY pack ORDER BY pack_offset) AS n FROM blobs WHERE pack IS NOT NULL) x WHERE n < e")
+  [ "$files" = "$idx" ] && [ "$overlap" = 0 ] ||
+    die "packs hold $files bytes, the index $idx; $overlap overlapping blob(s)"
+}
 
 # storescu_to FILE_OR_DIR [storescu options...]
 storescu_to() { storescu -aet E2E -aec CASEPORT +sd "${@:2}" 127.0.0.1 "$port" "$1"; }

@@ -42,10 +42,14 @@ e2e_stop
 cp_cli verify | grep -q 'verified 5 blob(s): 5 ok, 0 failed' || die "verify before tampering"
 uid=$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" uid "$work/ct/CT00003.dcm")
 hex=$(sql "SELECT encode(blob_address, 'hex') FROM instances WHERE sop_instance_uid = '$uid'")
-blob="$work/blobs/${hex:0:3}/$hex"
-[ -f "$blob" ] || die "blob file not where docs/blob-format.md says: $blob"
+IFS='|' read -r pack off len <<<"$(sql "SELECT pack, pack_offset, pack_length FROM blobs WHERE address = decode('$hex', 'hex')")"
+blob="$work/blobs/packs/$pack.pack"
+[ -f "$blob" ] || die "pack file not where docs/blob-format.md says: $blob"
+# one bit in the middle of this blob's bytes in its pack
 /usr/bin/python3 -c "
-import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "$blob"
+import sys; p, at = sys.argv[1], int(sys.argv[2])
+with open(p, 'r+b') as f:
+    f.seek(at); b = f.read(1); f.seek(at); f.write(bytes([b[0] ^ 1]))" "$blob" "$((off + len / 2))"
 rc=0; out=$(cp_cli verify) || rc=$?
 [ $rc -eq 1 ] || die "verify did not fail on a tampered blob"
 grep -q "FAILED $hex" <<<"$out" || die "verify did not name the tampered blob: $out"
@@ -54,3 +58,13 @@ rc=0; cp_cli export --sop "$uid" --out "$work/t.dcm" 2>"$work/err.txt" || rc=$?
 [ $rc -eq 1 ] || die "export of a tampered blob did not fail"
 [ ! -e "$work/t.dcm" ] && [ ! -e "$work/t.dcm.part" ] || die "export left a file behind"
 grep -q 'authentication' "$work/err.txt" || grep -q 'segment' "$work/err.txt" || die "export error unclear: $(cat "$work/err.txt")"
+
+# The same instance sent again repairs it: the index is pointed at the new, sound copy.
+e2e_start
+storescu_to "$work/ct/CT00003.dcm" >"$work/resend.log" 2>&1 || die "resend failed: $(tail -n 3 "$work/resend.log"; grep -i store_failed "$work/serve.log")"
+e2e_stop
+cp_cli verify | grep -q 'verified 5 blob(s): 5 ok, 0 failed' || die "the resend did not repair the blob"
+[ "$(sql "SELECT receipt_count FROM instances WHERE sop_instance_uid = '$uid'")" = 2 ] ||
+  die "the resend was not counted as a receipt"
+cp_cli export --sop "$uid" --out "$work/t.dcm" 2>/dev/null || die "export after the repair failed"
+same_data "$work/t.dcm" "$work/ct/CT00003.dcm" || die "the repaired instance differs"

@@ -19,7 +19,8 @@ for p in "${pids[@]}"; do wait "$p" || die "a storescu failed"; done
 [ "$(sql 'SELECT sum(receipt_count) FROM instances')" = 240 ] || die "expected 240 receipts"
 [ "$(sql 'SELECT count(*) FROM patients')" = 3 ] || die "expected 3 patients"
 [ "$(sql 'SELECT count(*) FROM studies')" = 3 ] || die "expected 3 studies"
-[ "$(find "$work/blobs" -type f -not -path "$work/blobs/tmp/*" | wc -l)" = 180 ] || die "expected 180 blob files"
+[ "$(sql 'SELECT count(*) FROM blobs WHERE pack IS NOT NULL')" = 180 ] || die "expected 180 packed blobs"
+packs_tight
 [ -z "$(ls -A "$work/blobs/tmp")" ] || die "temp files left behind"
 cp_cli verify >/dev/null || die "verify failed"
 e2e_stop

@@ -20,6 +20,7 @@ out=$(peer cut-mid-store) || die "cut-mid-store: $out"
 sleep 0.5
 [ "$(sql 'SELECT count(*) FROM instances')" = 0 ] || die "a partial or bad data set was indexed"
 [ -z "$(ls -A "$work/blobs/tmp")" ] || die "temp file of the cut store left behind"
+packs_tight
 out=$(peer silent) || die "silent peer: $out"
 log "silent: $out"
 

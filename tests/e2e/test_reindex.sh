@@ -29,7 +29,9 @@ log "3 garbled names rewritten from the stored data sets by the serve's job work
 
 # A job whose blob is gone: failed, and with max_attempts 1, dead with the reason.
 addr=$(sql "SELECT encode(blob_address, 'hex') FROM instances ORDER BY id LIMIT 1")
-rm -f "$work/blobs/${addr:0:3}/$addr"
+pack=$(sql "SELECT pack FROM blobs WHERE address = decode('$addr', 'hex')")
+[ -n "$pack" ] || die "the instance's blob is not in a pack"
+rm -f "$work/blobs/packs/$pack.pack"
 sql "UPDATE patients SET name = U&'\\FFFD' WHERE id = (SELECT min(id) FROM patients)"
 [ "$(cp_cli jobs --reindex)" = "queued 1 reindex job(s)" ] || die "the broken one was not queued"
 # (the worker may have claimed it already, or failed it once: either way one attempt is all)

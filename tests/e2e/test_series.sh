@@ -10,7 +10,9 @@ storescu_to "$work/ct" >"$work/s1.log" 2>&1 || die "storescu failed: $(tail -3 "
 [ "$(sql 'SELECT count(*) FROM instances')" = 100 ] || die "expected 100 instances"
 [ "$(sql 'SELECT count(*) FROM blobs')" = 100 ] || die "expected 100 blobs"
 [ "$(sql 'SELECT count(DISTINCT series_id) FROM instances')" = 1 ] || die "expected one series"
-[ "$(find "$work/blobs" -type f -not -path "$work/blobs/tmp/*" | wc -l)" = 100 ] || die "expected 100 blob files"
+[ "$(sql 'SELECT count(*) FROM blobs WHERE pack IS NOT NULL')" = 100 ] || die "expected 100 packed blobs"
+packs_tight
+bytes=$(find "$work/blobs/packs" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 
 cp_cli ls >"$work/ls.txt"
 grep -q '^patient CP-TEST-1 issuer=CASEPORT-TEST ' "$work/ls.txt" || die "ls lacks the patient"
@@ -30,7 +32,9 @@ storescu_to "$work/ct" >"$work/s2.log" 2>&1 || die "second send failed"
 [ "$(sql 'SELECT count(*) FROM instances')" = 100 ] || die "repeat created rows"
 [ "$(sql 'SELECT count(*) FROM blobs')" = 100 ] || die "repeat created blobs"
 [ "$(sql 'SELECT min(receipt_count)::text || max(receipt_count)::text FROM instances')" = 22 ] || die "receipt counts not 2"
-[ "$(find "$work/blobs" -type f -not -path "$work/blobs/tmp/*" | wc -l)" = 100 ] || die "repeat wrote blob files"
+packs_tight
+[ "$(find "$work/blobs/packs" -type f -printf '%s\n' | awk '{s += $1} END {print s}')" = "$bytes" ] ||
+  die "the repeat left blob bytes in the packs"
 
 # Same UIDs, one pixel changed in 10 of them: new versions, flagged, originals kept.
 gen_series "$work/ct2" 10 --rows 256 --cols 256 --seed series1 --modify-pixel

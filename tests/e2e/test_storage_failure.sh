@@ -21,9 +21,11 @@ grep -q 'Received Store Response (Refused: OutOfResources' <<<"$out" ||
 grep -q 'event=store_failed .* status=0xa700' "$work/serve.log" || die "no store_failed 0xa700 logged"
 [ "$(sql 'SELECT count(*) FROM instances')" = 2 ] || die "the failed instance was indexed"
 [ -z "$(ls -A "$work/blobs/tmp")" ] || die "a partial temp file was left behind"
+packs_tight
 echoscu_to >/dev/null 2>&1 || die "echoscu failed after the storage failure"
 gen_series "$work/more" 1 --rows 64 --cols 64 --seed fsize-more
 storescu_to "$work/more" >/dev/null 2>&1 || die "a store after the failure failed"
 [ "$(sql 'SELECT count(*) FROM instances')" = 3 ] || die "expected 3 instances"
+packs_tight
 cp_cli verify >/dev/null || die "verify failed"
 e2e_stop

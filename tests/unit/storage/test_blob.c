@@ -513,8 +513,8 @@ void blob_writer_free_removes_temp(void **state)
     assert_int_equal(count_entries(tmp), 1);
     store_blob_writer_free(w);
     assert_int_equal(count_entries(tmp), 0);
-    /* only tmp and the 4096 empty fan-out directories: nothing was filed */
-    assert_int_equal(count_entries(f.dir), 1 + 4096);
+    /* only tmp, packs and the 4096 empty fan-out directories: nothing was filed */
+    assert_int_equal(count_entries(f.dir), 2 + 4096);
     store_blob_writer_free(NULL);
     fx_close(&f);
 }
