@@ -64,6 +64,9 @@ const char *store_blob_key_id(const store_blob_t *s);
 typedef cp_err_t (*store_blob_locate_fn)(void *ud, const store_addr_t *addr,
                                          store_blob_loc_t *loc, cp_errinfo_t *ei);
 void store_blob_set_locator(store_blob_t *s, store_blob_locate_fn fn, void *ud);
+/* Tells the store where a packed blob now is (after the index was pointed at it), so
+ * that its cache of recent locations answers with the new place. */
+void store_blob_remember(store_blob_t *s, const store_addr_t *addr, const store_blob_loc_t *loc);
 
 /* A writer streams plaintext into an encrypted temp file under dir/tmp. Memory: two
  * segment buffers, whatever the blob's size. */

@@ -126,8 +126,10 @@ static void settle_duplicate(gw_store_t *s, const store_instance_in_t *in)
     cp_errinfo_t ei = {0};
     cp_err_t err = store_blob_verify(s->ctx.blobs, &in->addr, NULL, &ei);
     if (err == CP_ETAMPER || err == CP_ENOENT) {
-        if (store_pg_blob_relocate(s->ctx.pg, &in->addr, &in->loc, &ei) == CP_OK)
+        if (store_pg_blob_relocate(s->ctx.pg, &in->addr, &in->loc, &ei) == CP_OK) {
+            store_blob_remember(s->ctx.blobs, &in->addr, &in->loc);
             return; /* keep the new copy */
+        }
     }
     store_blob_writer_discard(s->writer);
 }

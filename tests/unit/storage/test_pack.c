@@ -202,7 +202,8 @@ void pack_space_given_back(void **state)
 }
 
 /* Damage inside a pack is found for the damaged blob alone; a location that lies (too
- * long, another blob's bytes, a pack that is not there) is refused, never followed. */
+ * long, another blob's bytes, a pack that is not there) is refused, never followed. The
+ * lies are told to a reader's store, which has no cache of what it wrote. */
 void pack_tamper_and_bad_locations(void **state)
 {
     (void)state;
@@ -219,6 +220,9 @@ void pack_tamper_and_bad_locations(void **state)
     flip(&p, 0, 65536 + 200); /* in a's second segment */
     assert_int_equal(store_blob_verify(p.s, &p.addr[0], NULL, &ei), CP_ETAMPER);
     read_back(&p, 1, b, sizeof b);
+    store_blob_close(p.s);
+    assert_int_equal(store_blob_open_shared(p.dir, p.key, &p.s, &ei), CP_OK);
+    store_blob_set_locator(p.s, table_locate, &p);
 
     p.loc[1].length = good.length + 1; /* past the pack's end */
     assert_int_equal(store_blob_verify(p.s, &p.addr[1], NULL, &ei), CP_ETAMPER);
@@ -257,5 +261,26 @@ void pack_reader_store_and_no_locator(void **state)
     store_blob_set_locator(ro, table_locate, &p);
     assert_int_equal(store_blob_verify(ro, &p.addr[0], NULL, &ei), CP_OK);
     store_blob_close(ro);
+    px_close(&p);
+}
+
+/* The writing store remembers where its recent blobs went: found without asking the
+ * index, and a repair (store_blob_remember) moves the entry. */
+void pack_recent_locations_remembered(void **state)
+{
+    (void)state;
+    cp_errinfo_t ei = {0};
+    static uint8_t a[2000];
+    px_t p;
+    px_open(&p);
+    fill(a, sizeof a, 9);
+    put_packed(&p, a, sizeof a);
+    put_packed(&p, a, sizeof a); /* a second copy of the same content, in the same pack */
+    store_blob_set_locator(p.s, NULL, NULL);
+    assert_int_equal(store_blob_verify(p.s, &p.addr[0], NULL, &ei), CP_OK);
+    flip(&p, 1, 500); /* the copy the store remembers last */
+    assert_int_equal(store_blob_verify(p.s, &p.addr[0], NULL, &ei), CP_ETAMPER);
+    store_blob_remember(p.s, &p.addr[0], &p.loc[0]);
+    assert_int_equal(store_blob_verify(p.s, &p.addr[0], NULL, &ei), CP_OK);
     px_close(&p);
 }
