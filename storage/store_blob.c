@@ -84,8 +84,9 @@ _Static_assert(SEG <= INT_MAX - TAG_LEN, "a segment fits the int lengths of EVP"
 /* Where recently written packed blobs are, so that the jobs reading them right after
  * their ingest (pixel hash, normalize: four opens per instance) need no round trip to
  * the index. Direct-mapped on the address's first bytes; a location never changes except
- * by store_blob_remember after a repair, so an entry is never stale. */
-#define LOC_CACHE 1024
+ * by store_blob_remember after a repair, so an entry is never stale. 4096 entries (300 KB):
+ * the jobs may run some hundreds of instances behind a 4-association burst. */
+#define LOC_CACHE 4096
 typedef struct loc_entry {
     bool used;
     store_addr_t addr;

@@ -81,3 +81,21 @@ BEGIN
     version := v_prev + 1;
     kind := CASE WHEN v_prev > 0 THEN 'new_version' ELSE 'new' END;
 END $$;
+
+-- The identity a normalized copy carries (0012), as a set-returning SQL function so that
+-- the planner inlines it into the job claim's LATERAL join: called once per claimed job
+-- as a function it cost 4.4 ms of a 32-job claim's execution, inlined 0.9 ms.
+DROP FUNCTION cp_target_identity(bigint);
+CREATE FUNCTION cp_target_identity(p_instance bigint)
+RETURNS TABLE (patient_id text, issuer text, name text, birth_date text, sex text,
+               calling_ae text)
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(c.token, p.patient_id), CASE WHEN c.id IS NULL THEN p.issuer
+           ELSE 'CASEPORT' END, coalesce(c.patient_name, p.name),
+           coalesce(c.birth_date, p.birth_date), coalesce(c.sex, p.sex), i.calling_ae
+      FROM instances i JOIN series e ON e.id = i.series_id JOIN studies s ON s.id = e.study_id
+      JOIN patients p ON p.id = s.patient_id
+      LEFT JOIN case_records r ON r.study_id = s.id
+      LEFT JOIN cases c ON c.id = r.case_id
+     WHERE i.id = p_instance
+$$;
