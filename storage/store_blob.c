@@ -248,8 +248,8 @@ static int pread_all(int fd, void *p, size_t n, off_t off, size_t *got)
     return 0;
 }
 
-/* A rename or create is durable only once its directory is fsynced. */
-static cp_err_t fsync_dir(const char *dir, cp_errinfo_t *ei)
+/* A rename or create is durable only once its directory is fsynced (store_pack.h). */
+cp_err_t store__fsync_dir(const char *dir, cp_errinfo_t *ei)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -290,11 +290,11 @@ static cp_err_t make_dir_durable(char *path, mode_t mode, cp_errinfo_t *ei)
         return err;
     char *slash = strrchr(path, '/');
     if (slash == NULL)
-        return fsync_dir(".", ei);
+        return store__fsync_dir(".", ei);
     if (slash == path)
-        return fsync_dir("/", ei);
+        return store__fsync_dir("/", ei);
     *slash = '\0';
-    err = fsync_dir(path, ei);
+    err = store__fsync_dir(path, ei);
     *slash = '/';
     return err;
 }
@@ -534,7 +534,7 @@ static cp_err_t make_fanout(const store_blob_t *s, cp_errinfo_t *ei)
         else if (errno != EEXIST)
             return fail_errno(ei, "cannot create blob directory %s", path);
     }
-    return made_any ? fsync_dir(s->dir, ei) : CP_OK;
+    return made_any ? store__fsync_dir(s->dir, ei) : CP_OK;
 }
 
 typedef enum open_mode { OPEN_OWNER, OPEN_WRITER, OPEN_READER } open_mode_t;
@@ -695,7 +695,7 @@ cp_err_t store_blob_keygen(const char *key_path, cp_errinfo_t *ei)
     if (close(fd) != 0 && err == CP_OK)
         err = fail_errno(ei, "cannot write key file %s", key_path);
     if (err == CP_OK)
-        err = fsync_dir(parent, ei); /* the new key's directory entry, too */
+        err = store__fsync_dir(parent, ei); /* the new key's directory entry, too */
     if (err != CP_OK)
         unlink(key_path);
     return err;
@@ -990,7 +990,7 @@ static cp_err_t writer_place(store_blob_writer_t *w, const store_addr_t *addr, c
         return fail_errno(ei, "cannot move blob temp file %s to its address", w->tmp_path);
     w->tmp_exists = false;
     /* also when the blob existed: its rename may not have been made durable yet */
-    return fsync_dir(sub, ei);
+    return store__fsync_dir(sub, ei);
 }
 
 cp_err_t store_blob_writer_seal(store_blob_writer_t *w, store_addr_t *addr, uint64_t *size,

@@ -61,24 +61,12 @@ static cp_err_t fail_errno(cp_errinfo_t *ei, const char *what, const char *obj)
     return cp_fail(ei, cp_err_from_errno(e), e, "%s %s", what, obj);
 }
 
-static cp_err_t sync_dir(const char *dir, cp_errinfo_t *ei)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return fail_errno(ei, "cannot open directory", dir);
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc == 0 ? CP_OK : fail_errno(ei, "cannot fsync directory", dir);
-}
-
 cp_err_t store_packs_prepare(const char *dir, cp_errinfo_t *ei)
 {
     char d[PATH_MAX];
     packs_dir(dir, d, sizeof d);
     if (mkdir(d, 0700) == 0)
-        return sync_dir(dir, ei);
+        return store__fsync_dir(dir, ei);
     return errno == EEXIST ? CP_OK : fail_errno(ei, "cannot create blob directory", d);
 }
 
@@ -96,7 +84,7 @@ static cp_err_t create_pack(store_packs_t *p, store_pack_t **out, cp_errinfo_t *
         snprintf(path, sizeof path, "%s/%s.pack", p->dir, k->name);
         k->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (k->fd >= 0) {
-            cp_err_t err = sync_dir(p->dir, ei); /* the pack's name is durable before use */
+            cp_err_t err = store__fsync_dir(p->dir, ei); /* the pack's name is durable before use */
             if (err != CP_OK) {
                 close(k->fd);
                 unlink(path);

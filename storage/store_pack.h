@@ -34,6 +34,8 @@ cp_err_t store_packs_take(store_packs_t *p, store_pack_t **out, cp_errinfo_t *ei
 void store_packs_give(store_packs_t *p, store_pack_t *k, uint64_t end, bool cut);
 
 bool store_pack_name_ok(const char *name);
+/* fsync of a directory, after a file was created or renamed in it (store_blob.c). */
+cp_err_t store__fsync_dir(const char *dir, cp_errinfo_t *ei);
 /* Opens <dir>/packs/<name>.pack for reading; -1 with errno set on failure. */
 int store_pack_open_read(const char *dir, const char *name);
 #endif
