@@ -237,10 +237,98 @@ static const store__named_t release_stmt = {
     " lease_until = NULL, updated_at = now() WHERE id = ANY($1::bigint[])"
     " AND worker = $2 AND state = 'running' RETURNING id"};
 
+/* ---- results held back until the batch is done (store_jobs_hold_results) ---- */
+
+typedef struct held_dup {
+    int64_t instance_id, rep;
+} held_dup_t;
+
+typedef struct held {
+    bool on;
+    store__batch_t *batch;
+    held_dup_t *dups; /* one per held pixel hash, in order */
+    int ndups, cap;
+} held_t;
+
+static _Thread_local held_t held;
+
+void store_jobs_hold_results(bool on)
+{
+    if (on && held.batch == NULL)
+        held.batch = store__batch_new();
+    if (!on) {
+        store__batch_free(held.batch);
+        held.batch = NULL;
+        free(held.dups);
+        held.dups = NULL;
+        held.cap = 0;
+    }
+    held.ndups = 0;
+    held.on = on;
+}
+
+int store_jobs_held_count(void)
+{
+    return held.on ? store__batch_len(held.batch) : 0;
+}
+
+bool store_jobs_held_duplicate(int i, int64_t *instance_id, int64_t *duplicate_of)
+{
+    int k = 0;
+    for (int j = 0; j < held.ndups; j++) {
+        if (held.dups[j].rep == 0)
+            continue;
+        if (k++ == i) {
+            *instance_id = held.dups[j].instance_id;
+            *duplicate_of = held.dups[j].rep;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool held_rep_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    int i = (int)(intptr_t)ud;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        held.dups[i].rep = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    return true;
+}
+
+static int held_dup(int64_t instance_id)
+{
+    if (held.ndups == held.cap) {
+        held.cap = held.cap ? 2 * held.cap : 32;
+        held.dups = cp_xrealloc(held.dups, (size_t)held.cap * sizeof *held.dups);
+    }
+    held.dups[held.ndups] = (held_dup_t){instance_id, 0};
+    return held.ndups++;
+}
+
+static bool rows_counted(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    *(int *)ud += PQntuples(r);
+    return true;
+}
+
 cp_err_t store_jobs_done_batch(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
                                int *finished, cp_errinfo_t *ei)
 {
-    return update_ids(pg, &done_stmt, ids, n, worker, "finishing jobs", finished, ei);
+    if (store_jobs_held_count() == 0)
+        return update_ids(pg, &done_stmt, ids, n, worker, "finishing jobs", finished, ei);
+    char *list = id_array(ids, n);
+    const char *params[] = {list, worker};
+    int c = 0;
+    store__batch_add(held.batch, &done_stmt, 2, params, rows_counted, &c);
+    free(list);
+    cp_err_t err = store__batch_run(pg, held.batch, "finishing jobs", ei);
+    if (finished != NULL)
+        *finished = err == CP_OK ? c : 0;
+    return err;
 }
 
 cp_err_t store_jobs_release(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
@@ -418,6 +506,13 @@ cp_err_t store_jobs_set_pixel_hash(store_pg_t *pg, int64_t instance_id, const ui
     rep_ctx_t c = {0};
     static const store__named_t st = {3, "cp_jobs_pixel_hash",
                                       "SELECT cp_set_pixel_hash($1::bigint, $2::bytea, $3)"};
+    if (held.on) {
+        int i = held_dup(instance_id);
+        store__batch_add(held.batch, &st, 3, params, held_rep_row, (void *)(intptr_t)i);
+        if (duplicate_of != NULL)
+            *duplicate_of = 0;
+        return CP_OK;
+    }
     cp_err_t err =
         store__pg_stream_named(pg, &st, 3, params, "recording a pixel hash", rep_row, &c, ei);
     if (err == CP_OK && duplicate_of != NULL)
@@ -466,8 +561,12 @@ cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const st
                                       "SELECT cp_set_normalized($1::bigint, $2::bytea,"
                                       " $3::bigint, $4, $5, $6::text[], $7)"};
     int ignore = 0;
-    cp_err_t err = store__pg_stream_named(pg, &st, 7, params, "recording a normalized instance",
-                                          store__count_row, &ignore, ei);
+    cp_err_t err = CP_OK;
+    if (held.on)
+        store__batch_add(held.batch, &st, 7, params, NULL, NULL);
+    else
+        err = store__pg_stream_named(pg, &st, 7, params, "recording a normalized instance",
+                                     store__count_row, &ignore, ei);
     free(arr);
     return err;
 }

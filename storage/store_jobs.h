@@ -95,6 +95,18 @@ cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const st
                                    const char *const *changes, int n_changes,
                                    const char *verified, cp_errinfo_t *ei);
 
+/* Results held back: from store_jobs_hold_results(true) on, this thread's
+ * store_jobs_set_pixel_hash and store_jobs_set_normalized are not sent at once but with
+ * its next store_jobs_done_batch, in one round trip and one transaction (two round trips
+ * an instance fewer for a job worker). If that fails, none of them is recorded and the
+ * jobs are not done. *duplicate_of is then reported by store_jobs_held_duplicate after
+ * done_batch. false: sends at once again (and drops what is held, if anything). */
+void store_jobs_hold_results(bool on);
+int store_jobs_held_count(void);
+/* The i-th held pixel hash of the last done_batch that linked its instance to another:
+ * false when i is past the end. */
+bool store_jobs_held_duplicate(int i, int64_t *instance_id, int64_t *duplicate_of);
+
 typedef struct store_job_row {
     const char *id, *kind, *instance_id, *state, *attempts, *run_after, *last_error;
 } store_job_row_t;

@@ -809,6 +809,153 @@ static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what,
     return store__pg_stream(pg, sql, 0, NULL, what, row, ud, ei);
 }
 
+/* ---- batches (pipeline mode) ---- */
+
+#define BATCH_PARAMS 8
+
+typedef struct batch_item {
+    const store__named_t *st;
+    int n;
+    char *params[BATCH_PARAMS];
+    store__row_fn row;
+    void *ud;
+} batch_item_t;
+
+struct store__batch {
+    batch_item_t *items;
+    int len, cap;
+};
+
+store__batch_t *store__batch_new(void)
+{
+    return cp_xcalloc(1, sizeof(store__batch_t));
+}
+
+static void batch_clear(store__batch_t *b)
+{
+    for (int i = 0; i < b->len; i++)
+        for (int k = 0; k < b->items[i].n; k++)
+            free(b->items[i].params[k]);
+    b->len = 0;
+}
+
+void store__batch_free(store__batch_t *b)
+{
+    if (b == NULL)
+        return;
+    batch_clear(b);
+    free(b->items);
+    free(b);
+}
+
+void store__batch_add(store__batch_t *b, const store__named_t *st, int n,
+                      const char *const *params, store__row_fn row, void *ud)
+{
+    if (b->len == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 16;
+        b->items = cp_xrealloc(b->items, (size_t)b->cap * sizeof *b->items);
+    }
+    batch_item_t *it = &b->items[b->len++];
+    *it = (batch_item_t){.st = st, .n = n < BATCH_PARAMS ? n : BATCH_PARAMS, .row = row, .ud = ud};
+    for (int k = 0; k < it->n; k++)
+        it->params[k] = params[k] != NULL ? cp_xstrdup(params[k]) : NULL;
+}
+
+int store__batch_len(const store__batch_t *b)
+{
+    return b->len;
+}
+
+/* Prepares, outside the pipeline, each named statement the batch uses. */
+static cp_err_t batch_prepare(slot_t *s, const store__batch_t *b, const char *what,
+                              cp_errinfo_t *ei)
+{
+    for (int i = 0; i < b->len; i++) {
+        const batch_item_t *it = &b->items[i];
+        uint32_t bit = 1u << it->st->id;
+        if (s->named & bit)
+            continue;
+        PGresult *r = PQprepare(s->conn, it->st->name, it->st->sql, it->n, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return result_error(s->conn, r, what, ei);
+        PQclear(r);
+        s->named |= bit;
+    }
+    return CP_OK;
+}
+
+/* One item's result to its callback; a failure kept (the first one). The rows may come
+ * one result each (PGRES_SINGLE_TUPLE): libpq carries the single-row mode that
+ * stream_results sets into the first query of a following pipeline. */
+static void batch_result(slot_t *s, const batch_item_t *it, const char *what, cp_err_t *err,
+                         cp_errinfo_t *ei)
+{
+    PGresult *r;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        bool rows = st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE;
+        if (rows && *err == CP_OK && it->row != NULL && PQntuples(r) > 0) {
+            it->row(it->ud, r, err, ei);
+        } else if (!rows && st != PGRES_COMMAND_OK && *err == CP_OK) {
+            *err = result_error(s->conn, st == PGRES_PIPELINE_ABORTED ? NULL : r, what, ei);
+            continue; /* result_error cleared r */
+        }
+        PQclear(r);
+    }
+}
+
+static cp_err_t batch_send(slot_t *s, const store__batch_t *b, const char *what,
+                           cp_errinfo_t *ei)
+{
+    if (!PQenterPipelineMode(s->conn))
+        return result_error(s->conn, NULL, what, ei);
+    for (int i = 0; i < b->len; i++) {
+        const batch_item_t *it = &b->items[i];
+        if (!PQsendQueryPrepared(s->conn, it->st->name, it->n,
+                                 (const char *const *)it->params, NULL, NULL, 0))
+            return result_error(s->conn, NULL, what, ei);
+    }
+    if (!PQpipelineSync(s->conn))
+        return result_error(s->conn, NULL, what, ei);
+    return CP_OK;
+}
+
+/* Every item's result, then the Sync; false if the connection is not fit to reuse. */
+static bool batch_receive(slot_t *s, const store__batch_t *b, const char *what, cp_err_t *err,
+                          cp_errinfo_t *ei)
+{
+    for (int i = 0; i < b->len && PQstatus(s->conn) == CONNECTION_OK; i++)
+        batch_result(s, &b->items[i], what, err, ei);
+    PGresult *r = PQstatus(s->conn) == CONNECTION_OK ? PQgetResult(s->conn) : NULL;
+    bool synced = r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    synced = synced && PQexitPipelineMode(s->conn);
+    if (!synced && *err == CP_OK)
+        *err = result_error(s->conn, NULL, what, ei);
+    return synced;
+}
+
+cp_err_t store__batch_run(store_pg_t *pg, store__batch_t *b, const char *what, cp_errinfo_t *ei)
+{
+    if (b->len == 0)
+        return CP_OK;
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err == CP_OK) {
+        err = batch_prepare(s, b, what, ei);
+        bool fit = err != CP_OK; /* prepared nothing in a pipeline: the connection is fine */
+        if (err == CP_OK && (err = batch_send(s, b, what, ei)) == CP_OK)
+            fit = batch_receive(s, b, what, &err, ei);
+        if (!fit && PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
+            PQfinish(s->conn);
+            s->conn = NULL;
+        }
+        release(pg, s);
+    }
+    batch_clear(b);
+    return err;
+}
+
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei)
 {

@@ -28,6 +28,18 @@ cp_err_t store__pg_stream_named(store_pg_t *pg, const store__named_t *st, int n,
 cp_err_t store__pg_page_named(store_pg_t *pg, const store__named_t *st, int n,
                               const char *const *params, const char *what, store__row_fn rows,
                               void *ud, cp_errinfo_t *ei);
+/* Named statements sent together in libpq's pipeline mode with one Sync: one round trip,
+ * and one implicit transaction (a failure leaves none of them done). Parameters are
+ * copied when added; row is called with the statement's rows (PQntuples of the result
+ * it is given; all of them at once, or one at a time), never for none (row may be NULL). */
+typedef struct store__batch store__batch_t;
+store__batch_t *store__batch_new(void);
+void store__batch_free(store__batch_t *b); /* NULL: no-op */
+void store__batch_add(store__batch_t *b, const store__named_t *st, int n,
+                      const char *const *params, store__row_fn row, void *ud);
+int store__batch_len(const store__batch_t *b);
+/* Runs what was added on one pooled connection, then empties the batch either way. */
+cp_err_t store__batch_run(store_pg_t *pg, store__batch_t *b, const char *what, cp_errinfo_t *ei);
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);

@@ -188,4 +188,7 @@ copy_blob=$(sql "SELECT encode(n.blob_address, 'hex') FROM normalized n JOIN ins
 sql "DELETE FROM instances WHERE sop_instance_uid = '$ren'" >/dev/null
 [ "$(sql "SELECT refcount FROM blobs WHERE address = '\\x$copy_blob'")" = 0 ] || die "the copy's blob reference was not given back"
 log "removing an instance gives its normalized copy's blob reference back"
+# the jobs' results went with their batches, never one by one after a failed batch
+! grep -q 'event=batch_not_finished' "$work/serve.log" ||
+  die "a batch of job results failed: $(grep -m1 'event=batch_not_finished' "$work/serve.log")"
 e2e_stop

@@ -122,4 +122,7 @@ findscu -S -aet VIEWER -aec CASEPORT -X -od "$work/chr" -k QueryRetrieveLevel=IM
 n=$(ls "$work/chr" | wc -l)
 [ "$n" = 2 ] || die "the same pixels under two patients: VIEWER finds $n of the 2 images"
 log "Query/Retrieve: copies hidden behind a visible original; shown with duplicates = show or when the original is not granted"
+# the jobs' results went with their batches, never one by one after a failed batch
+! grep -q 'event=batch_not_finished' "$work/serve.log" ||
+  die "a batch of job results failed: $(grep -m1 'event=batch_not_finished' "$work/serve.log")"
 e2e_stop

@@ -138,14 +138,9 @@ void jobs_only_the_lease_holder_finishes(void **state)
     store_pg_close(pg);
 }
 
-/* A batch claim takes the oldest due jobs up to its size, with each job's instance (blob,
- * transfer syntax, patient) read in the same statement; done marks only what the worker
- * still holds; jobs handed back unstarted are queued again without an attempt counted. */
-void jobs_batch_claim_done_release(void **state)
+/* One instance: its row's trigger queues its pixel_hash and normalize jobs. */
+static void one_instance(void)
 {
-    (void)state;
-    store_pg_t *pg = pg_test_open(2);
-    /* one instance: its row's triggers queue its pixel_hash and normalize jobs */
     pg_test_sql("INSERT INTO blobs (address, size, key_id)"
                 " VALUES (decode('ab' || repeat('00', 31), 'hex'), 10, 'k1');"
                 "INSERT INTO patients (patient_id, issuer, name, birth_date, sex)"
@@ -157,6 +152,16 @@ void jobs_batch_claim_done_release(void **state)
                 " SELECT id, '1.2.840.10008.5.1.4.1.1.2', '1.2.3.4.5', '1.2.840.10008.1.2.1', 10,"
                 " (SELECT address FROM blobs), 'MODALITY1', '127.0.0.1' FROM series",
                 false);
+}
+
+/* A batch claim takes the oldest due jobs up to its size, with each job's instance (blob,
+ * transfer syntax, patient) read in the same statement; done marks only what the worker
+ * still holds; jobs handed back unstarted are queued again without an attempt counted. */
+void jobs_batch_claim_done_release(void **state)
+{
+    (void)state;
+    store_pg_t *pg = pg_test_open(2);
+    one_instance();
     pg_test_sql("DELETE FROM jobs WHERE kind <> 'normalize'", false);
     int64_t ids[4];
     for (int i = 0; i < 3; i++)
@@ -192,5 +197,67 @@ void jobs_batch_claim_done_release(void **state)
     assert_int_equal(store_jobs_claim(pg, kinds, "w3", 60, &again, NULL), CP_OK);
     assert_int_equal(again.id, b[2].id);
     assert_int_equal(again.attempts, 1); /* the released claim did not count */
+    store_pg_close(pg);
+}
+
+/* Results held back (store_jobs_hold_results) are recorded with the jobs' completion in
+ * one transaction: all of them, or, when one fails, none of them and no job done. */
+void jobs_held_results_all_or_nothing(void **state)
+{
+    (void)state;
+    store_pg_t *pg = pg_test_open(1); /* one connection: what one worker has */
+    one_instance();
+    static const char *const both[] = {"pixel_hash", "normalize", NULL};
+    store_job_t b[2];
+    int n = -1, finished = -1;
+    assert_int_equal(store_jobs_claim_batch(pg, both, "w", 60, 2, b, &n, NULL), CP_OK);
+    assert_int_equal(n, 2);
+    int64_t inst = b[0].instance_id, done[2] = {b[0].id, b[1].id}, dup = -1;
+    uint8_t hash[32];
+    /* Every statement sent at once first (prepared), the last one streamed row by row:
+     * libpq then hands the pipeline's first result over row by row too. */
+    int64_t none = -1;
+    assert_int_equal(store_jobs_done_batch(pg, &none, 1, "w", &finished, NULL), CP_OK);
+    assert_int_equal(store_jobs_set_normalized(pg, inst, NULL, 0, NULL, NULL, NULL, 0, "none",
+                                               NULL), CP_OK);
+    memset(hash, 0x00, sizeof hash);
+    assert_int_equal(store_jobs_set_pixel_hash(pg, inst, hash, NULL, &dup, NULL), CP_OK);
+    memset(hash, 0x11, sizeof hash);
+    store_jobs_hold_results(true);
+    assert_int_equal(store_jobs_set_pixel_hash(pg, inst, hash, NULL, &dup, NULL), CP_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(store_jobs_set_normalized(pg, inst, NULL, 0, NULL, NULL, NULL, 0, "none",
+                                               NULL), CP_OK);
+    assert_int_equal(store_jobs_held_count(), 2);
+    assert_string_equal(pg_test_value("SELECT substr(encode(pixel_hash, 'hex'), 1, 4)"
+                                      " FROM instances"), "0000");
+    assert_int_equal(store_jobs_done_batch(pg, done, 2, "w", &finished, NULL), CP_OK);
+    assert_int_equal(finished, 2);
+    store_jobs_hold_results(false);
+    assert_string_equal(pg_test_value("SELECT encode(pixel_hash, 'hex') FROM instances"),
+                        "1111111111111111111111111111111111111111111111111111111111111111");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM normalized"), "1");
+    assert_string_equal(pg_test_value("SELECT count(*) FROM jobs WHERE state = 'done'"), "2");
+
+    /* a held result that fails (no such instance): nothing of the batch is recorded */
+    int64_t id;
+    assert_int_equal(store_jobs_enqueue(pg, "normalize", inst, 3, &id, NULL), CP_OK);
+    assert_int_equal(store_jobs_claim_batch(pg, both, "w", 60, 2, b, &n, NULL), CP_OK);
+    assert_int_equal(n, 1);
+    memset(hash, 0x22, sizeof hash);
+    store_jobs_hold_results(true);
+    assert_int_equal(store_jobs_set_pixel_hash(pg, inst, hash, NULL, &dup, NULL), CP_OK);
+    assert_int_equal(store_jobs_set_normalized(pg, 999999, NULL, 0, NULL, NULL, NULL, 0, "none",
+                                               NULL), CP_OK);
+    assert_int_not_equal(store_jobs_done_batch(pg, &id, 1, "w", &finished, NULL), CP_OK);
+    assert_int_equal(finished, 0);
+    store_jobs_hold_results(false);
+    assert_string_equal(pg_test_value("SELECT substr(encode(pixel_hash, 'hex'), 1, 4)"
+                                      " FROM instances"), "1111");
+    assert_string_equal(pg_test_value("SELECT state FROM jobs"
+                                      " WHERE id = (SELECT max(id) FROM jobs)"), "running");
+    /* sent at once again, the connection still usable */
+    assert_int_equal(store_jobs_done_batch(pg, &id, 1, "w", &finished, NULL), CP_OK);
+    assert_int_equal(finished, 1);
     store_pg_close(pg);
 }
