@@ -197,7 +197,7 @@ static cp_err_t fail_ssl(cp_errinfo_t *ei, cp_err_t code, const char *what)
     return cp_fail(ei, code, 0, "%s failed in openssl: %s", what, detail);
 }
 
-static cp_err_t fail_errno(cp_errinfo_t *ei, const char *fmt, const char *obj)
+cp_err_t store__fail_errno(cp_errinfo_t *ei, const char *fmt, const char *obj)
 {
     int e = errno;
     return cp_fail(ei, cp_err_from_errno(e), e, fmt, obj);
@@ -253,7 +253,7 @@ cp_err_t store__fsync_dir(const char *dir, cp_errinfo_t *ei)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return fail_errno(ei, "cannot open directory %s", dir);
+        return store__fail_errno(ei, "cannot open directory %s", dir);
     int rc = fsync(fd);
     int e = errno;
     close(fd);
@@ -271,10 +271,10 @@ static cp_err_t make_dir(const char *path, mode_t mode, bool *made, cp_errinfo_t
         return CP_OK;
     }
     if (errno != EEXIST)
-        return fail_errno(ei, "cannot create directory %s", path);
+        return store__fail_errno(ei, "cannot create directory %s", path);
     struct stat st;
     if (stat(path, &st) != 0)
-        return fail_errno(ei, "cannot stat %s", path);
+        return store__fail_errno(ei, "cannot stat %s", path);
     if (!S_ISDIR(st.st_mode))
         return cp_fail(ei, CP_EEXIST, 0, "%s exists and is not a directory", path);
     return CP_OK;
@@ -508,7 +508,7 @@ static cp_err_t clean_tmp(const char *tmp, cp_errinfo_t *ei)
 {
     DIR *d = opendir(tmp);
     if (d == NULL)
-        return fail_errno(ei, "cannot open blob temp directory %s", tmp);
+        return store__fail_errno(ei, "cannot open blob temp directory %s", tmp);
     cp_err_t err = CP_OK;
     for (struct dirent *de = readdir(d); err == CP_OK && de != NULL; de = readdir(d)) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || de->d_type == DT_DIR)
@@ -532,7 +532,7 @@ static cp_err_t make_fanout(const store_blob_t *s, cp_errinfo_t *ei)
         if (mkdir(path, 0700) == 0)
             made_any = true;
         else if (errno != EEXIST)
-            return fail_errno(ei, "cannot create blob directory %s", path);
+            return store__fail_errno(ei, "cannot create blob directory %s", path);
     }
     return made_any ? store__fsync_dir(s->dir, ei) : CP_OK;
 }
@@ -673,7 +673,7 @@ static cp_err_t write_key(int fd, const char *path, cp_errinfo_t *ei)
     if (RAND_bytes(kek, sizeof kek) != 1)
         err = fail_ssl(ei, CP_EKEY, "key generation (rand_bytes)");
     else if (write_all(fd, kek, sizeof kek) != 0 || fsync(fd) != 0)
-        err = fail_errno(ei, "cannot write key file %s", path);
+        err = store__fail_errno(ei, "cannot write key file %s", path);
     OPENSSL_cleanse(kek, sizeof kek);
     return err;
 }
@@ -690,10 +690,10 @@ cp_err_t store_blob_keygen(const char *key_path, cp_errinfo_t *ei)
         return cp_fail(ei, CP_EEXIST, 0, "key file %s already exists, refusing to overwrite it",
                        key_path);
     if (fd < 0)
-        return fail_errno(ei, "cannot create key file %s", key_path);
+        return store__fail_errno(ei, "cannot create key file %s", key_path);
     err = write_key(fd, key_path, ei);
     if (close(fd) != 0 && err == CP_OK)
-        err = fail_errno(ei, "cannot write key file %s", key_path);
+        err = store__fail_errno(ei, "cannot write key file %s", key_path);
     if (err == CP_OK)
         err = store__fsync_dir(parent, ei); /* the new key's directory entry, too */
     if (err != CP_OK)
@@ -757,7 +757,7 @@ static cp_err_t open_temp(store_blob_writer_t *w, cp_errinfo_t *ei)
         if (errno != EEXIST)
             break;
     }
-    return fail_errno(ei, "cannot create blob temp file %s", w->tmp_path);
+    return store__fail_errno(ei, "cannot create blob temp file %s", w->tmp_path);
 }
 
 /* The blob starts at the pack's end; the writer alone appends to the pack until freed. */
@@ -773,7 +773,7 @@ static cp_err_t open_packed(store_blob_writer_t *w, cp_errinfo_t *ei)
     w->synced = w->base;
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/packs/%s.pack", w->s->dir, w->pack->name);
     if (lseek(w->fd, w->base, SEEK_SET) != w->base)
-        return fail_errno(ei, "cannot seek in pack file %s", w->tmp_path);
+        return store__fail_errno(ei, "cannot seek in pack file %s", w->tmp_path);
     return CP_OK;
 }
 
@@ -835,7 +835,7 @@ static cp_err_t seal_segment(store_blob_writer_t *w, const uint8_t *src, size_t 
     };
     int first = w->nseg == 0 ? 0 : 1;
     if (write_all_v(w->fd, iov + first, 2 - first) != 0)
-        return fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
+        return store__fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
     /* Start write-back (asynchronously) of each WRITEBACK_STEP written, so that the fsync
      * at commit of a large blob finds most of it on its way. Not for every segment: each
      * call submits I/O from this thread, which on this project's VM halved the speed at
@@ -910,7 +910,7 @@ static cp_err_t writer_seal(store_blob_writer_t *w, store_addr_t *addr, cp_errin
     if (n != HTAG_LEN) {
         if (n >= 0)
             errno = EIO;
-        return fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
+        return store__fail_errno(ei, "cannot write blob temp file %s", w->tmp_path);
     }
     return CP_OK;
 }
@@ -919,13 +919,13 @@ static cp_err_t writer_sync(store_blob_writer_t *w, cp_errinfo_t *ei)
 {
     /* fdatasync: the data and the size that reads need, not the timestamps */
     if (fdatasync(w->fd) != 0)
-        return fail_errno(ei, "cannot fsync blob temp file %s", w->tmp_path);
+        return store__fail_errno(ei, "cannot fsync blob temp file %s", w->tmp_path);
     if (w->pack != NULL)
         return CP_OK; /* the pack's descriptor stays with the pack */
     int rc = close(w->fd);
     w->fd = -1;
     if (rc != 0)
-        return fail_errno(ei, "cannot close blob temp file %s", w->tmp_path);
+        return store__fail_errno(ei, "cannot close blob temp file %s", w->tmp_path);
     return CP_OK;
 }
 
@@ -987,7 +987,7 @@ static cp_err_t writer_place(store_blob_writer_t *w, const store_addr_t *addr, c
             rc = rename(w->tmp_path, dst);
     }
     if (rc != 0)
-        return fail_errno(ei, "cannot move blob temp file %s to its address", w->tmp_path);
+        return store__fail_errno(ei, "cannot move blob temp file %s to its address", w->tmp_path);
     w->tmp_exists = false;
     /* also when the blob existed: its rename may not have been made durable yet */
     return store__fsync_dir(sub, ei);
@@ -1143,14 +1143,14 @@ static cp_err_t reader_start(store_blob_reader_t *r, int64_t length, cp_errinfo_
     struct stat st;
     size_t got = 0;
     if (fstat(r->fd, &st) != 0)
-        return fail_errno(ei, "cannot stat blob %s", r->hex);
+        return store__fail_errno(ei, "cannot stat blob %s", r->hex);
     if (length >= 0 && (uint64_t)st.st_size < (uint64_t)r->base + (uint64_t)length)
         return cp_fail(ei, CP_ETAMPER, 0, "blob %s truncated: its pack ends early", r->hex);
     cp_err_t err = reader_layout(r, length >= 0 ? (off_t)length : st.st_size, ei);
     if (err != CP_OK)
         return err;
     if (pread_all(r->fd, r->hdr, HDR_LEN, r->base, &got) != 0)
-        return fail_errno(ei, "cannot read blob %s", r->hex);
+        return store__fail_errno(ei, "cannot read blob %s", r->hex);
     if (got != HDR_LEN)
         return cp_fail(ei, CP_ETAMPER, 0, "blob %s truncated: header incomplete", r->hex);
     uint8_t dk[KEY_LEN];
@@ -1187,7 +1187,7 @@ static cp_err_t open_packed_reader(store_blob_reader_t *r, cp_errinfo_t *ei)
     if (r->fd < 0 && (errno == ENOENT || errno == EINVAL))
         return cp_fail(ei, CP_ENOENT, 0, "blob %s: pack %.16s not found", r->hex, loc.pack);
     if (r->fd < 0)
-        return fail_errno(ei, "cannot open the pack of blob %s", r->hex);
+        return store__fail_errno(ei, "cannot open the pack of blob %s", r->hex);
     r->base = (off_t)loc.offset;
     return reader_start(r, (int64_t)loc.length, ei);
 }
@@ -1212,7 +1212,7 @@ static cp_err_t open_reader(store_blob_t *s, const store_addr_t *addr, bool chec
     if (r->fd < 0 && errno == ENOENT)
         err = open_packed_reader(r, ei);
     else if (r->fd < 0)
-        err = fail_errno(ei, "cannot open blob %s", r->hex);
+        err = store__fail_errno(ei, "cannot open blob %s", r->hex);
     else
         err = reader_start(r, -1, ei);
     if (err == CP_ETAMPER && r->base == 0) {
@@ -1247,7 +1247,7 @@ static cp_err_t read_segment_raw(store_blob_reader_t *r, uint64_t index, cp_erri
     size_t want = seg_len(r, index) + TAG_LEN, got = 0;
     off_t off = r->base + (off_t)(HDR_LEN + index * SEG_DISK);
     if (pread_all(r->fd, r->buf, want, off, &got) != 0)
-        return fail_errno(ei, "cannot read blob %s", r->hex);
+        return store__fail_errno(ei, "cannot read blob %s", r->hex);
     if (got != want) /* the file shrank since open */
         return cp_fail(ei, CP_ETAMPER, 0, "blob %s truncated while being read", r->hex);
     return CP_OK;

@@ -17,6 +17,7 @@
 
 #include <openssl/rand.h>
 
+#include "cp_bytes.h"
 #include "cp_mem.h"
 
 struct store_packs {
@@ -55,19 +56,13 @@ void store_packs_free(store_packs_t *p)
     free(p);
 }
 
-static cp_err_t fail_errno(cp_errinfo_t *ei, const char *what, const char *obj)
-{
-    int e = errno;
-    return cp_fail(ei, cp_err_from_errno(e), e, "%s %s", what, obj);
-}
-
 cp_err_t store_packs_prepare(const char *dir, cp_errinfo_t *ei)
 {
     char d[PATH_MAX];
     packs_dir(dir, d, sizeof d);
     if (mkdir(d, 0700) == 0)
         return store__fsync_dir(dir, ei);
-    return errno == EEXIST ? CP_OK : fail_errno(ei, "cannot create blob directory", d);
+    return errno == EEXIST ? CP_OK : store__fail_errno(ei, "cannot create blob directory %s", d);
 }
 
 /* A new pack under a random name: unique across the processes sharing the store. */
@@ -98,7 +93,7 @@ static cp_err_t create_pack(store_packs_t *p, store_pack_t **out, cp_errinfo_t *
         if (errno != EEXIST)
             break;
     }
-    return fail_errno(ei, "cannot create pack file", path);
+    return store__fail_errno(ei, "cannot create pack file %s", path);
 }
 
 cp_err_t store_packs_take(store_packs_t *p, store_pack_t **out, cp_errinfo_t *ei)
@@ -138,7 +133,7 @@ bool store_pack_name_ok(const char *name)
     if (strlen(name) != STORE_PACK_NAME_LEN)
         return false;
     for (const char *c = name; *c != '\0'; c++)
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+        if (cp_hex_digit(*c) < 0 || (*c >= 'A' && *c <= 'F')) /* written in lower case */
             return false;
     return true;
 }

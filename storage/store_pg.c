@@ -811,12 +811,10 @@ static cp_err_t stream_rows(store_pg_t *pg, const char *sql, const char *what,
 
 /* ---- batches (pipeline mode) ---- */
 
-#define BATCH_PARAMS 8
-
 typedef struct batch_item {
     const store__named_t *st;
     int n;
-    char *params[BATCH_PARAMS];
+    char **params; /* n copies (NULL kept) */
     store__row_fn row;
     void *ud;
 } batch_item_t;
@@ -833,9 +831,11 @@ store__batch_t *store__batch_new(void)
 
 static void batch_clear(store__batch_t *b)
 {
-    for (int i = 0; i < b->len; i++)
+    for (int i = 0; i < b->len; i++) {
         for (int k = 0; k < b->items[i].n; k++)
             free(b->items[i].params[k]);
+        free(b->items[i].params);
+    }
     b->len = 0;
 }
 
@@ -856,7 +856,8 @@ void store__batch_add(store__batch_t *b, const store__named_t *st, int n,
         b->items = cp_xrealloc(b->items, (size_t)b->cap * sizeof *b->items);
     }
     batch_item_t *it = &b->items[b->len++];
-    *it = (batch_item_t){.st = st, .n = n < BATCH_PARAMS ? n : BATCH_PARAMS, .row = row, .ud = ud};
+    *it = (batch_item_t){.st = st, .n = n, .row = row, .ud = ud};
+    it->params = cp_xcalloc(n > 0 ? (size_t)n : 1, sizeof *it->params);
     for (int k = 0; k < it->n; k++)
         it->params[k] = params[k] != NULL ? cp_xstrdup(params[k]) : NULL;
 }
