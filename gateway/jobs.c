@@ -294,6 +294,34 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
     return err;
 }
 
+bool gw_jobs_pixels_as_stored(const codec_dshdr_fields_t *f, codec_enc_t enc, uint64_t *start,
+                              uint64_t *len)
+{
+    if (gw_jobs_pixel_note(f, NULL) != NULL || f->pixel_data_length == 0xFFFFFFFFu ||
+        (enc != CODEC_ENC_IMPLICIT_LE && enc != CODEC_ENC_EXPLICIT_LE))
+        return false;
+    uint64_t frames;
+    size_t stored, full;
+    bool sub422;
+    if (!native_layout(f, &frames, &stored, &full, &sub422) || sub422)
+        return false;
+    if (f->planar_configuration == 1 && f->samples_per_pixel > 1 && f->bits_allocated >= 8)
+        return false; /* reordered to interleaved samples */
+    *start = f->pixel_data_offset + f->pixel_data_header;
+    *len = frames * stored;
+    return true;
+}
+
+const char *gw_jobs_pixel_note(const codec_dshdr_fields_t *f, const codec_ts_t *ts)
+{
+    bool compressed = f->pixel_data_length == 0xFFFFFFFFu;
+    return !f->has_pixel_data ? "no pixel data"
+           : compressed && (ts == NULL || !codec_pixels_decodable(ts->uid))
+               ? "compressed: no decoder for its transfer syntax"
+           : f->rows == 0 || f->columns == 0 ? "no rows or columns"
+                                             : NULL;
+}
+
 /* Encapsulated pixel data without a decoder: the fragments as stored, to the end of the
  * data set (what the normalize job compares when it cannot decode). */
 static cp_err_t hash_raw(const gw_ctx_t *ctx, const store_addr_t *addr,
@@ -311,7 +339,7 @@ static cp_err_t hash_raw(const gw_ctx_t *ctx, const store_addr_t *addr,
     return err;
 }
 
-static void hash_attrs(EVP_MD_CTX *md, const codec_dshdr_fields_t *f, const char *photometric)
+void gw_jobs_hash_attrs(EVP_MD_CTX *md, const codec_dshdr_fields_t *f, const char *photometric)
 {
     char attrs[160];
     int alen = snprintf(attrs, sizeof attrs, "rows=%u columns=%u bits=%u samples=%u "
@@ -331,7 +359,7 @@ static bool hash_frame(void *ud, uint32_t index, const uint8_t *frame, size_t le
 {
     frame_hash_t *h = ud;
     if (index == 0) /* what the pixels are once decoded, e.g. RGB for a YBR JPEG */
-        hash_attrs(h->md, h->f, photometric);
+        gw_jobs_hash_attrs(h->md, h->f, photometric);
     EVP_DigestUpdate(h->md, frame, len);
     return true;
 }
@@ -399,7 +427,7 @@ cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
     *decoded = !encapsulated || codec_pixels_decodable(ts->uid);
     cp_err_t err;
     if (encapsulated && !*decoded) {
-        hash_attrs(md, f, f->photometric);
+        gw_jobs_hash_attrs(md, f, f->photometric);
         err = hash_raw(ctx, addr, f, md, ei);
     } else {
         frame_hash_t h = {md, f};
@@ -419,12 +447,7 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
     cp_err_t err = gw_jobs_read_header(ctx, job, &f, &addr, &ts, ei);
     if (err != CP_OK)
         return err;
-    bool compressed = f.pixel_data_length == 0xFFFFFFFFu;
-    const char *note = !f.has_pixel_data                    ? "no pixel data"
-                       : compressed && !codec_pixels_decodable(ts->uid)
-                           ? "compressed: no decoder for its transfer syntax"
-                       : f.rows == 0 || f.columns == 0      ? "no rows or columns"
-                                                            : NULL;
+    const char *note = gw_jobs_pixel_note(&f, ts);
     if (note != NULL)
         return store_jobs_set_pixel_hash(ctx->pg, job->instance_id, NULL, note, NULL, ei);
     uint8_t hash[32];

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "codec_dicom.h"
 #include "codec_pixels.h"
 #include "codec_xcode.h"
@@ -27,6 +29,17 @@ cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, code
 cp_err_t gw_jobs_pixel_digest(const gw_ctx_t *ctx, const store_addr_t *addr,
                               const codec_dshdr_fields_t *f, const codec_ts_t *ts,
                               uint8_t out[32], bool *decoded, cp_errinfo_t *ei);
+/* Why an instance has no pixel hash (no pixel data, no decoder for ts, no rows or
+ * columns), or NULL when it has one. ts NULL: compressed pixels count as undecodable. */
+const char *gw_jobs_pixel_note(const codec_dshdr_fields_t *f, const codec_ts_t *ts);
+/* True when the pixel hash is the attributes' line (gw_jobs_hash_attrs with f's
+ * photometric interpretation) and then the stored bytes [*start, *start + *len) of the
+ * data set as they are: native pixel data, little endian (enc), samples interleaved, no
+ * YBR_FULL_422 to expand. The intake then hashes them as they stream in. */
+bool gw_jobs_pixels_as_stored(const codec_dshdr_fields_t *f, codec_enc_t enc, uint64_t *start,
+                              uint64_t *len);
+/* The line of image attributes a pixel hash starts with. */
+void gw_jobs_hash_attrs(EVP_MD_CTX *md, const codec_dshdr_fields_t *f, const char *photometric);
 /* Native pixel data read frame by frame from the blob at addr (header f, encoded as enc:
  * big endian swapped, deflated inflated) and handed to cb as a decoder would give them: little-endian values, samples
  * interleaved, YBR_FULL_422 with its full chroma; 1-bit data as one packed piece. */

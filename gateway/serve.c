@@ -66,8 +66,10 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
         err = store_pg_migrate(ctx->pg, &applied, &ei);
     if (err == CP_OK)
         err = store_pg_check_schema(ctx->pg, &ei);
-    if (err == CP_OK)
+    if (err == CP_OK) {
         store_blob_set_locator(ctx->blobs, store_pg_blob_locate, ctx->pg);
+        store_pg_warm(ctx->pg);
+    }
     if (err != CP_OK) {
         CP_LOG(CP_LOG_ERROR, "serve", "event=start_failed error=%s why=\"%s\"", cp_err_name(err),
                cp_errinfo_msg(&ei, err));

@@ -272,11 +272,11 @@ cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-#define INGEST_PARAMS 28
+#define INGEST_PARAMS 30
 static const char ingest_sql[] =
     "SELECT kind, instance_id, version, receipt_count, blob_new FROM cp_ingest("
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
-    "$23,$24,$25,$26,$27,$28)";
+    "$23,$24,$25,$26,$27,$28,$29,$30)";
 
 static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
 {
@@ -288,6 +288,23 @@ static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
     PQclear(r);
     s->prepared = true;
     return CP_OK;
+}
+
+void store_pg_warm(store_pg_t *pg)
+{
+    for (int i = 0; i < pg->size; i++) {
+        slot_t *s = &pg->slots[i];
+        pthread_mutex_lock(&pg->mu);
+        bool mine = !s->busy && s->conn == NULL;
+        s->busy = s->busy || mine;
+        pthread_mutex_unlock(&pg->mu);
+        if (!mine)
+            continue;
+        cp_errinfo_t ei = {0};
+        if (connect_slot(pg, s, &ei) == CP_OK)
+            prepare_ingest(s, &ei);
+        release(pg, s);
+    }
 }
 
 struct store_pg_txn {
@@ -389,7 +406,9 @@ char *store__utf8_clean(const char *in)
  * bytes of another set are stored as U+FFFD there -- the blob keeps them as received. */
 static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo_t *ei)
 {
-    char size[24], off[24], len[24];
+    char size[24], off[24], len[24], hash[2 * 32 + 3];
+    if (in->pixel_hash != NULL)
+        store__bytea_hex(in->pixel_hash, 32, hash);
     snprintf(size, sizeof size, "%llu", (unsigned long long)in->size);
     snprintf(off, sizeof off, "%llu", (unsigned long long)in->loc.offset);
     snprintf(len, sizeof len, "%llu", (unsigned long long)in->loc.length);
@@ -400,7 +419,8 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
         in->study_date, in->study_time, in->accession, in->study_desc, in->series_desc,
         in->modality, in->series_number, in->instance_number, in->transfer_syntax,
         in->calling_ae, in->called_ae, in->peer_address, (const char *)in->addr.b, size,
-        in->key_id, packed ? in->loc.pack : NULL, packed ? off : NULL, packed ? len : NULL};
+        in->key_id, packed ? in->loc.pack : NULL, packed ? off : NULL, packed ? len : NULL,
+        in->pixel_hash != NULL ? hash : NULL, in->pixel_hash_note};
     int lens[INGEST_PARAMS] = {0};
     int fmt[INGEST_PARAMS] = {0};
     lens[22] = (int)sizeof in->addr.b;

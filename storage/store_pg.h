@@ -36,6 +36,10 @@ void store_pg_close(store_pg_t *pg); /* NULL: no-op */
 cp_err_t store_pg_migrate(store_pg_t *pg, int *applied, cp_errinfo_t *ei);
 /* CP_EDBSCHEMA unless the database is at the newest migration this binary knows. */
 cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei);
+/* Connects the whole pool now, each connection with its ingest statement prepared, so
+ * that the first instances after a start do not wait for PostgreSQL's backend start-ups.
+ * What fails is left to the connect on first use. */
+void store_pg_warm(store_pg_t *pg);
 
 /* A store_blob_locate_fn (ud: the store_pg_t): where the index says a packed blob is. It
  * uses a connection of its own, so a reader may be opened while the caller holds one of
@@ -57,6 +61,10 @@ typedef struct store_instance_in {
     uint64_t size;
     const char *key_id;
     store_blob_loc_t loc; /* a packed blob's place (store_blob_writer_location), else zero */
+    /* The pixel hash (0006) when the intake computed it, or why there is none; both NULL:
+     * the instance's pixel_hash job computes it. */
+    const uint8_t *pixel_hash; /* 32 bytes */
+    const char *pixel_hash_note;
 } store_instance_in_t;
 
 typedef enum store_ingest_kind {

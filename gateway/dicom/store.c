@@ -10,6 +10,7 @@
 #include "index_text.h"
 #include "cp_mem.h"
 #include "jobs.h"
+#include "jobs_int.h"
 #include "dimse.h"
 
 /* Bytes handed to a worker at once. Each hand-over is two thread wake-ups; 256 KiB rather
@@ -71,6 +72,11 @@ struct gw_store {
     store_blob_writer_t *writer;
     codec_dshdr_t *hdr;
     uint64_t total;
+    /* The pixel hash (0006), when the pixels hash as stored: data bytes [ph_start, ph_end)
+     * go to ph as they pass (see hash_pixels). */
+    EVP_MD_CTX *ph;
+    bool ph_decided;
+    uint64_t ph_start, ph_end;
     cp_errinfo_t ei;
     gw_store_outcome_t out;
 };
@@ -117,6 +123,8 @@ static void open_sinks(gw_store_t *s)
 
 static void close_sinks(gw_store_t *s)
 {
+    EVP_MD_CTX_free(s->ph);
+    s->ph = NULL;
     store_blob_writer_free(s->writer); /* removes an uncommitted temp file */
     s->writer = NULL;
     codec_dshdr_free(s->hdr);
@@ -155,6 +163,54 @@ static void fill_row(const gw_store_t *s, const codec_dshdr_fields_t *f, const g
     store_blob_writer_location(s->writer, &in->loc);
 }
 
+/* Hashes the pixel bytes in data, which begin at offset at of the data set. Once the
+ * parser has reached Pixel Data (its header's fields are then final) this decides whether
+ * the pixels hash as stored; if not, the pixel_hash job reads them back later. Hashing
+ * here costs the same SHA-256 the job would, without its read and decryption of the blob
+ * and without its job row and UPDATE in the index. */
+static void hash_pixels(gw_store_t *s, const uint8_t *data, size_t len, uint64_t at)
+{
+    if (!s->ph_decided) {
+        codec_dshdr_fields_t f;
+        if (codec_dshdr_finish(s->hdr, &f, NULL) != CP_OK || !f.has_pixel_data)
+            return; /* not there yet */
+        s->ph_decided = true;
+        uint64_t n;
+        if (!gw_jobs_pixels_as_stored(&f, s->meta.ts->enc, &s->ph_start, &n) ||
+            s->ph_start < at) /* some of them have gone by already */
+            return;
+        s->ph_end = s->ph_start + n;
+        s->ph = EVP_MD_CTX_new();
+        if (s->ph == NULL || EVP_DigestInit_ex(s->ph, EVP_sha256(), NULL) != 1) {
+            EVP_MD_CTX_free(s->ph);
+            s->ph = NULL;
+            return;
+        }
+        gw_jobs_hash_attrs(s->ph, &f, f.photometric);
+    }
+    if (s->ph == NULL)
+        return;
+    uint64_t from = at > s->ph_start ? at : s->ph_start, to = at + len < s->ph_end ? at + len
+                                                                                  : s->ph_end;
+    if (from < to && EVP_DigestUpdate(s->ph, data + (from - at), (size_t)(to - from)) != 1) {
+        EVP_MD_CTX_free(s->ph); /* the job will hash it */
+        s->ph = NULL;
+    }
+}
+
+/* The pixel hash for the index row, if the intake has it whole; else its note. */
+static void pixel_hash_result(gw_store_t *s, const codec_dshdr_fields_t *f, uint8_t out[32],
+                              store_instance_in_t *in)
+{
+    in->pixel_hash_note = gw_jobs_pixel_note(f, s->meta.ts);
+    if (in->pixel_hash_note != NULL)
+        return;
+    unsigned n = 0;
+    if (s->ph != NULL && s->total >= s->ph_end && EVP_DigestFinal_ex(s->ph, out, &n) == 1 &&
+        n == 32)
+        in->pixel_hash = out;
+}
+
 /* The index held this content already (a resend, or the same bytes under another UID):
  * the copy just written is not needed, unless the indexed one is damaged or lost, when
  * the index is pointed at the new copy instead. The check reads the whole stored copy,
@@ -191,6 +247,8 @@ static cp_err_t commit(gw_store_t *s)
     gw_index_text_t u;
     gw_index_text(&f, &u);
     fill_row(s, &f, &u, &addr, size, &in);
+    uint8_t pixel_hash[32];
+    pixel_hash_result(s, &f, pixel_hash, &in);
     store_pg_txn_t *txn;
     err = store_pg_ingest_start(s->ctx.pg, &in, &txn, &s->ei);
     if (err != CP_OK)
@@ -229,6 +287,8 @@ static void run_chunk(uv_work_t *w)
      * but dropped. */
     if (s->out.err == CP_OK)
         fail(s, codec_dshdr_feed(s->hdr, s->chunk, s->chunk_len, &s->ei));
+    if (s->out.err == CP_OK)
+        hash_pixels(s, s->chunk, s->chunk_len, s->total - s->chunk_len);
     if (s->out.err == CP_OK)
         fail(s, store_blob_writer_write(s->writer, s->chunk, s->chunk_len, &s->ei));
     if (s->chunk_last) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Decoded pixels, caseport against pydicom: for every stored instance whose file pydicom
 (python3-pydicom with numpy, Pillow and GDCM from Debian) can decode, the pixel hash
-caseport's pixel_hash job recorded must equal the same hash over pydicom's decoding:
+caseport recorded (as the instance arrived, or by its pixel_hash job) must equal the
+same hash over pydicom's decoding:
 SHA-256 of "rows=R columns=C bits=B samples=S photometric=P frames=F\\n" followed by the
 frames as little-endian values, samples interleaved (1-bit data packed).
 

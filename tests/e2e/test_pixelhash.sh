@@ -1,5 +1,6 @@
-# De-duplication level 3 by the serve's pixel_hash jobs: the same image stored in Explicit
-# LE, Explicit BE and Implicit LE hashes the same; a series re-exported under new UIDs is
+# De-duplication level 3 by pixel hashes (computed as little endian native pixels arrive,
+# else by the pixel_hash job): the same image stored in Explicit LE, Explicit BE and
+# Implicit LE hashes the same; a series re-exported under new UIDs is
 # linked to the original; other pixels are not; JPEG 2000 lossless is decoded and hashes
 # as the native encodings do. Once linked, caseport ls and Query/Retrieve show the original only,
 # with its copies named (ls) -- unless the peer asks for duplicates or cannot see the
@@ -55,6 +56,14 @@ sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'pixel_hash' AND state <>
 [ "$(sql "SELECT count(*) FROM instances WHERE sop_instance_uid = '1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457' AND duplicate_of IS NOT NULL")" = 0 ] ||
   die "versions of one SOP Instance UID were linked as duplicates"
 log "MR_small: one hash in Explicit LE, Explicit BE and Implicit LE"
+# little endian native pixels are hashed as they arrive (no job); big endian by the job
+jobs_of() {
+  sql "SELECT count(j.id) FROM instances i LEFT JOIN jobs j ON j.instance_id = i.id AND j.kind = 'pixel_hash'
+        WHERE i.sop_instance_uid = '1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457' AND i.transfer_syntax = '$1'"
+}
+[ "$(jobs_of 1.2.840.10008.1.2.1)/$(jobs_of 1.2.840.10008.1.2)/$(jobs_of 1.2.840.10008.1.2.2)" = 0/0/1 ] ||
+  die "pixel_hash jobs for Explicit LE/Implicit LE/Explicit BE: $(jobs_of 1.2.840.10008.1.2.1)/$(jobs_of 1.2.840.10008.1.2)/$(jobs_of 1.2.840.10008.1.2.2), expected 0/0/1"
+log "little endian pixels hashed as they arrived, equal to the job's hash of the big endian copy"
 [ "$(sql "SELECT count(DISTINCT pixel_hash) || '/' || count(pixel_hash) FROM instances WHERE sop_instance_uid = '1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457'")" = 1/4 ] ||
   die "MR_small in JPEG 2000 lossless does not hash as its native encodings: $(sql "SELECT transfer_syntax, encode(pixel_hash, 'hex'), pixel_hash_note FROM instances")"
 log "MR_small in JPEG 2000 lossless, decoded, hashes the same"
