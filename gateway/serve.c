@@ -66,9 +66,10 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
         err = store_pg_migrate(ctx->pg, &applied, &ei);
     if (err == CP_OK)
         err = store_pg_check_schema(ctx->pg, &ei);
+    int warmed = 0;
     if (err == CP_OK) {
         store_blob_set_locator(ctx->blobs, store_pg_blob_locate, ctx->pg);
-        store_pg_warm(ctx->pg);
+        warmed = store_pg_warm(ctx->pg);
     }
     if (err != CP_OK) {
         CP_LOG(CP_LOG_ERROR, "serve", "event=start_failed error=%s why=\"%s\"", cp_err_name(err),
@@ -77,6 +78,9 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
     }
     CP_LOG(CP_LOG_INFO, "serve", "event=storage_ready key_id=%s migrations_applied=%d",
            store_blob_key_id(ctx->blobs), applied);
+    if (warmed < conf->database.pool_size)
+        CP_LOG(CP_LOG_WARN, "serve", "event=pool_not_ready connected=%d of=%d", warmed,
+               conf->database.pool_size);
     return 0;
 }
 

@@ -274,7 +274,7 @@ cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei)
 
 #define INGEST_PARAMS 30
 static const char ingest_sql[] =
-    "SELECT kind, instance_id, version, receipt_count, blob_new FROM cp_ingest("
+    "SELECT kind, instance_id, version, receipt_count, blob_new, duplicate_of FROM cp_ingest("
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
     "$23,$24,$25,$26,$27,$28,$29,$30)";
 
@@ -290,21 +290,26 @@ static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-void store_pg_warm(store_pg_t *pg)
+int store_pg_warm(store_pg_t *pg)
 {
+    int ready = 0;
     for (int i = 0; i < pg->size; i++) {
         slot_t *s = &pg->slots[i];
         pthread_mutex_lock(&pg->mu);
-        bool mine = !s->busy && s->conn == NULL;
-        s->busy = s->busy || mine;
+        bool mine = !s->busy;
+        s->busy = true;
         pthread_mutex_unlock(&pg->mu);
-        if (!mine)
+        if (!mine) { /* in use: connected */
+            ready++;
             continue;
+        }
         cp_errinfo_t ei = {0};
-        if (connect_slot(pg, s, &ei) == CP_OK)
-            prepare_ingest(s, &ei);
+        if ((s->conn != NULL || connect_slot(pg, s, &ei) == CP_OK) &&
+            prepare_ingest(s, &ei) == CP_OK)
+            ready++;
         release(pg, s);
     }
+    return ready;
 }
 
 struct store_pg_txn {
@@ -448,6 +453,7 @@ static void take_result(PGresult *r, store_ingest_result_t *res)
     res->version = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
     res->receipt_count = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
     res->blob_new = strcmp(PQgetvalue(r, 0, 4), "t") == 0;
+    res->duplicate_of = PQgetisnull(r, 0, 5) ? 0 : strtoll(PQgetvalue(r, 0, 5), NULL, 10);
 }
 
 static cp_err_t read_ingest(slot_t *s, store_ingest_result_t *res, cp_errinfo_t *ei)

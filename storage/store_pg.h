@@ -38,8 +38,8 @@ cp_err_t store_pg_migrate(store_pg_t *pg, int *applied, cp_errinfo_t *ei);
 cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei);
 /* Connects the whole pool now, each connection with its ingest statement prepared, so
  * that the first instances after a start do not wait for PostgreSQL's backend start-ups.
- * What fails is left to the connect on first use. */
-void store_pg_warm(store_pg_t *pg);
+ * Returns how many are ready; what failed is left to the connect on first use. */
+int store_pg_warm(store_pg_t *pg);
 
 /* A store_blob_locate_fn (ud: the store_pg_t): where the index says a packed blob is. It
  * uses a connection of its own, so a reader may be opened while the caller holds one of
@@ -79,6 +79,7 @@ typedef struct store_ingest_result {
     int version;
     int receipt_count;
     bool blob_new; /* false: the index held this content already, at its own location */
+    int64_t duplicate_of; /* the representative of its pixels (hashed at ingest), or 0 */
 } store_ingest_result_t;
 
 /* Indexes one instance whose blob is already durable, in one transaction (rule 1: the

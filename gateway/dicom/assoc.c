@@ -614,6 +614,9 @@ static void store_done(void *ud, const gw_store_outcome_t *o)
                a->id, a->rq.message_id, (long long)o->res.instance_id, kind_name(o->res.kind),
                o->res.version, o->res.receipt_count, (unsigned long long)o->bytes, recv_us,
                commit_us);
+        if (o->res.duplicate_of != 0) /* as the pixel_hash job logs it */
+            CP_LOG(CP_LOG_INFO, "jobs", "event=duplicate_pixels instance=%lld representative=%lld",
+                   (long long)o->res.instance_id, (long long)o->res.duplicate_of);
     } else {
         a->n_failed++;
         CP_LOG(CP_LOG_WARN, "dicom.store",

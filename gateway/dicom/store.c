@@ -30,7 +30,9 @@ static _Thread_local int n_spares;
 
 static void buf_give(uint8_t *p, size_t cap)
 {
-    if (p != NULL && n_spares < SPARE_MAX)
+    /* Only buffers of the usual size (a chunk plus at most one PDV, doubled once): one
+     * grown for a large max_pdu is not kept for the life of the process. */
+    if (p != NULL && n_spares < SPARE_MAX && cap <= 2 * (CHUNK + 16 * 1024))
         spares[n_spares++] = (spare_t){p, cap};
     else
         free(p);
@@ -99,10 +101,17 @@ gw_store_t *gw_store_new(uv_loop_t *loop, const gw_ctx_t *ctx, const gw_store_me
     return s;
 }
 
-static void store_free(gw_store_t *s)
+static void give_buffers(gw_store_t *s)
 {
     buf_give(s->pending, s->pending_cap);
     buf_give(s->chunk, s->chunk_cap);
+    s->pending = s->chunk = NULL;
+    s->pending_cap = s->chunk_cap = 0;
+}
+
+static void store_free(gw_store_t *s)
+{
+    give_buffers(s);
     free(s);
 }
 
@@ -331,6 +340,7 @@ static void after_chunk(uv_work_t *w, int status)
         return;
     }
     if (was_last) {
+        give_buffers(s); /* before on_done, which may start the next instance */
         deliver(s);
         store_free(s);
         return;

@@ -73,6 +73,11 @@ linked=$(sql "SELECT count(*) FROM instances c JOIN instances o ON o.id = c.dupl
 [ "$(sql "SELECT count(*) FROM instances i JOIN series e ON e.id = i.series_id JOIN studies s ON s.id = e.study_id JOIN instances o ON o.id = i.duplicate_of JOIN series oe ON oe.id = o.series_id JOIN studies os ON os.id = oe.study_id WHERE s.patient_id <> os.patient_id")" = 1 ] ||
   die "chrGerm and chrX1 (the same pixels, two patients) were not linked"
 log "a series re-exported under new UIDs is linked to the original; other pixels are not"
+# the copies were hashed and linked as they arrived, and say so as the job would
+for id in $(sql "SELECT c.id FROM instances c JOIN series e ON e.id = c.series_id JOIN studies s ON s.id = e.study_id JOIN patients p ON p.id = s.patient_id WHERE p.patient_id = 'PIX-A' AND c.duplicate_of IS NOT NULL"); do
+  grep -q "event=duplicate_pixels instance=$id representative=" "$work/serve.log" ||
+    die "no duplicate_pixels line for instance $id"
+done
 
 # caseport ls: the copies are named on their originals' lines; --all lists them too
 cp_cli ls >"$work/ls" || die "caseport ls failed"
