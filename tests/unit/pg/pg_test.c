@@ -23,27 +23,31 @@ store_pg_t *pg_test_open(int pool_size) {
   return pg;
 }
 
-static PGconn *connect_test(void) {
+PGconn *pg_test_connect(void) {
   PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
   assert_int_equal(PQstatus(c), CONNECTION_OK);
   return c;
 }
 
-void pg_test_sql(const char *q, bool replica) {
-  PGconn *c = connect_test();
-  if (replica)
-    PQclear(PQexec(c, "SET session_replication_role = replica"));
+void pg_test_exec(PGconn *c, const char *q) {
   PGresult *r = PQexec(c, q);
   if (PQresultStatus(r) != PGRES_COMMAND_OK &&
       PQresultStatus(r) != PGRES_TUPLES_OK)
     fail_msg("%s: %s", q, PQerrorMessage(c));
   PQclear(r);
+}
+
+void pg_test_sql(const char *q, bool replica) {
+  PGconn *c = pg_test_connect();
+  if (replica)
+    PQclear(PQexec(c, "SET session_replication_role = replica"));
+  pg_test_exec(c, q);
   PQfinish(c);
 }
 
 const char *pg_test_value(const char *q) {
   static char out[256];
-  PGconn *c = connect_test();
+  PGconn *c = pg_test_connect();
   PGresult *r = PQexec(c, q);
   if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
     fail_msg("%s: %s", q, PQerrorMessage(c));

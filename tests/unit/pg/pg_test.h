@@ -3,6 +3,8 @@
  */
 #ifndef CASEPORT_PG_TEST_H
 #define CASEPORT_PG_TEST_H
+#include <libpq-fe.h>
+
 #include "store_pg.h"
 
 /* A pool of pool_size connections to the test database, migrated. */
@@ -10,6 +12,10 @@ store_pg_t *pg_test_open(int pool_size);
 /* Runs SQL on its own connection (to set a clock back, to look); with replica,
  * as a superuser whose triggers do not fire: what tampering looks like. */
 void pg_test_sql(const char *q, bool replica);
+/* A connection of its own to the test database (a transaction held open beside the
+ * pool's), and a statement on it that must succeed. */
+PGconn *pg_test_connect(void);
+void pg_test_exec(PGconn *c, const char *q);
 /* The first column of the one row q returns (a static buffer). */
 const char *pg_test_value(const char *q);
 #endif

@@ -130,7 +130,7 @@ void cases_audit_append_only_and_tamper_evident(void **state)
                      CP_OK);
     assert_string_equal(pg_test_value("SELECT count(*) FROM audit"), "7");
     /* the table refuses edits outright */
-    PGconn *conn = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
+    PGconn *conn = pg_test_connect();
     PGresult *r = PQexec(conn, "UPDATE audit SET outcome = 'allowed' WHERE seq = 3");
     assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
     PQclear(r);

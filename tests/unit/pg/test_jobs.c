@@ -262,21 +262,6 @@ void jobs_held_results_all_or_nothing(void **state)
     store_pg_close(pg);
 }
 
-static PGconn *raw_connection(void)
-{
-    PGconn *c = PQconnectdb(getenv("CASEPORT_TEST_CONNINFO"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    return c;
-}
-
-static void raw_ok(PGconn *c, const char *q)
-{
-    PGresult *r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", q, PQerrorMessage(c));
-    PQclear(r);
-}
-
 /* A job batch that has recorded an instance's normalization (cp_set_normalized, its
  * transaction still open) does not hold up an ingest that links a copy to that instance:
  * duplicate_of's foreign key takes a KEY SHARE lock on it. With FOR UPDATE there, the
@@ -287,17 +272,17 @@ void jobs_set_normalized_lets_copies_link(void **state)
     (void)state;
     store_pg_t *pg = pg_test_open(1);
     one_instance();
-    PGconn *batch = raw_connection(), *ingest = raw_connection();
-    raw_ok(batch, "BEGIN");
-    raw_ok(batch, "SELECT cp_set_normalized((SELECT id FROM instances), NULL, NULL, NULL,"
+    PGconn *batch = pg_test_connect(), *ingest = pg_test_connect();
+    pg_test_exec(batch, "BEGIN");
+    pg_test_exec(batch, "SELECT cp_set_normalized((SELECT id FROM instances), NULL, NULL, NULL,"
                   " NULL, '{}', 'none')");
-    raw_ok(ingest, "SET lock_timeout = '3s'");
-    raw_ok(ingest, "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid,"
+    pg_test_exec(ingest, "SET lock_timeout = '3s'");
+    pg_test_exec(ingest, "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid,"
                    " transfer_syntax, size, blob_address, calling_ae, peer_address,"
                    " duplicate_of) SELECT series_id, sop_class_uid, '1.2.3.4.6',"
                    " transfer_syntax, size, blob_address, calling_ae, peer_address, id"
                    " FROM instances");
-    raw_ok(batch, "COMMIT");
+    pg_test_exec(batch, "COMMIT");
     assert_string_equal(pg_test_value("SELECT count(duplicate_of) FROM instances"), "1");
     PQfinish(ingest);
     PQfinish(batch);
