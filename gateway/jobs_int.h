@@ -53,4 +53,9 @@ cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                         void *ud, cp_errinfo_t *ei);
 /* The normalize job (normalize.c). */
 cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
+/* The normalize job's dry run over data[0, len), a data set's bytes up to and with the
+ * header of its top-level Pixel Data, or the whole of one without: true when nothing in
+ * them asks for a rewrite (the patient identity aside), as the job would find. */
+bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f,
+                               const codec_ts_t *ts, const uint8_t *data, size_t len);
 #endif

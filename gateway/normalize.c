@@ -159,6 +159,67 @@ static const codec_ts_t *delivery_ts(int delivery, const codec_ts_t *ts)
     return codec_ts_find(uids[delivery]);
 }
 
+/* Text that the rewrite decodes to UTF-8: non-ASCII values not declared ISO_IR 192, or
+ * 8-bit text sent without a Specific Character Set. */
+static bool text_to_utf8(const codec_dshdr_fields_t *f, const codec_xcode_report_t *rep)
+{
+    return rep->non_ascii > 0 && (strcmp(f->charset, "ISO_IR 192") != 0 || rep->guessed > 0);
+}
+
+/* The transfer syntax a rewrite writes, and whether its pixels are re-encoded. */
+static const codec_ts_t *output_ts(const conf_t *conf, const codec_dshdr_fields_t *f,
+                                   const codec_ts_t *ts, bool *pixels)
+{
+    const codec_ts_t *out = delivery_ts(conf->jobs.delivery, ts);
+    *pixels = f->has_pixel_data && out != ts && (ts->encapsulated || out->encapsulated);
+    if (*pixels && ts->encapsulated && !codec_pixels_decodable(ts->uid))
+        out = ts, *pixels = false; /* no decoder: the fragments stay as they are */
+    if (*pixels && !ts->encapsulated && f->bits_allocated != 8 && f->bits_allocated != 16)
+        out = codec_ts_find(EXPLICIT_LE), *pixels = false; /* encoders take 8 or 16 bits */
+    return out;
+}
+
+/* Whether the header (f, and rep: the dry run's report) asks for no rewrite, leaving the
+ * patient identity aside. */
+static bool header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f, const codec_ts_t *ts,
+                         const codec_xcode_report_t *rep)
+{
+    bool pixels;
+    const codec_ts_t *out = output_ts(conf, f, ts, &pixels);
+    return !text_to_utf8(f, rep) && rep->odd_lengths == 0 && rep->padding == 0 &&
+           ts->enc != CODEC_ENC_EXPLICIT_BE && ts->enc != CODEC_ENC_DEFLATED_LE &&
+           (conf->jobs.delivery == CONF_DELIVERY_AS_RECEIVED || out == ts);
+}
+
+typedef struct mem_src {
+    const uint8_t *p;
+    size_t len, off;
+} mem_src_t;
+
+static cp_err_t mem_read(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
+{
+    (void)ei;
+    mem_src_t *m = ud;
+    *n = m->len - m->off < cap ? m->len - m->off : cap;
+    memcpy(buf, m->p + m->off, *n);
+    m->off += *n;
+    return CP_OK;
+}
+
+bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f,
+                               const codec_ts_t *ts, const uint8_t *data, size_t len)
+{
+    if (ts->enc == CODEC_ENC_EXPLICIT_BE || ts->enc == CODEC_ENC_DEFLATED_LE)
+        return false; /* rewritten whatever the header holds */
+    codec_xcode_opts_t o = {.in = ts->enc, .charset = f->charset, .header_only = true};
+    codec_xcode_report_t rep;
+    mem_src_t m = {data, len, 0};
+    cp_errinfo_t ei = {0};
+    /* a data set the dry run cannot read is the job's, which reports why */
+    return codec_xcode(&o, mem_read, &m, NULL, NULL, &rep, &ei) == CP_OK &&
+           header_keeps(conf, f, ts, &rep);
+}
+
 /* The photometric interpretation of the frames as decoded (e.g. RGB from YBR_RCT). */
 static bool first_photometric(void *ud, uint32_t index, const uint8_t *frame, size_t len,
                               const char *photometric)
@@ -254,18 +315,12 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
         return err;
     codec_coercion_t co;
     coercion_for(ctx, &f, &who, &co);
-    bool text = rep.non_ascii > 0 && (strcmp(f.charset, "ISO_IR 192") != 0 || rep.guessed > 0);
-    bool utf8 = text || (co.n_changed > 0 && strcmp(f.charset, "ISO_IR 192") != 0 &&
-                         (non_ascii(who.name) || non_ascii(f.patient_name)));
-    const codec_ts_t *out = delivery_ts(ctx->conf->jobs.delivery, ts);
-    bool pixels = f.has_pixel_data && out != ts && (ts->encapsulated || out->encapsulated);
-    if (pixels && ts->encapsulated && !codec_pixels_decodable(ts->uid))
-        out = ts, pixels = false; /* no decoder: the fragments stay as they are */
-    if (pixels && !ts->encapsulated && f.bits_allocated != 8 && f.bits_allocated != 16)
-        out = codec_ts_find(EXPLICIT_LE), pixels = false; /* encoders take 8 or 16 bits */
-    bool rewrite_needed = utf8 || co.n_changed > 0 || rep.odd_lengths > 0 || rep.padding > 0 ||
-                          ts->enc == CODEC_ENC_EXPLICIT_BE || ts->enc == CODEC_ENC_DEFLATED_LE ||
-                          (ctx->conf->jobs.delivery != CONF_DELIVERY_AS_RECEIVED && out != ts);
+    bool utf8 = text_to_utf8(&f, &rep) ||
+                (co.n_changed > 0 && strcmp(f.charset, "ISO_IR 192") != 0 &&
+                 (non_ascii(who.name) || non_ascii(f.patient_name)));
+    bool pixels;
+    const codec_ts_t *out = output_ts(ctx->conf, &f, ts, &pixels);
+    bool rewrite_needed = utf8 || co.n_changed > 0 || !header_keeps(ctx->conf, &f, ts, &rep);
     if (!rewrite_needed) {
         codec_coerce_free(&co);
         return store_jobs_set_normalized(ctx->pg, job->instance_id, NULL, 0, NULL, NULL, NULL,

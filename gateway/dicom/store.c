@@ -79,6 +79,7 @@ struct gw_store {
     EVP_MD_CTX *ph;
     bool ph_decided;
     uint64_t ph_start, ph_end;
+    store_keeps_t keeps; /* the normalize job's dry run over the first chunk (settle_keeps) */
     cp_errinfo_t ei;
     gw_store_outcome_t out;
 };
@@ -207,6 +208,24 @@ static void hash_pixels(gw_store_t *s, const uint8_t *data, size_t len, uint64_t
     }
 }
 
+/* The normalize job's dry run over the header, while the first chunk holds it: the data
+ * set up to its Pixel Data, or all of one without. A header that goes on past the first
+ * chunk (rare: the first is CHUNK bytes or more) is left to the job, which reads the blob. */
+static void settle_keeps(gw_store_t *s)
+{
+    codec_dshdr_fields_t f;
+    if (codec_dshdr_finish(s->hdr, &f, NULL) != CP_OK)
+        return;
+    uint64_t end = f.pixel_data_offset + f.pixel_data_header;
+    if (!f.has_pixel_data || end > s->chunk_len) {
+        if (!s->chunk_last)
+            return;
+        end = s->chunk_len;
+    }
+    bool keeps = gw_normalize_header_keeps(s->ctx.conf, &f, s->meta.ts, s->chunk, (size_t)end);
+    s->keeps = keeps ? STORE_KEEPS_YES : STORE_KEEPS_NO;
+}
+
 /* The pixel hash for the index row, if the intake has it whole; else its note. */
 static void pixel_hash_result(gw_store_t *s, const codec_dshdr_fields_t *f, uint8_t out[32],
                               store_instance_in_t *in)
@@ -258,6 +277,7 @@ static cp_err_t commit(gw_store_t *s)
     fill_row(s, &f, &u, &addr, size, &in);
     uint8_t pixel_hash[32];
     pixel_hash_result(s, &f, pixel_hash, &in);
+    in.keeps = s->keeps;
     store_pg_txn_t *txn;
     err = store_pg_ingest_start(s->ctx.pg, &in, &txn, &s->ei);
     if (err != CP_OK)
@@ -271,8 +291,8 @@ static cp_err_t commit(gw_store_t *s)
     }
     if (err == CP_OK && !s->out.res.blob_new)
         settle_duplicate(s, &in);
-    if (err == CP_OK)
-        gw_jobs_wake(); /* the row's trigger queued its pixel_hash and normalize jobs */
+    if (err == CP_OK && s->out.res.queued)
+        gw_jobs_wake();
     return err;
 }
 
@@ -296,6 +316,8 @@ static void run_chunk(uv_work_t *w)
      * but dropped. */
     if (s->out.err == CP_OK)
         fail(s, codec_dshdr_feed(s->hdr, s->chunk, s->chunk_len, &s->ei));
+    if (s->out.err == CP_OK && s->total == s->chunk_len)
+        settle_keeps(s);
     if (s->out.err == CP_OK)
         hash_pixels(s, s->chunk, s->chunk_len, s->total - s->chunk_len);
     if (s->out.err == CP_OK)

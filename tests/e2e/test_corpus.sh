@@ -81,5 +81,28 @@ sql "SELECT i.sop_instance_uid, i.transfer_syntax, coalesce(encode(i.pixel_hash,
 /usr/bin/python3 "$SRC/tests/e2e/pixels.py" "$PYDICOM_DATA" "$work/hashes" >"$work/pixels.log" 2>&1 ||
   die "decoded pixels differ from pydicom's: $(cat "$work/pixels.log")"
 log "$(grep '^pixels:' "$work/pixels.log")"
+
+# Normalization settled at ingest (the normalize job's dry run over the header as it
+# arrived, and the patient identity in cp_ingest): the job itself, queued now for every
+# instance so settled, comes to the same answer over the whole corpus.
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state NOT IN ('done', 'dead')" 0 ||
+  die "normalize jobs not finished: $(cp_cli jobs | head -n 5)"
+[ "$(sql "SELECT count(*) FROM instances i WHERE NOT EXISTS (SELECT 1 FROM normalized n WHERE n.instance_id = i.id)")" = 0 ] ||
+  die "instances left without normalization"
+settled=$(sql "SELECT string_agg(i.id::text, ',') FROM instances i WHERE NOT EXISTS
+               (SELECT 1 FROM jobs j WHERE j.instance_id = i.id AND j.kind = 'normalize')")
+n_settled=$(echo "$settled" | tr ',' '\n' | grep -c . || true)
+[ "$n_settled" -ge 20 ] || die "only $n_settled corpus instances were settled at ingest"
+sql "INSERT INTO jobs (kind, instance_id) SELECT 'normalize', id FROM instances WHERE id IN ($settled)" >/dev/null
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state NOT IN ('done', 'dead')" 0 ||
+  die "the normalize jobs queued again did not finish: $(cp_cli jobs | head -n 5)"
+[ "$(sql "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND instance_id IN ($settled) AND state = 'done'")" = "$n_settled" ] ||
+  die "normalize jobs failed on instances settled at ingest: $(sql "SELECT instance_id, last_error FROM jobs WHERE kind = 'normalize' AND state <> 'done'")"
+disagree=$(sql "SELECT string_agg(i.sop_instance_uid || ': ' || coalesce(array_to_string(n.changes, '; '), ''), ' | ')
+                  FROM normalized n JOIN instances i ON i.id = n.instance_id
+                 WHERE n.instance_id IN ($settled)
+                   AND (n.blob_address IS NOT NULL OR n.verified <> 'the original needs no change')")
+[ -z "$disagree" ] || die "the job would change what the intake settled as needing nothing: $disagree"
+log "normalization: $n_settled of $(sql "SELECT count(*) FROM instances") instances settled at ingest, the job agrees on each"
 cp_cli verify >/dev/null || die "caseport verify failed"
 e2e_stop

@@ -37,6 +37,12 @@ sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 
 [ "$(sql "SELECT count(*) FROM normalized")" = 6 ] || die "expected 6 normalized rows"
 
 uid() { /usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$1"; }
+# Settled at ingest: CT_small needs nothing, so the intake recorded that and queued no
+# normalize job; the big endian, deflated and non-UTF-8 ones each had theirs.
+[ "$(sql "SELECT string_agg(i.sop_instance_uid, ' ') FROM instances i WHERE NOT EXISTS
+          (SELECT 1 FROM jobs j WHERE j.instance_id = i.id AND j.kind = 'normalize')")" = "$(uid "$d/CT_small.dcm")" ] ||
+  die "settled at ingest: $(sql "SELECT i.sop_instance_uid, j.id FROM instances i LEFT JOIN jobs j ON j.instance_id = i.id AND j.kind = 'normalize'")"
+
 # compare ORIGINAL NORMALIZED: same elements (text compared decoded), same pixels
 compare() {
   /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -131,6 +137,8 @@ ds.PatientName, ds.PatientBirthDate = "OTHER^SPELLING", "19991231"
 ds.save_as(sys.argv[2])
 PY
 storescu -aet E2E -aec CASEPORT 127.0.0.1 "$port" "$work/ct-renamed.dcm" >/dev/null 2>&1 || die "storing ct-renamed failed"
+[ "$(sql "SELECT count(*) FROM jobs j JOIN instances i ON i.id = j.instance_id WHERE j.kind = 'normalize' AND i.sop_instance_uid = '$(uid "$work/ct-renamed.dcm")'")" = 1 ] ||
+  die "ct-renamed, whose identity is coerced, was settled at ingest"
 sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
   die "normalize jobs not done: $(cp_cli jobs | head -n 5)"
 export_both "$work/ct-renamed.dcm" renamed

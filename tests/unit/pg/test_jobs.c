@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -286,5 +287,80 @@ void jobs_set_normalized_lets_copies_link(void **state)
     assert_string_equal(pg_test_value("SELECT count(duplicate_of) FROM instances"), "1");
     PQfinish(ingest);
     PQfinish(batch);
+    store_pg_close(pg);
+}
+
+/* cp_ingest of one CT instance of study 1.2.9 (patient MRN9), blob address byte b, with
+ * the intake's p_keeps (SQL: NULL, true or false). */
+static void ingest_call(char *out, size_t cap, const char *sop, int b, const char *keeps)
+{
+    snprintf(out, cap,
+             "SELECT kind FROM cp_ingest('1.2.840.10008.5.1.4.1.1.2', '%s', '1.2.9', '1.2.9.1',"
+             " 'MRN9', 'HOSP', 'Doe^Jane', '19700101', 'F', '', '', '', '', '', '', 'CT', '1',"
+             " '1', '1.2.840.10008.1.2.1', 'MOD', 'CASEPORT', '127.0.0.1',"
+             " decode(repeat('%02x', 32), 'hex'), 10, 'k1', NULL, NULL, NULL, NULL,"
+             " 'no pixel data', %s)",
+             sop, b, keeps);
+}
+
+static const char *jobs_of(const char *sop)
+{
+    static char q[256];
+    snprintf(q, sizeof q, "SELECT count(*) FROM jobs j JOIN instances i ON i.id = j.instance_id"
+                          " WHERE j.kind = 'normalize' AND i.sop_instance_uid = '%s'", sop);
+    return pg_test_value(q);
+}
+
+/* Normalization settled at ingest (0021) against a case attachment of the study, which
+ * changes the identity the instances are coerced to. The attachment waits for an ingest
+ * in flight, then queues the job for it; an ingest after it coerces (its job); an instance
+ * whose normalize job has not run yet gets another, as a claimed one may have read the
+ * identity before the attachment. Without the study's lock the attachment does not wait
+ * and the instance normalized in flight keeps the sender's identity. */
+void jobs_case_attachment_waits_for_ingest(void **state)
+{
+    (void)state;
+    store_pg_t *pg = pg_test_open(1);
+    char q[1024];
+    ingest_call(q, sizeof q, "1.2.9.1.1", 1, "NULL"); /* its job is queued */
+    pg_test_sql(q, false);
+    pg_test_sql("INSERT INTO cases (token, patient_name, condition, subspecialty, first_opinion)"
+                " VALUES ('CP-0000-00', 'Case^Pat', 'c', (SELECT min(code) FROM subspecialties),"
+                " 'first')",
+                false);
+    assert_string_equal(jobs_of("1.2.9.1.1"), "1");
+    PGconn *ingest = pg_test_connect(), *attach = pg_test_connect();
+    pg_test_exec(ingest, "BEGIN");
+    ingest_call(q, sizeof q, "1.2.9.1.2", 2, "true");
+    pg_test_exec(ingest, q);
+    assert_int_equal(PQsendQuery(attach, "INSERT INTO case_records (case_id, study_id,"
+                                         " matched_by, confidence) SELECT c.id, s.id,"
+                                         " 'navigator', 1 FROM cases c, studies s"),
+                     1);
+    snprintf(q, sizeof q, "SELECT coalesce(wait_event_type, '') FROM pg_stat_activity"
+                          " WHERE pid = %d", PQbackendPID(attach));
+    const char *wait = "";
+    for (int i = 0; i < 500 && strcmp(wait, "Lock") != 0; i++) {
+        wait = pg_test_value(q);
+        if (strcmp(wait, "Lock") != 0)
+            usleep(10000);
+    }
+    assert_string_equal(wait, "Lock"); /* the attachment waits for the ingest */
+    pg_test_exec(ingest, "COMMIT");
+    PGresult *r;
+    while ((r = PQgetResult(attach)) != NULL) {
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    }
+    assert_string_equal(pg_test_value("SELECT verified FROM normalized"),
+                        "the original needs no change");
+    assert_string_equal(jobs_of("1.2.9.1.2"), "1"); /* queued by the attachment */
+    assert_string_equal(jobs_of("1.2.9.1.1"), "2"); /* its first may have been claimed */
+    ingest_call(q, sizeof q, "1.2.9.1.3", 3, "true");
+    pg_test_sql(q, false);
+    assert_string_equal(jobs_of("1.2.9.1.3"), "1"); /* the case's identity: coerced */
+    assert_string_equal(pg_test_value("SELECT count(*) FROM normalized"), "1");
+    PQfinish(attach);
+    PQfinish(ingest);
     store_pg_close(pg);
 }
