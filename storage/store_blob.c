@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -777,11 +778,43 @@ static cp_err_t open_packed(store_blob_writer_t *w, cp_errinfo_t *ei)
     return CP_OK;
 }
 
+/* A freed writer's memory is kept for the thread's next one: allocated anew, its 64 KiB
+ * buffer was zeroed and faulted in page by page for every blob (3% of caseport's CPU on a
+ * CT ingest). The key's destructor frees it when the thread ends. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spare_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static store_blob_writer_t *writer_alloc(void)
+{
+    pthread_once(&spare_once, spare_init);
+    store_blob_writer_t *w = spare_ok ? pthread_getspecific(spare_key) : NULL;
+    if (w != NULL)
+        pthread_setspecific(spare_key, NULL);
+    else
+        w = cp_xmalloc(sizeof *w);
+    memset(w, 0, offsetof(store_blob_writer_t, buf)); /* buf is written before it is read */
+    return w;
+}
+
+static void writer_release(store_blob_writer_t *w)
+{
+    if (spare_ok && pthread_getspecific(spare_key) == NULL &&
+        pthread_setspecific(spare_key, w) == 0)
+        return;
+    free(w);
+}
+
 static cp_err_t writer_new(store_blob_t *s, bool packed, store_blob_writer_t **out,
                            cp_errinfo_t *ei)
 {
     *out = NULL;
-    store_blob_writer_t *w = cp_xcalloc(1, sizeof *w);
+    store_blob_writer_t *w = writer_alloc();
     w->s = s;
     w->state = W_OPEN;
     w->fd = -1;
@@ -1077,7 +1110,7 @@ void store_blob_writer_free(store_blob_writer_t *w)
         unlink(w->tmp_path);
     EVP_CIPHER_CTX_free(w->gcm); /* wipes the data key schedule */
     EVP_MAC_CTX_free(w->mac);
-    free(w);
+    writer_release(w);
 }
 
 /* ---- reader ------------------------------------------------------------------------ */
