@@ -18,6 +18,13 @@
 typedef cp_err_t (*codec_read_fn)(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei);
 typedef cp_err_t (*codec_write_fn)(void *ud, const void *data, size_t len, cp_errinfo_t *ei);
 
+/* Bytes in memory as a source for a codec_read_fn: codec_mem_read with &src (pixels.c). */
+typedef struct codec_mem_src {
+    const uint8_t *p;
+    size_t len, off;
+} codec_mem_src_t;
+cp_err_t codec_mem_read(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei);
+
 /* Tag, VR and value length in Explicit VR Little Endian into h (12 bytes at most); item
  * and delimiter tags (FFFE,E000), (FFFE,E00D) and (FFFE,E0DD) have no VR; a short-form VR
  * whose length outgrew 16 bits is written as UN (PS3.5 6.2.2). Returns the bytes written:

@@ -112,6 +112,17 @@ cp_err_t codec_encode_frame(const char *ts_uid, const codec_image_t *img, const 
 
 /* ---- frames from the encapsulated value ---- */
 
+cp_err_t codec_mem_read(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
+{
+    (void)ei;
+    codec_mem_src_t *m = ud;
+    *n = m->len - m->off < cap ? m->len - m->off : cap;
+    if (*n > 0)
+        memcpy(buf, m->p + m->off, *n);
+    m->off += *n;
+    return CP_OK;
+}
+
 cp_err_t codec_read_exact(codec_read_fn rd, void *ud, void *out, size_t n, const char *what,
                           cp_errinfo_t *ei)
 {

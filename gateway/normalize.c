@@ -191,21 +191,6 @@ static bool header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f, cons
            (conf->jobs.delivery == CONF_DELIVERY_AS_RECEIVED || out == ts);
 }
 
-typedef struct mem_src {
-    const uint8_t *p;
-    size_t len, off;
-} mem_src_t;
-
-static cp_err_t mem_read(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
-{
-    (void)ei;
-    mem_src_t *m = ud;
-    *n = m->len - m->off < cap ? m->len - m->off : cap;
-    memcpy(buf, m->p + m->off, *n);
-    m->off += *n;
-    return CP_OK;
-}
-
 bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f,
                                const codec_ts_t *ts, const uint8_t *data, size_t len)
 {
@@ -213,10 +198,10 @@ bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f
         return false; /* rewritten whatever the header holds */
     codec_xcode_opts_t o = {.in = ts->enc, .charset = f->charset, .header_only = true};
     codec_xcode_report_t rep;
-    mem_src_t m = {data, len, 0};
+    codec_mem_src_t m = {data, len, 0};
     cp_errinfo_t ei = {0};
     /* a data set the dry run cannot read is the job's, which reports why */
-    return codec_xcode(&o, mem_read, &m, NULL, NULL, &rep, &ei) == CP_OK &&
+    return codec_xcode(&o, codec_mem_read, &m, NULL, NULL, &rep, &ei) == CP_OK &&
            header_keeps(conf, f, ts, &rep);
 }
 

@@ -11,23 +11,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef struct mem {
-    const uint8_t *p;
-    size_t len, off;
-} mem_t;
-
-static cp_err_t rd(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo_t *ei)
-{
-    (void)ei;
-    mem_t *m = ud;
-    size_t k = m->len - m->off < cap ? m->len - m->off : cap;
-    if (k > 0)
-        memcpy(buf, m->p + m->off, k);
-    m->off += k;
-    *n = k;
-    return CP_OK;
-}
-
 static volatile uint8_t sink; /* volatile: the reads below are not optimised away */
 
 static bool frame(void *ud, uint32_t index, const uint8_t *f, size_t len, const char *pi)
@@ -58,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          .frames = (uint32_t)(data[4] % 3 + 1)};
     img.bits_stored = img.bits_allocated == 16 ? 12 + (data[3] >> 3) % 5 : 8;
     snprintf(img.photometric, sizeof img.photometric, "%s", img.samples == 3 ? pi[1 + data[5] % 3] : pi[0]);
-    mem_t m = {data + 6, size - 6, 0};
-    codec_decode_frames(ts[data[0] % 9], &img, rd, &m, frame, NULL, NULL);
+    codec_mem_src_t m = {data + 6, size - 6, 0};
+    codec_decode_frames(ts[data[0] % 9], &img, codec_mem_read, &m, frame, NULL, NULL);
     return 0;
 }
