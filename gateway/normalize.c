@@ -308,8 +308,8 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     bool rewrite_needed = utf8 || co.n_changed > 0 || !header_keeps(ctx->conf, &f, ts, &rep);
     if (!rewrite_needed) {
         codec_coerce_free(&co);
-        return store_jobs_set_normalized(ctx->pg, job->instance_id, NULL, 0, NULL, NULL, NULL,
-                                         0, "the original needs no change", ei);
+        return store_jobs_set_normalized(ctx->pg, job->instance_id, job->id, NULL, 0, NULL, NULL,
+                                         NULL, 0, "the original needs no change", ei);
     }
     if (!out->encapsulated && !ts->encapsulated)
         out = codec_ts_find(EXPLICIT_LE); /* a rewritten native data set is Explicit VR LE */
@@ -345,7 +345,7 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     codec_coerce_free(&co);
     if (err != CP_OK)
         return err;
-    err = store_jobs_set_normalized(ctx->pg, job->instance_id, &addr, size,
+    err = store_jobs_set_normalized(ctx->pg, job->instance_id, job->id, &addr, size,
                                     store_blob_key_id(ctx->blobs), out_ts, c.list, c.n, how, ei);
     if (err == CP_OK)
         CP_LOG(CP_LOG_INFO, "jobs", "event=normalized instance=%lld changes=%d ts=%s size=%llu",

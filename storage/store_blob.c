@@ -1110,6 +1110,8 @@ void store_blob_writer_free(store_blob_writer_t *w)
         unlink(w->tmp_path);
     EVP_CIPHER_CTX_free(w->gcm); /* wipes the data key schedule */
     EVP_MAC_CTX_free(w->mac);
+    if (w->state != W_COMMITTED)
+        OPENSSL_cleanse(w->buf, w->fill); /* plaintext of an unfinished segment */
     writer_release(w);
 }
 

@@ -544,28 +544,29 @@ static char *text_array(const char *const *v, int n)
     return out;
 }
 
-cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const store_addr_t *addr,
-                                   uint64_t size, const char *key_id, const char *ts,
-                                   const char *const *changes, int n_changes,
+cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, int64_t job_id,
+                                   const store_addr_t *addr, uint64_t size, const char *key_id,
+                                   const char *ts, const char *const *changes, int n_changes,
                                    const char *verified, cp_errinfo_t *ei)
 {
-    char id[24], sz[24], hex[STORE_ADDR_HEX_LEN + 3];
+    char id[24], job[24], sz[24], hex[STORE_ADDR_HEX_LEN + 3];
     snprintf(id, sizeof id, "%lld", (long long)instance_id);
+    snprintf(job, sizeof job, "%lld", (long long)job_id);
     snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
     if (addr != NULL)
         store__bytea_hex(addr->b, sizeof addr->b, hex);
     char *arr = text_array(changes, n_changes);
     const char *params[] = {id, addr ? hex : NULL, addr ? sz : NULL, addr ? key_id : NULL,
-                            addr ? ts : NULL, arr, verified};
+                            addr ? ts : NULL, arr, verified, job};
     static const store__named_t st = {4, "cp_jobs_normalized",
                                       "SELECT cp_set_normalized($1::bigint, $2::bytea,"
-                                      " $3::bigint, $4, $5, $6::text[], $7)"};
+                                      " $3::bigint, $4, $5, $6::text[], $7, $8::bigint)"};
     int ignore = 0;
     cp_err_t err = CP_OK;
     if (held.on)
-        store__batch_add(held.batch, &st, 7, params, NULL, NULL);
+        store__batch_add(held.batch, &st, 8, params, NULL, NULL);
     else
-        err = store__pg_stream_named(pg, &st, 7, params, "recording a normalized instance",
+        err = store__pg_stream_named(pg, &st, 8, params, "recording a normalized instance",
                                      store__count_row, &ignore, ei);
     free(arr);
     return err;

@@ -89,8 +89,11 @@ cp_err_t store_jobs_patient_identity(store_pg_t *pg, int64_t instance_id,
 
 /* Records what an instance's normalize job made: a new blob (addr, size, key_id) in
  * transfer syntax ts, or addr NULL when the original needed no change; the changes made
- * and how the result was checked. A result recorded before is replaced. */
-cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, const store_addr_t *addr,
+ * and how the result was checked. A result recorded before is replaced, unless a newer
+ * normalize job than job_id (0: none) exists for the instance: then this result, made
+ * from what the older job read, is dropped and the newer job's stands. */
+cp_err_t store_jobs_set_normalized(store_pg_t *pg, int64_t instance_id, int64_t job_id,
+                                   const store_addr_t *addr,
                                    uint64_t size, const char *key_id, const char *ts,
                                    const char *const *changes, int n_changes,
                                    const char *verified, cp_errinfo_t *ei);

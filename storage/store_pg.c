@@ -435,6 +435,11 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
     for (int i = 0; i < INGEST_PARAMS; i++)
         if (i != 22 && v[i] != NULL && !store__utf8_valid(v[i])) /* rare: decoded at ingest */
             v[i] = clean[i] = store__utf8_clean(v[i]);
+    /* An identity value cleaned here is not the one the normalize job compares (the raw
+     * one): the job decides. */
+    for (int i = 4; i <= 8; i++)
+        if (clean[i] != NULL && v[30] != NULL)
+            v[30] = "f";
     /* libpq copies the parameters into its output buffer before returning */
     bool sent = PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, lens, fmt, 0);
     for (int i = 0; i < INGEST_PARAMS; i++)

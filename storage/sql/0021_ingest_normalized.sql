@@ -13,11 +13,12 @@
 -- its identity check to its commit, and the attachment's trigger takes it exclusively.
 
 -- The row's jobs as in 0020, but no normalize job for a row cp_ingest normalizes itself:
--- it says so in a transaction-local setting around its insert, because this trigger runs
--- before the normalized row can exist (it references the instance).
+-- it names the row's SOP Instance UID in a transaction-local setting around its insert,
+-- because this trigger runs before the normalized row can exist (it references the
+-- instance). A value set by hand (ALTER ROLE ... SET) names no row being inserted.
 CREATE OR REPLACE FUNCTION cp_queue_instance_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF current_setting('caseport.normalized_at_ingest', true) IS NOT DISTINCT FROM 'on' THEN
+    IF current_setting('caseport.normalized_at_ingest', true) = NEW.sop_instance_uid THEN
         IF NEW.pixel_hash IS NULL AND NEW.pixel_hash_note IS NULL THEN
             INSERT INTO jobs (kind, instance_id) VALUES ('pixel_hash', NEW.id);
         END IF;
@@ -44,6 +45,37 @@ BEGIN
             OR EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = i.id
                         AND j.kind = 'normalize' AND j.state IN ('queued', 'running')));
     RETURN NEW;
+END $$;
+
+-- cp_set_normalized as in 0020, with p_job: the result of a normalize job older than
+-- another of the instance's is dropped. A case attachment queues a new job for an
+-- instance whose job was already claimed (cp_renormalize_study); the claimed one read the
+-- identity without the case, and must not overwrite the newer one's result if it
+-- finishes last. The row lock orders the two.
+DROP FUNCTION cp_set_normalized(bigint, bytea, bigint, text, text, text[], text);
+CREATE FUNCTION cp_set_normalized(p_id bigint, p_addr bytea, p_size bigint, p_key_id text,
+                                  p_ts text, p_changes text[], p_verified text, p_job bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE v_old bytea;
+BEGIN
+    PERFORM 1 FROM instances WHERE id = p_id FOR NO KEY UPDATE;
+    IF p_job > 0 AND EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = p_id
+                              AND j.kind = 'normalize' AND j.id > p_job) THEN
+        RETURN;
+    END IF;
+    IF p_addr IS NOT NULL THEN
+        INSERT INTO blobs (address, size, key_id, refcount) VALUES (p_addr, p_size, p_key_id, 1)
+        ON CONFLICT (address) DO UPDATE SET refcount = blobs.refcount + 1;
+    END IF;
+    SELECT blob_address INTO v_old FROM normalized WHERE instance_id = p_id;
+    IF v_old IS NOT NULL THEN
+        UPDATE blobs SET refcount = refcount - 1 WHERE address = v_old;
+    END IF;
+    INSERT INTO normalized (instance_id, blob_address, transfer_syntax, size, changes, verified)
+    VALUES (p_id, p_addr, p_ts, p_size, p_changes, p_verified)
+    ON CONFLICT (instance_id) DO UPDATE SET blob_address = EXCLUDED.blob_address,
+        transfer_syntax = EXCLUDED.transfer_syntax, size = EXCLUDED.size,
+        changes = EXCLUDED.changes, verified = EXCLUDED.verified, created_at = now();
 END $$;
 
 -- cp_ingest as in 0020, with p_keeps, the study's lock, and OUT queued: whether it queued
@@ -141,7 +173,7 @@ BEGIN
                  WHERE e.id = v_series) t;
     END IF;
     IF v_normalized THEN
-        PERFORM set_config('caseport.normalized_at_ingest', 'on', true);
+        PERFORM set_config('caseport.normalized_at_ingest', p_sop, true);
     END IF;
     INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid, version,
         instance_number, transfer_syntax, size, blob_address, calling_ae, called_ae,

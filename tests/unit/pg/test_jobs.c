@@ -219,7 +219,7 @@ void jobs_held_results_all_or_nothing(void **state)
      * libpq then hands the pipeline's first result over row by row too. */
     int64_t none = -1;
     assert_int_equal(store_jobs_done_batch(pg, &none, 1, "w", &finished, NULL), CP_OK);
-    assert_int_equal(store_jobs_set_normalized(pg, inst, NULL, 0, NULL, NULL, NULL, 0, "none",
+    assert_int_equal(store_jobs_set_normalized(pg, inst, 0, NULL, 0, NULL, NULL, NULL, 0, "none",
                                                NULL), CP_OK);
     memset(hash, 0x00, sizeof hash);
     assert_int_equal(store_jobs_set_pixel_hash(pg, inst, hash, NULL, &dup, NULL), CP_OK);
@@ -227,7 +227,7 @@ void jobs_held_results_all_or_nothing(void **state)
     store_jobs_hold_results(true);
     assert_int_equal(store_jobs_set_pixel_hash(pg, inst, hash, NULL, &dup, NULL), CP_OK);
     assert_int_equal(dup, 0);
-    assert_int_equal(store_jobs_set_normalized(pg, inst, NULL, 0, NULL, NULL, NULL, 0, "none",
+    assert_int_equal(store_jobs_set_normalized(pg, inst, 0, NULL, 0, NULL, NULL, NULL, 0, "none",
                                                NULL), CP_OK);
     assert_int_equal(store_jobs_held_count(), 2);
     assert_string_equal(pg_test_value("SELECT substr(encode(pixel_hash, 'hex'), 1, 4)"
@@ -248,7 +248,7 @@ void jobs_held_results_all_or_nothing(void **state)
     memset(hash, 0x22, sizeof hash);
     store_jobs_hold_results(true);
     assert_int_equal(store_jobs_set_pixel_hash(pg, inst, hash, NULL, &dup, NULL), CP_OK);
-    assert_int_equal(store_jobs_set_normalized(pg, 999999, NULL, 0, NULL, NULL, NULL, 0, "none",
+    assert_int_equal(store_jobs_set_normalized(pg, 999999, 0, NULL, 0, NULL, NULL, NULL, 0, "none",
                                                NULL), CP_OK);
     assert_int_not_equal(store_jobs_done_batch(pg, &id, 1, "w", &finished, NULL), CP_OK);
     assert_int_equal(finished, 0);
@@ -276,7 +276,7 @@ void jobs_set_normalized_lets_copies_link(void **state)
     PGconn *batch = pg_test_connect(), *ingest = pg_test_connect();
     pg_test_exec(batch, "BEGIN");
     pg_test_exec(batch, "SELECT cp_set_normalized((SELECT id FROM instances), NULL, NULL, NULL,"
-                  " NULL, '{}', 'none')");
+                  " NULL, '{}', 'none', 0)");
     pg_test_exec(ingest, "SET lock_timeout = '3s'");
     pg_test_exec(ingest, "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid,"
                    " transfer_syntax, size, blob_address, calling_ae, peer_address,"
@@ -362,5 +362,27 @@ void jobs_case_attachment_waits_for_ingest(void **state)
     assert_string_equal(pg_test_value("SELECT count(*) FROM normalized"), "1");
     PQfinish(attach);
     PQfinish(ingest);
+    store_pg_close(pg);
+}
+
+/* A normalize job claimed before its study was attached to a case read the identity
+ * without the case; the attachment queued a newer job. Whichever finishes last, the newer
+ * job's result stands: the older one's is dropped (0021). */
+void jobs_stale_normalize_result_dropped(void **state)
+{
+    (void)state;
+    store_pg_t *pg = pg_test_open(1);
+    one_instance();
+    store_job_t old, newer;
+    assert_int_equal(store_jobs_claim(pg, kinds, "w1", 60, &old, NULL), CP_OK);
+    int64_t id;
+    assert_int_equal(store_jobs_enqueue(pg, "normalize", old.instance_id, 3, &id, NULL), CP_OK);
+    assert_int_equal(store_jobs_claim(pg, kinds, "w2", 60, &newer, NULL), CP_OK);
+    assert_int_equal(newer.id, id);
+    assert_int_equal(store_jobs_set_normalized(pg, newer.instance_id, newer.id, NULL, 0, NULL,
+                                               NULL, NULL, 0, "newer", NULL), CP_OK);
+    assert_int_equal(store_jobs_set_normalized(pg, old.instance_id, old.id, NULL, 0, NULL, NULL,
+                                               NULL, 0, "older", NULL), CP_OK);
+    assert_string_equal(pg_test_value("SELECT verified FROM normalized"), "newer");
     store_pg_close(pg);
 }
