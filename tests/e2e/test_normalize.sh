@@ -125,6 +125,26 @@ export_both "$d/CT_small.dcm" ct
 same_data "$work/ct.norm.dcm" "$work/ct.orig.dcm" || die "CT_small: the normalized export is not the original"
 log "a file that needs nothing keeps its original"
 
+# A header longer than the intake's first chunk (256 KiB, and at most one PDU more): the
+# intake cannot run the dry run over it, so the job decides, and finds nothing to change
+/usr/bin/python3 - "$d/CT_small.dcm" "$work/ct-long-header.dcm" <<'PY'
+import sys, pydicom
+from pydicom.uid import generate_uid
+ds = pydicom.dcmread(sys.argv[1])
+ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+ds.add_new(0x00290010, "LO", "CASEPORT TEST")  # private creator of block 10
+ds.add_new(0x00291001, "OB", bytes(1024 * 1024))
+ds.save_as(sys.argv[2])
+PY
+storescu -aet E2E -aec CASEPORT 127.0.0.1 "$port" "$work/ct-long-header.dcm" >/dev/null 2>&1 ||
+  die "storing ct-long-header failed"
+long=$(uid "$work/ct-long-header.dcm")
+[ "$(sql "SELECT count(*) FROM jobs j JOIN instances i ON i.id = j.instance_id WHERE j.kind = 'normalize' AND i.sop_instance_uid = '$long'")" = 1 ] ||
+  die "a header past the first chunk was settled at ingest"
+sql_eventually "SELECT n.verified FROM normalized n JOIN instances i ON i.id = n.instance_id WHERE i.sop_instance_uid = '$long'" \
+  "the original needs no change" || die "the job did not find ct-long-header unchanged"
+log "a header past the intake's first chunk: its job decides"
+
 # Identity coercion: CT_small again under a new SOP Instance UID, sent with another name
 # and a birth date for the same Patient ID, gets the patient record's name; what it was
 # sent with is in Original Attributes Sequence (PS3.3 C.12.1.1.9)
