@@ -180,15 +180,14 @@ static const codec_ts_t *output_ts(const conf_t *conf, const codec_dshdr_fields_
 }
 
 /* Whether the header (f, and rep: the dry run's report) asks for no rewrite, leaving the
- * patient identity aside. */
+ * patient identity aside. Big Endian and Deflated data sets are always written anew:
+ * output_ts never keeps their syntax. */
 static bool header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f, const codec_ts_t *ts,
                          const codec_xcode_report_t *rep)
 {
     bool pixels;
-    const codec_ts_t *out = output_ts(conf, f, ts, &pixels);
     return !text_to_utf8(f, rep) && rep->odd_lengths == 0 && rep->padding == 0 &&
-           ts->enc != CODEC_ENC_EXPLICIT_BE && ts->enc != CODEC_ENC_DEFLATED_LE &&
-           (conf->jobs.delivery == CONF_DELIVERY_AS_RECEIVED || out == ts);
+           output_ts(conf, f, ts, &pixels) == ts;
 }
 
 bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f,

@@ -407,6 +407,15 @@ char *store__utf8_clean(const char *in)
     return out;
 }
 
+/* An identity value that is not UTF-8 is cleaned for the index (send_ingest), and is then
+ * not the raw one the normalize job compares: such an instance's job decides. */
+static bool identity_utf8(const store_instance_in_t *in)
+{
+    return store__utf8_valid(in->patient_id) && store__utf8_valid(in->issuer) &&
+           store__utf8_valid(in->patient_name) && store__utf8_valid(in->birth_date) &&
+           store__utf8_valid(in->sex);
+}
+
 /* The index's text columns are UTF-8; until character sets are decoded (normalization),
  * bytes of another set are stored as U+FFFD there -- the blob keeps them as received. */
 static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo_t *ei)
@@ -426,7 +435,7 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
         in->calling_ae, in->called_ae, in->peer_address, (const char *)in->addr.b, size,
         in->key_id, packed ? in->loc.pack : NULL, packed ? off : NULL, packed ? len : NULL,
         in->pixel_hash != NULL ? hash : NULL, in->pixel_hash_note,
-        in->keeps == STORE_KEEPS_UNKNOWN ? NULL : in->keeps == STORE_KEEPS_YES ? "t" : "f"};
+        in->keeps && identity_utf8(in) ? "t" : "f"};
     int lens[INGEST_PARAMS] = {0};
     int fmt[INGEST_PARAMS] = {0};
     lens[22] = (int)sizeof in->addr.b;
@@ -435,11 +444,6 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
     for (int i = 0; i < INGEST_PARAMS; i++)
         if (i != 22 && v[i] != NULL && !store__utf8_valid(v[i])) /* rare: decoded at ingest */
             v[i] = clean[i] = store__utf8_clean(v[i]);
-    /* An identity value cleaned here is not the one the normalize job compares (the raw
-     * one): the job decides. */
-    for (int i = 4; i <= 8; i++)
-        if (clean[i] != NULL && v[30] != NULL)
-            v[30] = "f";
     /* libpq copies the parameters into its output buffer before returning */
     bool sent = PQsendQueryPrepared(s->conn, "ingest", INGEST_PARAMS, v, lens, fmt, 0);
     for (int i = 0; i < INGEST_PARAMS; i++)

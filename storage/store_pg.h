@@ -50,8 +50,6 @@ cp_err_t store_pg_blob_locate(void *pg, const store_addr_t *addr, store_blob_loc
 cp_err_t store_pg_blob_relocate(store_pg_t *pg, const store_addr_t *addr,
                                 const store_blob_loc_t *loc, cp_errinfo_t *ei);
 
-typedef enum store_keeps { STORE_KEEPS_UNKNOWN, STORE_KEEPS_NO, STORE_KEEPS_YES } store_keeps_t;
-
 /* One received instance, as the intake indexes it. Strings are never NULL ("" if absent). */
 typedef struct store_instance_in {
     const char *sop_class_uid, *sop_instance_uid, *study_uid, *series_uid;
@@ -68,10 +66,10 @@ typedef struct store_instance_in {
     const uint8_t *pixel_hash; /* 32 bytes */
     const char *pixel_hash_note;
     /* The normalize job's dry run, run by the intake over the header (gw_normalize's rules
-     * apart from the patient identity): STORE_KEEPS_YES when nothing there asks for a
-     * rewrite, so that cp_ingest records "needs no change" itself if the identity agrees;
-     * otherwise (or STORE_KEEPS_UNKNOWN) the normalize job decides. */
-    store_keeps_t keeps;
+     * apart from the patient identity): true when nothing there asks for a rewrite, so
+     * that cp_ingest records "needs no change" itself if the identity agrees; false (or
+     * not run): the normalize job decides. */
+    bool keeps;
 } store_instance_in_t;
 
 typedef enum store_ingest_kind {

@@ -79,7 +79,7 @@ struct gw_store {
     EVP_MD_CTX *ph;
     bool ph_decided;
     uint64_t ph_start, ph_end;
-    store_keeps_t keeps; /* the normalize job's dry run over the first chunk (settle_keeps) */
+    bool keeps; /* the normalize job's dry run over the first chunk (settle_keeps) */
     cp_errinfo_t ei;
     gw_store_outcome_t out;
 };
@@ -222,8 +222,7 @@ static void settle_keeps(gw_store_t *s)
             return;
         end = s->chunk_len;
     }
-    bool keeps = gw_normalize_header_keeps(s->ctx.conf, &f, s->meta.ts, s->chunk, (size_t)end);
-    s->keeps = keeps ? STORE_KEEPS_YES : STORE_KEEPS_NO;
+    s->keeps = gw_normalize_header_keeps(s->ctx.conf, &f, s->meta.ts, s->chunk, (size_t)end);
 }
 
 /* The pixel hash for the index row, if the intake has it whole; else its note. */

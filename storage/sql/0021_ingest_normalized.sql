@@ -6,29 +6,17 @@
 -- normalized row itself ("the original needs no change", as the job would) and queues no
 -- normalize job. Measured on ct300 with one association: the job's claim, read-back and
 -- done statements cost as much as a quarter of the ingest rate. Anything else (p_keeps
--- false or NULL, a coercion, an instance inserted otherwise) gets its job as before.
+-- false, a coercion) gets its job as before, which cp_ingest now queues itself.
 --
 -- An instance normalized here must not miss its study's attachment to a case, which
 -- changes the identity it is coerced to: cp_ingest holds a shared lock on the study from
 -- its identity check to its commit, and the attachment's trigger takes it exclusively.
 
--- The row's jobs as in 0020, but no normalize job for a row cp_ingest normalizes itself:
--- it names the row's SOP Instance UID in a transaction-local setting around its insert,
--- because this trigger runs before the normalized row can exist (it references the
--- instance). A value set by hand (ALTER ROLE ... SET) names no row being inserted.
-CREATE OR REPLACE FUNCTION cp_queue_instance_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF current_setting('caseport.normalized_at_ingest', true) = NEW.sop_instance_uid THEN
-        IF NEW.pixel_hash IS NULL AND NEW.pixel_hash_note IS NULL THEN
-            INSERT INTO jobs (kind, instance_id) VALUES ('pixel_hash', NEW.id);
-        END IF;
-    ELSIF NEW.pixel_hash IS NULL AND NEW.pixel_hash_note IS NULL THEN
-        INSERT INTO jobs (kind, instance_id) VALUES ('pixel_hash', NEW.id), ('normalize', NEW.id);
-    ELSE
-        INSERT INTO jobs (kind, instance_id) VALUES ('normalize', NEW.id);
-    END IF;
-    RETURN NEW;
-END $$;
+-- cp_ingest, the one place that inserts instances, now queues the row's jobs itself: it
+-- knows whether it recorded the normalization, which the row's trigger (0019, 0020) could
+-- not, as it runs before the normalized row can exist.
+DROP TRIGGER instances_jobs ON instances;
+DROP FUNCTION cp_queue_instance_jobs();
 
 -- A study attached to a case (0012): its instances are normalized again, to the case's
 -- patient; now also those whose normalize job is queued or running, as a job claimed
@@ -47,40 +35,25 @@ BEGIN
     RETURN NEW;
 END $$;
 
--- cp_set_normalized as in 0020, with p_job: the result of a normalize job older than
--- another of the instance's is dropped. A case attachment queues a new job for an
--- instance whose job was already claimed (cp_renormalize_study); the claimed one read the
--- identity without the case, and must not overwrite the newer one's result if it
--- finishes last. The row lock orders the two.
-DROP FUNCTION cp_set_normalized(bigint, bytea, bigint, text, text, text[], text);
+-- cp_set_normalized (0020) for job p_job (0: none): its result is dropped when the
+-- instance has a newer normalize job. A case attachment queues one for an instance whose
+-- job was already claimed (cp_renormalize_study); the claimed job read the identity
+-- without the case and must not overwrite the newer one's result by finishing last. The
+-- row lock, taken first, orders the two.
 CREATE FUNCTION cp_set_normalized(p_id bigint, p_addr bytea, p_size bigint, p_key_id text,
                                   p_ts text, p_changes text[], p_verified text, p_job bigint)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE v_old bytea;
 BEGIN
     PERFORM 1 FROM instances WHERE id = p_id FOR NO KEY UPDATE;
-    IF p_job > 0 AND EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = p_id
-                              AND j.kind = 'normalize' AND j.id > p_job) THEN
-        RETURN;
+    IF p_job = 0 OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = p_id
+                                   AND j.kind = 'normalize' AND j.id > p_job) THEN
+        PERFORM cp_set_normalized(p_id, p_addr, p_size, p_key_id, p_ts, p_changes, p_verified);
     END IF;
-    IF p_addr IS NOT NULL THEN
-        INSERT INTO blobs (address, size, key_id, refcount) VALUES (p_addr, p_size, p_key_id, 1)
-        ON CONFLICT (address) DO UPDATE SET refcount = blobs.refcount + 1;
-    END IF;
-    SELECT blob_address INTO v_old FROM normalized WHERE instance_id = p_id;
-    IF v_old IS NOT NULL THEN
-        UPDATE blobs SET refcount = refcount - 1 WHERE address = v_old;
-    END IF;
-    INSERT INTO normalized (instance_id, blob_address, transfer_syntax, size, changes, verified)
-    VALUES (p_id, p_addr, p_ts, p_size, p_changes, p_verified)
-    ON CONFLICT (instance_id) DO UPDATE SET blob_address = EXCLUDED.blob_address,
-        transfer_syntax = EXCLUDED.transfer_syntax, size = EXCLUDED.size,
-        changes = EXCLUDED.changes, verified = EXCLUDED.verified, created_at = now();
 END $$;
 
--- cp_ingest as in 0020, with p_keeps, the study's lock, and OUT queued: whether it queued
--- jobs, so that the intake wakes the workers only then (an empty claim costs about as much
--- as a full one).
+-- cp_ingest as in 0020, with p_keeps, the study's lock, the row's jobs, and OUT queued:
+-- whether it queued jobs, so that the intake wakes the workers only then (an empty claim
+-- costs about as much as a full one).
 DROP FUNCTION cp_ingest(text, text, text, text, text, text, text, text, text, text, text,
     text, text, text, text, text, text, text, text, text, text, text, bytea, bigint, text,
     text, bigint, bigint, bytea, text);
@@ -172,9 +145,6 @@ BEGIN
                   LEFT JOIN cases c ON c.id = r.case_id
                  WHERE e.id = v_series) t;
     END IF;
-    IF v_normalized THEN
-        PERFORM set_config('caseport.normalized_at_ingest', p_sop, true);
-    END IF;
     INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid, version,
         instance_number, transfer_syntax, size, blob_address, calling_ae, called_ae,
         peer_address, flagged, flag_reason, pixel_hash, pixel_hash_note, duplicate_of)
@@ -183,12 +153,16 @@ BEGIN
         CASE WHEN v_prev > 0 THEN 'same SOP Instance UID received with different content' END,
         p_pixel_hash, p_pixel_hash_note, duplicate_of)
     RETURNING id, 1 INTO instance_id, receipt_count;
+    IF p_pixel_hash IS NULL AND p_pixel_hash_note IS NULL THEN
+        INSERT INTO jobs (kind, instance_id) VALUES ('pixel_hash', instance_id);
+    END IF;
     IF v_normalized THEN
-        PERFORM set_config('caseport.normalized_at_ingest', '', true);
         INSERT INTO normalized (instance_id, changes, verified)
         VALUES (instance_id, '{}', 'the original needs no change');
+    ELSE
+        INSERT INTO jobs (kind, instance_id) VALUES ('normalize', instance_id);
     END IF;
-    -- jobs for the workers: the row's (trigger), or a new study's route (0011)
+    -- jobs for the workers: the row's, or a new study's route (0011)
     queued := NOT v_normalized OR (p_pixel_hash IS NULL AND p_pixel_hash_note IS NULL)
               OR v_new_series;
     version := v_prev + 1;

@@ -139,7 +139,7 @@ void jobs_only_the_lease_holder_finishes(void **state)
     store_pg_close(pg);
 }
 
-/* One instance: its row's trigger queues its pixel_hash and normalize jobs. */
+/* One instance with its pixel_hash and normalize jobs, as cp_ingest queues them. */
 static void one_instance(void)
 {
     pg_test_sql("INSERT INTO blobs (address, size, key_id)"
@@ -151,7 +151,9 @@ static void one_instance(void)
                 "INSERT INTO instances (series_id, sop_class_uid, sop_instance_uid,"
                 " transfer_syntax, size, blob_address, calling_ae, peer_address)"
                 " SELECT id, '1.2.840.10008.5.1.4.1.1.2', '1.2.3.4.5', '1.2.840.10008.1.2.1', 10,"
-                " (SELECT address FROM blobs), 'MODALITY1', '127.0.0.1' FROM series",
+                " (SELECT address FROM blobs), 'MODALITY1', '127.0.0.1' FROM series;"
+                "INSERT INTO jobs (kind, instance_id)"
+                " SELECT k, id FROM instances, (VALUES ('pixel_hash'), ('normalize')) v(k)",
                 false);
 }
 
@@ -171,7 +173,7 @@ void jobs_batch_claim_done_release(void **state)
     int n = -1;
     assert_int_equal(store_jobs_claim_batch(pg, kinds, "w", 60, 3, b, &n, NULL), CP_OK);
     assert_int_equal(n, 3);
-    /* the trigger's job is the oldest and carries its instance */
+    /* the instance's first job is the oldest and carries its instance */
     assert_true(b[0].has_instance);
     assert_string_equal(b[0].ts, "1.2.840.10008.1.2.1");
     assert_int_equal(b[0].addr.b[0], 0xab);
