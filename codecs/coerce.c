@@ -27,6 +27,20 @@ static const char *field(const codec_identity_t *id, const attr_t *a)
     return v != NULL ? v : "";
 }
 
+/* A person name of empty components only ("^^^^", " = ") names nobody: it is never
+ * written over a name that was sent (rule 7). */
+static bool blank_name(const char *v)
+{
+    return v[strspn(v, "^= ")] == '\0';
+}
+
+/* The target's value for a, or "" when it has none to give. */
+static const char *target_value(const codec_identity_t *target, const attr_t *a)
+{
+    const char *t = field(target, a);
+    return strcmp(a->vr, "PN") == 0 && blank_name(t) ? "" : t;
+}
+
 void codec_coerce_identity(const codec_identity_t *sent, const codec_identity_t *target,
                            const char *now, const char *source, codec_coercion_t *out)
 {
@@ -34,7 +48,7 @@ void codec_coerce_identity(const codec_identity_t *sent, const codec_identity_t 
     codec_ds_buf_init(&out->oas, CODEC_ENC_EXPLICIT_LE);
     bool changed[CP_ARRAY_LEN(attrs)] = {false};
     for (size_t i = 0; i < CP_ARRAY_LEN(attrs); i++) {
-        const char *t = field(target, &attrs[i]);
+        const char *t = target_value(target, &attrs[i]);
         changed[i] = t[0] != '\0' && strcmp(t, field(sent, &attrs[i])) != 0;
         if (!changed[i])
             continue;

@@ -464,7 +464,7 @@ static int set_destination(load_state_t *st, conf_peer_t *p, const char *value)
 
 /* Keys of a [peer NAME] section: ae_title (required), hosts, max_associations, max_bytes,
  * username, password_hash, cert_sha256, access, duplicates, send, destination,
- * commitment_report. */
+ * commitment_report, issuer. */
 static int on_peer_value(load_state_t *st, const char *peer, const char *name, const char *value)
 {
     char why[200];
@@ -479,6 +479,12 @@ static int on_peer_value(load_state_t *st, const char *peer, const char *name, c
         if (!valid_ae(value))
             return fail_at(st, "ae_title must be 1-16 printable characters, no backslash"), 0;
         snprintf(p->ae_title, sizeof p->ae_title, "%s", value);
+        return 1;
+    }
+    if (strcmp(name, "issuer") == 0) {
+        if (value[0] == '\0' || strlen(value) >= sizeof p->issuer || strchr(value, '\\'))
+            return fail_at(st, "issuer must be 1-64 characters, no backslash"), 0;
+        snprintf(p->issuer, sizeof p->issuer, "%s", value);
         return 1;
     }
     if (strcmp(name, "hosts") == 0)
@@ -632,6 +638,8 @@ void conf_write_sample(FILE *f)
                "# limit); max_bytes: per association (0: no limit).\n"
                "# [peer MAIN-PACS]\n# ae_title = MAINPACS\n# hosts = 10.20.0.0/16, 192.168.7.12\n"
                "# max_associations = 4\n# max_bytes = 20G\n"
+               "# issuer = MAIN-HOSPITAL   (who assigned a Patient ID it sends without Issuer of\n"
+               "#   Patient ID; default: the section's name. Two senders' MRN100 are two patients)\n"
                "# username = mainpacs      (user identity required, PS3.7 D.3.3.7)\n"
                "# password_hash = $argon2id$...   (from `caseport passwd`)\n"
                "# cert_sha256 = AB:CD:...   (TLS client certificate, openssl x509 -fingerprint -sha256)\n"

@@ -43,6 +43,9 @@ typedef struct conf_net {
 typedef struct conf_peer {
     char name[48];
     char ae_title[17];
+    /* The assigning authority of a Patient ID it sends without an Issuer of Patient ID;
+     * empty: the section's name (docs/cases.md, identity). */
+    char issuer[65];
     int n_nets; /* 0: any source address */
     conf_net_t nets[CONF_MAX_NETS];
     int max_associations; /* concurrent; 0: only the global limit */

@@ -582,9 +582,21 @@ static bool triage_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     triage_ctx_t *c = ud;
-    store_triage_item_t t = {store__num(r, 0),           PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-                             PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
-                             PQgetvalue(r, 0, 6), store__num(r, 7)};
+    store_triage_item_t t = {.id = store__num(r, 0),
+                             .study_uid = PQgetvalue(r, 0, 1),
+                             .calling_ae = PQgetvalue(r, 0, 2),
+                             .called_ae = PQgetvalue(r, 0, 3),
+                             .received_at = PQgetvalue(r, 0, 4),
+                             .reason = PQgetvalue(r, 0, 5),
+                             .candidates = PQgetvalue(r, 0, 6),
+                             .instances = store__num(r, 7)};
+    const char **p[] = {&t.patient.patient_id, &t.patient.issuer, &t.patient.name,
+                        &t.patient.birth_date, &t.patient.sex,  &t.other.patient_id,
+                        &t.other.issuer,       &t.other.name,   &t.other.birth_date,
+                        &t.other.sex};
+    for (int i = 0; i < 10; i++)
+        *p[i] = PQgetvalue(r, 0, 8 + i);
+    t.has_other = !PQgetisnull(r, 0, 15);
     return c->cb(c->ud, &t);
 }
 
@@ -598,8 +610,15 @@ cp_err_t store_cases_triage_list(store_pg_t *pg, store_triage_cb cb, void *ud, c
         " coalesce((SELECT string_agg(c.token, ',' ORDER BY c.id) FROM cases c"
         "   WHERE c.id = ANY(t.candidates)), ''),"
         " (SELECT count(*) FROM series e JOIN current_instances i ON i.series_id = e.id"
-        "   WHERE e.study_id = s.id)"
+        "   WHERE e.study_id = s.id),"
+        " p.patient_id, p.issuer, p.name, p.birth_date, p.sex,"
+        " coalesce(o.patient_id, k.token), coalesce(o.issuer, CASE WHEN k.id IS NOT NULL"
+        "   THEN 'CASEPORT' END), coalesce(o.name, k.patient_name),"
+        " coalesce(o.birth_date, k.birth_date), coalesce(o.sex, k.sex)"
         " FROM triage t JOIN studies s ON s.id = t.study_id"
+        " JOIN patients p ON p.id = s.patient_id"
+        " LEFT JOIN patients o ON o.id = t.other_patient"
+        " LEFT JOIN cases k ON k.id = t.other_case"
         " CROSS JOIN LATERAL (SELECT i.calling_ae, i.called_ae FROM series e"
         "   JOIN instances i ON i.series_id = e.id WHERE e.study_id = s.id ORDER BY i.id"
         "   LIMIT 1) f"

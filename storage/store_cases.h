@@ -228,13 +228,23 @@ typedef bool (*store_case_record_cb)(void *ud, const store_case_record_t *r);
 cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_cb cb, void *ud,
                              cp_errinfo_t *ei);
 
+/* A patient's demographics as the index holds them (names as DICOM writes them). */
+typedef struct store_demographics {
+    const char *patient_id, *issuer, *name, *birth_date, *sex;
+} store_demographics_t;
+
 typedef struct store_triage_item {
     int64_t id;
     const char *study_uid, *calling_ae, *called_ae, *received_at, *reason, *candidates;
     int64_t instances;
+    store_demographics_t patient; /* the study's record */
+    /* What it disagrees with, for an identity conflict: the first record under its
+     * identifier, or the case it was sent to; has_other false: nothing. */
+    bool has_other;
+    store_demographics_t other;
 } store_triage_item_t;
 typedef bool (*store_triage_cb)(void *ud, const store_triage_item_t *t);
-/* The open triage items, oldest first (no patient names: the navigator opens the study). */
+/* The open triage items, oldest first, with the demographics a navigator decides on. */
 cp_err_t store_cases_triage_list(store_pg_t *pg, store_triage_cb cb, void *ud,
                                  cp_errinfo_t *ei);
 /* A navigator's decision on an open item: attach its study to a case (case_id > 0) or

@@ -468,10 +468,12 @@ cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char
     const char *params[] = {id, v[0], v[1], v[2], v[3]};
     cp_err_t err = update_one(
         pg,
-        "WITH i AS (SELECT e.id AS series_id, e.study_id, s.patient_id FROM instances x"
-        "  JOIN series e ON e.id = x.series_id JOIN studies s ON s.id = e.study_id"
+        "WITH i AS (SELECT e.id AS series_id, e.study_id, s.patient_id, x.identity_note"
+        "  FROM instances x JOIN series e ON e.id = x.series_id JOIN studies s ON s.id = e.study_id"
         "  WHERE x.id = $1::bigint),"
-        " a AS (UPDATE patients SET name = $2 WHERE id = (SELECT patient_id FROM i) RETURNING 1),"
+        /* an instance of another patient than its study's (0022) does not name the record */
+        " a AS (UPDATE patients SET name = $2 WHERE id = (SELECT patient_id FROM i"
+        "       WHERE identity_note IS NULL) RETURNING 1),"
         " b AS (UPDATE studies SET accession = $3, description = $4"
         "       WHERE id = (SELECT study_id FROM i) RETURNING 1),"
         " c AS (UPDATE series SET description = $5 WHERE id = (SELECT series_id FROM i) RETURNING 1)"

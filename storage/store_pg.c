@@ -272,11 +272,11 @@ cp_err_t store_pg_check_schema(store_pg_t *pg, cp_errinfo_t *ei)
     return CP_OK;
 }
 
-#define INGEST_PARAMS 31
+#define INGEST_PARAMS 32
 static const char ingest_sql[] =
     "SELECT kind, instance_id, version, receipt_count, blob_new, duplicate_of, queued"
     " FROM cp_ingest($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,"
-    "$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31)";
+    "$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)";
 
 static cp_err_t prepare_ingest(slot_t *s, cp_errinfo_t *ei)
 {
@@ -435,7 +435,7 @@ static cp_err_t send_ingest(slot_t *s, const store_instance_in_t *in, cp_errinfo
         in->calling_ae, in->called_ae, in->peer_address, (const char *)in->addr.b, size,
         in->key_id, packed ? in->loc.pack : NULL, packed ? off : NULL, packed ? len : NULL,
         in->pixel_hash != NULL ? hash : NULL, in->pixel_hash_note,
-        in->keeps && identity_utf8(in) ? "t" : "f"};
+        in->keeps && identity_utf8(in) ? "t" : "f", in->authority != NULL ? in->authority : ""};
     int lens[INGEST_PARAMS] = {0};
     int fmt[INGEST_PARAMS] = {0};
     lens[22] = (int)sizeof in->addr.b;

@@ -57,6 +57,7 @@ typedef struct store_instance_in {
     const char *study_date, *study_time, *accession, *study_desc;
     const char *series_desc, *modality, *series_number, *instance_number;
     const char *transfer_syntax, *calling_ae, *called_ae, *peer_address;
+    const char *authority; /* qualifies a patient_id sent without an issuer (0022) */
     store_addr_t addr;
     uint64_t size;
     const char *key_id;

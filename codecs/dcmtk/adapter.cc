@@ -72,6 +72,43 @@ void interleave(const Uint8 *planes, Uint8 *out, size_t pixels, size_t samples, 
             std::memcpy(out + (i * samples + s) * bytes, planes + (s * pixels + i) * bytes, bytes);
 }
 
+// Whether DCMTK 3.6.7's scan of a JPEG stream for its bit depth
+// (DJCodecDecoder::scanJpegDataForBitDepth) would never end: it walks the markers as
+// below and does not move past a TEM marker (FF01), so a crafted frame would hold a
+// worker thread forever (DCMTK bug #1190, fixed after 3.6.7, which Debian 12 ships). The
+// walk is DCMTK's, step for step, up to where DCMTK stops.
+bool jpeg_scan_never_ends(const Uint8 *d, size_t len)
+{
+    for (size_t at = 0; at + 4 < len;) {
+        unsigned m = (unsigned)d[at] << 8 | d[at + 1];
+        bool sof = m >= 0xffc0 && m <= 0xffcf && m != 0xffc4 && m != 0xffc8 && m != 0xffcc;
+        bool bare = (m >= 0xffd0 && m <= 0xffd9) || (d[at] == 0xff && d[at + 1] > 2 &&
+                                                     d[at + 1] <= 0xbf);
+        if (m == 0xff01)
+            return true;
+        if (sof || d[at] != 0xff || d[at + 1] == 0x00 || d[at + 1] == 0x02)
+            return false; // DCMTK stops here: a frame header, or not a marker
+        if (m == 0xffff)
+            at += 1; // a fill byte
+        else if (bare)
+            at += 2;
+        else // a segment with its length: C4, C8, CC, DA-DF, E0-FE
+            at += ((size_t)d[at + 2] << 8 | d[at + 3]) + 2;
+    }
+    return false;
+}
+
+bool dcmjpeg_syntax(E_TransferSyntax x)
+{
+    return x == EXS_JPEGProcess1 || x == EXS_JPEGProcess2_4 || x == EXS_JPEGProcess14 ||
+           x == EXS_JPEGProcess14SV1 || x == EXS_JPEGProcess3_5 || x == EXS_JPEGProcess6_8 ||
+           x == EXS_JPEGProcess7_9 || x == EXS_JPEGProcess10_12 || x == EXS_JPEGProcess11_13 ||
+           x == EXS_JPEGProcess15 || x == EXS_JPEGProcess16_18 || x == EXS_JPEGProcess17_19 ||
+           x == EXS_JPEGProcess20_22 || x == EXS_JPEGProcess21_23 ||
+           x == EXS_JPEGProcess24_26 || x == EXS_JPEGProcess25_27 || x == EXS_JPEGProcess28 ||
+           x == EXS_JPEGProcess29;
+}
+
 } // namespace
 
 static cp_err_t decode_frame(const char *ts_uid, const codec_image_t *img, const uint8_t *data,
@@ -94,8 +131,14 @@ static cp_err_t decode_frame(const char *ts_uid, const codec_image_t *img, const
     std::memcpy(copy, data, len);
     if (even != len)
         copy[len] = 0;
+    bool endless = dcmjpeg_syntax(xfer.getXfer()) && jpeg_scan_never_ends(copy, even);
     frag->putUint8Array(copy, (Uint32)even);
     delete[] copy;
+    if (endless) {
+        delete frag;
+        delete seq;
+        return fail(why, why_cap, CP_EPARSE, "the JPEG stream has a TEM marker before its frame header", "");
+    }
     seq->insert(frag);
     DcmPixelData *px = new DcmPixelData(DCM_PixelData);
     px->putOriginalRepresentation(xfer.getXfer(), NULL, seq);

@@ -632,12 +632,23 @@ static void store_done(void *ud, const gw_store_outcome_t *o)
     }
 }
 
+/* Who assigned the Patient IDs this sender sends without an issuer (rule 7): the [peer]'s
+ * issuer, else its section's name, else the calling AE title. */
+static const char *sender_authority(const gw__assoc_t *a)
+{
+    if (a->peer_idx < 0)
+        return a->calling_ae;
+    const conf_peer_t *p = &a->srv->ctx.conf->peers[a->peer_idx];
+    return p->issuer[0] ? p->issuer : p->name;
+}
+
 static void start_store(gw__assoc_t *a)
 {
     const pc_t *pc = &a->pc[a->rq_pc];
     gw_store_meta_t meta = {.ts = pc->ts, .sop_class = a->rq.sop_class,
                             .sop_instance = a->rq.sop_instance, .calling_ae = a->calling_ae,
-                            .called_ae = a->called_ae, .peer = a->peer};
+                            .called_ae = a->called_ae, .peer = a->peer,
+                            .authority = sender_authority(a)};
     gw_store_cbs_t cbs = {.on_drain = store_drained, .on_done = store_done};
     a->store = gw_store_new(a->srv->loop, &a->srv->ctx, &meta, &cbs, a);
     a->t_start = uv_hrtime();

@@ -56,6 +56,7 @@ struct gw_store {
     void *ud;
     gw_store_meta_t meta;
     char sop_class[65], sop_instance[65], calling_ae[17], called_ae[17], peer[64];
+    char authority[65];
 
     /* loop side */
     uint8_t *pending;
@@ -98,6 +99,8 @@ gw_store_t *gw_store_new(uv_loop_t *loop, const gw_ctx_t *ctx, const gw_store_me
     snprintf(s->calling_ae, sizeof s->calling_ae, "%s", meta->calling_ae);
     snprintf(s->called_ae, sizeof s->called_ae, "%s", meta->called_ae);
     snprintf(s->peer, sizeof s->peer, "%s", meta->peer);
+    snprintf(s->authority, sizeof s->authority, "%s",
+             meta->authority != NULL ? meta->authority : meta->calling_ae);
     s->out.err = CP_OK;
     return s;
 }
@@ -168,7 +171,7 @@ static void fill_row(const gw_store_t *s, const codec_dshdr_fields_t *f, const g
         .series_desc = u->series_desc, .modality = f->modality,
         .series_number = f->series_number, .instance_number = f->instance_number,
         .transfer_syntax = s->meta.ts->uid, .calling_ae = s->calling_ae,
-        .called_ae = s->called_ae, .peer_address = s->peer, .addr = *addr, .size = size,
+        .called_ae = s->called_ae, .peer_address = s->peer, .authority = s->authority, .addr = *addr, .size = size,
         .key_id = store_blob_key_id(s->ctx.blobs)};
     store_blob_writer_location(s->writer, &in->loc);
 }

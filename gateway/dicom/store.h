@@ -21,6 +21,9 @@ typedef struct gw_store_meta {
     const char *sop_class;    /* from the command */
     const char *sop_instance; /* from the command */
     const char *calling_ae, *called_ae, *peer;
+    /* Who assigned a Patient ID sent without an issuer: the [peer]'s issuer, else its
+     * name, else the calling AE title (gw_assoc's sender_authority). */
+    const char *authority;
 } gw_store_meta_t;
 
 typedef struct gw_store_outcome {

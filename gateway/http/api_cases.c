@@ -357,14 +357,24 @@ void api_case_records(call_t *c, const char *token)
     api_reply(c, 200, json_pack("{s:o}", "records", items));
 }
 
+static json_t *demographics_json(const store_demographics_t *d)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "patient_id", d->patient_id, "issuer", d->issuer,
+                     "name", d->name, "birth_date", d->birth_date, "sex", d->sex);
+}
+
+/* An item with the study's patient and, for an identity conflict, what it disagrees with
+ * ("conflicts_with"), so that the navigator sees both side by side. */
 static bool triage_json(void *ud, const store_triage_item_t *t)
 {
-    json_array_append_new(ud, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "item",
-                                        (json_int_t)t->id, "study_uid", t->study_uid,
-                                        "instances", (json_int_t)t->instances, "calling_ae",
-                                        t->calling_ae, "called_ae", t->called_ae, "received_at",
-                                        t->received_at, "reason", t->reason, "candidates",
-                                        t->candidates));
+    json_t *o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:o}", "item", (json_int_t)t->id,
+                          "study_uid", t->study_uid, "instances", (json_int_t)t->instances,
+                          "calling_ae", t->calling_ae, "called_ae", t->called_ae, "received_at",
+                          t->received_at, "reason", t->reason, "candidates", t->candidates,
+                          "patient", demographics_json(&t->patient));
+    if (t->has_other)
+        json_object_set_new(o, "conflicts_with", demographics_json(&t->other));
+    json_array_append_new(ud, o);
     return true;
 }
 

@@ -21,7 +21,11 @@ cp_cli request add --as otto --token "$A" --provider x --patient-id 1 >/dev/null
 send() {  # DIR CALLING CALLED
   storescu -aet "$2" -aec "$3" +sd 127.0.0.1 "$port" "$1" >/dev/null 2>&1 || die "sending $1 to $3 failed"
 }
-gen_series "$work/a" 2 --rows 16 --cols 16 --seed ra --patient X1 && send "$work/a" ANYPACS "$A"
+gen_series "$work/a" 2 --rows 16 --cols 16 --seed ra --patient X1 --patient-name "ALPHA^ANN^^" &&
+  send "$work/a" ANYPACS "$A"
+# sent to a case's AE title, but another patient's: the token alone does not attach it
+gen_series "$work/a2" 1 --rows 16 --cols 16 --seed ra2 --patient X2 --patient-name "Other^Olga" &&
+  send "$work/a2" ANYPACS "$A"
 gen_series "$work/b" 1 --rows 16 --cols 16 --seed rb --patient MRN-B --issuer HOSP && send "$work/b" STMARY CASEPORT
 gen_series "$work/b2" 1 --rows 16 --cols 16 --seed rb2 --patient MRN-B --issuer HOSP && send "$work/b2" OTHERPACS CASEPORT
 gen_series "$work/c" 1 --rows 16 --cols 16 --seed rc --patient ZZ --patient-name "ROE^RICK^^" --birth-date 19700101 &&
@@ -32,14 +36,14 @@ gen_series "$work/e" 1 --rows 16 --cols 16 --seed re --patient P9 --patient-name
 gen_series "$work/f" 1 --rows 16 --cols 16 --seed rf --patient P10 && send "$work/f" ANYPACS CP-0000-00
 storescu -aet ANYPACS -aec CP-0000-01 127.0.0.1 "$port" "$work/f" >/dev/null 2>&1 &&
   die "a called AE title with a wrong check symbol was accepted"
-sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'route' AND state = 'done'" 7 ||
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'route' AND state = 'done'" 8 ||
   die "route jobs not done: $(sql "SELECT state, last_error FROM jobs WHERE kind = 'route'")"
 
 by() {  # SEED -> case token|matched_by|confidence
   sql "SELECT c.token || '|' || r.matched_by || '|' || r.confidence FROM case_records r
        JOIN cases c ON c.id = r.case_id JOIN studies s ON s.id = r.study_id
        JOIN series e ON e.study_id = s.id JOIN instances i ON i.series_id = e.id
-       JOIN patients p ON p.id = s.patient_id WHERE p.name LIKE '%' || '$1' LIMIT 1"
+       WHERE s.accession = 'ACC$1' LIMIT 1"
 }
 [ "$(by ra)" = "$A|token|1" ] || die "sent to the case's AE title: $(by ra)"
 [ "$(by rb)" = "$B|request|0.95" ] || die "MRN, issuer and provider AE: $(by rb)"
@@ -48,14 +52,17 @@ by() {  # SEED -> case token|matched_by|confidence
   die "name and birth date (written differently) did not attach the study to $C"
 [ "$(sql "SELECT confidence FROM case_records r JOIN cases c ON c.id = r.case_id WHERE c.token = '$C'")" = 0.8 ] ||
   die "a name match is not recorded with less confidence"
-[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 4 ] ||
+[ -z "$(by ra2)" ] || die "another patient's study sent to $A was attached: $(by ra2)"
+[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 5 ] ||
   die "triage: $(sql "SELECT reason FROM triage")"
 cp_cli triage list >"$work/triage"
 grep -qF "2 cases have open requests that match; candidates $A,$B" "$work/triage" ||
   die "the ambiguous study does not name its candidates: $(cat "$work/triage")"
 grep -q "which names no open case" "$work/triage" || die "the unknown case token is not the reason"
+grep -qF "sent to $A but the patient differs; candidates $A" "$work/triage" ||
+  die "the study of another patient sent to $A is not in triage with the reason: $(cat "$work/triage")"
 grep -q "no case token, and no open records request matches" "$work/triage" || die "no reason for the unmatched"
-! grep -qi "NOBODY\|SYNTHETIC" "$work/triage" || die "the triage list shows patient identity"
+! grep -qi "NOBODY\|SYNTHETIC\|Olga" "$work/triage" || die "the triage list shows patient identity"
 log "token, MRN+issuer from the named provider, name+birth date; the rest in triage with reasons"
 
 item=$(grep -F "candidates $A,$B" "$work/triage" | cut -f1)
@@ -65,7 +72,7 @@ cp_cli triage attach --item "$item" --token "$A" --as nina --reason again >/dev/
   die "a decided item was decided again"
 item=$(grep "names no open case" "$work/triage" | cut -f1)
 cp_cli triage reject --item "$item" --as nina --reason "test pattern" >/dev/null || die "rejecting failed"
-[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 2 ] || die "decisions not kept"
+[ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 3 ] || die "decisions not kept"
 [ "$(sql "SELECT count(*) FROM audit WHERE action LIKE 'triage.%'")" = 2 ] || die "decisions not audited"
 cp_cli case show --token "$B" | grep -c "matched by" | grep -qx 2 || die "case show: $(cp_cli case show --token "$B")"
 cp_cli case show --token "$B" | grep -q "matched by navigator (confidence 1.00): referral letter names Bravo" ||

@@ -244,3 +244,20 @@ void coerce_appends_to_original_attributes(void **state)
     }
     assert_int_equal(codec_ds_item_next(&seq, &item, NULL), CP_EOF);
 }
+
+/* A name of empty components names nobody: it is never written over a name that was sent
+ * (rule 7), while the other attributes of the target still are. */
+void coerce_never_writes_a_blank_name(void **state)
+{
+    (void)state;
+    codec_identity_t sent = {"PID1", "", "Last Name^First Name", "", ""};
+    static const char *const blanks[] = {"^^^^", "^ ^", "==", " "};
+    for (size_t i = 0; i < sizeof blanks / sizeof blanks[0]; i++) {
+        codec_identity_t target = {"PID2", "", blanks[i], "", ""};
+        codec_coercion_t co;
+        codec_coerce_identity(&sent, &target, "20261207120000", "MODALITY", &co);
+        assert_int_equal(co.n_changed, 1);
+        assert_string_equal(co.what, "PatientID");
+        codec_coerce_free(&co);
+    }
+}
