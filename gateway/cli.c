@@ -33,6 +33,12 @@ static void print_help(const char *cmd, const char *summary, const cli_opt_t *op
 }
 
 /* Returns -1 to go on, else the exit code (0 after --help, 2 for a wrong call). */
+const char *cli_default_config(void)
+{
+    const char *env = getenv("CASEPORT_CONFIG");
+    return env != NULL && env[0] != '\0' ? env : "config/caseport.conf";
+}
+
 int cli_parse(int argc, char **argv, const char *summary, const cli_opt_t *opts)
 {
     const char *cmd = argv[0];

@@ -6,7 +6,10 @@
 #include "conf.h"
 #include "store_pg.h"
 
-#define CLI_DEFAULT_CONFIG "config/caseport.conf"
+/* --config's default: $CASEPORT_CONFIG when set (as tools/run reads it), else
+ * config/caseport.conf. */
+const char *cli_default_config(void);
+#define CLI_DEFAULT_CONFIG cli_default_config()
 
 typedef struct cli_opt {
     const char *name;

@@ -113,16 +113,25 @@ static void put_integer(out_t *o, int64_t v)
     put(o, digits + i, sizeof digits - i);
 }
 
-/* Reals are rare in answers (a questionnaire's numbers): jansson's own text for them. */
+/* Reals (a questionnaire's numbers, a match's confidence) in the fewest digits that read
+ * back as the same double: 0.95, not jansson's 17-digit 0.94999999999999996. */
 static void put_real(out_t *o, const json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s == NULL) {
+    double v = json_real_value(j);
+    char text[32];
+    int n = 0;
+    for (int digits = 1; digits <= 17; digits++) {
+        n = snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    if (n <= 0 || (size_t)n + 2 >= sizeof text) {
         o->failed = true;
         return;
     }
-    put(o, s, strlen(s));
-    free(s);
+    if (strpbrk(text, ".eE") == NULL) /* 3.0 stays a real for a reader, as jansson writes it */
+        n += snprintf(text + n, sizeof text - (size_t)n, ".0");
+    put(o, text, (size_t)n);
 }
 
 static void put_value(out_t *o, const json_t *j);

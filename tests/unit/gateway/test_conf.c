@@ -117,7 +117,7 @@ void conf_peers_and_networks(void **state)
     char *path = write_conf("[dicom]\nunknown_peers = reject\n"
                             "[peer Main PACS]\nae_title = MAINPACS\n"
                             "hosts = 10.20.0.0/16, 192.168.7.12, fd00::/8\nmax_associations = 4\n"
-                            "max_bytes = 2G\n[peer Clinic]\nae_title = CLINIC\n"
+                            "max_bytes = 2G\nissuer = MAIN-MRN\n[peer Clinic]\nae_title = CLINIC\n"
                             "cert_sha256 = 0A:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:"
                             "10:11:12:13:14:15:16:17:18:19:1a:1b:1c:1d:1e:FF\n");
     conf_t c;
@@ -144,6 +144,8 @@ void conf_peers_and_networks(void **state)
     assert_false(p->has_cert);
     const conf_peer_t *clinic = conf_find_peer(&c, "CLINIC");
     assert_true(clinic->has_cert);
+    assert_string_equal(p->issuer, "MAIN-MRN");
+    assert_string_equal(clinic->issuer, ""); /* the section's name, at the intake */
     assert_int_equal(clinic->cert_sha256[0], 0x0A);
     assert_int_equal(clinic->cert_sha256[31], 0xFF);
     conf_net_t n;
@@ -164,6 +166,8 @@ void conf_peer_errors_name_line(void **state)
     expect_error("[peer A]\nae_title = A\ncert_sha256 = AB:CD\n",
                  "3: cert_sha256 must be 32 hex bytes (colons allowed), as openssl x509 "
                  "-fingerprint -sha256 prints them");
+    expect_error("[peer A]\nae_title = A\nissuer = a\\b\n",
+                 "3: issuer must be 1-64 characters, no backslash");
     char *path = write_conf("[peer A]\nae_title = SAME\n[peer B]\nae_title = SAME\n");
     conf_t c;
     cp_errinfo_t ei = {0};

@@ -301,7 +301,7 @@ static void ingest_call(char *out, size_t cap, const char *sop, int b, const cha
              " 'MRN9', 'HOSP', 'Doe^Jane', '19700101', 'F', '', '', '', '', '', '', 'CT', '1',"
              " '1', '1.2.840.10008.1.2.1', 'MOD', 'CASEPORT', '127.0.0.1',"
              " decode(repeat('%02x', 32), 'hex'), 10, 'k1', NULL, NULL, NULL, NULL,"
-             " 'no pixel data', %s)",
+             " 'no pixel data', %s, 'MOD')",
              sop, b, keeps);
 }
 
