@@ -1,10 +1,13 @@
 /* libFuzzer target: the API's JSON text (gateway/http/json_text.c).
- * - Whatever JSON jansson reads (any value, NULs in strings allowed), gw_json_text gives
- *   back exactly json_dumps(JSON_COMPACT).
+ * - Whatever JSON jansson reads (any value, NULs in strings allowed), gw_json_text writes
+ *   as JSON that jansson reads back as an equal value (reals in their fewest digits, so
+ *   not always json_dumps's text), and exactly json_dumps(JSON_COMPACT) when it holds no
+ *   real.
  * - The input as a database column's text (up to its first NUL), written by the writer
  *   inside an object and an array, is JSON that jansson reads back: the same text when it
  *   was valid UTF-8, else with U+FFFD in place of each byte that was not. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,28 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool has_real(const json_t *j)
+{
+    const char *key;
+    size_t i;
+    json_t *v;
+    if (json_is_real(j))
+        return true;
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            if (has_real(v))
+                return true;
+        }
+    }
+    if (json_is_object(j)) {
+        json_object_foreach((json_t *)j, key, v) {
+            if (has_real(v))
+                return true;
+        }
+    }
+    return false;
+}
+
 static void dumps_as_jansson(const uint8_t *data, size_t size)
 {
     json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
@@ -22,8 +47,14 @@ static void dumps_as_jansson(const uint8_t *data, size_t size)
     char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     size_t len = 0;
     char *got = gw_json_text(j, &len);
-    if (want == NULL || got == NULL || len != strlen(want) || memcmp(got, want, len + 1) != 0)
+    if (want == NULL || got == NULL)
         abort();
+    json_t *back = json_loadb(got, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (back == NULL || !json_equal(back, j))
+        abort();
+    if (!has_real(j) && (len != strlen(want) || memcmp(got, want, len + 1) != 0))
+        abort();
+    json_decref(back);
     free(want);
     free(got);
     json_decref(j);
