@@ -31,19 +31,6 @@
 #define EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define MAX_CHANGES 8
 
-static cp_err_t blob_write(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
-{
-    return store_blob_writer_write(ud, data, len, ei);
-}
-
-/* Runs the re-encoder over the original blob, into w (NULL: a dry run to Pixel Data). */
-static cp_err_t xcode_blob(const gw_ctx_t *ctx, const store_addr_t *addr,
-                           const codec_xcode_opts_t *o, store_blob_writer_t *w,
-                           codec_xcode_report_t *rep, cp_errinfo_t *ei)
-{
-    return gw_xcode_blob(ctx->blobs, addr, o, w != NULL ? blob_write : NULL, w, rep, ei);
-}
-
 typedef struct changes {
     char text[MAX_CHANGES][160];
     const char *list[MAX_CHANGES];
@@ -84,62 +71,6 @@ static void describe(const codec_ts_t *ts, const char *out_ts, const char *chars
     if (rep->padding > 0)
         change(c, "padding fixed (UI with NUL, text with space): %u, first (%04X,%04X)",
                rep->padding, TAGF(rep->padding_tag));
-}
-
-/* The result's pixel data against the original's: the same digest, or the job fails. */
-static cp_err_t verify(const gw_ctx_t *ctx, const store_addr_t *orig, const codec_ts_t *ts,
-                       const store_addr_t *result, const codec_ts_t *out_ts, const char **how,
-                       cp_errinfo_t *ei)
-{
-    codec_dshdr_fields_t fo, fr;
-    cp_err_t err = gw_jobs_blob_header(ctx, result, CODEC_ENC_EXPLICIT_LE, &fr, ei);
-    if (err != CP_OK)
-        return err;
-    if ((err = gw_jobs_blob_header(ctx, orig, ts->enc, &fo, ei)) != CP_OK)
-        return err;
-    if (fo.has_pixel_data != fr.has_pixel_data)
-        return cp_fail(ei, CP_EUNSUPPORTED, 0, "the normalized data set %s pixel data",
-                       fr.has_pixel_data ? "gained" : "lost its");
-    if (!fr.has_pixel_data) {
-        *how = "no pixel data";
-        return CP_OK;
-    }
-    uint8_t a[32], b[32];
-    bool decoded_a, decoded_b;
-    if ((err = gw_jobs_pixel_digest(ctx, orig, &fo, ts, a, &decoded_a, ei)) != CP_OK ||
-        (err = gw_jobs_pixel_digest(ctx, result, &fr, out_ts, b, &decoded_b, ei)) != CP_OK)
-        return err;
-    if (memcmp(a, b, sizeof a) != 0) /* deterministic: another attempt would only repeat it */
-        return cp_fail(ei, CP_EUNSUPPORTED, 0, "the normalized pixel data differ from the original's");
-    *how = decoded_a && decoded_b ? "decoded pixels equal the original's"
-                                  : "pixel data fragments equal the original's (no decoder)";
-    return CP_OK;
-}
-
-/* Writes the normalized data set to a new blob and checks it: re-encoded whole, or, when
- * its pixel data change syntax (pixels non-NULL), the elements before Pixel Data re-encoded
- * and the pixel data written by gw_write_pixels. */
-static cp_err_t rewrite(const gw_ctx_t *ctx, const store_addr_t *orig, const codec_ts_t *ts,
-                        const codec_xcode_opts_t *o, const codec_dshdr_fields_t *pixels,
-                        const codec_ts_t *out_ts, store_addr_t *addr, uint64_t *size,
-                        const char **how, cp_errinfo_t *ei)
-{
-    store_blob_writer_t *w;
-    cp_err_t err = store_blob_writer_new(ctx->blobs, &w, ei);
-    if (err != CP_OK)
-        return err;
-    codec_xcode_report_t rep;
-    codec_xcode_opts_t head = *o;
-    head.header_only = pixels != NULL;
-    err = xcode_blob(ctx, orig, &head, w, &rep, ei);
-    if (err == CP_OK && pixels != NULL)
-        err = gw_write_pixels(ctx, orig, pixels, ts, out_ts->uid, w, ei);
-    if (err == CP_OK)
-        err = store_blob_writer_commit(w, addr, size, ei);
-    store_blob_writer_free(w);
-    if (err == CP_OK)
-        err = verify(ctx, orig, ts, addr, out_ts, how, ei);
-    return err;
 }
 
 /* The transfer syntax to deliver in ([jobs] delivery). Lossy originals stay as they are
@@ -204,41 +135,6 @@ bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f
            header_keeps(conf, f, ts, &rep);
 }
 
-/* The photometric interpretation of the frames as decoded (e.g. RGB from YBR_RCT). */
-static bool first_photometric(void *ud, uint32_t index, const uint8_t *frame, size_t len,
-                              const char *photometric)
-{
-    (void)index;
-    (void)frame;
-    (void)len;
-    snprintf(ud, 17, "%s", photometric);
-    return false;
-}
-
-/* Pixel attributes that change with the frames' new encoding: the decoded photometric
- * interpretation, Planar Configuration 0. Returns how many edits it added. */
-static int pixel_edits(const gw_ctx_t *ctx, const store_addr_t *orig, const codec_dshdr_fields_t *f,
-                       const codec_ts_t *ts, char photometric[17], codec_edit_t *out,
-                       cp_errinfo_t *ei, cp_err_t *err)
-{
-    static const uint8_t zero[2] = {0, 0};
-    int n = 0;
-    photometric[0] = '\0';
-    *err = gw_jobs_frames(ctx, orig, f, ts, first_photometric, photometric, ei);
-    if (*err == CP_OK && strcmp(photometric, f->photometric) != 0)
-        out[n++] = (codec_edit_t){CODEC_TAG(0x0028, 0x0004), "CS", photometric,
-                                  strlen(photometric), false};
-    if (*err == CP_OK && f->samples_per_pixel > 1)
-        out[n++] = (codec_edit_t){CODEC_TAG(0x0028, 0x0006), "US", zero, 2, false};
-    return n;
-}
-
-static int by_tag(const void *a, const void *b)
-{
-    uint32_t x = ((const codec_edit_t *)a)->tag, y = ((const codec_edit_t *)b)->tag;
-    return x < y ? -1 : x > y;
-}
-
 /* The identity the instance is coerced to (store_jobs_patient_identity): its case's
  * patient, or the patient record it is filed under (a later instance sent with another
  * name or birth date for the same patient ID gets the record's); what the sender wrote
@@ -295,7 +191,7 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     /* the header parser keeps (0008,0005) raw: a multi-valued one keeps its backslashes */
     codec_xcode_opts_t o = {.in = ts->enc, .charset = f.charset, .header_only = true};
     codec_xcode_report_t rep;
-    if ((err = xcode_blob(ctx, &orig, &o, NULL, &rep, ei)) != CP_OK)
+    if ((err = gw_xcode_blob(ctx->blobs, &orig, &o, NULL, NULL, &rep, ei)) != CP_OK)
         return err;
     codec_coercion_t co;
     coercion_for(ctx, &f, &who, &co);
@@ -325,12 +221,12 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     o.n_edits = edits_for(utf8, &co, edits);
     char photometric[17];
     if (pixels) {
-        o.n_edits += pixel_edits(ctx, &orig, &f, ts, photometric, edits + o.n_edits, ei, &err);
+        o.n_edits += gw_pixel_edits(ctx, &orig, &f, ts, photometric, edits + o.n_edits, ei, &err);
         if (err != CP_OK) {
             codec_coerce_free(&co);
             return err;
         }
-        qsort(edits, (size_t)o.n_edits, sizeof edits[0], by_tag);
+        qsort(edits, (size_t)o.n_edits, sizeof edits[0], gw_edits_by_tag);
     }
     o.edits = edits;
     o.drop_offset_tables = pixels;
@@ -340,7 +236,7 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     store_addr_t addr;
     uint64_t size = 0;
     const char *how = "";
-    err = rewrite(ctx, &orig, ts, &o, pixels ? &f : NULL, out, &addr, &size, &how, ei);
+    err = gw_rewrite(ctx, &orig, ts, &o, pixels ? &f : NULL, out, &addr, &size, &how, ei);
     codec_coerce_free(&co);
     if (err != CP_OK)
         return err;

@@ -465,3 +465,45 @@ cp_err_t store_qr_audit(store_pg_t *pg, const store_qr_audit_t *a, cp_errinfo_t 
     free(b);
     return err;
 }
+
+typedef struct copy_ctx {
+    store_addr_t *copy;
+    bool *found;
+} copy_ctx_t;
+
+static bool copy_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    copy_ctx_t *c = ud;
+    *err = store_addr_from_hex(PQgetvalue(r, 0, 0), c->copy);
+    if (*err != CP_OK)
+        cp_fail(ei, *err, 0, "a delivery copy row has a malformed address");
+    *c->found = *err == CP_OK;
+    return false;
+}
+
+cp_err_t store_qr_delivery_find(store_pg_t *pg, const store_addr_t *source, const char *ts,
+                                store_addr_t *copy, bool *found, cp_errinfo_t *ei)
+{
+    char src[2 * sizeof source->b + 3];
+    store__bytea_hex(source->b, sizeof source->b, src);
+    const char *params[] = {src, ts};
+    copy_ctx_t c = {copy, found};
+    *found = false;
+    return store__pg_stream(pg,
+                            "SELECT encode(address, 'hex') FROM delivery_copies"
+                            " WHERE source = $1::bytea AND transfer_syntax = $2",
+                            2, params, "finding a delivery copy", copy_row, &c, ei);
+}
+
+cp_err_t store_qr_delivery_add(store_pg_t *pg, const store_addr_t *source, const char *ts,
+                               const store_addr_t *copy, uint64_t size, const char *key_id,
+                               cp_errinfo_t *ei)
+{
+    char src[2 * sizeof source->b + 3], dst[2 * sizeof copy->b + 3], n[24];
+    store__bytea_hex(source->b, sizeof source->b, src);
+    store__bytea_hex(copy->b, sizeof copy->b, dst);
+    snprintf(n, sizeof n, "%llu", (unsigned long long)size);
+    const char *params[] = {src, ts, dst, n, key_id};
+    return store__pg_exec(pg, "SELECT cp_add_delivery_copy($1::bytea, $2, $3::bytea, $4, $5)",
+                          5, params, "recording a delivery copy", ei);
+}

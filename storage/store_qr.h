@@ -80,4 +80,12 @@ typedef struct store_qr_audit {
     const char *outcome;
 } store_qr_audit_t;
 cp_err_t store_qr_audit(store_pg_t *pg, const store_qr_audit_t *a, cp_errinfo_t *ei);
+/* A delivery copy of the blob source in transfer syntax ts (migration 0023): *found
+ * false when none was made yet. */
+cp_err_t store_qr_delivery_find(store_pg_t *pg, const store_addr_t *source, const char *ts,
+                                store_addr_t *copy, bool *found, cp_errinfo_t *ei);
+/* Records the copy just written (its blob durable). */
+cp_err_t store_qr_delivery_add(store_pg_t *pg, const store_addr_t *source, const char *ts,
+                               const store_addr_t *copy, uint64_t size, const char *key_id,
+                               cp_errinfo_t *ei);
 #endif

@@ -3,9 +3,11 @@
  * runs on the thread pool (store_qr.c); results come back to the loop and are sent while
  * the peer keeps reading (gw__wait_writable), so a slow reader holds at most about
  * GW_SEND_HIGH of our memory, and a peer that stops reading is dropped after
- * send_timeout. C-GET sends each instance as a C-STORE sub-operation on a presentation
- * context for its SOP class and stored transfer syntax on which the peer took the SCP
- * role; with none, that sub-operation fails (transcoding comes with normalization). */
+ * send_timeout. C-GET and C-MOVE send each instance as a C-STORE sub-operation on a
+ * presentation context for its SOP class on which the peer takes the SCP role: in the
+ * syntax it is stored in when the peer accepted that, else in Explicit VR Little Endian
+ * with native pixels, a delivery copy made once on the thread pool (gw_delivery_copy);
+ * with neither, that sub-operation fails and the final response says why. */
 #include "qr.h"
 
 #include <stdlib.h>
@@ -17,8 +19,10 @@
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "store_qr.h"
+#include "transcode.h"
 
 #define MAX_KEYS 64
+#define EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define MAX_FAILED_LIST 0xFF00 /* bytes of Failed SOP Instance UID List (a 16-bit VR) */
 
 static const struct model {
@@ -90,6 +94,19 @@ typedef struct gw_qr {
     uint16_t sub_msg_id;
     uint8_t sub_pc;
     const sub_t *cur;
+    store_addr_t send_addr; /* what goes out for cur: its blob, or its delivery copy */
+    char fail_comment[65];  /* the first failed sub-operation's reason, for the final response */
+    /* the delivery copy being found or made, off the loop: its own work request, as the
+     * query's may be queued meanwhile (a lost destination) */
+    uv_work_t xwork;
+    const gw_ctx_t *ctx; /* the server's, which outlives every operation */
+    bool xbusy;
+    cp_err_t xerr;
+    char xwhy[160];
+    /* the operation ended while xwork ran: freed (and audited) once it is back */
+    bool free_pending;
+    int free_status;
+    char free_outcome[96];
     bool cancelled;
     /* C-MOVE */
     const conf_peer_t *dest;
@@ -194,6 +211,12 @@ static void after_audit(uv_work_t *w, int status)
  * it. status -1: it ended without a final response (aborted, association lost). */
 static void audit_and_free(gw_qr_t *q, int status, const char *outcome)
 {
+    if (q->xbusy) { /* a delivery copy is being made: after_copy comes back here */
+        q->free_pending = true;
+        q->free_status = status;
+        snprintf(q->free_outcome, sizeof q->free_outcome, "%s", outcome);
+        return;
+    }
     audit_job_t *j = cp_xcalloc(1, sizeof *j);
     j->pg = q->pg;
     j->q = q;
@@ -522,6 +545,9 @@ static void run_query(uv_work_t *w)
 static void add_failed(gw_qr_t *q, const sub_t *s)
 {
     q->failed++;
+    if (q->fail_comment[0] == '\0')
+        snprintf(q->fail_comment, sizeof q->fail_comment, "%s",
+                 "a sub-operation failed; see the Failed SOP Instance UID List");
     codec_ds_buf_t *b = &q->failed_uids;
     size_t n = strlen(s->sop_instance);
     if (b->len + n + 1 > MAX_FAILED_LIST)
@@ -546,25 +572,59 @@ static void get_final(gw_qr_t *q)
     codec_ds_buf_init(&ds, q->enc);
     if (q->failed > 0)
         codec_ds_put(&ds, CODEC_TAG(0x0008, 0x0058), q->failed_uids.data, q->failed_uids.len);
-    send_rsp(q, status, q->failed > 0 ? &ds : NULL, NULL, true);
+    send_rsp(q, status, q->failed > 0 ? &ds : NULL, q->failed > 0 && q->fail_comment[0] ?
+             q->fail_comment : NULL, true);
     codec_ds_buf_free(&ds);
     finish(q, status, q->cancelled ? "cancelled" : status == GW_STATUS_SUCCESS ? "success"
                       : status == GW_STATUS_UNABLE_SUBOPS ? "all sub-operations failed"
                                                           : "some sub-operations failed");
 }
 
-/* The presentation context a sub-operation can use: the instance's SOP class, its
- * stored transfer syntax, the peer in the SCP role. 0 if none. */
-static uint8_t sub_pc(const gw__assoc_t *a, const sub_t *s)
+/* An accepted presentation context for the SOP class in transfer syntax ts, the peer in
+ * the SCP role; 0 if none. */
+static uint8_t pc_for(const gw__assoc_t *a, const char *sop_class, const char *ts)
 {
     for (int id = 1; id < 256; id += 2) {
         const pc_t *pc = &a->pc[id];
-        if (pc->accepted && pc->peer_scp && strcmp(pc->abstract_syntax, s->sop_class) == 0 &&
-            strcmp(pc->ts->uid, s->ts) == 0)
+        if (pc->accepted && pc->peer_scp && strcmp(pc->abstract_syntax, sop_class) == 0 &&
+            strcmp(pc->ts->uid, ts) == 0)
             return (uint8_t)id;
     }
     return 0;
 }
+
+/* The presentation context a sub-operation goes on: its stored transfer syntax, else
+ * Explicit VR LE (*copy: a delivery copy is sent). 0 if neither was accepted. */
+static uint8_t sub_pc(const gw__assoc_t *a, const sub_t *s, bool *copy)
+{
+    uint8_t id = pc_for(a, s->sop_class, s->ts);
+    *copy = id == 0;
+    return id != 0 ? id : pc_for(a, s->sop_class, EXPLICIT_LE);
+}
+
+static void fail_sub(gw_qr_t *q, const sub_t *s, const char *why)
+{
+    CP_LOG(CP_LOG_WARN, "dicom.qr",
+           "event=sub_operation_failed assoc=%u sop=%s sop_class=%s ts=%s why=\"%s\"",
+           q->a->id, s->sop_instance, s->sop_class, s->ts, why);
+    bool first = q->failed == 0;
+    add_failed(q, s);
+    if (first)
+        snprintf(q->fail_comment, sizeof q->fail_comment, "%s", why);
+}
+
+static void run_copy(uv_work_t *w)
+{
+    gw_qr_t *q = container_of(w, gw_qr_t, xwork);
+    const codec_ts_t *ts = codec_ts_find(q->cur->ts);
+    cp_errinfo_t ei = {0};
+    q->xerr = ts == NULL ? cp_fail(&ei, CP_EUNSUPPORTED, 0, "unknown stored transfer syntax")
+                         : gw_delivery_copy(q->ctx, &q->cur->addr, ts, &q->send_addr, &ei);
+    if (q->xerr != CP_OK)
+        snprintf(q->xwhy, sizeof q->xwhy, "%s", cp_errinfo_msg(&ei, q->xerr));
+}
+
+static void after_copy(uv_work_t *w, int status);
 
 static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_err_t err,
                      const char *why);
@@ -584,19 +644,22 @@ static void next_sub(gw_qr_t *q)
     gw__assoc_t *a = q->a;
     while (!q->cancelled && q->next < q->n_subs && !a->closing) {
         const sub_t *s = &q->subs[q->next++];
-        uint8_t pc = sub_pc(dst(q), s);
+        bool copy;
+        uint8_t pc = sub_pc(dst(q), s, &copy);
         if (pc == 0) {
-            CP_LOG(CP_LOG_WARN, "dicom.qr",
-                   "event=sub_operation_failed assoc=%u why=\"no presentation context for "
-                   "the sop class and stored transfer syntax\" sop_class=%s ts=%s",
-                   a->id, s->sop_class, s->ts);
-            add_failed(q, s);
+            fail_sub(q, s, "the peer accepted neither its syntax nor Explicit VR LE");
             pending_get(q);
             continue;
         }
         q->cur = s;
         q->sub_pc = pc;
         q->first_chunk = true;
+        q->send_addr = s->addr;
+        if (copy) { /* made or found off the loop; after_copy sends it */
+            q->xbusy = true;
+            uv_queue_work(q->loop, &q->xwork, run_copy, after_copy);
+            return;
+        }
         if (q->pre != NULL && q->pre_index == q->next - 1) {
             q->send = q->pre;
             q->pre = NULL;
@@ -617,6 +680,29 @@ static void next_sub(gw_qr_t *q)
         get_final(q);
 }
 
+static void after_copy(uv_work_t *w, int status)
+{
+    (void)status;
+    gw_qr_t *q = container_of(w, gw_qr_t, xwork);
+    q->xbusy = false;
+    if (q->free_pending) {
+        audit_and_free(q, q->free_status, q->free_outcome);
+        return;
+    }
+    if (q->a == NULL || dst(q) == NULL || q->lost)
+        return; /* aborted, or the destination lost: their paths settle the rest */
+    if (q->xerr != CP_OK) {
+        fail_sub(q, q->cur, q->xerr == CP_EUNSUPPORTED ? "cannot be decoded for the peer's syntax"
+                                                        : "its delivery copy could not be made");
+        CP_LOG(CP_LOG_WARN, "dicom.qr", "event=delivery_copy_failed assoc=%u sop=%s error=%s why=\"%s\"",
+               q->a->id, q->cur->sop_instance, cp_err_name(q->xerr), q->xwhy);
+        pending_get(q);
+        next_sub(q);
+        return;
+    }
+    q->send = gw_blobsend_open(q->loop, dst(q)->srv->ctx.blobs, &q->send_addr, on_chunk, q);
+}
+
 static void on_pre_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_err_t err,
                          const char *why)
 {
@@ -632,7 +718,9 @@ static void on_pre_chunk(void *ud, const uint8_t *data, size_t len, bool last, c
 /* While the peer stores the instance just sent, the next one's first chunk is read. */
 static void prefetch(gw_qr_t *q)
 {
-    if (q->pre != NULL || q->cancelled || q->next >= q->n_subs || sub_pc(dst(q), &q->subs[q->next]) == 0)
+    bool copy = false;
+    if (q->pre != NULL || q->cancelled || q->next >= q->n_subs ||
+        sub_pc(dst(q), &q->subs[q->next], &copy) == 0 || copy)
         return;
     q->pre_index = q->next;
     q->pre_ready = false;
@@ -666,7 +754,7 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
         return;
     if (err != CP_OK || (q->first_chunk && len == 0)) {
         char hex[STORE_ADDR_HEX_LEN + 1];
-        store_addr_to_hex(&q->cur->addr, hex);
+        store_addr_to_hex(&q->send_addr, hex);
         CP_LOG(CP_LOG_ERROR, "dicom.qr", "event=blob_unreadable assoc=%u blob=%s error=%s why=\"%s\"",
                a->id, hex, cp_err_name(err), err != CP_OK ? why : "empty");
         gw_blobsend_close(q->send);
@@ -718,8 +806,27 @@ bool gw_qr_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp)
 
 /* ---- starting, cancelling, aborting ---- */
 
-/* One presentation context per (SOP class, stored transfer syntax) the move needs: the
- * data sets go as they were received. Instances past the 128 contexts fail. */
+/* Proposes (sop_class, ts) unless it is proposed already or the contexts are full. */
+static void propose(gw_ul_assoc_rq_t *rq, const char *sop_class, const char *ts)
+{
+    for (int j = 0; j < rq->n_pc; j++)
+        if (strcmp(rq->pc[j].abstract_syntax, sop_class) == 0 && strcmp(rq->pc[j].ts[0], ts) == 0)
+            return;
+    if (rq->n_pc == 128 || rq->n_pc == GW_UL_MAX_PC)
+        return;
+    gw_ul_pc_rq_t *pc = &rq->pc[rq->n_pc];
+    pc->id = (uint8_t)(2 * rq->n_pc + 1);
+    snprintf(pc->abstract_syntax, sizeof pc->abstract_syntax, "%s", sop_class);
+    snprintf(pc->ts[0], sizeof pc->ts[0], "%s", ts);
+    pc->n_ts = 1;
+    rq->n_pc++;
+}
+
+/* Per SOP class, a presentation context for each stored transfer syntax the move needs,
+ * so that data sets go as they were received where the destination takes them, and one
+ * for Explicit VR LE, the delivery copies' syntax, where it takes no other. Each context
+ * holds one syntax, so the destination answers each alone. Instances past the 128
+ * contexts fail. */
 static void start_move(gw_qr_t *q)
 {
     const conf_t *conf = q->a->srv->ctx.conf;
@@ -730,19 +837,8 @@ static void start_move(gw_qr_t *q)
     snprintf(rq->impl_class_uid, sizeof rq->impl_class_uid, "%s", CODEC_IMPL_CLASS_UID);
     snprintf(rq->impl_version, sizeof rq->impl_version, "%s", CODEC_IMPL_VERSION);
     for (int i = 0; i < q->n_subs; i++) {
-        const sub_t *s = &q->subs[i];
-        bool have = false;
-        for (int j = 0; j < rq->n_pc && !have; j++)
-            have = strcmp(rq->pc[j].abstract_syntax, s->sop_class) == 0 &&
-                   strcmp(rq->pc[j].ts[0], s->ts) == 0;
-        if (have || rq->n_pc == 128 || rq->n_pc == GW_UL_MAX_PC)
-            continue;
-        gw_ul_pc_rq_t *pc = &rq->pc[rq->n_pc];
-        pc->id = (uint8_t)(2 * rq->n_pc + 1);
-        snprintf(pc->abstract_syntax, sizeof pc->abstract_syntax, "%s", s->sop_class);
-        snprintf(pc->ts[0], sizeof pc->ts[0], "%s", s->ts);
-        pc->n_ts = 1;
-        rq->n_pc++;
+        propose(rq, q->subs[i].sop_class, q->subs[i].ts);
+        propose(rq, q->subs[i].sop_class, EXPLICIT_LE);
     }
     q->out = gw__assoc_connect(q->a->srv, q->dest->dest_host, q->dest->dest_port, rq, q);
     free(rq);
@@ -796,6 +892,7 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id)
     q->pc_id = pc_id;
     q->enc = a->pc[pc_id].ts->enc;
     q->pg = a->srv->ctx.pg;
+    q->ctx = &a->srv->ctx;
     q->loop = a->srv->loop;
     q->assoc_id = a->id;
     snprintf(q->calling, sizeof q->calling, "%s", a->calling_ae);
@@ -909,7 +1006,7 @@ void gw_qr_move_lost(gw__assoc_t *out, struct gw_qr *q, const char *why)
     q->out = NULL;
     q->lost = true;
     /* nothing more may reach the destination: reads stop now, the rest on a later turn */
-    q->lost_sub = q->awaiting_rsp || q->send != NULL;
+    q->lost_sub = q->awaiting_rsp || q->send != NULL || q->xbusy;
     q->awaiting_rsp = false;
     gw_blobsend_close(q->send);
     q->send = NULL;

@@ -167,12 +167,16 @@ static cp_err_t parse_role(const uint8_t *v, size_t len, gw_ul_assoc_rq_t *rq, c
     if (len < 4 || (size_t)be16(v) + 4 != len)
         return cp_fail(ei, CP_EPROTO, 0, "malformed role selection sub-item");
     if (rq->n_roles >= GW_UL_MAX_ROLES)
-        return CP_OK; /* more than any peer needs; the rest get default roles */
+        return CP_OK; /* more classes than contexts can name: the rest get default roles */
     gw_ul_role_t *r = &rq->roles[rq->n_roles];
     cp_err_t err = take_text(v + 2, be16(v), r->sop_class, sizeof r->sop_class, "role sop class",
                              ei);
     if (err != CP_OK)
         return err;
+    /* one item per SOP class (PS3.7 D.3.3.4): a repeat is ignored, the first stands */
+    for (int i = 0; i < rq->n_roles; i++)
+        if (strcmp(rq->roles[i].sop_class, r->sop_class) == 0)
+            return CP_OK;
     r->scu = v[len - 2];
     r->scp = v[len - 1];
     rq->n_roles++;

@@ -21,7 +21,9 @@ enum {
 
 #define GW_UL_MAX_PC 128   /* ids are odd 1..255 */
 #define GW_UL_MAX_TS 32    /* transfer syntaxes kept per context; more are ignored */
-#define GW_UL_MAX_ROLES 64
+/* Role selection items kept, one per SOP class: as many as the presentation contexts can
+ * name twice over (getscu's default proposal carries 120). */
+#define GW_UL_MAX_ROLES 256
 #define GW_UL_APP_CONTEXT "1.2.840.10008.3.1.1.1"
 #define GW_UL_HEADER 6
 

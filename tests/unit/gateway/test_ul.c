@@ -528,3 +528,38 @@ void ul_assoc_rq_and_ac_round_trip(void **state)
     free(rq);
     free(back);
 }
+
+/* PS3.7 D.3.3.4: getscu's default proposal carries 120 role items; every SOP class keeps
+ * its item (not only the first 64), and a class named twice is kept once, the first
+ * item standing, so that the A-ASSOCIATE-AC answers it once. */
+void assoc_rq_keeps_every_role_once(void **state)
+{
+    (void)state;
+    gw_ul_assoc_rq_t *rq = calloc(1, sizeof *rq), *back = calloc(1, sizeof *back);
+    snprintf(rq->called_ae, sizeof rq->called_ae, "%s", "CASEPORT");
+    snprintf(rq->calling_ae, sizeof rq->calling_ae, "%s", "GETSCU");
+    snprintf(rq->impl_class_uid, sizeof rq->impl_class_uid, "%s", "2.25.7");
+    rq->n_pc = 1;
+    rq->pc[0].id = 1;
+    snprintf(rq->pc[0].abstract_syntax, sizeof rq->pc[0].abstract_syntax, "%s",
+             "1.2.840.10008.5.1.4.1.2.2.3");
+    snprintf(rq->pc[0].ts[0], sizeof rq->pc[0].ts[0], "%s", "1.2.840.10008.1.2");
+    rq->pc[0].n_ts = 1;
+    for (int i = 0; i < 121; i++) { /* the last one repeats the first class, with scp 0 */
+        gw_ul_role_t *r = &rq->roles[rq->n_roles++];
+        snprintf(r->sop_class, sizeof r->sop_class, "1.2.840.10008.5.1.4.1.1.%d", i % 120);
+        r->scu = 0;
+        r->scp = i < 120;
+    }
+    size_t len;
+    uint8_t *pdu = gw_ul_build_assoc_rq(rq, &len);
+    cp_errinfo_t ei = {0};
+    assert_int_equal(gw_ul_parse_assoc_rq(pdu + 6, len - 6, back, &ei), CP_OK);
+    assert_int_equal(back->n_roles, 120);
+    assert_string_equal(back->roles[119].sop_class, "1.2.840.10008.5.1.4.1.1.119");
+    assert_string_equal(back->roles[0].sop_class, "1.2.840.10008.5.1.4.1.1.0");
+    assert_int_equal(back->roles[0].scp, 1); /* the first item stands */
+    free(pdu);
+    free(rq);
+    free(back);
+}
