@@ -225,8 +225,14 @@ void gw__wait_writable(gw__assoc_t *a, void (*fn)(gw__assoc_t *a))
     uv_timer_start(&a->send_timer, on_send_timeout, ms, ms);
 }
 
+static void release_response(gw__assoc_t *a);
+
 void gw__op_done(gw__assoc_t *a)
 {
+    if (a->state == GW_STA8 && a->store == NULL && !a->awaiting_data) {
+        release_response(a); /* the release waited for this operation's final response */
+        return;
+    }
     gw_sc_kick(a); /* a commitment report waiting for the association to be idle */
 }
 
@@ -1064,14 +1070,9 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
         on_assoc_rq(a);
     if (fx.indicate_pdata)
         on_pdata(a);
-    if (fx.indicate_release && a->qr != NULL) {
-        /* released in the middle of a query or retrieval: it ends unanswered */
-        gw_qr_abort(a);
-        a->on_writable = NULL;
-        if (!a->write_failed)
-            uv_timer_stop(&a->send_timer);
-    }
-    if (fx.indicate_release && a->store == NULL && !a->awaiting_data)
+    if (fx.indicate_release && a->qr != NULL)
+        gw_qr_release(a); /* cancelled; its final response, then the A-RELEASE-RP */
+    if (fx.indicate_release && a->store == NULL && !a->awaiting_data && a->qr == NULL)
         release_response(a); /* else the C-STORE-RSP goes first (AR-7), then store_done */
     if (fx.close_transport || a->state == GW_STA1)
         assoc_close(a);

@@ -117,6 +117,8 @@ typedef struct gw_qr {
 } gw_qr_t;
 
 static void next_sub(gw_qr_t *q);
+static void noop(uv_work_t *w);
+static void unanswerable_sub(gw_qr_t *q);
 
 bool gw_qr_class(const char *uid)
 {
@@ -691,6 +693,11 @@ static void after_copy(uv_work_t *w, int status)
     }
     if (q->a == NULL || dst(q) == NULL || q->lost)
         return; /* aborted, or the destination lost: their paths settle the rest */
+    if (q->cancelled) { /* not sent: it stays among the remaining */
+        q->next--;
+        next_sub(q);
+        return;
+    }
     if (q->xerr != CP_OK) {
         fail_sub(q, q->cur, q->xerr == CP_EUNSUPPORTED ? "cannot be decoded for the peer's syntax"
                                                         : "its delivery copy could not be made");
@@ -776,6 +783,10 @@ static void on_chunk(void *ud, const uint8_t *data, size_t len, bool last, cp_er
         gw_blobsend_close(q->send);
         q->send = NULL;
         q->awaiting_rsp = true;
+        if (q->rq.command_field == GW_C_GET_RQ && a->state == GW_STA8) {
+            unanswerable_sub(q); /* the requestor asked to release meanwhile */
+            return;
+        }
         prefetch(q);
         return;
     }
@@ -866,7 +877,7 @@ static void after_query(uv_work_t *w, int status)
         snprintf(why, sizeof why, "more than %d instances: narrow the retrieval", q->limit);
         q->n_subs = q->next = 0;
         fail(q, 0xA701, why);
-    } else if (q->rq.command_field == GW_C_MOVE_RQ && q->n_subs > 0) {
+    } else if (q->rq.command_field == GW_C_MOVE_RQ && q->n_subs > 0 && !q->cancelled) {
         start_move(q);
     } else {
         next_sub(q);
@@ -942,6 +953,39 @@ void gw_qr_cancel(gw__assoc_t *a, uint16_t message_id)
     if (q == NULL || message_id != q->rq.message_id)
         return; /* too late or not ours: PS3.7 9.3.2.3 asks nothing more */
     q->cancelled = true;
+}
+
+/* A C-GET sub-operation sent to a requestor that asked to release: its C-STORE-RSP
+ * cannot come (PS3.8: no P-DATA from it in Sta7), so it is counted as failed, and the
+ * operation goes on to its final response. */
+static void unanswerable_sub(gw_qr_t *q)
+{
+    q->awaiting_rsp = false;
+    add_failed(q, q->cur);
+    next_sub(q);
+}
+
+static void after_release(uv_work_t *w, int status)
+{
+    (void)status;
+    gw_qr_t *q = container_of(w, gw_qr_t, work);
+    q->busy = false;
+    if (q->a == NULL)
+        audit_and_free(q, -1, "association ended before the final response");
+    else if (q->awaiting_rsp)
+        unanswerable_sub(q);
+}
+
+void gw_qr_release(gw__assoc_t *a)
+{
+    gw_qr_t *q = a->qr;
+    q->cancelled = true;
+    /* a response awaited from the requestor: settled on a later loop turn, out of the
+     * state machine's call that indicated the release */
+    if (q->rq.command_field == GW_C_GET_RQ && q->awaiting_rsp && !q->busy) {
+        q->busy = true;
+        uv_queue_work(q->loop, &q->work, noop, after_release);
+    }
 }
 
 void gw_qr_abort(gw__assoc_t *a)

@@ -19,6 +19,11 @@ void gw_qr_start(gw__assoc_t *a, uint8_t pc_id);
 /* A response to one of our sub-operations; false if none was expected (a protocol error). */
 bool gw_qr_on_rsp(gw__assoc_t *a, const gw_dimse_cmd_t *rsp);
 void gw_qr_cancel(gw__assoc_t *a, uint16_t message_id);
+/* The requestor asked to release the association while its operation runs: it is
+ * cancelled, and ends with its final response (Cancel), after which the association's
+ * A-RELEASE-RP goes (gw__op_done). A C-GET sub-operation the requestor can no longer
+ * answer (it sends no more data once it asked to release) counts as failed. */
+void gw_qr_release(gw__assoc_t *a);
 /* C-MOVE: the association to the destination was accepted / ended before the move let it
  * go (refused, unreachable, aborted, closed). */
 void gw_qr_move_ready(gw__assoc_t *out);

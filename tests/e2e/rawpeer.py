@@ -197,6 +197,10 @@ def scenario(port, name):
         return commit_twice(port)
     if name == "get-stall-bogus":
         return get_stall(port, sys.argv[3], int(sys.argv[4]), bogus=True)
+    if name == "find-release":
+        return find_release(port)
+    if name == "get-release":
+        return get_release(port, sys.argv[3])
     raise SystemExit("unknown scenario " + name)
 
 
@@ -438,5 +442,81 @@ def commit_same(port, sop_class, sop_uid):
     return 0 if t == 6 else 1
 
 
+RELEASE_RQ = struct.pack(">BBI", 5, 0, 4) + b"\0" * 4
+
+
+def final_then_release_rp(s, field):
+    """Reads messages until the final response of command field (a C-STORE-RQ of a C-GET
+    is read and left unanswered), then expects the A-RELEASE-RP. Returns (pending, status,
+    failed count) or None with the reason printed."""
+    pending = 0
+    while True:
+        rsp, _ = read_message(s)
+        if cmd_value(rsp, 0x0100) == 0x0001:  # a C-STORE-RQ sub-operation: no answer now
+            continue
+        if cmd_value(rsp, 0x0100) != field:
+            print("unexpected command 0x%04x" % cmd_value(rsp, 0x0100))
+            return None
+        status = cmd_value(rsp, 0x0900)
+        if status in (0xFF00, 0xFF01):
+            pending += 1
+            continue
+        break
+    t, _ = read_pdu(s)
+    if t != 6:
+        print("after the final response: pdu %r, not A-RELEASE-RP" % t)
+        return None
+    return pending, status, cmd_value(rsp, 0x1022)
+
+
+def find_release(port):
+    """A C-FIND at IMAGE level, then at once an A-RELEASE-RQ: the server must end the
+    C-FIND with a final response before its A-RELEASE-RP, not abandon it."""
+    s = one_context_assoc(port, b"VIEWER", STUDY_FIND, IMPLICIT_LE)
+    if s is None:
+        return 1
+    cmd = elem(0, 0x0002, STUDY_FIND) + elem(0, 0x0100, struct.pack("<H", 0x0020))
+    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
+    cmd += elem(0, 0x0800, struct.pack("<H", 0))
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    ident = elem(0x0008, 0x0018, b"") + elem(0x0008, 0x0052, b"IMAGE")
+    s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident) + RELEASE_RQ)
+    got = final_then_release_rp(s, 0x8020)
+    if got is None:
+        return 1
+    print("C-FIND released: %d matches, final status 0x%04x, then A-RELEASE-RP" % got[:2])
+    return 0 if got[1] in (0xFE00, 0x0000) else 1
+
+
+def get_release(port, series_uid):
+    """A C-GET of a series, then an A-RELEASE-RQ as soon as the first C-STORE-RQ arrives
+    (left unanswered: a requestor awaiting release sends no data): the server must end the
+    C-GET with a final response that counts that sub-operation failed, then release."""
+    s = socket.socket()
+    s.connect(("127.0.0.1", port))
+    s.sendall(get_assoc_rq())
+    t, _ = read_pdu(s)
+    if t != 2:
+        print("association not accepted: pdu %r" % t)
+        return 1
+    cmd = elem(0, 0x0002, STUDY_GET) + elem(0, 0x0100, struct.pack("<H", 0x0010))
+    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
+    cmd += elem(0, 0x0800, struct.pack("<H", 0))
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    ident = elem(0x0008, 0x0052, b"SERIES") + elem(0x0020, 0x000E, series_uid.encode())
+    s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident))
+    rq, _ = read_message(s)
+    if cmd_value(rq, 0x0100) != 0x0001:
+        print("expected a C-STORE-RQ first, got 0x%04x" % cmd_value(rq, 0x0100))
+        return 1
+    s.sendall(RELEASE_RQ)
+    got = final_then_release_rp(s, 0x8010)
+    if got is None:
+        return 1
+    print("C-GET released: final status 0x%04x, %d failed, then A-RELEASE-RP" % got[1:])
+    return 0 if got[1] == 0xFE00 and got[2] >= 1 else 1
+
+
 if __name__ == "__main__":
     sys.exit(scenario(int(sys.argv[1]), sys.argv[2]))
+

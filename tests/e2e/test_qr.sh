@@ -193,4 +193,11 @@ grep -q 'event=send_timeout' "$work/serve.log" || die "no send_timeout logged"
 grep -q 'dimse response to nothing we asked' "$work/serve.log" || die "the bogus response was not refused"
 echoscu_to >/dev/null 2>&1 || die "the server stopped answering after a stalled C-GET"
 log "stalled C-GET requestor dropped: $(cat "$work/stall" | tail -n 1)"
+
+# An A-RELEASE-RQ while a C-FIND or C-GET runs: the operation ends with a final response
+# (cancelled), then the release is answered -- as a C-STORE under way is completed first.
+out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" find-release 2>&1) || die "release during C-FIND: $out"
+log "$out"
+out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" get-release "$series_a" 2>&1) || die "release during C-GET: $out"
+log "$out"
 e2e_stop
