@@ -210,10 +210,11 @@ static void ls_row(void *ud, const store_ls_row_t *r)
                r->series_desc);
     }
     printf("      instance %s version=%d number=%s class=%s ts=%s size=%lld receipts=%d "
-           "from=%s received=%s%s%s%s%s%s\n",
+           "from=%s received=%s%s%s%s%s%s%s%s\n",
            r->sop_instance_uid, r->version, r->instance_number, r->sop_class_uid,
            r->transfer_syntax, (long long)r->size, r->receipt_count, r->calling_ae,
-           r->received_at, r->flagged ? " FLAGGED" : "",
+           r->received_at, r->encodings[0] ? " also-as-ts=" : "", r->encodings,
+           r->flagged ? " FLAGGED" : "",
            r->duplicate_of[0] ? " same-pixels-as=" : "", r->duplicate_of,
            r->duplicates[0] ? " also-received-as=" : "", r->duplicates);
     st->count++;
@@ -291,13 +292,16 @@ static cp_err_t copy_blob(store_blob_t *blobs, const store_instance_info_t *inst
 int cli_export(int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG, *sop = NULL, *out = NULL, *version = "0";
-    bool normalized = false;
+    bool normalized = false, last = false;
     const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
                               {"sop", &sop, NULL, "SOP Instance UID to export (required)"},
                               {"version", &version, NULL, "version to export (default newest)"},
                               {"out", &out, NULL, "output file (required)"},
                               {"normalized", NULL, &normalized,
                                "the normalized data set instead (the original when it needed no change)"},
+                              {"last-receipt", NULL, &last,
+                               "the bytes received last under that UID (an instance may come "
+                               "again in another encoding)"},
                               {0}};
     int rc = cli_parse(argc, argv,
                        "Write a stored instance as a DICOM Part 10 file: File Meta Information "
@@ -321,6 +325,7 @@ int cli_export(int argc, char **argv)
     store_instance_info_t inst;
     store_blob_t *blobs = NULL;
     cp_err_t err = normalized ? store_pg_find_normalized(pg, sop, (int)ver, &inst, &ei)
+                   : last     ? store_pg_find_last_receipt(pg, sop, (int)ver, &inst, &ei)
                               : store_pg_find_instance(pg, sop, (int)ver, &inst, &ei);
     if (err == CP_OK)
         err = store_blob_open_shared(conf.storage.blob_dir, conf.storage.key_file, &blobs, &ei);

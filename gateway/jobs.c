@@ -7,7 +7,9 @@
  *               (de-duplication level 3); compressed pixel data are decoded frame by
  *               frame (codec_pixels.h), so the same image hashes the same compressed.
  *   normalize   a normalized copy of the instance when it needs one (normalize.c).
- *   route       a new study attached to its case, or put in the triage queue. */
+ *   route       a new study attached to its case, or put in the triage queue;
+ *   compare     a new version of a SOP Instance UID found the same content re-encoded
+ *               (compare.c). */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -481,9 +483,10 @@ static const struct kind {
     const char *name;
     job_fn run;
 } kinds[] = {{"reindex", run_reindex}, {"pixel_hash", run_pixel_hash},
-             {"normalize", gw_normalize}, {"route", run_route}};
+             {"normalize", gw_normalize}, {"route", run_route}, {"compare", gw_compare}};
 
-static const char *const kind_names[] = {"reindex", "pixel_hash", "normalize", "route", NULL};
+static const char *const kind_names[] = {"reindex", "pixel_hash", "normalize", "route",
+                                         "compare", NULL};
 
 static job_fn lookup(const char *name)
 {

@@ -51,6 +51,8 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
 cp_err_t gw_jobs_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                         const codec_dshdr_fields_t *f, const codec_ts_t *ts, codec_frame_cb cb,
                         void *ud, cp_errinfo_t *ei);
+/* The compare job (compare.c): a new version found to be an earlier one re-encoded. */
+cp_err_t gw_compare(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
 /* The normalize job (normalize.c). */
 cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei);
 /* The normalize job's dry run over data[0, len), a data set's bytes up to and with the

@@ -598,3 +598,62 @@ cp_err_t store_jobs_patient_identity(store_pg_t *pg, int64_t instance_id,
         return cp_fail(ei, CP_ENOENT, 0, "no instance %lld", (long long)instance_id);
     return err;
 }
+
+/* ---- compare ---- */
+
+typedef struct versions_ctx {
+    store_version_t *out;
+    int max, n;
+} versions_ctx_t;
+
+static bool version_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    versions_ctx_t *c = ud;
+    if (c->n == c->max)
+        return false;
+    store_version_t *v = &c->out[c->n];
+    v->id = store__num(r, 0);
+    v->version = (int)store__num(r, 1);
+    snprintf(v->ts, sizeof v->ts, "%s", PQgetvalue(r, 0, 3));
+    if (store_addr_from_hex(PQgetvalue(r, 0, 2), &v->addr) != CP_OK) {
+        *err = cp_fail(ei, CP_EIO, 0, "instance row has a malformed blob address");
+        return false;
+    }
+    c->n++;
+    return true;
+}
+
+cp_err_t store_jobs_earlier_versions(store_pg_t *pg, int64_t instance_id, store_version_t *out,
+                                     int max, int *n, cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {store__id_param(instance_id, id)};
+    versions_ctx_t c = {out, max, 0};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "SELECT o.id, o.version, encode(o.blob_address, 'hex'), o.transfer_syntax"
+        " FROM instances i JOIN instances o ON o.sop_instance_uid = i.sop_instance_uid"
+        " WHERE i.id = $1::bigint AND o.version < i.version AND o.encoding_of IS NULL"
+        " AND i.encoding_of IS NULL ORDER BY o.version DESC",
+        1, params, "listing earlier versions", version_row, &c, ei);
+    *n = c.n;
+    return err;
+}
+
+static bool bool_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    *(bool *)ud = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    return false;
+}
+
+cp_err_t store_jobs_set_encoding(store_pg_t *pg, int64_t instance_id, int64_t of, bool *done,
+                                 cp_errinfo_t *ei)
+{
+    char a[24], b[24];
+    const char *params[] = {store__id_param(instance_id, a), store__id_param(of, b)};
+    *done = false;
+    return store__pg_stream(pg, "SELECT cp_set_encoding($1::bigint, $2::bigint)", 2, params,
+                            "recording a re-encoding", bool_row, done, ei);
+}

@@ -74,6 +74,23 @@ cp_err_t store_jobs_instance_blob(store_pg_t *pg, int64_t instance_id, store_add
                                   char ts[65], cp_errinfo_t *ei);
 /* Rewrites the text of the instance's patient (name), study (accession, description) and
  * series (description). Identity keys (patient ID, issuer, UIDs) are never changed. */
+/* ---- compare: a new version against the versions before it (migration 0024) ---- */
+
+typedef struct store_version {
+    int64_t id;
+    int version;
+    store_addr_t addr;
+    char ts[65];
+} store_version_t;
+/* The versions of instance_id's SOP Instance UID before it (not re-encodings), newest
+ * first, at most max; *n how many. */
+cp_err_t store_jobs_earlier_versions(store_pg_t *pg, int64_t instance_id, store_version_t *out,
+                                     int max, int *n, cp_errinfo_t *ei);
+/* instance_id is another encoding of version row of: a receipt of it. *done false when
+ * either row changed meanwhile. */
+cp_err_t store_jobs_set_encoding(store_pg_t *pg, int64_t instance_id, int64_t of, bool *done,
+                                 cp_errinfo_t *ei);
+
 cp_err_t store_jobs_reindex_text(store_pg_t *pg, int64_t instance_id, const char *patient_name,
                                  const char *accession, const char *study_desc,
                                  const char *series_desc, cp_errinfo_t *ei);

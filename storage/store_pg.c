@@ -660,7 +660,8 @@ static cp_err_t addr_from_bytea(const char *text, store_addr_t *addr)
 }
 
 static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
-                              bool normalized, store_instance_info_t *out, cp_errinfo_t *ei)
+                              bool normalized, bool last, store_instance_info_t *out,
+                              cp_errinfo_t *ei)
 {
     slot_t *s;
     cp_err_t err = acquire(pg, &s, ei);
@@ -668,19 +669,24 @@ static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int 
         return err;
     char ver[16];
     snprintf(ver, sizeof ver, "%d", version);
-    const char *p[] = {sop_instance_uid, ver, normalized ? "true" : "false"};
+    const char *p[] = {sop_instance_uid, ver, normalized ? "true" : "false",
+                       last ? "true" : "false"};
     PGresult *r = PQexecParams(
         s->conn,
         "SELECT i.id, i.version, i.sop_class_uid, i.sop_instance_uid,"
         " coalesce(n.transfer_syntax, i.transfer_syntax), i.calling_ae,"
         " coalesce(n.blob_address, i.blob_address), coalesce(n.size, i.size)"
         " FROM (SELECT * FROM instances WHERE sop_instance_uid = $1"
-        "       AND ($2::int = 0 OR version = $2::int) ORDER BY version DESC LIMIT 1) i"
+        "       AND ($2::int = 0 OR version = $2::int)"
+        /* a version's own row before its re-encodings (0024); or its last receipt ($4) */
+        "       ORDER BY CASE WHEN $4::boolean THEN last_received_at END DESC NULLS LAST,"
+        "       CASE WHEN $4::boolean THEN id END DESC NULLS LAST,"
+        "       version DESC, encoding_of IS NOT NULL, id LIMIT 1) i"
         " LEFT JOIN normalized n ON $3::boolean AND n.instance_id = i.id"
         " AND n.blob_address IS NOT NULL"
         /* the version asked for (the newest) must be normalized: never an older one's */
         " WHERE NOT $3::boolean OR EXISTS (SELECT 1 FROM normalized m WHERE m.instance_id = i.id)",
-        3, NULL, p, NULL, NULL, 0);
+        4, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         err = result_error(s->conn, r, "finding instance", ei);
         release(pg, s);
@@ -710,13 +716,19 @@ static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int 
 cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
                                 store_instance_info_t *out, cp_errinfo_t *ei)
 {
-    return find_instance(pg, sop_instance_uid, version, false, out, ei);
+    return find_instance(pg, sop_instance_uid, version, false, false, out, ei);
+}
+
+cp_err_t store_pg_find_last_receipt(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                    store_instance_info_t *out, cp_errinfo_t *ei)
+{
+    return find_instance(pg, sop_instance_uid, version, false, true, out, ei);
 }
 
 cp_err_t store_pg_find_normalized(store_pg_t *pg, const char *sop_instance_uid, int version,
                                   store_instance_info_t *out, cp_errinfo_t *ei)
 {
-    return find_instance(pg, sop_instance_uid, version, true, out, ei);
+    return find_instance(pg, sop_instance_uid, version, true, false, out, ei);
 }
 
 static const char ls_sql[] =
@@ -729,12 +741,16 @@ static const char ls_sql[] =
     " coalesce((SELECT o.sop_instance_uid FROM instances o WHERE o.id = i.duplicate_of), ''),"
     " coalesce((SELECT string_agg(d.sop_instance_uid, ',' ORDER BY d.id) FROM instances d"
     " JOIN series de ON de.id = d.series_id JOIN studies ds ON ds.id = de.study_id"
-    " WHERE d.duplicate_of = i.id AND ds.patient_id = st.patient_id), '')"
+    " WHERE d.duplicate_of = i.id AND ds.patient_id = st.patient_id), ''),"
+    /* the same version received in other encodings (0024): on its line, not lines of their own */
+    " coalesce((SELECT string_agg(x.transfer_syntax, ',' ORDER BY x.id) FROM instances x"
+    " WHERE x.encoding_of = i.id), '')"
     " FROM instances i JOIN series se ON se.id = i.series_id"
     " JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id"
-    " WHERE $1::boolean OR i.duplicate_of IS NULL OR NOT EXISTS (SELECT 1 FROM instances o"
+    " WHERE i.encoding_of IS NULL AND ($1::boolean OR i.duplicate_of IS NULL OR NOT EXISTS"
+    " (SELECT 1 FROM instances o"
     " JOIN series oe ON oe.id = o.series_id JOIN studies os ON os.id = oe.study_id"
-    " WHERE o.id = i.duplicate_of AND os.patient_id = st.patient_id)"
+    " WHERE o.id = i.duplicate_of AND os.patient_id = st.patient_id))"
     " ORDER BY p.patient_id, p.issuer, st.study_date, st.study_uid, se.series_number,"
     " se.series_uid, NULLIF(regexp_replace(i.instance_number, '[^0-9-]', '', 'g'), '')::bigint"
     " NULLS LAST, i.sop_instance_uid, i.version";
@@ -755,6 +771,7 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
     x.size = strtoll(PQgetvalue(r, row, 23), NULL, 10);
     x.duplicate_of = PQgetvalue(r, row, 24);
     x.duplicates = PQgetvalue(r, row, 25);
+    x.encodings = PQgetvalue(r, row, 26);
     cb(ud, &x);
 }
 

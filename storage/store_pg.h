@@ -135,6 +135,10 @@ cp_err_t store_pg_find_instance(store_pg_t *pg, const char *sop_instance_uid, in
                                 store_instance_info_t *out, cp_errinfo_t *ei);
 /* The same, with the normalized data set's blob, size and transfer syntax (the original's
  * when it needed no change). CP_ENOENT also while its normalize job has not run. */
+/* The bytes received last under that UID (of that version, if not 0): a version's own
+ * row, or a re-encoding of one (migration 0024). */
+cp_err_t store_pg_find_last_receipt(store_pg_t *pg, const char *sop_instance_uid, int version,
+                                    store_instance_info_t *out, cp_errinfo_t *ei);
 cp_err_t store_pg_find_normalized(store_pg_t *pg, const char *sop_instance_uid, int version,
                                   store_instance_info_t *out, cp_errinfo_t *ei);
 
@@ -150,6 +154,7 @@ typedef struct store_ls_row {
     int64_t size;
     const char *duplicate_of; /* the representative with the same pixels, or "" */
     const char *duplicates;   /* the instances it represents, comma separated, or "" */
+    const char *encodings;    /* other transfer syntaxes this version came in, or "" */
 } store_ls_row_t;
 typedef void (*store_ls_cb)(void *ud, const store_ls_row_t *row);
 /* Calls cb for every instance ordered by patient, study, series, instance number; one
