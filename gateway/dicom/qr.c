@@ -211,8 +211,10 @@ static void audit_and_free(gw_qr_t *q, int status, const char *outcome)
         .matches = q->rq.command_field == GW_C_FIND_RQ ? q->n_results : q->n_subs,
         .completed = (int)q->completed, .failed = (int)q->failed, .warning = (int)q->warning,
         .status = status, .outcome = j->outcome};
+    /* qr_level, not level: a second `level` key, holding the peer's text, would override
+     * the line's own log level in JSON */
     CP_LOG(status < 0 ? CP_LOG_WARN : CP_LOG_INFO, "dicom.qr",
-           "event=%s assoc=%u msg_id=%u level=%s keys=%d matches=%d completed=%u failed=%u "
+           "event=%s assoc=%u msg_id=%u qr_level=%s keys=%d matches=%d completed=%u failed=%u "
            "warning=%u status=%d outcome=\"%s\"",
            q->rq.command_field == GW_C_FIND_RQ  ? "find"
            : q->rq.command_field == GW_C_GET_RQ ? "get"
@@ -588,7 +590,7 @@ static void next_sub(gw_qr_t *q)
         if (pc == 0) {
             CP_LOG(CP_LOG_WARN, "dicom.qr",
                    "event=sub_operation_failed assoc=%u why=\"no presentation context for "
-                   "the sop class and stored transfer syntax\" sop_class=%s ts=%s",
+                   "the sop class and stored transfer syntax\" sop_class=%s transfer_syntax=%s",
                    a->id, s->sop_class, s->ts);
             add_failed(q, s);
             pending_get(q);
