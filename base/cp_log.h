@@ -1,6 +1,13 @@
 /* base/cp_log.h -- one line per event to stderr, logfmt or JSON.
- * Only gateway and tools log. The message is `event=name key=value ...`; values with
- * spaces are double-quoted. Never pass PHI (names, birth dates, free text) here. */
+ * Only gateway and tools log. The message is `event=name key=value ...`: the format's own
+ * text gives the fields (spaces between them, `=`, a value may be quoted: `why="%s"`), and
+ * what every conversion prints is data, escaped so it stays inside its value, whatever it
+ * holds (issue 17): in logfmt a value is quoted when it holds anything but printable
+ * ASCII (inside quotes: \" \\ \n \r \t, \xHH for other controls and for bytes that are
+ * not UTF-8); in JSON every value is a string, bytes that are not UTF-8 read U+FFFD.
+ * One event is one line of at most 2048 bytes; a longer one is cut between characters
+ * and ends `truncated=true`. The keys ts, level and comp are the line's own: use others.
+ * Never pass PHI (names, birth dates, free text) here. */
 #ifndef CASEPORT_CP_LOG_H
 #define CASEPORT_CP_LOG_H
 #include <stdbool.h>

@@ -143,7 +143,7 @@ cp_err_t gw_compare(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *e
         bool done = false;
         err = store_jobs_set_encoding(ctx->pg, job->instance_id, earlier[i].id, &done, ei);
         if (err == CP_OK && done)
-            CP_LOG(CP_LOG_INFO, "jobs", "event=same_content instance=%lld version=%d ts=%s",
+            CP_LOG(CP_LOG_INFO, "jobs", "event=same_content instance=%lld version=%d transfer_syntax=%s",
                    (long long)job->instance_id, earlier[i].version, job->ts);
         return err;
     }

@@ -511,12 +511,16 @@ static bool run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
     job_fn fn = lookup(job->kind);
     cp_err_t err = fn != NULL ? fn(&j->ctx, job, &ei)
                               : cp_fail(&ei, CP_EUNSUPPORTED, 0, "no worker for this kind");
-    CP_LOG(err == CP_OK ? CP_LOG_DEBUG : CP_LOG_WARN, "jobs",
-           "event=%s job=%lld kind=%s instance=%lld attempt=%d%s%s", err == CP_OK ? "done" : "failed",
-           (long long)job->id, job->kind, (long long)job->instance_id, job->attempts,
-           err == CP_OK ? "" : " error=", err == CP_OK ? "" : cp_err_name(err));
-    if (err == CP_OK)
+    /* two calls, not " error=" passed as a %s: the logger escapes every argument, so an
+     * argument can no longer add a field */
+    if (err == CP_OK) {
+        CP_LOG(CP_LOG_DEBUG, "jobs", "event=done job=%lld kind=%s instance=%lld attempt=%d",
+               (long long)job->id, job->kind, (long long)job->instance_id, job->attempts);
         return true;
+    }
+    CP_LOG(CP_LOG_WARN, "jobs", "event=failed job=%lld kind=%s instance=%lld attempt=%d error=%s",
+           (long long)job->id, job->kind, (long long)job->instance_id, job->attempts,
+           cp_err_name(err));
     cp_errinfo_t ei2 = {0};
     cp_err_t fin = store_jobs_fail(j->ctx.pg, job->id, worker, cp_errinfo_msg(&ei, err),
                                    permanent(err), &ei2);

@@ -243,7 +243,8 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     err = store_jobs_set_normalized(ctx->pg, job->instance_id, job->id, &addr, size,
                                     store_blob_key_id(ctx->blobs), out_ts, c.list, c.n, how, ei);
     if (err == CP_OK)
-        CP_LOG(CP_LOG_INFO, "jobs", "event=normalized instance=%lld changes=%d ts=%s size=%llu",
+        CP_LOG(CP_LOG_INFO, "jobs",
+               "event=normalized instance=%lld changes=%d transfer_syntax=%s size=%llu",
                (long long)job->instance_id, c.n, out_ts, (unsigned long long)size);
     return err;
 }

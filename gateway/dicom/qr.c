@@ -236,8 +236,10 @@ static void audit_and_free(gw_qr_t *q, int status, const char *outcome)
         .matches = q->rq.command_field == GW_C_FIND_RQ ? q->n_results : q->n_subs,
         .completed = (int)q->completed, .failed = (int)q->failed, .warning = (int)q->warning,
         .status = status, .outcome = j->outcome};
+    /* qr_level, not level: a second `level` key, holding the peer's text, would override
+     * the line's own log level in JSON */
     CP_LOG(status < 0 ? CP_LOG_WARN : CP_LOG_INFO, "dicom.qr",
-           "event=%s assoc=%u msg_id=%u level=%s keys=%d matches=%d completed=%u failed=%u "
+           "event=%s assoc=%u msg_id=%u qr_level=%s keys=%d matches=%d completed=%u failed=%u "
            "warning=%u status=%d outcome=\"%s\"",
            q->rq.command_field == GW_C_FIND_RQ  ? "find"
            : q->rq.command_field == GW_C_GET_RQ ? "get"
@@ -607,7 +609,7 @@ static uint8_t sub_pc(const gw__assoc_t *a, const sub_t *s, bool *copy)
 static void fail_sub(gw_qr_t *q, const sub_t *s, const char *why)
 {
     CP_LOG(CP_LOG_WARN, "dicom.qr",
-           "event=sub_operation_failed assoc=%u sop=%s sop_class=%s ts=%s why=\"%s\"",
+           "event=sub_operation_failed assoc=%u sop=%s sop_class=%s transfer_syntax=%s why=\"%s\"",
            q->a->id, s->sop_instance, s->sop_class, s->ts, why);
     bool first = q->failed == 0;
     add_failed(q, s);

@@ -11,6 +11,7 @@ work=$(mktemp -d /tmp/caseport-e2e.XXXXXX)
 chmod 0755 "$work"
 own_cluster=""
 serve_pid=""
+serve_from=1  # the first line of serve.log the running caseport wrote
 bg_pids=()  # helpers a test starts (e.g. a reference storescp), killed at exit
 
 log() { printf '# %s\n' "$*" >&2; }
@@ -97,15 +98,17 @@ e2e_setup() {
   "$CASEPORT" keygen --config "$work/caseport.conf" >/dev/null
 }
 
-# Starts caseport and waits for its listening line; sets $port.
+# Starts caseport and waits for its listening line (logfmt or JSON); sets $port.
 e2e_start() {
   local before=0  # a second start in one test must not read the first one's port
   [ -f "$work/serve.log" ] && before=$(wc -l <"$work/serve.log")
+  serve_from=$((before + 1))  # e2e_stop reads this run's lines only
   "$CASEPORT" serve --config "$work/caseport.conf" 2>>"$work/serve.log" &
   serve_pid=$!
   for _ in $(seq 1 200); do
     port=$(tail -n "+$((before + 1))" "$work/serve.log" |
-      sed -n 's/.*event=listening .* port=\([0-9]*\).*/\1/p' | tail -n 1)
+      sed -n -e 's/.*event=listening .* port=\([0-9]*\).*/\1/p' \
+        -e 's/.*"event":"listening".*"port":"\([0-9]*\)".*/\1/p' | tail -n 1)
     [ -n "$port" ] && return 0
     kill -0 "$serve_pid" 2>/dev/null || die "caseport serve exited: $(tail -n 3 "$work/serve.log")"
     sleep 0.05
@@ -120,7 +123,9 @@ e2e_stop() {
   wait "$serve_pid" || rc=$?
   serve_pid=""
   [ $rc -eq 0 ] || die "caseport serve exited with $rc"
-  grep -q 'event=stopped clean=yes' "$work/serve.log" || die "caseport did not stop cleanly"
+  tail -n "+$serve_from" "$work/serve.log" |
+    grep -qE 'event=stopped clean=yes|"event":"stopped","clean":"yes"' ||
+    die "caseport did not stop cleanly"
 }
 
 cp_cli() { "$CASEPORT" "$@" --config "$work/caseport.conf"; }

@@ -38,6 +38,12 @@ wait $h2 || die "held association 2 was not released properly"
 echoscu_to >/dev/null 2>&1 || die "echoscu failed after the held associations ended"
 log "max_associations enforced with a transient rejection"
 
+# Log injection (issue 17): a calling AE title holding quotes is one value in the log, and
+# the field it tries to forge is no field at all (checked below, after the JSON run).
+forged='X" role="admin'
+echoscu -aet "$forged" -aec CASEPORT 127.0.0.1 "$port" >/dev/null 2>&1 ||
+  die "echoscu with a quoting calling AE title failed"
+
 # Every association asked for is recorded, with the peer's implementation and outcome.
 e2e_stop
 q() { sql "SELECT count(*) FROM associations WHERE $1"; }
@@ -47,3 +53,14 @@ q() { sql "SELECT count(*) FROM associations WHERE $1"; }
   die "the rejected association is not recorded"
 [ "$(q "outcome = 'rejected: max_associations reached'")" = 1 ] || die "the over-limit rejection is not recorded"
 [ "$(q "calling_ae = 'RAWPEER' AND outcome = 'released'")" = 2 ] || die "the held associations are not recorded"
+
+# The same in JSON: serve again with [log] format = json (the [log] section is the config's
+# last), then read every line of both runs as logfmt and JSON readers would.
+printf 'format = json\n' >>"$work/caseport.conf"
+e2e_start
+echoscu -aet "$forged" -aec CASEPORT 127.0.0.1 "$port" >/dev/null 2>&1 ||
+  die "echoscu with a quoting calling AE title failed (JSON log)"
+e2e_stop
+/usr/bin/python3 "$SRC/tests/e2e/logcheck.py" "$work/serve.log" calling_ae "$forged" role ||
+  die "the forged calling AE title broke the log"
+log "a calling AE title with quotes stays one field in logfmt and JSON"

@@ -24,3 +24,6 @@ target_include_directories(fuzz_http PRIVATE ${PROJECT_SOURCE_DIR}/gateway/http 
 target_link_libraries(fuzz_http PRIVATE cp_config cp_storage PkgConfig::LIBUV)
 cp_fuzz(json SOURCES ${PROJECT_SOURCE_DIR}/gateway/http/json_text.c LIBS cp_base PkgConfig::JANSSON)
 target_include_directories(fuzz_json PRIVATE ${PROJECT_SOURCE_DIR}/gateway/http)
+cp_fuzz(log SOURCES ${PROJECT_SOURCE_DIR}/base/cp_log.c ${PROJECT_SOURCE_DIR}/base/cp_utf8.c
+  LIBS cp_base PkgConfig::JANSSON)
+target_include_directories(fuzz_log PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit/base)
