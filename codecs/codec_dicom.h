@@ -84,6 +84,9 @@ typedef struct codec_dshdr_fields {
     uint64_t pixel_data_offset;               /* offset of its tag in the (inflated) data set */
     uint32_t pixel_data_length;               /* its value length; 0xFFFFFFFF: encapsulated */
     uint8_t pixel_data_header;                /* bytes of its tag, VR and length (8 or 12) */
+    bool pixel_data_ow;                       /* its VR is OW (explicit VR data sets only):
+                                               * in Big Endian its bytes are swapped in pairs
+                                               * whatever Bits Allocated says */
     uint16_t rows, columns;                   /* (0028,0010), (0028,0011); 0 if absent */
     uint16_t bits_allocated;                  /* (0028,0100) */
     uint16_t samples_per_pixel;               /* (0028,0002) */

@@ -290,6 +290,7 @@ static cp_err_t on_header(codec_dshdr_t *p)
         p->f.pixel_data_offset = at;
         p->f.pixel_data_length = len;
         p->f.pixel_data_header = (uint8_t)(p->offset - at);
+        p->f.pixel_data_ow = !implicit && p->hb[4] == 'O' && p->hb[5] == 'W';
         p->phase = P_DONE;
         return CP_OK;
     }

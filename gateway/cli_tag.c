@@ -1,6 +1,7 @@
 /* gateway/cli_tag.c -- `caseport tag`: one value of a stored instance by path, read from
  * the encrypted store up to Pixel Data (never the pixels), through the data set
  * re-encoder into memory, where the path is followed. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,67 @@ static cp_err_t read_header(const conf_t *conf, store_pg_t *pg, const store_inst
     return err;
 }
 
+static uint64_t le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* One binary number of VR vr at p (Explicit VR LE, as the re-encoder writes it). */
+static void print_number(const char *vr, const uint8_t *p)
+{
+    if (memcmp(vr, "US", 2) == 0 || memcmp(vr, "UL", 2) == 0 || memcmp(vr, "UV", 2) == 0)
+        printf("%llu", (unsigned long long)le(p, vr[1] == 'S' ? 2 : vr[1] == 'L' ? 4 : 8));
+    else if (memcmp(vr, "SS", 2) == 0)
+        printf("%d", (int16_t)le(p, 2));
+    else if (memcmp(vr, "SL", 2) == 0)
+        printf("%ld", (long)(int32_t)le(p, 4));
+    else if (memcmp(vr, "SV", 2) == 0)
+        printf("%lld", (long long)(int64_t)le(p, 8));
+    else if (memcmp(vr, "FL", 2) == 0) {
+        uint32_t u = (uint32_t)le(p, 4);
+        float f;
+        memcpy(&f, &u, sizeof f);
+        printf("%.9g", f);
+    } else if (memcmp(vr, "FD", 2) == 0) {
+        uint64_t u = le(p, 8);
+        double d;
+        memcpy(&d, &u, sizeof d);
+        printf("%.17g", d);
+    } else { /* AT: a tag, group then element */
+        printf("(%04X,%04X)", (unsigned)le(p, 2), (unsigned)le(p + 2, 2));
+    }
+}
+
+/* Binary numbers and tags as people read them, several values backslash-separated as
+ * DICOM writes text values: false when vr is not one of them. */
+static bool print_numbers(const codec_elem_t *e)
+{
+    static const struct { const char *vr; int size; } numeric[] = {
+        {"US", 2}, {"SS", 2}, {"UL", 4}, {"SL", 4}, {"FL", 4},
+        {"FD", 8}, {"AT", 4}, {"UV", 8}, {"SV", 8}};
+    for (size_t i = 0; i < CP_ARRAY_LEN(numeric); i++) {
+        if (memcmp(e->vr, numeric[i].vr, 2) != 0)
+            continue;
+        uint32_t size = (uint32_t)numeric[i].size;
+        if (e->len % size != 0)
+            return false; /* malformed: shown as bytes */
+        for (uint32_t at = 0; at < e->len; at += size) {
+            printf("%s", at ? "\\" : "");
+            print_number(e->vr, e->value + at);
+        }
+        printf("\n");
+        return true;
+    }
+    return false;
+}
+
 static void print_value(const codec_elem_t *e)
 {
+    if (print_numbers(e))
+        return;
     if (memcmp(e->vr, "SQ", 2) == 0) {
         printf("SQ\n");
         return;

@@ -242,6 +242,42 @@ static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_
  * (Explicit VR Big Endian swapped per Bits Allocated), samples interleaved (Planar
  * Configuration 1 reordered, YBR_FULL_422 given its full chroma), padding after the last
  * frame left out. 1-bit data come as one packed piece. */
+typedef struct pair_carry {
+    bool ow_be;     /* the bytes come swapped in pairs */
+    bool have;      /* a pair was split: its second byte (in order) is next */
+    uint8_t next;
+} pair_carry_t;
+
+/* One frame's len bytes in order: as stored, or, for 8-bit pixels in a Big Endian OW
+ * value, each pair swapped back, one byte carried to the next frame when len is odd. */
+static cp_err_t read_frame(from_t *s, pair_carry_t *c, uint8_t *out, size_t len,
+                           cp_errinfo_t *ei)
+{
+    if (!c->ow_be)
+        return codec_read_exact(read_from, s, out, len, "the pixel data", ei);
+    size_t at = 0;
+    if (c->have && len > 0) {
+        out[at++] = c->next;
+        c->have = false;
+    }
+    size_t whole = (len - at) & ~(size_t)1;
+    cp_err_t err = codec_read_exact(read_from, s, out + at, whole, "the pixel data", ei);
+    for (size_t i = at; err == CP_OK && i + 1 < at + whole; i += 2) {
+        uint8_t t = out[i];
+        out[i] = out[i + 1];
+        out[i + 1] = t;
+    }
+    at += whole;
+    uint8_t pair[2];
+    if (err == CP_OK && at < len &&
+        (err = codec_read_exact(read_from, s, pair, 2, "the pixel data", ei)) == CP_OK) {
+        out[at] = pair[1];
+        c->next = pair[0];
+        c->have = true;
+    }
+    return err;
+}
+
 cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
                                const codec_dshdr_fields_t *f, codec_enc_t enc, codec_frame_cb cb,
                                void *ud, cp_errinfo_t *ei)
@@ -262,12 +298,15 @@ cp_err_t gw_jobs_native_frames(const gw_ctx_t *ctx, const store_addr_t *addr,
     }
     uint8_t *buf = cp_xmalloc(frame), *tmp = NULL;
     size_t word = big && f->bits_allocated > 8 ? f->bits_allocated / 8 : 1;
+    /* 8-bit pixels in an OW value (as DCMTK writes them) come swapped in pairs in Big
+     * Endian, a pair across two frames when a frame's size is odd */
+    pair_carry_t carry = {.ow_be = big && f->bits_allocated <= 8 && f->pixel_data_ow};
     size_t bytes = f->bits_allocated / 8, samples = f->samples_per_pixel;
     bool planar = f->planar_configuration == 1 && samples > 1 && bytes > 0 && !sub422;
     if (planar || sub422)
         tmp = cp_xmalloc(full);
     for (uint64_t k = 0; k < frames && err == CP_OK; k++) {
-        if ((err = codec_read_exact(read_from, &s, buf, frame, "the pixel data", ei)) != CP_OK)
+        if ((err = read_frame(&s, &carry, buf, frame, ei)) != CP_OK)
             break;
         for (size_t i = 0; word > 1 && i + word <= frame; i += word)
             for (size_t j = 0; j < word / 2; j++) {
@@ -458,7 +497,15 @@ static cp_err_t run_pixel_hash(const gw_ctx_t *ctx, const store_job_t *job, cp_e
         return store_jobs_set_pixel_hash(ctx->pg, job->instance_id, NULL, note, NULL, ei);
     uint8_t hash[32];
     bool decoded;
-    if ((err = gw_jobs_pixel_digest(ctx, &addr, &f, ts, hash, &decoded, ei)) != CP_OK)
+    err = gw_jobs_pixel_digest(ctx, &addr, &f, ts, hash, &decoded, ei);
+    if (err == CP_EPARSE || err == CP_EUNSUPPORTED) {
+        /* pixels that cannot be decoded (a corrupt code stream) have no hash: said, not a
+         * dead job another attempt would only repeat */
+        char why[200];
+        snprintf(why, sizeof why, "the pixels cannot be decoded: %s", cp_errinfo_msg(ei, err));
+        return store_jobs_set_pixel_hash(ctx->pg, job->instance_id, NULL, why, NULL, ei);
+    }
+    if (err != CP_OK)
         return err;
     int64_t rep = 0;
     err = store_jobs_set_pixel_hash(ctx->pg, job->instance_id, hash, NULL, &rep, ei);

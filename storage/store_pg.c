@@ -659,6 +659,31 @@ static cp_err_t addr_from_bytea(const char *text, store_addr_t *addr)
     return store_addr_from_hex(text + 2, addr);
 }
 
+/* Why the instance (p: its UID and version) has no normalized copy, from its normalize
+ * job: CP_ENOENT with the job's state and reason, or CP_OK when there is nothing to say. */
+static cp_err_t why_not_normalized(PGconn *conn, const char *const *p, cp_errinfo_t *ei)
+{
+    PGresult *r = PQexecParams(
+        conn,
+        "SELECT j.state, coalesce(j.last_error, '') FROM instances i"
+        " JOIN jobs j ON j.instance_id = i.id AND j.kind = 'normalize'"
+        " WHERE i.sop_instance_uid = $1 AND ($2::int = 0 OR i.version = $2::int)"
+        " AND i.encoding_of IS NULL ORDER BY i.version DESC, j.id DESC LIMIT 1",
+        2, NULL, p, NULL, NULL, 0);
+    cp_err_t err = CP_OK;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        const char *state = PQgetvalue(r, 0, 0), *why = PQgetvalue(r, 0, 1);
+        if (strcmp(state, "dead") == 0)
+            err = cp_fail(ei, CP_ENOENT, 0, "no normalized copy: normalizing it failed: %s",
+                          why[0] ? why : "no reason kept");
+        else if (strcmp(state, "done") != 0)
+            err = cp_fail(ei, CP_ENOENT, 0, "no normalized copy yet: its normalize job is %s%s%s",
+                          state, why[0] ? " after an error: " : "", why);
+    }
+    PQclear(r);
+    return err;
+}
+
 static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int version,
                               bool normalized, bool last, store_instance_info_t *out,
                               cp_errinfo_t *ei)
@@ -694,7 +719,10 @@ static cp_err_t find_instance(store_pg_t *pg, const char *sop_instance_uid, int 
     }
     if (PQntuples(r) == 0) {
         PQclear(r);
+        err = normalized ? why_not_normalized(s->conn, p, ei) : CP_OK;
         release(pg, s);
+        if (err != CP_OK)
+            return err;
         return cp_fail(ei, CP_ENOENT, 0, "no %sinstance with that SOP Instance UID%s",
                        normalized ? "normalized " : "", version ? " and version" : "");
     }

@@ -131,10 +131,34 @@ static char *read_file(const char *path, size_t max, size_t *len)
     return buf;
 }
 
+static bool take_subspecialty(void *ud, const store_condition_t *d)
+{
+    snprintf(ud, 64, "%s", d->subspecialty);
+    return true;
+}
+
+/* The subspecialty of condition code, unless one was named: CP_ENOENT for an unknown
+ * code, as the API answers it. */
+static cp_err_t condition_subspecialty(store_pg_t *pg, const char *code, const char **sub,
+                                       char buf[64], cp_errinfo_t *ei)
+{
+    if (code == NULL)
+        return CP_OK;
+    buf[0] = '\0';
+    cp_err_t err = store_cases_conditions(pg, code, take_subspecialty, buf, ei);
+    if (err == CP_ENOENT || (err == CP_OK && buf[0] == '\0'))
+        return cp_fail(ei, CP_EINVAL, 0, "no condition %s (the API's GET /api/v1/conditions "
+                                         "lists them)", code);
+    if (err == CP_OK && *sub == NULL)
+        *sub = buf;
+    return err;
+}
+
 static int case_new(const char *cmd, int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG, *patient = NULL, *birth = "", *sex = "";
     const char *condition = NULL, *sub = NULL, *opinion = NULL, *opinion_file = NULL;
+    const char *condition_code = NULL;
     const char *navigator = NULL, *account = NULL;
     const cli_opt_t opts[] = {
         {"config", &config, NULL, "configuration file"},
@@ -143,6 +167,8 @@ static int case_new(const char *cmd, int argc, char **argv)
         {"birth-date", &birth, NULL, "YYYYMMDD"},
         {"sex", &sex, NULL, "M, F or O"},
         {"condition", &condition, NULL, "what the second opinion is about"},
+        {"condition-code", &condition_code, NULL,
+         "a seeded condition (glioma, dementia, ...): its subspecialty and questionnaire"},
         {"subspecialty", &sub, NULL, "e.g. neuro-oncology, multiple-sclerosis, dementia"},
         {"first-opinion", &opinion, NULL, "the first opinion's summary (a case needs one)"},
         {"first-opinion-file", &opinion_file, NULL, "... read from a text file"},
@@ -151,10 +177,10 @@ static int case_new(const char *cmd, int argc, char **argv)
     int rc = cli_parse(argc, argv, "Open a case; prints its token, e.g. CP-7K3M-9Q.", opts);
     if (rc >= 0)
         return rc;
-    if (patient == NULL || condition == NULL || sub == NULL ||
+    if (patient == NULL || condition == NULL || (sub == NULL && condition_code == NULL) ||
         (opinion == NULL) == (opinion_file == NULL))
-        return usage(cmd, "--patient-name, --condition, --subspecialty and one of "
-                          "--first-opinion and --first-opinion-file are required");
+        return usage(cmd, "--patient-name, --condition, --subspecialty or --condition-code, "
+                          "and one of --first-opinion and --first-opinion-file are required");
     if (birth[0] && (strlen(birth) != 8 || strspn(birth, "0123456789") != 8))
         return usage(cmd, "--birth-date is YYYYMMDD");
     if (sex[0] && strcmp(sex, "M") && strcmp(sex, "F") && strcmp(sex, "O"))
@@ -170,7 +196,10 @@ static int case_new(const char *cmd, int argc, char **argv)
     }
     cp_errinfo_t ei = {0};
     bool known = false;
-    cp_err_t err = store_cases_subspecialty_known(pg, sub, &known, &ei);
+    char sub_buf[64];
+    cp_err_t err = condition_subspecialty(pg, condition_code, &sub, sub_buf, &ei);
+    if (err == CP_OK)
+        err = store_cases_subspecialty_known(pg, sub, &known, &ei);
     if (err == CP_OK && !known)
         err = cp_fail(&ei, CP_EINVAL, 0, "unknown subspecialty %s", sub);
     store_account_t nav = {0};
@@ -187,6 +216,7 @@ static int case_new(const char *cmd, int argc, char **argv)
     }
     store_case_new_t n = {.patient_name = patient, .birth_date = birth, .sex = sex,
                           .condition = condition, .subspecialty = sub,
+                          .condition_code = condition_code,
                           .first_opinion = text ? text : opinion, .navigator_id = nav.id,
                           .patient_account_id = pat.id};
     char token[CASE_TOKEN_LEN + 1];

@@ -110,9 +110,10 @@ def main():
         want = got if got in wants else wants[0]
         if got == want:
             same += 1
-        elif not got and state == "dead" and error.startswith("JPEG 2000:") and openjpeg_refuses(f):
-            refused_alike += 1
-            print("%s: refused as opj_decompress refuses it: %s" % (name, error))
+        elif (not got and note.startswith("the pixels cannot be decoded: JPEG 2000:")
+              and state == "done" and openjpeg_refuses(f)):
+            refused_alike += 1  # noted, not a dead job: another attempt would repeat it
+            print("%s: refused as opj_decompress refuses it: %s" % (name, note))
         else:
             problems.append("%s (%s): caseport %s %s %s %s" % (name, ts, got or "-", note, state, error))
     print("pixels: %d equal to pydicom's, %d refused as OpenJPEG refuses them, %d not "

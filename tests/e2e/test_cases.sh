@@ -32,7 +32,16 @@ tok=$(cp_cli case new --patient pat --patient-name "Doe^Jane" --birth-date 19600
   die "not a case token: $tok"
 tok2=$(cp_cli case new --patient-name "Roe^Rick" --condition "relapsing MS" \
   --subspecialty multiple-sclerosis --first-opinion "RRMS" --navigator nina) || die "second case"
-log "accounts and two cases opened: $tok, $tok2"
+# by condition code, as the API takes it: the condition's subspecialty
+tok3=$(cp_cli case new --patient-name "Poe^Ed" --condition "dementia, second opinion" \
+  --condition-code dementia --first-opinion "probable AD" --navigator nina) || die "a case by condition code"
+[ "$(sql "SELECT condition_code || '|' || subspecialty FROM cases WHERE token = '$tok3'")" = \
+  "dementia|$(sql "SELECT subspecialty FROM conditions WHERE code = 'dementia'")" ] ||
+  die "the condition code did not give the case its condition and subspecialty"
+out=$(cp_cli case new --patient-name "Poe^Ed" --condition x --condition-code nonsense --first-opinion y 2>&1) &&
+  die "an unknown condition code was accepted"
+grep -q "no condition nonsense" <<<"$out" || die "an unknown condition code: $out"
+log "accounts and cases opened: $tok, $tok2, $tok3 (by condition code)"
 
 # typed in lower case without hyphens, the token still finds the case
 lower=$(printf '%s' "${tok#CP-}" | tr -d '-' | tr 'A-Z' 'a-z')

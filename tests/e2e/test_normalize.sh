@@ -188,8 +188,14 @@ ren=$(uid "$work/ct-renamed.dcm")
 [ "$(cp_cli tag --sop "$ren" --normalized --path 0400,0561[0].0400,0565)" = COERCE ] || die "caseport tag: the reason"
 [ "$(cp_cli tag --sop "$(uid "$c/chrGerm.dcm")" --normalized --path 0010,0010)" = "Äneas^Rüdiger" ] ||
   die "caseport tag: chrGerm's name in UTF-8"
-[ "$(cp_cli tag --sop "$(uid "$d/MR_small_bigendian.dcm")" --path 0028,0010)" = 4000 ] ||
-  die "caseport tag: Rows of the big endian original as hex (0x0040, little endian)"
+[ "$(cp_cli tag --sop "$(uid "$d/MR_small_bigendian.dcm")" --path 0028,0010)" = 64 ] ||
+  die "caseport tag: Rows of the big endian original is not 64"
+# binary numbers as numbers, as dcmdump writes them: US, SS, SL, FL, FD
+for want in "0028,0100=16" "0019,1011=2" "0019,1002=912" "0027,1041=-77.2040634" \
+            "0023,1070=862399761.11107898"; do
+  got=$(cp_cli tag --sop "$ren" --path "${want%%=*}")
+  [ "$got" = "${want#*=}" ] || die "caseport tag ${want%%=*}: $got, not ${want#*=}"
+done
 rc=0; cp_cli tag --sop "$ren" --path 0010,9999 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || die "caseport tag: a missing attribute exits $rc, not 1"
 rc=0; cp_cli tag --sop "$ren" --path 10,10 2>/dev/null || rc=$?
@@ -218,6 +224,29 @@ copy_blob=$(sql "SELECT encode(n.blob_address, 'hex') FROM normalized n JOIN ins
 sql "DELETE FROM instances WHERE sop_instance_uid = '$ren'" >/dev/null
 [ "$(sql "SELECT refcount FROM blobs WHERE address = '\\x$copy_blob'")" = 0 ] || die "the copy's blob reference was not given back"
 log "removing an instance gives its normalized copy's blob reference back"
+# 8-bit RGB whose pixels are an OW value of odd length, sent as Explicit VR Big Endian
+# (storescu converts it: every pair of bytes swapped, one pair across the frame's end):
+# normalized to the same pixels, not a dead job
+odd=$d/SC_rgb_small_odd.dcm
+printf '[[TransferSyntaxes]]\n[TS]\nTransferSyntax1 = 1.2.840.10008.1.2.2\n[[PresentationContexts]]\n[PC]\n%s\n[[Profiles]]\n[ONE]\nPresentationContexts = PC\n' \
+  "PresentationContext1 = $(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" class "$odd")\\TS" >"$work/be.cfg"
+storescu -aet E2E -aec CASEPORT -xf "$work/be.cfg" ONE 127.0.0.1 "$port" "$odd" >/dev/null 2>&1 ||
+  die "storing SC_rgb_small_odd as big endian failed"
+sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
+  die "normalizing 8-bit RGB sent as big endian: $(sql "SELECT last_error FROM jobs WHERE state <> 'done'")"
+export_both "$odd" rgbbe
+[ "$(compare "$odd" "$work/rgbbe.norm.dcm")" = same ] || die "8-bit RGB from big endian: not the same data set"
+log "8-bit RGB in an odd-length OW value, sent as big endian: normalized, the same pixels"
+
+# no normalized copy: export says why, from the normalize job
+u=$(uid "$odd")
+sql "DELETE FROM normalized WHERE instance_id = (SELECT id FROM instances WHERE sop_instance_uid = '$u');
+     UPDATE jobs SET state = 'dead', last_error = 'a reason kept by the job'
+      WHERE kind = 'normalize' AND instance_id = (SELECT id FROM instances WHERE sop_instance_uid = '$u')" >/dev/null
+out=$(cp_cli export --sop "$u" --normalized --out "$work/none.dcm" 2>&1) && die "export of a missing copy succeeded"
+grep -q "no normalized copy: normalizing it failed: a reason kept by the job" <<<"$out" ||
+  die "export --normalized does not say why: $out"
+log "export --normalized without a copy says why: $out"
 # the jobs' results went with their batches, never one by one after a failed batch
 ! grep -q 'event=batch_not_finished' "$work/serve.log" ||
   die "a batch of job results failed: $(grep -m1 'event=batch_not_finished' "$work/serve.log")"
