@@ -527,7 +527,7 @@ function renderRecordsStatus(c, requests, records) {
   const others = records.filter((r) => notCasePatient(r.patient, c));
   if (others.length) {
     const w = el("li", `${plural(others.length, "study", "studies")} of another patient than the case's (` +
-      [...new Set(others.map((r) => pnDisplay(r.patient.name)))].join(", ") + "): check before the records are complete.");
+      [...new Set(others.map((r) => pnDisplay(r.patient.name)))].join(", ") + "): check that it belongs here.");
     w.className = "warn";
     waiting.append(w);
   }
@@ -577,6 +577,7 @@ async function recordsMove(token, from, steps, received) {
     say(state === "records_complete" ? "The records are marked complete." : "The records clock has started.");
   } catch (e) { say(e.message); }
   await refresh(token);
+  if (location.hash === "#case/" + encodeURIComponent(token)) $("records-status-h").focus(); // its button is gone
 }
 
 // ---- asking a provider for records (the case's navigator) ----
@@ -1174,6 +1175,7 @@ function decideForm(t, label, decision, token, withToken) {
       await api("POST", "/triage/" + t.item, body);
       await showTriage(false);
       say(`Item ${t.item}: ${decision === "attach" ? "attached to " + target : "rejected"}.`);
+      $("triage-h").focus(); // the item and its form are gone: the queue's heading, not the page's top
     } catch (e) { say(e.message); }
   });
   return form;

@@ -350,6 +350,7 @@ async function triage() {
   await attach.click();
   await statusSays(`attached to ${arg.candidate}`);
   await until("the conflict gone", async () => (await conflict.count()) === 0);
+  check(await focused(page.locator("#triage-h")), "after the decision the focus is not on the queue's heading");
 
   // the study nothing matched: no candidate, attached by the case's token
   const other = item("Kim Kilo");
@@ -395,7 +396,7 @@ async function caseRecords() {
   check(summary === "3 studies received: 2 from St Mary, 1 from ANYPACS. The records clock has not started: the case is still registered.",
     `the records status: ${summary}`);
   const warned = await page.locator("#records-waiting").innerText();
-  check(warned === "1 study of another patient than the case's (Kim Kilo): check before the records are complete.",
+  check(warned === "1 study of another patient than the case's (Kim Kilo): check that it belongs here.",
     `the study of another patient, said beside the records status: ${warned}`);
   check(!(await page.locator("#opinion-form").isVisible()), "a navigator is offered the opinion editor");
   await forPeople("case page (navigator)");
@@ -404,6 +405,7 @@ async function caseRecords() {
 
   await page.getByRole("button", { name: "Mark records complete" }).click();
   await statusSays("The records are marked complete.");
+  await until("the focus on the records status", () => focused(page.locator("#records-status-h")));
   await until("the records complete", async () => (await facts()).State === "records_complete", async () => JSON.stringify(await facts()));
   check((await facts()).Records === "Met; 3 studies received", `the records clock: ${(await facts()).Records}`);
   check((await text("#records-summary")).endsWith("The records are complete, in time."), `after: ${await text("#records-summary")}`);
