@@ -173,7 +173,8 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
     " date_part('epoch', c.collecting_at)::bigint,"                                              \
     " date_part('epoch', c.records_done_at)::bigint,"                                            \
     " date_part('epoch', c.published_at)::bigint, date_part('epoch', c.paused_at)::bigint,"     \
-    " c.paused_seconds, coalesce(c.condition_code, '')"
+    " c.paused_seconds, coalesce(c.condition_code, ''),"                                         \
+    " (SELECT count(*) FROM case_records r WHERE r.case_id = c.id)"
 #define CASE_FROM                                                                                \
     " FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"                                \
     " LEFT JOIN accounts s ON s.id = c.specialist_id"
@@ -203,6 +204,7 @@ static void case_from(PGresult *r, int i, store_case_row_t *o)
     o->paused_at = store__num_at(r, i, 17);
     o->paused_seconds = store__num_at(r, i, 18);
     copy(o->condition_code, sizeof o->condition_code, PQgetvalue(r, i, 19));
+    o->records_received = store__num_at(r, i, 20);
 }
 
 typedef struct case_ctx {
@@ -272,7 +274,7 @@ static bool page_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     for (int i = 0; i < n; i++) {
         store_case_row_t row;
         case_from(r, i, &row);
-        c->total = store__num_at(r, i, 20);
+        c->total = store__num_at(r, i, 21);
         if (!c->cb(c->ud, &row))
             return false;
     }
@@ -547,11 +549,39 @@ static bool record_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     (void)err;
     (void)ei;
     record_ctx_t *c = ud;
-    store_case_record_t x = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-                             PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
-                             strtod(PQgetvalue(r, 0, 5), NULL)};
+    store_case_record_t x = {.study_uid = PQgetvalue(r, 0, 0),
+                             .matched_by = PQgetvalue(r, 0, 1),
+                             .detail = PQgetvalue(r, 0, 2),
+                             .at = PQgetvalue(r, 0, 3),
+                             .modality_count = PQgetvalue(r, 0, 4),
+                             .confidence = strtod(PQgetvalue(r, 0, 5), NULL)};
+    const char **f[] = {&x.patient.patient_id, &x.patient.issuer,  &x.patient.name,
+                        &x.patient.birth_date, &x.patient.sex,     &x.study.study_date,
+                        &x.study.description,  &x.study.accession, &x.study.modalities,
+                        &x.calling_ae,         &x.received_at,     &x.provider};
+    for (int i = 0; i < 12; i++)
+        *f[i] = PQgetvalue(r, 0, 6 + i);
+    x.study.series = store__num(r, 18);
+    x.study.instances = store__num(r, 19);
+    x.request_id = store__num(r, 20);
     return c->cb(c->ud, &x);
 }
+
+/* A study's modalities, series and current instances, for people to recognise it by
+ * (s: the studies row). */
+#define STUDY_MODALITIES                                                                           \
+    " coalesce((SELECT string_agg(DISTINCT e.modality, ', ') FROM series e"                        \
+    "   WHERE e.study_id = s.id AND e.modality <> ''), '')"
+#define STUDY_COUNTS                                                                               \
+    " (SELECT count(*) FROM series e WHERE e.study_id = s.id),"                                    \
+    " (SELECT count(*) FROM series e JOIN current_instances i ON i.series_id = e.id"               \
+    "   WHERE e.study_id = s.id)"
+/* The first instance of study s: who sent it, to whom, when (the lateral f). */
+#define STUDY_FIRST                                                                                \
+    " LEFT JOIN LATERAL (SELECT i.calling_ae, i.called_ae, i.received_at FROM series e"            \
+    "   JOIN instances i ON i.series_id = e.id WHERE e.study_id = s.id ORDER BY i.id"              \
+    "   LIMIT 1) f ON true"
+#define UTC_TEXT(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_cb cb, void *ud,
                              cp_errinfo_t *ei)
@@ -561,12 +591,17 @@ cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_
     record_ctx_t c = {cb, ud};
     static const store__named_t st = {
         15, "cp_api_records",
-        "SELECT s.study_uid, r.matched_by, r.detail,"
-        " to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "SELECT s.study_uid, r.matched_by, r.detail, " UTC_TEXT("r.at") ","
         " (SELECT string_agg(m || ' x' || n, ' ') FROM (SELECT e.modality AS m, count(*) AS n"
         "   FROM series e JOIN current_instances i ON i.series_id = e.id"
         "   WHERE e.study_id = s.id GROUP BY e.modality ORDER BY 1) k),"
-        " r.confidence FROM case_records r JOIN studies s ON s.id = r.study_id"
+        " r.confidence, p.patient_id, p.issuer, p.name, p.birth_date, p.sex, s.study_date,"
+        " s.description, s.accession," STUDY_MODALITIES ", coalesce(f.calling_ae, ''),"
+        " coalesce(" UTC_TEXT("f.received_at") ", ''), coalesce(q.provider, ''),"
+        STUDY_COUNTS ", coalesce(r.request_id, 0)"
+        " FROM case_records r JOIN studies s ON s.id = r.study_id"
+        " JOIN patients p ON p.id = s.patient_id"
+        " LEFT JOIN records_requests q ON q.id = r.request_id" STUDY_FIRST
         " WHERE r.case_id = $1::bigint ORDER BY r.id"};
     return store__pg_stream_named(pg, &st, 1, params, "listing a case's records", record_row, &c,
                                   ei);
@@ -593,20 +628,71 @@ static bool triage_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     const char **p[] = {&t.patient.patient_id, &t.patient.issuer, &t.patient.name,
                         &t.patient.birth_date, &t.patient.sex,  &t.other.patient_id,
                         &t.other.issuer,       &t.other.name,   &t.other.birth_date,
-                        &t.other.sex};
-    for (int i = 0; i < 10; i++)
+                        &t.other.sex,          &t.study.study_date, &t.study.description,
+                        &t.study.accession,    &t.study.modalities, &t.other_case,
+                        &t.candidates_json};
+    for (int i = 0; i < 16; i++)
         *p[i] = PQgetvalue(r, 0, 8 + i);
     t.has_other = !PQgetisnull(r, 0, 15);
+    t.study.series = store__num(r, 24);
     return c->cb(c->ud, &t);
 }
+
+/* The cases an open triage item t (its study s, the study's record p, its first instance
+ * f) could be attached to, one row each (x: case_id, kind, why, rank), before they are
+ * ordered and limited. Routing's candidates first (cp_route_study in 0022 put them in
+ * t.candidates: by open records requests, or the case whose AE title the study was sent
+ * to), then the open requests that asked for the study's MRN and issuer of another sender,
+ * then the open cases whose patient has the study's name and no other birth date (the
+ * comparison of cp_people_differ). */
+#define TRIAGE_REQUEST_MATCHES(q)                                                                  \
+    " (cp_request_mrn(" q ", p.patient_id, p.issuer, p.issuer_from, f.calling_ae)"                 \
+    "  OR (" q ".patient_name <> '' AND " q ".birth_date <> ''"                                    \
+    "      AND cp_name_key(" q ".patient_name) = cp_name_key(p.name)"                              \
+    "      AND " q ".birth_date = p.birth_date))"
+#define TRIAGE_CANDIDATES                                                                          \
+    " SELECT cc.id AS case_id, CASE WHEN cc.id = t.other_case THEN 'sent_to' ELSE 'request' END"   \
+    "   AS kind, CASE WHEN cc.id = t.other_case THEN 'it was sent to this case''s AE title, but"   \
+    " its patient differs from the case''s' ELSE coalesce((SELECT string_agg('asked '"             \
+    "   || q.provider || ' for its patient: ' || CASE WHEN cp_request_mrn(q, p.patient_id,"        \
+    "   p.issuer, p.issuer_from, f.calling_ae) THEN 'the MRN and issuer match'"                    \
+    "   ELSE 'the name and birth date match' END, '; ' ORDER BY q.id)"                             \
+    "   FROM records_requests q WHERE q.case_id = cc.id AND q.state = 'open'"                      \
+    "   AND (q.ae_title = '' OR q.ae_title = f.calling_ae) AND" TRIAGE_REQUEST_MATCHES("q")        \
+    "   ), 'an open records request of the case matched when the study arrived') END AS why,"      \
+    "   0 AS rank FROM cases cc WHERE cc.id = ANY(t.candidates)"                                   \
+    " UNION ALL"                                                                                   \
+    " SELECT q.case_id, 'request', 'asked ' || q.provider || ' (AE title ' || q.ae_title"          \
+    "   || ') for its MRN and issuer; it came from ' || f.calling_ae, 1"                           \
+    "   FROM records_requests q JOIN cases cc ON cc.id = q.case_id"                                \
+    "   WHERE q.state = 'open' AND cc.state NOT IN ('closed', 'withdrawn')"                        \
+    "   AND q.ae_title NOT IN ('', f.calling_ae)"                                                  \
+    "   AND cp_request_mrn(q, p.patient_id, p.issuer, p.issuer_from, f.calling_ae)"                \
+    " UNION ALL"                                                                                   \
+    " SELECT cc.id, 'patient', CASE WHEN cc.birth_date <> '' AND p.birth_date <> ''"               \
+    "   THEN 'the case''s patient has its name and birth date'"                                    \
+    "   ELSE 'the case''s patient has its name (no birth date to compare)' END, 2"                 \
+    "   FROM cases cc WHERE cp_name_key(cc.patient_name) = cp_name_key(p.name)"                    \
+    "   AND cp_name_key(p.name) <> '' AND cc.state NOT IN ('closed', 'withdrawn')"                 \
+    "   AND NOT cp_people_differ(cc.patient_name, cc.birth_date, p.name, p.birth_date)"
+/* At most 10 a item, each case once (its likeliest reason), as a JSON array text. */
+#define TRIAGE_CANDIDATES_JSON                                                                     \
+    " coalesce((SELECT json_agg(json_build_object('case_id', y.case_id, 'token', cc.token,"        \
+    "   'patient_name', cc.patient_name, 'birth_date', cc.birth_date, 'sex', cc.sex,"              \
+    "   'state', cc.state, 'navigator', coalesce(n.username, ''), 'kind', y.kind,"                 \
+    "   'why', y.why) ORDER BY y.rank, y.case_id)"                                                 \
+    "   FROM (SELECT * FROM (SELECT DISTINCT ON (x.case_id) x.* FROM (" TRIAGE_CANDIDATES          \
+    "   ) x ORDER BY x.case_id, x.rank) d ORDER BY d.rank, d.case_id LIMIT 10) y"                  \
+    "   JOIN cases cc ON cc.id = y.case_id LEFT JOIN accounts n ON n.id = cc.navigator_id),"       \
+    "   '[]'::json)::text"
 
 cp_err_t store_cases_triage_list(store_pg_t *pg, store_triage_cb cb, void *ud, cp_errinfo_t *ei)
 {
     triage_ctx_t c = {cb, ud};
     return store__pg_stream(
         pg,
-        "SELECT t.id, s.study_uid, f.calling_ae, f.called_ae,"
-        " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t.reason,"
+        "SELECT t.id, s.study_uid, coalesce(f.calling_ae, ''), coalesce(f.called_ae, ''),"
+        " " UTC_TEXT("t.created_at") ", t.reason,"
         " coalesce((SELECT string_agg(c.token, ',' ORDER BY c.id) FROM cases c"
         "   WHERE c.id = ANY(t.candidates)), ''),"
         " (SELECT count(*) FROM series e JOIN current_instances i ON i.series_id = e.id"
@@ -614,14 +700,14 @@ cp_err_t store_cases_triage_list(store_pg_t *pg, store_triage_cb cb, void *ud, c
         " p.patient_id, p.issuer, p.name, p.birth_date, p.sex,"
         " coalesce(o.patient_id, k.token), coalesce(o.issuer, CASE WHEN k.id IS NOT NULL"
         "   THEN 'CASEPORT' END), coalesce(o.name, k.patient_name),"
-        " coalesce(o.birth_date, k.birth_date), coalesce(o.sex, k.sex)"
+        " coalesce(o.birth_date, k.birth_date), coalesce(o.sex, k.sex),"
+        " s.study_date, s.description, s.accession," STUDY_MODALITIES ","
+        " coalesce(k.token, '')," TRIAGE_CANDIDATES_JSON ","
+        " (SELECT count(*) FROM series e WHERE e.study_id = s.id)"
         " FROM triage t JOIN studies s ON s.id = t.study_id"
         " JOIN patients p ON p.id = s.patient_id"
         " LEFT JOIN patients o ON o.id = t.other_patient"
-        " LEFT JOIN cases k ON k.id = t.other_case"
-        " CROSS JOIN LATERAL (SELECT i.calling_ae, i.called_ae FROM series e"
-        "   JOIN instances i ON i.series_id = e.id WHERE e.study_id = s.id ORDER BY i.id"
-        "   LIMIT 1) f"
+        " LEFT JOIN cases k ON k.id = t.other_case" STUDY_FIRST
         " WHERE t.state = 'open' ORDER BY t.id",
         0, NULL, "listing the triage queue", triage_row, &c, ei);
 }

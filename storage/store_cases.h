@@ -77,6 +77,7 @@ typedef struct store_case_row {
     /* unix seconds; 0: not yet */
     int64_t registered_at, collecting_at, records_done_at, published_at, paused_at;
     int64_t paused_seconds;
+    int64_t records_received; /* studies attached to the case */
 } store_case_row_t;
 
 /* CP_ENOENT if there is no case with that token. */
@@ -193,6 +194,7 @@ cp_err_t store_cases_answers_put(store_pg_t *pg, int64_t case_id, const char *an
 typedef struct store_request_row {
     int64_t id;
     const char *provider, *ae_title, *fax, *email, *patient_id, *issuer, *state, *created_at;
+    const char *patient_name, *birth_date; /* as asked for (DICOM's forms) */
     int64_t records; /* studies attached through this request */
 } store_request_row_t;
 typedef bool (*store_request_cb)(void *ud, const store_request_row_t *row);
@@ -219,29 +221,52 @@ typedef struct store_request_new {
 cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_request_new_t *r,
                                  const store_actor_t *by, int64_t *id, cp_errinfo_t *ei);
 
+/* A patient's demographics as the index holds them (names as DICOM writes them). */
+typedef struct store_demographics {
+    const char *patient_id, *issuer, *name, *birth_date, *sex;
+} store_demographics_t;
+
+/* What a person reads to recognise a study: its date (DICOM's YYYYMMDD, as sent), its
+ * description and accession number, its modalities ("CT, SR"), series and instances. */
+typedef struct store_study_facts {
+    const char *study_date, *description, *accession, *modalities;
+    int64_t series, instances;
+} store_study_facts_t;
+
 typedef struct store_case_record {
     const char *study_uid, *matched_by, *detail, *at, *modality_count;
     double confidence;
+    store_demographics_t patient; /* the study's own record, as its sender wrote it */
+    store_study_facts_t study;
+    /* the sender of its first instance, and when it arrived (ISO 8601, UTC) */
+    const char *calling_ae, *received_at;
+    const char *provider; /* the records request's provider when matched by one, else "" */
+    int64_t request_id;   /* 0: none */
 } store_case_record_t;
 typedef bool (*store_case_record_cb)(void *ud, const store_case_record_t *r);
 /* The studies attached to a case, how each matched. */
 cp_err_t store_cases_records(store_pg_t *pg, int64_t case_id, store_case_record_cb cb, void *ud,
                              cp_errinfo_t *ei);
 
-/* A patient's demographics as the index holds them (names as DICOM writes them). */
-typedef struct store_demographics {
-    const char *patient_id, *issuer, *name, *birth_date, *sex;
-} store_demographics_t;
-
 typedef struct store_triage_item {
     int64_t id;
     const char *study_uid, *calling_ae, *called_ae, *received_at, *reason, *candidates;
     int64_t instances;
     store_demographics_t patient; /* the study's record */
+    store_study_facts_t study;
     /* What it disagrees with, for an identity conflict: the first record under its
-     * identifier, or the case it was sent to; has_other false: nothing. */
+     * identifier, or the case it was sent to (other_case: its token, else ""); has_other
+     * false: nothing. */
     bool has_other;
     store_demographics_t other;
+    const char *other_case;
+    /* The cases it could be attached to, as a JSON array text of {case_id, token,
+     * patient_name, birth_date, sex, state, navigator, kind, why}, most likely first: the
+     * routing's candidates (kind "request": an open records request matches; "sent_to":
+     * sent to the case's AE title, its patient differs), then the open cases that asked
+     * the study's MRN and issuer of another sender ("request"), then the open cases
+     * whose patient has the study's name and no other birth date ("patient"). */
+    const char *candidates_json;
 } store_triage_item_t;
 typedef bool (*store_triage_cb)(void *ud, const store_triage_item_t *t);
 /* The open triage items, oldest first, with the demographics a navigator decides on. */

@@ -189,6 +189,8 @@ static bool request_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     for (int i = 0; i < 8; i++)
         *f[i] = PQgetvalue(r, 0, i + 1);
     q.records = store__num(r, 9);
+    q.patient_name = PQgetvalue(r, 0, 10);
+    q.birth_date = PQgetvalue(r, 0, 11);
     return c->cb(c->ud, &q);
 }
 
@@ -202,8 +204,8 @@ cp_err_t store_cases_requests(store_pg_t *pg, int64_t case_id, store_request_cb 
         pg,
         "SELECT q.id, q.provider, q.ae_title, q.fax, q.email, q.patient_id, q.issuer, q.state,"
         " to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-        " (SELECT count(*) FROM case_records r WHERE r.request_id = q.id)"
-        " FROM records_requests q WHERE q.case_id = $1::bigint ORDER BY q.id",
+        " (SELECT count(*) FROM case_records r WHERE r.request_id = q.id), q.patient_name,"
+        " q.birth_date FROM records_requests q WHERE q.case_id = $1::bigint ORDER BY q.id",
         1, params, "listing a case's records requests", request_row, &c, ei);
 }
 

@@ -55,6 +55,7 @@ function signedOut(message) {
     "new-answers-fields"]) $(id).replaceChildren();
   $("who").textContent = "";
   for (const id of ["new-case-form", "account-form", "reset-form", "glass-form"]) $(id).reset();
+  nameReset("new");
   $("new-answers").hidden = true;
   $("account-subs-field").hidden = true;
   show("login");
@@ -65,7 +66,10 @@ function signedOut(message) {
 function clearCase() {
   current = null;
   for (const id of ["case-facts", "requests-body", "records-body", "timeline", "questionnaire-fields",
-    "questionnaire-view"]) $(id).replaceChildren();
+    "questionnaire-view", "records-summary", "records-waiting", "records-next"]) $(id).replaceChildren();
+  $("request-form").reset();
+  delete $("request-form").dataset.token;
+  nameReset("req");
   for (const id of ["case-h", "opinion-meta", "opinion-read", "questionnaire-note"]) $(id).textContent = "";
   $("opinion-text").value = "";
   delete $("opinion-text").dataset.token;
@@ -82,6 +86,14 @@ function show(id, focus) {
   if (focus) $(id + "-h").focus();
 }
 
+// Each cell named by its column's heading (data-label), which a narrow screen shows
+// beside it when a table's rows are stacked (style.css).
+function labelCells(body) {
+  const heads = [...body.parentElement.tHead.rows[0].cells].map((th) => th.textContent);
+  for (const tr of body.rows)
+    if (tr.cells.length === heads.length) [...tr.cells].forEach((td, i) => { td.dataset.label = heads[i]; });
+}
+
 function cell(row, text, cls) {
   const td = document.createElement("td");
   td.textContent = text;
@@ -90,8 +102,80 @@ function cell(row, text, cls) {
   return td;
 }
 
-const when = (at) => new Date(at * 1000).toISOString().slice(0, 16).replace("T", " ");
-function due(clock, at) { return clock + (at ? " (due " + when(at) + ")" : ""); }
+// ---- data for people ----
+// The API keeps DICOM's forms: names as Family^Given^Middle^Prefix^Suffix (with "=" before
+// an ideographic and a phonetic group), dates as YYYYMMDD, times in UTC. What a person
+// reads says Jane Doe, 12 Mar 1970, and 7 Dec 2026, 21:30 CET (the browser's time zone,
+// named); what a person types goes into one field a name part.
+const NAME_PARTS = ["family", "given", "middle", "prefix", "suffix"];
+// A DICOM person name as its parts; the groups after the first (ideographic, phonetic)
+// and components past the fifth are kept as they came, so that pnCompose gives it back.
+function pnParse(pn) {
+  const groups = String(pn || "").split("=");
+  const comps = groups[0].split("^");
+  const p = { rest: groups.slice(1).join("="), extra: comps.slice(5).join("^") };
+  NAME_PARTS.forEach((k, i) => { p[k] = (comps[i] || "").trim(); });
+  return p;
+}
+// The parts as DICOM writes them; empty trailing components and groups left out.
+function pnCompose(p) {
+  const comps = [...NAME_PARTS.map((k) => (p[k] || "").trim()), ...(p.extra ? [p.extra] : [])];
+  while (comps.length && !comps[comps.length - 1]) comps.pop();
+  const groups = [comps.join("^"), ...(p.rest ? p.rest.split("=") : [])];
+  while (groups.length > 1 && !groups[groups.length - 1].replace(/\^/g, "").trim()) groups.pop();
+  return groups.join("=");
+}
+// Jane Doe (Dr Jane Q Doe Jr); the ideographic group, family first, beside it or alone.
+function pnDisplay(pn) {
+  const p = pnParse(pn);
+  const words = [p.prefix, p.given, p.middle, p.family, p.suffix].filter(Boolean).join(" ");
+  const ideo = p.rest ? p.rest.split("=")[0].split("^").map((x) => x.trim()).filter(Boolean).join(" ") : "";
+  if (words && ideo) return `${words} (${ideo})`;
+  return words || ideo || "(no name)";
+}
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// A DICOM date (YYYYMMDD; also YYYY.MM.DD, YYYYMM, YYYY) as 12 Mar 1970; "" for none; one
+// that is no date is shown as it came, said so.
+function daDisplay(da) {
+  const v = String(da || "").trim();
+  if (!v) return "";
+  const m = /^(\d{4})\.?(\d{2})?\.?(\d{2})?$/.exec(v);
+  const mon = m && m[2] ? Number(m[2]) : 0, day = m && m[3] ? Number(m[3]) : 0;
+  if (!m || (m[2] && (mon < 1 || mon > 12)) || (m[3] && (day < 1 || day > 31))) return `${v} (as sent)`;
+  return [day || "", mon ? MONTHS[mon - 1] : "", m[1]].filter(Boolean).join(" ");
+}
+// A time (ISO 8601 text, or unix seconds) in the browser's time zone, with the zone named.
+function fmtTime(at) {
+  if (at === undefined || at === null || at === "" || at === 0) return "";
+  const d = typeof at === "number" ? new Date(at * 1000) : new Date(at);
+  if (Number.isNaN(d.getTime())) return String(at);
+  const zone = (new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d)
+    .find((x) => x.type === "timeZoneName") || {}).value || "";
+  const two = (n) => String(n).padStart(2, "0");
+  return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}, ${two(d.getHours())}:${two(d.getMinutes())} ${zone}`.trim();
+}
+// A time's date alone, in the browser's time zone.
+const fmtDay = (at) => fmtTime(at).replace(/,.*$/, "");
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many || one + "s"}`;
+const SEX = { F: "female", M: "male", O: "other" };
+// A patient in a line: Jane Doe, born 12 Mar 1970
+function personLine(name, birth) {
+  const b = daDisplay(birth);
+  return pnDisplay(name) + (b ? `, born ${b}` : "");
+}
+// An identifier with its assigning authority: MRN-7 (issued by CITY)
+const idLine = (id, issuer) => (id ? id + (issuer ? ` (${issuer})` : "") : "no patient ID");
+
+// The clocks in words (the API's names: not-started, on-track, at-risk, overdue, met,
+// missed, stopped).
+const CLOCK = { "not-started": "Not started", "on-track": "On track", "at-risk": "At risk", overdue: "Overdue",
+  met: "Met", missed: "Missed", stopped: "Stopped" };
+// A running clock with its due time; one that is not running (not started, met, missed,
+// stopped) without it.
+function due(clock, at) {
+  const running = ["on-track", "at-risk", "overdue"].includes(clock);
+  return (CLOCK[clock] || clock) + (running && at ? " (due " + fmtTime(at) + ")" : "");
+}
 
 async function showCases(focus) {
   const v = view;
@@ -109,14 +193,23 @@ async function showCases(focus) {
     const a = document.createElement("a");
     a.href = "#case/" + encodeURIComponent(c.token);
     a.textContent = c.token;
+    a.className = "token";
     cell(tr, "").appendChild(a);
-    cell(tr, c.patient_name);
+    const who = el("span", pnDisplay(c.patient_name)); // one child: a stacked cell is a grid
+    if (daDisplay(c.birth_date)) {
+      const born = el("span", `born ${daDisplay(c.birth_date)}`);
+      born.className = "nowrap";
+      who.append(", ", born);
+    }
+    cell(tr, "").append(who);
     cell(tr, c.state + (c.clocks.waiting_on_patient ? " (waiting on the patient)" : ""));
-    cell(tr, due(c.clocks.records, c.clocks.records_due), c.clocks.records);
+    cell(tr, due(c.clocks.records, c.clocks.records_due) +
+      (c.records_received ? `; ${plural(c.records_received, "study", "studies")} received` : ""), c.clocks.records);
     cell(tr, due(c.clocks.opinion, c.clocks.opinion_due), c.clocks.opinion);
     cell(tr, c.specialist || "-");
     body.appendChild(tr);
   }
+  labelCells(body);
   if (!cases.length) say(me.role === "specialist" ? "No reviews are assigned to you." : "No cases are yours yet.");
   await prepareNewCase();
 }
@@ -151,16 +244,55 @@ function onConditionCode() {
   if (!schema) $("new-answers-fields").replaceChildren();
 }
 
+// ---- a name typed in parts ----
+// The name fields with id prefix (prefix-family, -given, -middle, -prefix, -suffix) filled
+// from a DICOM name; what they cannot show (an ideographic or phonetic group) is kept on
+// the family field and given back by nameFrom, so that a name survives the round trip.
+function nameInto(prefix, pn) {
+  const p = pnParse(pn);
+  for (const k of NAME_PARTS) $(`${prefix}-${k}`).value = p[k];
+  $(`${prefix}-family`).dataset.rest = p.rest;
+  $(`${prefix}-family`).dataset.extra = p.extra;
+  $(`${prefix}-more`).open = Boolean(p.middle || p.prefix || p.suffix);
+}
+// The DICOM name the fields hold, or null (said why, focus there) when a part holds one of
+// DICOM's separators or the name has neither a family nor a given name.
+function nameFrom(prefix) {
+  const p = { rest: $(`${prefix}-family`).dataset.rest || "", extra: $(`${prefix}-family`).dataset.extra || "" };
+  for (const k of NAME_PARTS) {
+    const f = $(`${prefix}-${k}`);
+    p[k] = f.value.trim().replace(/\s+/g, " ");
+    if (/[\^=\\]/.test(p[k])) {
+      if (k !== "family" && k !== "given") $(`${prefix}-more`).open = true;
+      say(`A name part cannot hold ^, = or \\; write each part in its own field.`);
+      f.focus();
+      return null;
+    }
+  }
+  if (!p.family && !p.given) {
+    say("Give the patient's family name or given name.");
+    $(`${prefix}-family`).focus();
+    return null;
+  }
+  return pnCompose(p);
+}
+function nameReset(prefix) {
+  delete $(`${prefix}-family`).dataset.rest;
+  delete $(`${prefix}-family`).dataset.extra;
+  $(`${prefix}-more`).open = false;
+}
+
 async function onOpenCase(ev) {
   ev.preventDefault();
-  for (const [id, what] of [["new-patient", "the patient's name"], ["new-condition", "the condition"],
-    ["new-first", "the first opinion's summary"]]) {
+  const patientName = nameFrom("new");
+  if (patientName === null) return;
+  for (const [id, what] of [["new-condition", "the condition"], ["new-first", "the first opinion's summary"]]) {
     if (!$(id).value.trim()) { say(`Give ${what}.`); $(id).focus(); return; }
   }
   if ($("new-birth").validity.badInput) { say("The birth date is not a date."); $("new-birth").focus(); return; }
   const code = $("new-code").value, sub = $("new-sub").value;
   if (!code && !sub) { say("Choose a condition code or a subspecialty."); $("new-code").focus(); return; }
-  const body = { patient_name: $("new-patient").value.trim(), condition: $("new-condition").value.trim(),
+  const body = { patient_name: patientName, condition: $("new-condition").value.trim(),
     first_opinion: $("new-first").value.trim() };
   if ($("new-birth").value) body.birth_date = $("new-birth").value.replace(/-/g, ""); // YYYYMMDD
   if ($("new-sex").value) body.sex = $("new-sex").value;
@@ -173,6 +305,7 @@ async function onOpenCase(ev) {
     if (Object.keys(answers).length) body.questionnaire = answers;
     const r = await api("POST", "/cases", body);
     ev.target.reset();
+    nameReset("new");
     onConditionCode();
     notice = `Case ${r.token} opened.`;
     location.hash = "#case/" + encodeURIComponent(r.token);
@@ -213,9 +346,13 @@ function fill(body, rows, none) {
   }
   for (const values of rows) {
     const tr = document.createElement("tr");
-    for (const x of values) cell(tr, x);
+    for (const x of values) {
+      if (x instanceof Node) cell(tr, "").append(x);
+      else cell(tr, x);
+    }
     body.appendChild(tr);
   }
+  labelCells(body);
 }
 
 // A part of the case the role may not read (403): null, and the page goes without it.
@@ -246,9 +383,10 @@ async function showCase(token, focus) {
   $("case-glass").hidden = me.role !== "administrator";
   const facts = $("case-facts");
   facts.replaceChildren();
-  for (const [k, val] of [["Patient", c.patient_name], ["Born", c.birth_date || "-"],
-    ["Condition", c.condition], ["Subspecialty", c.subspecialty], ["State", c.state],
-    ["Records", due(c.clocks.records, c.clocks.records_due)],
+  for (const [k, val] of [["Patient", pnDisplay(c.patient_name)], ["Born", daDisplay(c.birth_date) || "-"],
+    ["Sex", SEX[c.sex] || "-"], ["Condition", c.condition], ["Subspecialty", c.subspecialty], ["State", c.state],
+    ["Records", due(c.clocks.records, c.clocks.records_due) +
+      (c.records_received ? `; ${plural(c.records_received, "study", "studies")} received` : "")],
     ["Opinion", due(c.clocks.opinion, c.clocks.opinion_due)],
     ["Navigator", c.navigator || "-"], ["Specialist", c.specialist || "-"]]) {
     const dt = document.createElement("dt"); dt.textContent = k;
@@ -267,22 +405,224 @@ async function showCase(token, focus) {
   tl.replaceChildren();
   for (const e of c.timeline) {
     const li = document.createElement("li");
-    li.textContent = `${e.at}: ${e.from || "(new)"} → ${e.to} by ${e.by} (${e.role})${e.reason ? ": " + e.reason : ""}`;
+    li.textContent = `${fmtTime(e.at)}: ${e.from || "(new)"} → ${e.to} by ${e.by} (${e.role})${e.reason ? ": " + e.reason : ""}`;
     tl.appendChild(li);
   }
   current = { c, opinion };
   renderOpinion();
   renderQuestionnaire(c, q);
+  renderRecordsStatus(c, requests ? requests.requests : null, records);
   $("requests").hidden = requests === null;
   if (requests) {
     fill($("requests-body"), requests.requests.map((r) => [r.provider, r.ae_title || "any sender",
-      [r.fax, r.email].filter(Boolean).join(", ") || "-",
-      r.patient_id ? r.patient_id + (r.issuer ? " (" + r.issuer + ")" : "") : "-",
-      r.state, r.records === undefined ? "-" : String(r.records), r.created_at]), "No provider has been asked yet.");
+      [r.fax, r.email].filter(Boolean).join(", ") || "-", requestPatient(r),
+      r.state === "open" ? (r.records ? "open, answered" : "open, nothing yet") : r.state,
+      r.records === undefined ? "-" : String(r.records), fmtTime(r.created_at)]), "No provider has been asked yet.");
   }
-  fill($("records-body"), records.map((r) => [r.study_uid, r.series || "-", r.matched_by,
-    r.confidence.toFixed(2), r.detail]), "No studies have arrived yet.");
+  renderRequestForm(c);
+  fill($("records-body"), records.map((r) => recordRow(r, c)), "No studies have arrived yet.");
   if (focus) $("case-h").focus();
+}
+
+// Whom a records request asked about: the name and birth date, the MRN with its issuer.
+function requestPatient(r) {
+  const who = r.patient_name ? personLine(r.patient_name, r.birth_date) : "";
+  const id = r.patient_id ? idLine(r.patient_id, r.issuer) : "";
+  return [who, id].filter(Boolean).join("; ") || "-";
+}
+
+// Who sent a study, in the words a navigator knows: the records request's provider, the
+// sender's [peer] name in the configuration, or its AE title.
+function sourceOf(x) {
+  const name = x.provider || x.sender;
+  return name ? `${name}${x.calling_ae && x.calling_ae !== name ? ` (${x.calling_ae})` : ""}` : x.calling_ae || "an unknown sender";
+}
+const sourceName = (x) => x.provider || x.sender || x.calling_ae || "an unknown sender";
+
+// The study as a person recognises it: date, modalities and description; its UID on demand.
+function studyCell(x, what) {
+  const div = el("div");
+  const date = daDisplay(x.study_date);
+  const head = el("strong", [date || "No study date", x.modalities].filter(Boolean).join(" · "));
+  head.className = "nowrap";
+  div.append(head);
+  div.append(el("div", x.description || "No description"));
+  if (x.accession) div.append(el("div", `Accession ${x.accession}`));
+  div.append(uidDetails(x.study_uid, what));
+  return div;
+}
+function uidDetails(uid, what) {
+  const d = el("details");
+  d.className = "uid";
+  const sum = el("summary", "Study UID");
+  sum.setAttribute("aria-label", `Study UID of ${what}`);
+  const code = el("code", uid);
+  d.append(sum, code);
+  return d;
+}
+// Whether a study's patient is not the case's (names and birth dates compared as the
+// server compares them, a missing value saying nothing): shown, so that a study attached
+// by hand to the wrong case is seen before the records are called complete.
+const notCasePatient = (pt, c) => differs("name", pt.name, c.patient_name) || differs("birth_date", pt.birth_date, c.birth_date);
+function patientCell(pt, c) {
+  const div = el("div");
+  div.append(el("strong", pnDisplay(pt.name)));
+  const b = daDisplay(pt.birth_date);
+  const born = el("div", b ? `born ${b}` : "no birth date");
+  born.className = "nowrap";
+  div.append(born, el("div", idLine(pt.patient_id, pt.issuer)));
+  if (c && notCasePatient(pt, c)) {
+    const w = el("div", "Not the case's patient");
+    w.className = "warn";
+    div.append(w);
+  }
+  return div;
+}
+const MATCHED = { token: "sent to the case's AE title", request: "a records request", navigator: "a navigator" };
+function recordRow(r, c) {
+  const what = [daDisplay(r.study_date), r.modalities, r.description].filter(Boolean).join(" ") || "the study";
+  const from = el("div");
+  from.append(el("strong", sourceOf(r)));
+  if (r.received_at) from.append(el("div", `received ${fmtTime(r.received_at)}`));
+  const images = `${plural(r.instances, "instance")} in ${plural(r.series_count, "series", "series")}`;
+  const matched = el("div");
+  matched.append(el("strong", `By ${MATCHED[r.matched_by] || r.matched_by}`));
+  // routing's "request 3: MRN and issuer match" names the provider asked instead
+  matched.append(el("div", r.provider ? r.detail.replace(/^request \d+:/, `asked ${r.provider}:`) : r.detail));
+  matched.append(el("div", `confidence ${r.confidence.toFixed(2)}` +
+    (r.matched_by === "navigator" ? `, attached ${fmtTime(r.at)}` : "")));
+  return [studyCell(r, what), patientCell(r.patient, c), from, images, matched];
+}
+
+// ---- the records: what arrived, from whom, what is still awaited, and what next ----
+// The records clock runs from when the navigator starts collecting (the case moves to
+// collecting_records) until they mark the records complete; studies arriving do not move
+// the case by themselves: the navigator decides when the records are enough. So the page
+// says what has come in, per provider, what has not, and offers that decision.
+function renderRecordsStatus(c, requests, records) {
+  const summary = $("records-summary"), next = $("records-next"), waiting = $("records-waiting");
+  next.replaceChildren();
+  waiting.replaceChildren();
+  const bySource = new Map();
+  for (const r of records) bySource.set(sourceName(r), (bySource.get(sourceName(r)) || 0) + 1);
+  const n = records.length;
+  let text;
+  if (n === 0) text = "No studies received yet.";
+  else if (bySource.size === 1) text = `${plural(n, "study", "studies")} received from ${[...bySource.keys()][0]}.`;
+  else text = `${plural(n, "study", "studies")} received: ` +
+    [...bySource].map(([k, m]) => `${m} from ${k}`).join(", ") + ".";
+  const clock = c.clocks.records;
+  const clockText = {
+    "not-started": "The records clock has not started: the case is still registered.",
+    "on-track": `Records are due ${fmtTime(c.clocks.records_due)}.`,
+    "at-risk": `Records are due soon: ${fmtTime(c.clocks.records_due)}.`,
+    overdue: `Records are overdue: they were due ${fmtTime(c.clocks.records_due)}.`,
+    met: "The records are complete, in time.",
+    missed: "The records are complete, but were late.",
+    stopped: "The case is withdrawn.",
+  }[clock] || "";
+  summary.replaceChildren(el("strong", text), document.createTextNode(" " + clockText +
+    (c.clocks.waiting_on_patient ? " The clocks stand still while the case waits on the patient." : "")));
+  summary.className = clock === "overdue" || clock === "at-risk" ? clock : "";
+  const others = records.filter((r) => notCasePatient(r.patient, c));
+  if (others.length) {
+    const w = el("li", `${plural(others.length, "study", "studies")} of another patient than the case's (` +
+      [...new Set(others.map((r) => pnDisplay(r.patient.name)))].join(", ") + "): check that it belongs here.");
+    w.className = "warn";
+    waiting.append(w);
+  }
+  let asked = 0;
+  for (const q of requests || []) {
+    if (q.state !== "open") continue;
+    asked++;
+    if (q.records === 0) waiting.append(el("li", `Nothing yet from ${q.provider} (asked ${fmtDay(q.created_at)}).`));
+  }
+  waiting.hidden = !waiting.childElementCount;
+  const mine = me.role === "navigator" && c.navigator === me.username;
+  if (!mine || !["registered", "collecting_records"].includes(c.state)) { next.hidden = true; return; }
+  next.hidden = false;
+  const button = (label, steps) => {
+    const b = el("button", label);
+    b.type = "button";
+    b.addEventListener("click", () => recordsMove(c.token, c.state, steps, text));
+    return b;
+  };
+  if (n > 0) {
+    const silent = (requests || []).some((q) => q.state === "open" && q.records === 0);
+    next.append(el("p", silent
+      ? "Records complete? Some providers have sent nothing yet; you may still mark the records complete."
+      : "Records complete?"));
+    next.append(button("Mark records complete", ["collecting_records", "records_complete"]));
+    if (c.state === "registered") next.append(button("Not yet: start the records clock", ["collecting_records"]));
+  } else if (c.state === "registered") {
+    next.append(el("p", asked ? "The providers are asked: start the records clock."
+      : "Ask the providers for the records (below), then start the records clock."));
+    next.append(button("Start collecting records", ["collecting_records"]));
+  } else {
+    next.append(el("p", "Waiting for the first study."));
+  }
+}
+
+// The moves to the records' next state from where the case is (the state machine moves
+// registered -> collecting_records -> records_complete), each kept with its reason.
+async function recordsMove(token, from, steps, received) {
+  try {
+    let state = from;
+    for (const to of steps) {
+      if (to === state || !(MOVES[state] && MOVES[state][to])) continue;
+      const reason = to === "records_complete" ? `records complete: ${received}`
+        : received.startsWith("No studies") ? "collecting records" : `collecting records: ${received}`;
+      state = (await api("POST", casePath(token, "/transitions"), { to, reason })).state;
+    }
+    say(state === "records_complete" ? "The records are marked complete." : "The records clock has started.");
+  } catch (e) { say(e.message); }
+  await refresh(token);
+  if (location.hash === "#case/" + encodeURIComponent(token)) $("records-status-h").focus(); // its button is gone
+}
+
+// ---- asking a provider for records (the case's navigator) ----
+// The patient's name and birth date start as the case's, in parts; they go back as DICOM
+// writes them, every part kept.
+function renderRequestForm(c) {
+  const form = $("request-form");
+  const mine = me.role === "navigator" && c.navigator === me.username && !["closed", "withdrawn"].includes(c.state);
+  $("request-add").hidden = !mine;
+  if (!mine || form.dataset.token === c.token) return;
+  form.reset();
+  form.dataset.token = c.token;
+  nameInto("req", c.patient_name);
+  const b = /^(\d{4})(\d{2})(\d{2})$/.exec(c.birth_date || "");
+  $("req-birth").value = b ? `${b[1]}-${b[2]}-${b[3]}` : "";
+}
+
+async function onAddRequest(ev) {
+  ev.preventDefault();
+  const token = ev.target.dataset.token;
+  const provider = $("req-provider").value.trim();
+  if (!provider) { say("Name the provider."); $("req-provider").focus(); return; }
+  const body = { provider };
+  for (const [id, key] of [["req-ae", "ae_title"], ["req-fax", "fax"], ["req-email", "email"], ["req-mrn", "patient_id"],
+    ["req-issuer", "issuer"]]) if ($(id).value.trim()) body[key] = $(id).value.trim();
+  const named = [...NAME_PARTS].some((k) => $(`req-${k}`).value.trim());
+  if (named) {
+    const pn = nameFrom("req");
+    if (pn === null) return;
+    body.patient_name = pn;
+  }
+  if ($("req-birth").validity.badInput) { say("The birth date is not a date."); $("req-birth").focus(); return; }
+  if ($("req-birth").value) body.birth_date = $("req-birth").value.replace(/-/g, "");
+  if (!body.patient_id && !(body.patient_name && body.birth_date)) {
+    say("Give the patient's MRN there, or their name and birth date.");
+    $("req-mrn").focus();
+    return;
+  }
+  try {
+    await api("POST", casePath(token, "/requests"), body);
+    delete ev.target.dataset.token; // filled again from the case
+    $("request-add").open = false;
+    say(`${provider} is asked for the records.`);
+  } catch (e) { say(e.message); }
+  await refresh(token);
 }
 
 // The opinion if the caller may read it now: its specialist and navigator always, its
@@ -309,7 +649,7 @@ function renderOpinion() {
   $("opinion-download").hidden = !(opinion && opinion.pdf);
   const meta = [];
   if (opinion) {
-    meta.push(`Written by ${opinion.written_by}, last saved ${opinion.updated_at}`);
+    meta.push(`Written by ${opinion.written_by}, last saved ${fmtTime(opinion.updated_at)}`);
     meta.push(opinion.pdf ? `PDF attached (${Math.ceil(opinion.pdf_size / 1024)} KiB)` : "no PDF");
     meta.push(published ? "published" : "not published yet");
   } else {
@@ -709,45 +1049,192 @@ async function refresh(token) {
   try { await showCase(token, false); } catch (e) { say(e.message); }
 }
 
+// ---- the triage queue ----
+// Each item says whose study it is and what it is, why it waits (in plain words), the
+// cases it could belong to with why, each attached with one click and a reason; an
+// identity conflict shows both patients side by side, what differs marked.
 async function showTriage(focus) {
   const v = view;
   show("triage", focus);
   const { items } = await api("GET", "/triage");
   if (v !== view) return;
   const list = $("triage-list");
-  list.replaceChildren();
-  for (const t of items) {
-    const li = document.createElement("li");
-    const p = document.createElement("p");
-    p.textContent = `#${t.item}: study ${t.study_uid}, ${t.instances} instance(s) from ${t.calling_ae} to ${t.called_ae}, ${t.received_at}. ${t.reason}` +
-      (t.candidates ? `; candidates ${t.candidates}` : "");
-    const form = document.createElement("form");
-    form.setAttribute("aria-label", "Triage item " + t.item);
-    const id = "triage-" + t.item;
-    const l1 = document.createElement("label"); l1.htmlFor = id + "-token"; l1.textContent = "Attach to case";
-    const tok = document.createElement("input"); tok.id = id + "-token"; tok.placeholder = "e.g. CP-7K3M-9Q";
-    const l2 = document.createElement("label"); l2.htmlFor = id + "-reason"; l2.textContent = "Reason";
-    const why = document.createElement("input"); why.id = id + "-reason"; why.required = true;
-    const attach = document.createElement("button"); attach.type = "submit"; attach.textContent = "Attach";
-    const reject = document.createElement("button"); reject.type = "button"; reject.textContent = "Reject";
-    form.append(l1, tok, l2, why, attach, reject);
-    const decide = async (decision) => {
-      try {
-        await api("POST", "/triage/" + t.item, { decision, token: tok.value, reason: why.value });
-        await showTriage(false);
-        say(`Item ${t.item}: ${decision === "attach" ? "attached to " + tok.value : "rejected"}.`);
-      } catch (e) { say(e.message); }
-    };
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      if (!tok.value.trim()) { say("Name the case to attach it to."); tok.focus(); return; }
-      decide("attach");
-    });
-    reject.addEventListener("click", () => { if (why.reportValidity()) decide("reject"); });
-    li.append(p, form);
-    list.appendChild(li);
-  }
+  list.replaceChildren(...items.map(triageItem));
   say(items.length ? "" : "The triage queue is empty.");
+}
+
+// The reason an item waits, in plain words.
+function triageWhy(t) {
+  const r = t.reason || "";
+  const w = t.conflicts_with;
+  if (w && w.case) {
+    return `It was sent to case ${w.case}, but its patient, ${personLine(t.patient.name, t.patient.birth_date)}, ` +
+      `is not the case's patient, ${personLine(w.name, w.birth_date)}. It was not attached.`;
+  }
+  if (w) {
+    return `Patient ID ${idLine(t.patient.patient_id, t.patient.issuer)} is already on file for ` +
+      `${personLine(w.name, w.birth_date)}, but this study names ${personLine(t.patient.name, t.patient.birth_date)}. ` +
+      "They are kept apart as two people; nothing was merged. Attach the study to the right case, or reject it.";
+  }
+  if (r.startsWith("identity conflict: the study's instances"))
+    return "Its images name more than one patient. Nothing was attached or changed.";
+  if (r.startsWith("no case token")) return "No case token and no open records request matched it.";
+  let m = /^(\d+) cases have open requests that match/.exec(r);
+  if (m) return `${m[1]} cases have open records requests that match it: choose the right one.`;
+  m = /^sent to AE title (\S+), which names no open case/.exec(r);
+  if (m) return `It was sent to the AE title ${m[1]}, which is no open case's token.`;
+  return r.charAt(0).toUpperCase() + r.slice(1) + ".";
+}
+
+// Two patients differ in a field, compared as people mean it (names without case, spacing
+// or empty parts, as the server's cp_name_key; a value missing on one side says nothing).
+function differs(field, a, b) {
+  const norm = (x) => field === "name" ? pnCompose(pnParse(String(x || "").toUpperCase().replace(/\s+/g, " "))) : String(x || "").trim();
+  const x = norm(a), y = norm(b);
+  if (field === "name" || field === "birth_date" || field === "sex") return Boolean(x && y && x !== y);
+  return x !== y;
+}
+
+// This study's patient beside the record (or case) it conflicts with.
+function compareTable(t) {
+  const w = t.conflicts_with;
+  const table = el("table");
+  table.className = "compare";
+  const cap = el("caption", w.case ? `This study's patient beside case ${w.case}'s patient`
+    : `This study's patient beside the patient already on file for ${idLine(w.patient_id, w.issuer)}`);
+  const head = el("thead");
+  const hr = el("tr");
+  for (const h of ["", "This study", w.case ? `Case ${w.case}` : "On file"]) {
+    const th = el("th", h);
+    th.scope = "col";
+    hr.append(th);
+  }
+  head.append(hr);
+  const body = el("tbody");
+  const rows = [["Name", "name", pnDisplay], ["Birth date", "birth_date", (x) => daDisplay(x) || "not given"],
+    ["Sex", "sex", (x) => SEX[x] || x || "not given"], ["Patient ID", "patient_id", (x) => x || "none"],
+    ["Issuer", "issuer", (x) => x || "none"]];
+  for (const [label, key, show] of rows) {
+    if (w.case && (key === "patient_id" || key === "issuer")) continue; // a case has its token, no MRN
+    const tr = el("tr");
+    const th = el("th", label);
+    th.scope = "row";
+    tr.append(th, el("td", show(t.patient[key])), el("td", show(w[key])));
+    if (differs(key, t.patient[key], w[key])) {
+      tr.className = "differs";
+      th.append(el("span", " (differs)"));
+    }
+    body.append(tr);
+  }
+  table.append(cap, head, body);
+  return table;
+}
+
+let triageSeq = 0;
+// A small form: a reason and the one button that decides (attach to token, or reject).
+function decideForm(t, label, decision, token, withToken) {
+  const id = `triage-${t.item}-${++triageSeq}`;
+  const form = el("form");
+  form.className = "decide";
+  form.noValidate = true; // a missing reason is said in the status, with the focus on it
+  form.setAttribute("aria-label", label);
+  let tok = null;
+  if (withToken) {
+    const l = el("label", "Case token");
+    l.htmlFor = id + "-token";
+    tok = el("input");
+    tok.id = id + "-token";
+    tok.placeholder = "e.g. CP-7K3M-9Q";
+    tok.autocomplete = "off";
+    form.append(l, tok);
+  }
+  const l = el("label", "Reason");
+  l.htmlFor = id + "-reason";
+  const why = el("input");
+  why.id = id + "-reason";
+  why.required = true;
+  why.autocomplete = "off";
+  why.setAttribute("aria-describedby", id + "-what");
+  const what = el("span", label);
+  what.id = id + "-what";
+  what.className = "visually-hidden";
+  const b = el("button", decision === "reject" ? "Reject" : token ? `Attach to ${token}` : "Attach");
+  b.type = "submit";
+  const row = el("div");
+  row.className = "inline";
+  row.append(why, b);
+  form.append(l, row, what);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const target = withToken ? tok.value.trim() : token;
+    if (withToken && !target) { say("Name the case to attach it to."); tok.focus(); return; }
+    if (!why.value.trim()) { say("Say why: the decision is kept with its reason."); why.focus(); return; }
+    try {
+      const body = { decision, reason: why.value.trim() };
+      if (decision === "attach") body.token = target;
+      await api("POST", "/triage/" + t.item, body);
+      await showTriage(false);
+      say(`Item ${t.item}: ${decision === "attach" ? "attached to " + target : "rejected"}.`);
+      $("triage-h").focus(); // the item and its form are gone: the queue's heading, not the page's top
+    } catch (e) { say(e.message); }
+  });
+  return form;
+}
+
+function triageItem(t) {
+  const li = el("li");
+  li.className = "triage-item";
+  const who = personLine(t.patient.name, t.patient.birth_date);
+  const h = el("h3", `Item ${t.item}: ${who}`);
+  li.append(h, el("p", triageWhy(t)));
+  const facts = el("dl");
+  facts.className = "facts";
+  const what = [daDisplay(t.study_date), t.modalities, t.description].filter(Boolean).join(" ") || "the study";
+  for (const [k, val] of [["Patient ID", idLine(t.patient.patient_id, t.patient.issuer)],
+    ["Sex", SEX[t.patient.sex] || "not given"],
+    ["Study", [daDisplay(t.study_date) || "no study date", t.modalities, t.description].filter(Boolean).join(" · ")],
+    ["Images", `${plural(t.instances, "instance")} in ${plural(t.series_count, "series", "series")}`],
+    ["From", t.sender ? `${t.sender} (${t.calling_ae})` : t.calling_ae],
+    ["Received", fmtTime(t.received_at)]]) facts.append(el("dt", k), el("dd", val));
+  const dd = el("dd");
+  dd.append(uidDetails(t.study_uid, what));
+  facts.append(el("dt", "UID"), dd);
+  li.append(facts);
+  if (t.conflicts_with) li.append(compareTable(t));
+
+  const cands = t.candidate_cases || [];
+  const sec = el("div");
+  sec.className = "candidates";
+  sec.append(el("h4", cands.length ? "Attach to a candidate case" : "No case is a likely match"));
+  if (cands.length) {
+    const ul = el("ul");
+    for (const k of cands) {
+      const cli = el("li");
+      cli.className = "candidate";
+      const p = el("p");
+      const link = el("a", k.token);
+      link.href = "#case/" + encodeURIComponent(k.token);
+      p.append(link, document.createTextNode(`: ${personLine(k.patient_name, k.birth_date)}` +
+        `${k.sex && SEX[k.sex] ? ", " + SEX[k.sex] : ""}; ${k.state}${k.navigator ? ", navigator " + k.navigator : ""}.`));
+      const why = el("p", `Why: ${k.why}.`);
+      why.className = "help";
+      cli.append(p, why, decideForm(t, `Attach item ${t.item} to ${k.token}`, "attach", k.token, false));
+      ul.append(cli);
+    }
+    sec.append(ul);
+  }
+  const other = el("details");
+  other.className = "other";
+  other.open = !cands.length;
+  const sub = (text) => { const p = el("p", text); p.className = "sub"; return p; };
+  other.append(el("summary", cands.length ? "Another case, or reject" : "Attach to a case, or reject"),
+    sub(cands.length ? "Attach it to another case" : "Attach it to a case"),
+    decideForm(t, `Attach item ${t.item} to another case`, "attach", null, true),
+    sub("Or reject it: it stays stored, attached to no case"),
+    decideForm(t, `Reject item ${t.item}`, "reject", null, false));
+  sec.append(other);
+  li.append(sec);
+  return li;
 }
 
 // ---- the administrator's accounts ----
@@ -773,7 +1260,7 @@ function renderAccounts(accounts) {
   body.replaceChildren();
   for (const a of accounts) {
     const tr = document.createElement("tr");
-    for (const x of [a.username, a.name || "-", a.role, a.subspecialties || "-", a.created_at.slice(0, 10)]) cell(tr, x);
+    for (const x of [a.username, a.name || "-", a.role, a.subspecialties || "-", fmtDay(a.created_at)]) cell(tr, x);
     cell(tr, a.disabled ? "disabled" : "active", a.disabled ? "disabled" : "");
     const td = cell(tr, "");
     if (a.username === me.username) {
@@ -789,6 +1276,7 @@ function renderAccounts(accounts) {
     }
     body.appendChild(tr);
   }
+  labelCells(body);
   const sel = $("reset-user"), keep = sel.value;
   sel.replaceChildren(option("", "Choose an account"), ...accounts.map((a) => option(a.username, `${a.username} (${a.role})`)));
   if (accounts.some((a) => a.username === keep)) sel.value = keep;
@@ -921,6 +1409,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const type of ["input", "change"])
     $("questionnaire-form").addEventListener(type, () => { $("questionnaire-form").dataset.dirty = "1"; });
   $("new-case-form").addEventListener("submit", onOpenCase);
+  $("request-form").addEventListener("submit", onAddRequest);
   $("new-code").addEventListener("change", onConditionCode);
   $("account-form").addEventListener("submit", onAddAccount);
   $("account-role").addEventListener("change", () => {

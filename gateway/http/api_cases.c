@@ -9,6 +9,7 @@
 #include "api_int.h"
 #include "caselist.h"
 #include "conf.h"
+#include "cp_mem.h"
 
 /* A case's members, inside an object the caller opened */
 static void case_members(gw_json_out_t *o, const call_t *c, const store_case_row_t *r)
@@ -32,6 +33,7 @@ static void case_members(gw_json_out_t *o, const call_t *c, const store_case_row
     gw_json_int(o, "opinion_due", s.opinion_due);
     gw_json_bool(o, "waiting_on_patient", s.paused);
     gw_json_end_object(o);
+    gw_json_int(o, "records_received", r->records_received);
 }
 
 static long query_long(const char *q, const char *key, long def, long max)
@@ -332,12 +334,53 @@ void api_move_case(call_t *c, const char *token)
     json_decref(in); /* to and why point into it */
 }
 
+static json_t *demographics_json(const store_demographics_t *d)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "patient_id", d->patient_id, "issuer", d->issuer,
+                     "name", d->name, "birth_date", d->birth_date, "sex", d->sex);
+}
+
+/* The study's facts (store_study_facts_t) as members of o. */
+static void study_facts_json(json_t *o, const store_study_facts_t *f)
+{
+    json_object_update_new(o, json_pack("{s:s,s:s,s:s,s:s,s:I}", "study_date", f->study_date,
+                                        "description", f->description, "accession", f->accession,
+                                        "modalities", f->modalities, "series_count",
+                                        (json_int_t)f->series));
+}
+
+/* The [peer] section that names the calling AE title, "" when none does: the sender in
+ * the words of the configuration ("st mary"), beside its AE title. */
+static const char *sender_name(const call_t *c, const char *calling_ae)
+{
+    const conf_peer_t *p = conf_find_peer(c->ctx->conf, calling_ae);
+    return p != NULL ? p->name : "";
+}
+
+typedef struct records_ctx {
+    const call_t *c;
+    json_t *items;
+    bool failed;
+} records_ctx_t;
+
+/* A study attached to the case: how it matched, whose it is as sent, what it is, and who
+ * sent it, so that a person recognises it without its UID. */
 static bool record_json(void *ud, const store_case_record_t *r)
 {
-    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "study_uid", r->study_uid,
-                                        "series", r->modality_count ? r->modality_count : "",
-                                        "matched_by", r->matched_by, "confidence", r->confidence,
-                                        "detail", r->detail, "at", r->at));
+    records_ctx_t *x = ud;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:s,s:s,s:o,s:I,s:s,s:s,s:s,s:s,s:I}", "study_uid",
+                          r->study_uid, "series", r->modality_count ? r->modality_count : "",
+                          "matched_by", r->matched_by, "confidence", r->confidence, "detail",
+                          r->detail, "at", r->at, "patient", demographics_json(&r->patient),
+                          "instances", (json_int_t)r->study.instances, "calling_ae", r->calling_ae,
+                          "sender", sender_name(x->c, r->calling_ae), "provider", r->provider,
+                          "received_at", r->received_at, "request", (json_int_t)r->request_id);
+    if (o == NULL) {
+        x->failed = true;
+        return false;
+    }
+    study_facts_json(o, &r->study);
+    json_array_append_new(x->items, o);
     return true;
 }
 
@@ -346,35 +389,82 @@ void api_case_records(call_t *c, const char *token)
     store_case_row_t r;
     if (!api_find_case(c, token, &r))
         return;
-    json_t *items = json_array();
+    records_ctx_t x = {c, json_array(), false};
     cp_errinfo_t ei = {0};
-    if (store_cases_records(c->ctx->pg, r.id, record_json, items, &ei) != CP_OK) {
-        json_decref(items);
+    if (store_cases_records(c->ctx->pg, r.id, record_json, &x, &ei) != CP_OK || x.failed) {
+        json_decref(x.items);
         api_unavailable(c);
         return;
     }
     api_audit_read(c, r.id, "records", "case.records");
-    api_reply(c, 200, json_pack("{s:o}", "records", items));
+    api_reply(c, 200, json_pack("{s:o}", "records", x.items));
 }
 
-static json_t *demographics_json(const store_demographics_t *d)
+typedef struct triage_ctx {
+    const call_t *c;
+    json_t *items;
+    int64_t *cases; /* the candidate cases shown, each once: audited as read */
+    size_t n_cases, cap_cases;
+    bool failed;
+} triage_ctx_t;
+
+static void note_case(triage_ctx_t *x, int64_t id)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "patient_id", d->patient_id, "issuer", d->issuer,
-                     "name", d->name, "birth_date", d->birth_date, "sex", d->sex);
+    for (size_t i = 0; i < x->n_cases; i++)
+        if (x->cases[i] == id)
+            return;
+    if (x->n_cases == x->cap_cases) {
+        x->cap_cases = x->cap_cases ? 2 * x->cap_cases : 16;
+        x->cases = cp_xrealloc(x->cases, x->cap_cases * sizeof *x->cases);
+    }
+    x->cases[x->n_cases++] = id;
 }
 
-/* An item with the study's patient and, for an identity conflict, what it disagrees with
- * ("conflicts_with"), so that the navigator sees both side by side. */
+/* The item's candidate cases from the database's JSON text: each noted for the audit
+ * trail, its internal id left out of the answer. */
+static json_t *candidates_json(triage_ctx_t *x, const char *text)
+{
+    json_error_t je;
+    json_t *a = json_loads(text, 0, &je);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        x->failed = true;
+        return json_array();
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        note_case(x, (int64_t)json_integer_value(json_object_get(v, "case_id")));
+        json_object_del(v, "case_id");
+    }
+    return a;
+}
+
+/* An item with the study's patient and facts, its candidate cases with the reason for
+ * each, and, for an identity conflict, what it disagrees with ("conflicts_with"), so that
+ * the navigator sees both side by side. */
 static bool triage_json(void *ud, const store_triage_item_t *t)
 {
-    json_t *o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:o}", "item", (json_int_t)t->id,
-                          "study_uid", t->study_uid, "instances", (json_int_t)t->instances,
-                          "calling_ae", t->calling_ae, "called_ae", t->called_ae, "received_at",
-                          t->received_at, "reason", t->reason, "candidates", t->candidates,
-                          "patient", demographics_json(&t->patient));
-    if (t->has_other)
-        json_object_set_new(o, "conflicts_with", demographics_json(&t->other));
-    json_array_append_new(ud, o);
+    triage_ctx_t *x = ud;
+    json_t *o = json_pack(
+        "{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "item", (json_int_t)t->id, "study_uid",
+        t->study_uid, "instances", (json_int_t)t->instances, "calling_ae", t->calling_ae, "sender",
+        sender_name(x->c, t->calling_ae), "called_ae", t->called_ae, "received_at", t->received_at,
+        "reason", t->reason, "candidates", t->candidates, "patient", demographics_json(&t->patient),
+        "candidate_cases", candidates_json(x, t->candidates_json));
+    if (o == NULL) {
+        x->failed = true;
+        return false;
+    }
+    study_facts_json(o, &t->study);
+    if (t->has_other) {
+        json_t *w = demographics_json(&t->other);
+        if (t->other_case[0])
+            json_object_set_new(w, "case", json_string(t->other_case));
+        json_object_set_new(o, "conflicts_with", w);
+    }
+    json_array_append_new(x->items, o);
     return true;
 }
 
@@ -385,15 +475,20 @@ void api_triage(call_t *c)
         api_error(c, 403, "forbidden", "the triage queue is the navigators'");
         return;
     }
-    json_t *items = json_array();
+    triage_ctx_t x = {.c = c, .items = json_array()};
     cp_errinfo_t ei = {0};
-    if (store_cases_triage_list(c->ctx->pg, triage_json, items, &ei) != CP_OK) {
-        json_decref(items);
+    bool ok = store_cases_triage_list(c->ctx->pg, triage_json, &x, &ei) == CP_OK && !x.failed;
+    /* each candidate case's patient is shown: a read of that case, audited as such */
+    for (size_t i = 0; ok && i < x.n_cases; i++)
+        ok = api_audit(c, x.cases[i], "triage", "triage.candidate", "allowed");
+    free(x.cases);
+    if (!ok) {
+        json_decref(x.items);
         api_unavailable(c);
         return;
     }
     api_audit_read(c, 0, "triage", "triage.list");
-    api_reply(c, 200, json_pack("{s:o}", "items", items));
+    api_reply(c, 200, json_pack("{s:o}", "items", x.items));
 }
 
 void api_triage_decide(call_t *c, const char *item)
@@ -410,8 +505,9 @@ void api_triage_decide(call_t *c, const char *item)
     const char *decision = NULL, *token = NULL, *why = NULL;
     char t[CASE_TOKEN_LEN + 1];
     bool ok = n > 0 && *end == '\0' && in != NULL &&
-              json_unpack(in, "{s:s,s?s,s:s}", "decision", &decision, "token", &token,
-                          "reason", &why) == 0 &&
+              json_unpack(in, "{s:s,s?s,s:s}", "decision", &decision, "token", &token, "reason",
+                          &why) == 0 &&
+              why[strspn(why, " \t\r\n")] != '\0' && /* a decision is kept with why */
               (strcmp(decision, "reject") == 0 || (strcmp(decision, "attach") == 0 && token));
     if (ok && decision[0] == 'a' && !case_token_parse(token, t)) {
         json_decref(in);
@@ -422,8 +518,8 @@ void api_triage_decide(call_t *c, const char *item)
     if (!ok) {
         json_decref(in);
         api_error(c, 400, "bad_request",
-              "send {\"decision\": \"attach\", \"token\": CASE, \"reason\": ...} or "
-              "{\"decision\": \"reject\", \"reason\": ...}");
+                  "send {\"decision\": \"attach\", \"token\": CASE, \"reason\": ...} or "
+                  "{\"decision\": \"reject\", \"reason\": ...}; the reason is required");
         return;
     }
     store_case_row_t r = {0};
@@ -443,12 +539,12 @@ void api_triage_decide(call_t *c, const char *item)
 
 static bool request_json(void *ud, const store_request_row_t *q)
 {
-    json_array_append_new(ud, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id",
-                                        (json_int_t)q->id, "provider", q->provider, "ae_title",
-                                        q->ae_title, "fax", q->fax, "email", q->email,
-                                        "patient_id", q->patient_id, "issuer", q->issuer,
-                                        "state", q->state, "created_at", q->created_at,
-                                        "records", (json_int_t)q->records));
+    json_array_append_new(
+        ud, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)q->id,
+                      "provider", q->provider, "ae_title", q->ae_title, "fax", q->fax, "email",
+                      q->email, "patient_id", q->patient_id, "issuer", q->issuer, "patient_name",
+                      q->patient_name, "birth_date", q->birth_date, "state", q->state, "created_at",
+                      q->created_at, "records", (json_int_t)q->records));
     return true;
 }
 

@@ -5,23 +5,36 @@
 //
 //   node console.mjs --port HTTP_PORT --artifacts DIR --overdue TOKEN --attach TOKEN
 //                    --publish TOKEN --questionnaire TOKEN --study UID --pdf FILE
+//                    --conflict UID --candidate TOKEN --bravo UID
 //   env NAVIGATOR, SPECIALIST, PATIENT, ADMINISTRATOR, NEW_ACCOUNT: "username:password"
 //   each (NEW_ACCOUNT: the account the administrator adds)
 //
-// The navigator sees the overdue case first, attaches the triaged study to the --attach
-// case and sees it among its records (matched by the navigator, with the reason) beside
-// its records requests; then opens a glioma case through the "Open a case" form with the
-// questionnaire's answers, where the server refuses a Karnofsky score of 150 (focus on that
-// answer) and takes a fixed one, and refuses and takes answers once more on the new case's
-// page. The specialist's worklist is their one case, where they write the opinion, upload
-// its PDF and publish it; the patient reads it and sends it to their doctor, then answers
-// the --questionnaire case's questions (a date in the wrong form refused first). The
-// administrator lands on the accounts, adds one, disables it (its sign-in and its session
-// refused by the API), enables it, resets its password, and breaks the glass to read the
-// navigator's new case. Screenshots of every step go to --artifacts (browser-NN-what.png);
-// a failure leaves browser-failure.png. Exit 0: every check held; 1: the first that did
-// not is named. The script then checks the case opened (by its patient, Quebec^Quinn), the
-// answers and the account added (NEW_ACCOUNT, "username:password") against the server.
+// The navigator sees the overdue case first and every name and date written for people
+// (Bob Bravo, born 5 Nov 1955: never Bravo^Bob or 19551105, every time with its zone). In
+// triage, the --conflict study (Jane Doe under Bob Jones's MRN-7) is shown beside Bob's
+// record, the differing fields marked, its UID only on demand, with the --candidate case
+// (Jane Doe's) and why; attaching it asks for a reason first and then takes one click. The
+// --study, which nothing matched, is attached to the --attach case by its token. That
+// case's records show each study's facts (date, modality, description, patient, sender,
+// instances; the UID of --bravo on demand) and its records status (three studies received
+// from St Mary and ANYPACS, the clock not started), which the navigator marks complete
+// with one click. Then they open a glioma case through the "Open a case" form, the
+// patient's name in parts (a part holding ^ refused first; a middle name and a prefix
+// given) and the questionnaire's answers, where the server refuses a Karnofsky score of
+// 150 (focus on that answer) and takes a fixed one; on its page they ask a provider for
+// records with the name and birth date prefilled in parts and sent back whole, and
+// answers are refused and taken once more. The specialist's worklist is their one case,
+// where they write the opinion, upload its PDF and publish it; the patient reads it and
+// sends it to their doctor, then answers the --questionnaire case's questions (a date in
+// the wrong form refused first). The administrator lands on the accounts, adds one,
+// disables it (its sign-in and its session refused by the API), enables it, resets its
+// password, and breaks the glass to read the navigator's new case. Screenshots of every
+// step go to --artifacts (browser-NN-what.png; the triage and case pages also as a phone
+// shows them, 390 px wide, browser-NN-what-phone.png); a failure leaves
+// browser-failure.png. Exit 0: every check held; 1: the first that did not is named. The
+// script then checks the case opened (by its patient, Quebec^Quinn^R^Ms), its records
+// request, the triage decisions, the records marked complete, the answers and the account
+// added (NEW_ACCOUNT, "username:password") against the server.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -31,10 +44,12 @@ const { values: arg } = parseArgs({
   options: {
     port: { type: "string" }, artifacts: { type: "string" }, overdue: { type: "string" },
     attach: { type: "string" }, publish: { type: "string" }, questionnaire: { type: "string" },
-    study: { type: "string" }, pdf: { type: "string" },
+    study: { type: "string" }, pdf: { type: "string" }, conflict: { type: "string" },
+    candidate: { type: "string" }, bravo: { type: "string" },
   },
 });
-for (const k of ["port", "artifacts", "overdue", "attach", "publish", "questionnaire", "study", "pdf"])
+for (const k of ["port", "artifacts", "overdue", "attach", "publish", "questionnaire", "study", "pdf", "conflict",
+  "candidate", "bravo"])
   if (!arg[k]) { console.error(`console.mjs: --${k} is required`); process.exit(2); }
 const person = (name) => {
   const v = process.env[name] || "";
@@ -56,7 +71,38 @@ async function screenshot(what) {
   const file = join(arg.artifacts, `browser-${String(shot).padStart(2, "0")}-${what}.png`);
   await page.screenshot({ path: file, fullPage: true });
 }
+// The page as a desktop (1280 px) and as a phone (390 px) shows it; on the phone nothing
+// may need scrolling sideways.
+const DESKTOP = { width: 1280, height: 900 }, PHONE = { width: 390, height: 844 };
+async function screenshotBoth(what) {
+  await screenshot(what);
+  await page.setViewportSize(PHONE);
+  try {
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= PHONE.width, `${what}: ${wide} px wide on a ${PHONE.width} px phone`);
+    await screenshot(what + "-phone");
+  } finally {
+    await page.setViewportSize(DESKTOP);
+  }
+}
 function check(ok, what) { if (!ok) throw new Error(what); }
+// What the page shows is written for people: no DICOM name (Doe^Jane), no DICOM date
+// (19700312) nor ISO 8601 time, and every time of day with its time zone (7 Dec 2026,
+// 22:40 CET).
+async function forPeople(where) {
+  const t = await page.locator("main").innerText();
+  check(!t.includes("^"), `${where}: a name as DICOM writes it: ${t.match(/.{0,30}\^.{0,30}/)}`);
+  const raw = t.match(/\b(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\b/);
+  check(!raw, `${where}: a date as DICOM writes it: ${raw && raw[0]}`);
+  check(!/\d{4}-\d{2}-\d{2}T\d{2}:/.test(t), `${where}: an ISO 8601 time`);
+  const times = t.match(/\d{2}:\d{2}(?::\d{2})?\b.{0,8}/g) || [];
+  const bare = times.filter((x) => !/^\d{2}:\d{2} (UTC|GMT[+-]\d{1,2}(:\d{2})?|[A-Z]{3,5})\b/.test(x));
+  check(bare.length === 0, `${where}: times without their zone: ${bare.join(" | ")}`);
+}
+// The visible text of each cell of a table body's rows (a closed <details> not included).
+async function visibleRows(tbody) {
+  return page.locator(`${tbody} tr`).evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.innerText.trim())));
+}
 // Polls fn until it returns true (10 s); fails naming what it waited for and what it saw.
 async function until(what, fn, seen) {
   const end = Date.now() + 10000;
@@ -133,7 +179,17 @@ async function openNewCase() {
   await page.getByRole("link", { name: "Cases", exact: true }).click();
   const form = page.locator("#new-case-form");
   await until("the condition codes offered", async () => (await form.getByLabel("Condition code").locator("option").count()) > 1);
-  await form.getByLabel("Patient's name").fill("Quebec^Quinn");
+  // the name in parts: DICOM's separator in a part is refused, a middle name and a prefix kept
+  await form.getByLabel("Family name").fill("Quebec^Quinn");
+  await form.getByLabel("Condition, in your words").fill("glioma, left frontal");
+  await form.getByRole("button", { name: "Open the case" }).click();
+  await statusSays("A name part cannot hold ^");
+  check(await focused(form.getByLabel("Family name")), "the refused name part does not have the focus");
+  await form.getByLabel("Family name").fill("Quebec");
+  await form.getByLabel("Given name").fill("Quinn");
+  await form.getByText("Middle name, prefix, suffix (optional)").click();
+  await form.getByLabel("Middle name").fill("R");
+  await form.getByLabel("Prefix").fill("Ms");
   await form.getByLabel("Birth date").fill("1961-04-02");
   await form.getByLabel("Sex").selectOption("F");
   await form.getByLabel("Condition, in your words").fill("glioma, left frontal");
@@ -170,7 +226,7 @@ async function openNewCase() {
   await until("the new case shown", async () => (await text("#case-h")) === `Case ${opened}`, () => text("#case-h"));
   await statusSays(`Case ${opened} opened.`);
   const f = await facts();
-  check(f.Patient === "Quebec^Quinn" && f.Born === "19610402" && f.Condition === "glioma, left frontal" &&
+  check(f.Patient === "Ms Quinn R Quebec" && f.Born === "2 Apr 1961" && f.Condition === "glioma, left frontal" &&
     f.Subspecialty === "neuro-oncology" && f.State === "registered" && f.Navigator === navigator.username,
   `the new case's facts: ${JSON.stringify(f)}`);
 
@@ -196,6 +252,178 @@ async function openNewCase() {
   check((await k2.getAttribute("aria-invalid")) === null, "the answer saved is still marked invalid");
   await screenshot("new-case-answers");
   log(`navigator: opened ${opened} through the form (Karnofsky 150 refused, 70 taken; 150 refused, 80 saved on its page)`);
+  await askForRecords();
+}
+
+// On the new case's page: a provider asked for records, the patient's name and birth date
+// prefilled in parts from the case's and sent back whole (its middle name and prefix too).
+async function askForRecords() {
+  await page.getByText("Ask a provider for records").click();
+  const form = page.locator("#request-form");
+  const parts = {};
+  for (const k of ["Family name", "Given name", "Middle name", "Prefix", "Suffix", "Birth date"])
+    parts[k] = await form.getByLabel(k, { exact: true }).inputValue();
+  check(JSON.stringify(parts) === JSON.stringify({ "Family name": "Quebec", "Given name": "Quinn", "Middle name": "R", Prefix: "Ms",
+    Suffix: "", "Birth date": "1961-04-02" }), `the request's patient, prefilled: ${JSON.stringify(parts)}`);
+  check(await form.getByLabel("Middle name").isVisible(), "the middle name prefilled is hidden");
+  await form.getByLabel("Provider").fill("Hope Clinic");
+  await labelled("ask for records");
+  await form.getByRole("button", { name: "Ask for the records" }).click();
+  await statusSays("Hope Clinic is asked for the records.");
+  await until("the request listed", async () => (await rows("#requests-body")).length === 1 && (await rows("#requests-body"))[0][0] === "Hope Clinic",
+    async () => JSON.stringify(await rows("#requests-body")));
+  const q = (await rows("#requests-body"))[0];
+  check(q[1] === "any sender" && q[3] === "Ms Quinn R Quebec, born 2 Apr 1961" && q[4] === "open, nothing yet" && q[5] === "0",
+    `the request: ${JSON.stringify(q)}`);
+  const waiting = await page.locator("#records-waiting").innerText();
+  check((await text("#records-summary")).startsWith("No studies received yet. The records clock has not started") &&
+    /^Nothing yet from Hope Clinic \(asked \d{1,2} [A-Z][a-z]{2} \d{4}\)\.$/.test(waiting) &&
+    (await page.getByRole("button", { name: "Start collecting records" }).isVisible()),
+  `the records status of a new case: ${await text("#records-summary")} / ${waiting}`);
+  await forPeople("new case with its records request");
+  await screenshotBoth("new-case-request");
+  // the conversion both ways, for the names a form cannot show whole
+  const trips = await page.evaluate(() => ["Doe^Jane", "Doe^Jane^Q^Dr^Jr", "^^^Dr", "Yamada^Tarou=山田^太郎=やまだ^たろう",
+    "=山田^太郎", "a^b^c^d^e^f", "O'Brien-Smith^Mary Ann"].map((n) => [n, pnCompose(pnParse(n)), pnDisplay(n)]));
+  const lost = trips.filter(([n, back]) => n !== back);
+  check(lost.length === 0, `names that do not survive a round trip: ${JSON.stringify(lost)}`);
+  check(JSON.stringify(trips.map((x) => x[2])) === JSON.stringify(["Jane Doe", "Dr Jane Q Doe Jr", "Dr", "Tarou Yamada (山田 太郎)",
+    "山田 太郎", "d b c a e", "Mary Ann O'Brien-Smith"]), `names for people: ${JSON.stringify(trips.map((x) => x[2]))}`);
+  log("navigator: asked Hope Clinic for the records, the name prefilled in parts and sent back whole");
+}
+
+// The navigator's own session token, to ask the API what the page was drawn from.
+const sessionToken = () => page.evaluate(() => sessionStorage.getItem("token"));
+
+// The triage queue: the identity conflict side by side, attached with one click to the
+// case its patient is (a reason asked first); the study nothing matched, by its token.
+async function triage() {
+  await page.getByRole("link", { name: "Triage" }).click();
+  const items = page.locator("#triage-list > li");
+  await until("two triage items", async () => (await items.count()) === 2, async () => String(await items.count()));
+  const item = (who) => items.filter({ has: page.locator("h3", { hasText: who }) });
+  const conflict = item("Jane Doe");
+  const h = await conflict.locator("h3").innerText();
+  check(/^Item \d+: Jane Doe, born 12 Mar 1970$/.test(h), `the conflict's heading: ${h}`);
+  const why = await conflict.locator("h3 + p").innerText();
+  check(why.includes("MRN-7 (CITY) is already on file for Bob Jones, born 20 Feb 1964") && why.includes("nothing was merged"),
+    `the conflict in plain words: ${why}`);
+  // both patients side by side, what differs marked (in words too, not by colour alone)
+  const compare = await conflict.locator("table.compare tbody tr").evaluateAll((trs) => trs.map((tr) =>
+    [tr.cells[0].innerText.trim(), tr.cells[1].innerText.trim(), tr.cells[2].innerText.trim(), tr.className]));
+  const want = [["Name (differs)", "Jane Doe", "Bob Jones", "differs"], ["Birth date (differs)", "12 Mar 1970", "20 Feb 1964", "differs"],
+    ["Sex (differs)", "female", "male", "differs"], ["Patient ID", "MRN-7", "MRN-7", ""], ["Issuer", "CITY", "CITY", ""]];
+  check(JSON.stringify(compare) === JSON.stringify(want), `side by side: ${JSON.stringify(compare)}`);
+  const facts = await conflict.locator("dl.facts").innerText();
+  check(facts.includes("15 Jan 2026 · CT · CT HEAD W/O CONTRAST") && facts.includes("city clinic (CITYPACS)") &&
+    facts.includes("1 instance in 1 series"), `the conflict's study facts: ${facts}`);
+  // the UID only on demand
+  const uid = conflict.locator("details.uid code");
+  check(!(await uid.isVisible()) && !(await conflict.innerText()).includes(arg.conflict), "the study UID is shown unasked");
+  await conflict.getByText("Study UID", { exact: true }).click();
+  check((await uid.isVisible()) && (await uid.innerText()) === arg.conflict, `the study UID on demand: ${await uid.innerText()}`);
+  const cand = conflict.locator("li.candidate");
+  check((await cand.count()) === 1, `candidates: ${await cand.count()}`);
+  const candText = await cand.innerText();
+  check(candText.startsWith(`${arg.candidate}: Jane Doe, born 12 Mar 1970, female; registered`) &&
+    candText.includes("Why: the case's patient has its name and birth date"), `the candidate: ${candText}`);
+  // what the API answered: DICOM's forms, both patients, the candidate without its row id
+  const own = await sessionToken();
+  const r = await apiCall("GET", "/triage", own);
+  const t = r.body.items.find((x) => x.study_uid === arg.conflict);
+  check(t && t.patient.name === "Doe^Jane" && t.patient.birth_date === "19700312" && t.conflicts_with.name === "Jones^Bob" &&
+    !("case" in t.conflicts_with) && t.sender === "city clinic" && t.study_date === "20260115" && t.modalities === "CT" &&
+    t.candidate_cases.length === 1 && t.candidate_cases[0].token === arg.candidate && t.candidate_cases[0].kind === "patient" &&
+    !("case_id" in t.candidate_cases[0]), `GET /triage: ${JSON.stringify(t)}`);
+  const blank = await apiCall("POST", `/triage/${t.item}`, own, { decision: "attach", token: arg.candidate, reason: "  " });
+  check(blank.status === 400, `a decision without a reason: ${blank.status}`);
+  await forPeople("triage");
+  await labelled("triage");
+  await screenshotBoth("triage-conflict");
+
+  // one click, once the reason is given (asked for first, in the same small form)
+  const attach = cand.getByRole("button", { name: `Attach to ${arg.candidate}` });
+  await attach.click();
+  await statusSays("Say why");
+  check(await focused(cand.getByLabel("Reason")), "the missing reason does not have the focus");
+  await cand.getByLabel("Reason").fill("same name and birth date as the case; City Clinic reused MRN-7");
+  await attach.click();
+  await statusSays(`attached to ${arg.candidate}`);
+  await until("the conflict gone", async () => (await conflict.count()) === 0);
+  check(await focused(page.locator("#triage-h")), "after the decision the focus is not on the queue's heading");
+
+  // the study nothing matched: no candidate, attached by the case's token
+  const other = item("Kim Kilo");
+  check((await other.locator("h4").innerText()) === "No case is a likely match", "candidates offered for the unmatched study");
+  const form = other.getByRole("form", { name: /to another case$/ });
+  await form.getByLabel("Case token").fill(arg.attach.toLowerCase()); // as people may type it
+  await form.getByLabel("Reason").fill("referral letter names the patient");
+  await form.getByLabel("Reason").press("Enter"); // the form's button: Attach
+  await statusSays(`attached to ${arg.attach.toLowerCase()}`);
+  await until("the triage queue empty", async () => (await items.count()) === 0);
+  await screenshot("triage-attached");
+  log("navigator: the identity conflict side by side, attached with one click to its candidate; the other by its token");
+}
+
+// The case the triaged study went to: each record's facts, and its records status,
+// marked complete with one click.
+async function caseRecords() {
+  await page.getByRole("link", { name: "Cases", exact: true }).click();
+  await openCase(arg.attach);
+  await until("three records", async () => (await rows("#records-body")).length === 3, async () => JSON.stringify(await rows("#records-body")));
+  const f = await facts();
+  check(f.Patient === "Bob Bravo" && f.Born === "5 Nov 1955" && f.Sex === "male" && f.Records === "Not started; 3 studies received",
+    `the case's facts: ${JSON.stringify(f)}`);
+  const rec = await visibleRows("#records-body");
+  const bravo = page.locator("#records-body tr").filter({ has: page.locator("code", { hasText: arg.bravo }) });
+  const b = (await bravo.evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.innerText.trim()))))[0] || [];
+  check(b[0] === "15 Jan 2026 · CT\nCT HEAD W/O CONTRAST\nAccession ACCbravo1\nStudy UID" &&
+    b[1] === "Bob Bravo\nborn 5 Nov 1955\nMRN-B (HOSP)" && b[2].startsWith("St Mary (STMARY)\nreceived ") &&
+    b[3] === "2 instances in 1 series" && b[4] === "By a records request\nasked St Mary: MRN and issuer match\nconfidence 0.95",
+  `St Mary's first study: ${JSON.stringify(b)}`);
+  check(rec.some((x) => x[0].startsWith("3 Nov 2025 · CT\nCT CHEST W CONTRAST")), `St Mary's second study: ${JSON.stringify(rec)}`);
+  const triaged = rec.find((x) => x[1].startsWith("Kim Kilo"));
+  check(triaged && triaged[1].endsWith("\nNot the case's patient") && triaged[2].startsWith("ANYPACS\nreceived ") &&
+    triaged[4].startsWith("By a navigator\nreferral letter names the patient"), `the study attached from triage: ${JSON.stringify(triaged)}`);
+  check(!b[1].includes("Not the case's patient"), "Bob Bravo's own study is said to be another patient's");
+  check(!(await bravo.locator("code").isVisible()), "a record's UID is shown unasked");
+  await bravo.getByText("Study UID", { exact: true }).click();
+  check((await bravo.locator("code").innerText()) === arg.bravo, "the record's UID on demand");
+  const reqs = await rows("#requests-body");
+  check(reqs.length === 1 && reqs[0][0] === "St Mary" && reqs[0][1] === "STMARY" && reqs[0][3] === "MRN-B (HOSP)" &&
+    reqs[0][4] === "open, answered" && reqs[0][5] === "2", `the records requests: ${JSON.stringify(reqs)}`);
+  const summary = await text("#records-summary");
+  check(summary === "3 studies received: 2 from St Mary, 1 from ANYPACS. The records clock has not started: the case is still registered.",
+    `the records status: ${summary}`);
+  const warned = await page.locator("#records-waiting").innerText();
+  check(warned === "1 study of another patient than the case's (Kim Kilo): check that it belongs here.",
+    `the study of another patient, said beside the records status: ${warned}`);
+  check(!(await page.locator("#opinion-form").isVisible()), "a navigator is offered the opinion editor");
+  await forPeople("case page (navigator)");
+  await labelled("case page (navigator)");
+  await screenshotBoth("case-records");
+
+  await page.getByRole("button", { name: "Mark records complete" }).click();
+  await statusSays("The records are marked complete.");
+  await until("the focus on the records status", () => focused(page.locator("#records-status-h")));
+  await until("the records complete", async () => (await facts()).State === "records_complete", async () => JSON.stringify(await facts()));
+  check((await facts()).Records === "Met; 3 studies received", `the records clock: ${(await facts()).Records}`);
+  check((await text("#records-summary")).endsWith("The records are complete, in time."), `after: ${await text("#records-summary")}`);
+  check(!(await page.locator("#records-next").isVisible()), "records complete, and still offered to complete them");
+  const moves = await page.locator("#timeline li").allTextContents();
+  check(moves.some((m) => m.includes(`registered → collecting_records by ${navigator.username}`)) &&
+    moves.some((m) => m.includes(`collecting_records → records_complete by ${navigator.username} (navigator): records complete: 3 studies`)),
+  `timeline: ${moves.join(" | ")}`);
+  const c = (await apiCall("GET", `/cases/${encodeURIComponent(arg.attach)}`, await sessionToken())).body;
+  check(c.clocks.records === "met" && c.records_received === 3, `GET the case: ${JSON.stringify(c.clocks)} ${c.records_received}`);
+  const { records } = (await apiCall("GET", `/cases/${encodeURIComponent(arg.attach)}/records`, await sessionToken())).body;
+  const x = records.find((y) => y.study_uid === arg.bravo);
+  check(x && x.patient.name === "Bravo^Bob" && x.patient.birth_date === "19551105" && x.patient.patient_id === "MRN-B" &&
+    x.patient.issuer === "HOSP" && x.study_date === "20260115" && x.description === "CT HEAD W/O CONTRAST" && x.modalities === "CT" &&
+    x.instances === 2 && x.series_count === 1 && x.provider === "St Mary" && x.sender === "st mary" && x.calling_ae === "STMARY" &&
+    x.request > 0 && /Z$/.test(x.received_at), `GET records: ${JSON.stringify(x)}`);
+  await screenshot("case-records-complete");
+  log("navigator: the case's records with their facts; 3 studies received, marked complete with one click (clock met)");
 }
 
 async function asNavigator() {
@@ -206,42 +434,18 @@ async function asNavigator() {
   check((await text("#cases-h")) === "Cases, most urgent first", `navigator's heading: ${await text("#cases-h")}`);
   const list = await rows("#cases-body");
   check(list[0][0] === arg.overdue, `first row is ${list[0][0]}, not the overdue ${arg.overdue}: ${JSON.stringify(list)}`);
-  check(list[0][3].startsWith("overdue"), `the first row's records clock: ${list[0][3]}`);
+  check(list[0][3].startsWith("Overdue (due "), `the first row's records clock: ${list[0][3]}`);
   check((await page.locator("#cases-body tr").first().locator("td").nth(3).getAttribute("class")) === "overdue",
     "the overdue clock is not marked as such");
-  check(list.slice(1).every((r) => !r[3].startsWith("overdue") && !r[4].startsWith("overdue")), `another overdue row: ${JSON.stringify(list)}`);
-  await screenshot("worklist-overdue-first");
-  log(`navigator: ${list.length} cases, ${arg.overdue} (overdue) first`);
-
-  // the triage queue: attach the study to the case
-  await page.getByRole("link", { name: "Triage" }).click();
-  const item = page.locator("#triage-list li", { hasText: arg.study });
-  await item.waitFor();
-  await labelled("triage");
-  await screenshot("triage");
-  await item.getByLabel("Attach to case").fill(arg.attach.toLowerCase()); // as people may type it
-  await item.getByLabel("Reason").fill("referral letter names the patient");
-  await item.getByLabel("Reason").press("Enter"); // the form's default button: Attach
-  await statusSays("attached");
-  await until("the triage item gone", async () => (await item.count()) === 0);
-  await screenshot("triage-attached");
-  log("navigator: the triaged study attached; the item left the queue");
-
-  // the case: the study among its records, its records requests
-  await page.getByRole("link", { name: "Cases", exact: true }).click();
-  await openCase(arg.attach);
-  await until("the study among the records", async () => (await rows("#records-body")).some((r) => r[0] === arg.study),
-    async () => JSON.stringify(await rows("#records-body")));
-  const rec = (await rows("#records-body")).find((r) => r[0] === arg.study);
-  check(rec[2] === "navigator" && rec[3] === "1.00" && rec[4] === "referral letter names the patient",
-    `the attached study's row: ${JSON.stringify(rec)}`);
-  const reqs = await rows("#requests-body");
-  check(reqs.length === 1 && reqs[0][0] === "St Mary" && reqs[0][1] === "STMARY" && reqs[0][3] === "MRN-B (HOSP)" && reqs[0][4] === "open" && reqs[0][5] === "0",
-    `the records requests: ${JSON.stringify(reqs)}`);
-  check(!(await page.locator("#opinion-form").isVisible()), "a navigator is offered the opinion editor");
-  await labelled("case page (navigator)");
-  await screenshot("case-records");
-  log("navigator: the case shows the study (matched by navigator) and its records request");
+  check(list.slice(1).every((r) => !r[3].startsWith("Overdue") && !r[4].startsWith("Overdue")), `another overdue row: ${JSON.stringify(list)}`);
+  const bravo = list.find((r) => r[0] === arg.attach);
+  check(bravo && bravo[1] === "Bob Bravo, born 5 Nov 1955" && bravo[3] === "Not started; 2 studies received",
+    `the worklist's row of ${arg.attach}: ${JSON.stringify(bravo)}`);
+  await forPeople("worklist");
+  await screenshotBoth("worklist-overdue-first");
+  log(`navigator: ${list.length} cases, ${arg.overdue} (overdue) first; names and dates for people`);
+  await triage();
+  await caseRecords();
   await openNewCase();
   await signOut();
 }
@@ -408,7 +612,7 @@ async function asAdministrator() {
   await until(`case ${opened} shown`, async () => (await text("#case-h")) === `Case ${opened}`, () => text("#case-h"));
   await statusSays(`You may read case ${opened} for 60 minutes`);
   check(await page.locator("#case-glass").isVisible(), "no break-glass notice on the case page");
-  check((await facts()).Patient === "Quebec^Quinn", "the case's facts are not shown");
+  check((await facts()).Patient === "Ms Quinn R Quebec", "the case's facts are not shown");
   const controls = await page.locator("#case input, #case select, #case textarea, #case button").evaluateAll((els) =>
     els.filter((e) => e.offsetParent !== null).map((e) => e.id || e.outerHTML.slice(0, 60)));
   check(controls.length === 0, `an administrator is offered to change the case: ${controls.join(", ")}`);
@@ -434,7 +638,8 @@ const browser = await chromium.launch({
 });
 let rc = 0;
 try {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  // times are shown in the browser's zone, named: Berlin's, so that UTC is not taken for it
+  const context = await browser.newContext({ viewport: DESKTOP, timezoneId: "Europe/Berlin", locale: "en-GB" });
   page = await context.newPage();
   page.setDefaultTimeout(10000);
   const problems = [];

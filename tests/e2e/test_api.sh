@@ -102,6 +102,7 @@ want("records", (s, b["records"]), (200, []))
 want("records not yours", call("GET", f"/api/v1/cases/{tok}/records", tokens["otto"])[0], 404)
 want("triage decision by a patient", call("POST", "/api/v1/triage/1", tokens["pat"], {"decision": "reject", "reason": "x"})[0], 403)
 want("triage decision malformed", call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "maybe", "reason": "x"})[0], 400)
+want("triage decision without a reason", call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "reject", "reason": " \t"})[0], 400)
 s, b = call("POST", "/api/v1/triage/1", tokens["nina"], {"decision": "attach", "token": "CP-7K3M-9X", "reason": "x"})
 want("triage attach to a mistyped token", (s, b["error"]["code"]), (400, "not_a_token"))
 want("triage item unknown", call("POST", "/api/v1/triage/999", tokens["nina"], {"decision": "attach", "token": tok, "reason": "x"})[0], 409)
@@ -210,8 +211,9 @@ big.close()
 
 # the case's records requests, as listed
 s, b = call("GET", f"/api/v1/cases/{tok}/requests", tokens["nina"])
-want("requests", (s, [(q["provider"], q["ae_title"], q["state"]) for q in b["requests"]]),
-     (200, [("St Mary", "STMARY", "open")]))
+want("requests", (s, [(q["provider"], q["ae_title"], q["state"], q["patient_name"], q["birth_date"]) for q in b["requests"]]),
+     (200, [("St Mary", "STMARY", "open", "", "")]))
+want("studies received", call("GET", "/api/v1/cases/" + tok, tokens["nina"])[1]["records_received"], 0)
 want("requests not yours", call("GET", f"/api/v1/cases/{tok}/requests", tokens["otto"])[0], 404)
 
 want("send before publication", call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"],

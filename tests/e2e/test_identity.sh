@@ -56,7 +56,10 @@ grep -q "identity conflict: its patient ID and issuer already name a patient" "$
 # the navigator sees both patients side by side
 printf 'correct horse battery staple\n' | cp_cli user add --username nina --role navigator >/dev/null ||
   die "adding a navigator failed"
-/usr/bin/python3 - "$http_port" <<'PY' || die "the triage item does not show both patients"
+# Bob's own case: the conflicting study's candidate, his name written as people write it
+bob=$(cp_cli case new --patient-name "Jones^Bob" --condition c --subspecialty neuro-oncology --first-opinion f \
+  --navigator nina) || die "opening Bob's case failed"
+/usr/bin/python3 - "$http_port" "$bob" <<'PY' || die "the triage item does not show both patients"
 import http.client, json, sys
 c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
 c.request("POST", "/api/v1/sessions", json.dumps({"username": "nina", "password": "correct horse battery staple"}))
@@ -66,6 +69,15 @@ items = [i for i in json.loads(c.getresponse().read())["items"] if i["reason"].s
 got = [(i["patient"]["name"], i["patient"]["patient_id"], i["patient"]["issuer"], i["conflicts_with"]["name"])
        for i in items]
 want = [("JONES^BOB^^", "MRN100", "ST-MARY-MRN", "Smith^Alice")]
+if got != want:
+    sys.exit("got %r, want %r" % (got, want))
+i = items[0]
+# the sender by its [peer] name; the study's facts; a patient record, not a case; the case
+# whose patient has the name (no birth date on either side to compare) as its candidate
+got = (i["sender"], i["calling_ae"], i["modalities"], i["series_count"], "case" in i["conflicts_with"],
+       [(k["token"], k["kind"], k["why"]) for k in i["candidate_cases"]])
+want = ("st mary", "HOSPA", "MR", 1, False,
+        [(sys.argv[2], "patient", "the case's patient has its name (no birth date to compare)")])
 if got != want:
     sys.exit("got %r, want %r" % (got, want))
 PY

@@ -1,10 +1,13 @@
 # Intake routing: studies sent by DICOM land in their case by the case token (sent to the
 # case's own AE title), by an open records request whose provider and patient match (MRN
 # and issuer, or name and birth date), and otherwise in the triage queue with the reason
-# and the candidates, where a navigator attaches or rejects them.
+# and the candidates, where a navigator attaches or rejects them. The API's triage queue
+# gives each item its candidate cases with why each is one.
 . "$SRC/tests/e2e/lib.sh"
 e2e_setup
+printf '[http]\nbind = 127.0.0.1\nport = 0\n' >>"$work/caseport.conf"
 e2e_start
+http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
 printf 'correct horse battery staple\n' | cp_cli user add --username nina --role navigator >/dev/null ||
   die "adding a navigator failed"
 newcase() { cp_cli case new --patient-name "$1" --condition "c" --subspecialty neuro-oncology \
@@ -65,6 +68,41 @@ grep -q "no case token, and no open records request matches" "$work/triage" || d
 ! grep -qi "NOBODY\|SYNTHETIC\|Olga" "$work/triage" || die "the triage list shows patient identity"
 log "token, MRN+issuer from the named provider, name+birth date; the rest in triage with reasons"
 
+# the same queue over the API: each item's candidate cases, and why each is one
+/usr/bin/python3 - "$http_port" "$A" "$B" <<'PY' || die "the triage queue's candidates (above)"
+import http.client, json, sys
+port, A, B = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("POST", "/api/v1/sessions", json.dumps({"username": "nina", "password": "correct horse battery staple"}))
+tok = json.loads(c.getresponse().read())["token"]
+c.request("GET", "/api/v1/triage", headers={"Authorization": "Bearer " + tok})
+items = {i["accession"]: i for i in json.loads(c.getresponse().read())["items"]}
+def cands(acc):
+    return [(k["token"], k["kind"], k["why"]) for k in items[acc]["candidate_cases"]]
+want = {
+    # two cases asked for Amb^Pat by name and birth date
+    "ACCre": [(A, "request", "asked St Mary for its patient: the name and birth date match"),
+              (B, "request", "asked St Mary for its patient: the name and birth date match")],
+    # Olga's study sent to A's AE title
+    "ACCra2": [(A, "sent_to", "it was sent to this case's AE title, but its patient differs from the case's")],
+    # St Mary's MRN-B with its issuer, from another sender than the one B asked
+    "ACCrb2": [(B, "request", "asked St Mary (AE title STMARY) for its MRN and issuer; it came from OTHERPACS")],
+    "ACCrd": [],
+}
+fails = [f"{acc}: {cands(acc)}, want {w}" for acc, w in want.items() if cands(acc) != w]
+o = items["ACCra2"].get("conflicts_with", {})
+if (o.get("case"), o.get("name"), items["ACCra2"]["patient"]["name"]) != (A, "Alpha^Ann", "Other^Olga"):
+    fails.append(f"the study sent to {A} beside the case's patient: {items['ACCra2']}")
+if any("case_id" in k for i in items.values() for k in i["candidate_cases"]):
+    fails.append("a candidate's row id is in the answer")
+if fails:
+    sys.exit("\n".join(fails))
+PY
+[ "$(sql "SELECT string_agg(c.token, ' ' ORDER BY c.token) FROM audit a JOIN cases c ON c.id = a.case_id
+          WHERE a.action = 'triage.candidate'")" = "$(printf '%s\n' "$A" "$B" | sort | tr '\n' ' ' | sed 's/ $//')" ] ||
+  die "the candidate cases shown are not audited as read: $(sql "SELECT case_id, action FROM audit WHERE action LIKE 'triage%'")"
+log "the API's triage queue names each item's candidate cases and why; showing them is audited"
+
 item=$(grep -F "candidates $A,$B" "$work/triage" | cut -f1)
 cp_cli triage attach --item "$item" --token "$B" --as nina --reason "referral letter names Bravo" >/dev/null ||
   die "attaching a triage item failed"
@@ -73,7 +111,7 @@ cp_cli triage attach --item "$item" --token "$A" --as nina --reason again >/dev/
 item=$(grep "names no open case" "$work/triage" | cut -f1)
 cp_cli triage reject --item "$item" --as nina --reason "test pattern" >/dev/null || die "rejecting failed"
 [ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 3 ] || die "decisions not kept"
-[ "$(sql "SELECT count(*) FROM audit WHERE action LIKE 'triage.%'")" = 2 ] || die "decisions not audited"
+[ "$(sql "SELECT count(*) FROM audit WHERE action IN ('triage.attach', 'triage.reject')")" = 2 ] || die "decisions not audited"
 cp_cli case show --token "$B" | grep -c "matched by" | grep -qx 2 || die "case show: $(cp_cli case show --token "$B")"
 cp_cli case show --token "$B" | grep -q "matched by navigator (confidence 1.00): referral letter names Bravo" ||
   die "the navigator's attachment is not shown with its reason"
