@@ -199,6 +199,8 @@ def scenario(port, name):
         return get_stall(port, sys.argv[3], int(sys.argv[4]), bogus=True)
     if name == "find-release":
         return find_release(port)
+    if name == "store-file":
+        return store_file(port, sys.argv[3])
     if name == "get-release":
         return get_release(port, sys.argv[3])
     raise SystemExit("unknown scenario " + name)
@@ -515,6 +517,44 @@ def get_release(port, series_uid):
         return 1
     print("C-GET released: final status 0x%04x, %d failed, then A-RELEASE-RP" % got[1:])
     return 0 if got[1] == 0xFE00 and got[2] >= 1 else 1
+
+
+def store_file(port, path):
+    """The data set of a Part 10 file sent as it is in the file, with the SOP class and
+    instance of its File Meta Information in the C-STORE-RQ (what a sender that does not
+    re-read the data set does): prints the response status."""
+    data = open(path, "rb").read()
+    off, meta = 132, {}
+    while data[off:off + 2] == b"\x02\x00":
+        el = struct.unpack_from("<H", data, off + 2)[0]
+        vr = data[off + 4:off + 6]
+        if vr in (b"OB", b"OW", b"UN", b"SQ", b"UT"):
+            n, head = struct.unpack_from("<I", data, off + 8)[0], 12
+        else:
+            n, head = struct.unpack_from("<H", data, off + 6)[0], 8
+        meta[el] = data[off + head:off + head + n].rstrip(b"\0 ")
+        off += head + n
+    sop_class, sop, ts = meta[2], meta[3], meta[0x10]
+    s = one_context_assoc(port, b"RAWPEER", sop_class, ts)
+    if s is None:
+        return 1
+    cmd = elem(0, 0x0002, sop_class) + elem(0, 0x0100, struct.pack("<H", 1))
+    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
+    cmd += elem(0, 0x0800, struct.pack("<H", 0)) + elem(0, 0x1000, sop)
+    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    body = data[off:]
+    msgs = pdata(1, 3, cmd)
+    for i in range(0, len(body), 16000):
+        chunk = body[i:i + 16000]
+        msgs += pdata(1, 2 if i + 16000 >= len(body) else 0, chunk)
+    s.sendall(msgs)
+    rsp, _ = read_message(s)
+    status = cmd_value(rsp, 0x0900)
+    s.sendall(RELEASE_RQ)
+    read_pdu(s)
+    print("status 0x%04x" % status)
+    return 0 if status == 0 else 1
+
 
 
 if __name__ == "__main__":

@@ -79,5 +79,11 @@ out=$(gdcmscu --aetitle GDCM --call CASEPORT --move --study --studyroot --key "2
         --port-scp "$gdcm_port" -o "$work/gdcm-move" -V 127.0.0.1 "$port" 2>&1 || true)
 [ "$(ls "$work/gdcm-move" | wc -l)" = 1 ] || die "gdcmscu C-MOVE: $(ls "$work/gdcm-move") $(tail -n 20 <<<"$out")"
 log "C-MOVE from GDCM to its own SCP"
+# a sender that sends a file's data set as it is, with its File Meta Information's SOP
+# class in the command: rtdose_rle.dcm's own SOP Class UID is encoded UN, and is the
+# same value (storescu refuses to send this file: it finds no SOP class in it)
+out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" store-file "$d/rtdose_rle.dcm" 2>&1) ||
+  die "rtdose_rle.dcm, its SOP Class UID encoded UN, was refused: $out"
+log "rtdose_rle.dcm sent as it is (SOP Class UID encoded UN): $out"
 echoscu_to >/dev/null 2>&1 || die "caseport stopped answering"
 e2e_stop
