@@ -210,11 +210,12 @@ static void ls_row(void *ud, const store_ls_row_t *r)
                r->series_desc);
     }
     printf("      instance %s version=%d number=%s class=%s ts=%s size=%lld receipts=%d "
-           "from=%s received=%s%s%s%s%s%s%s%s\n",
+           "from=%s received=%s%s%s%s%s%s%s%s%s%s%s\n",
            r->sop_instance_uid, r->version, r->instance_number, r->sop_class_uid,
            r->transfer_syntax, (long long)r->size, r->receipt_count, r->calling_ae,
            r->received_at, r->encodings[0] ? " also-as-ts=" : "", r->encodings,
-           r->flagged ? " FLAGGED" : "",
+           r->flagged ? " FLAGGED" : "", r->identity_note[0] ? " IDENTITY-DIFFERS=\"" : "",
+           r->identity_note, r->identity_note[0] ? "\"" : "",
            r->duplicate_of[0] ? " same-pixels-as=" : "", r->duplicate_of,
            r->duplicates[0] ? " also-received-as=" : "", r->duplicates);
     st->count++;

@@ -772,7 +772,7 @@ static const char ls_sql[] =
     " WHERE d.duplicate_of = i.id AND ds.patient_id = st.patient_id), ''),"
     /* the same version received in other encodings (0024): on its line, not lines of their own */
     " coalesce((SELECT string_agg(x.transfer_syntax, ',' ORDER BY x.id) FROM instances x"
-    " WHERE x.encoding_of = i.id), '')"
+    " WHERE x.encoding_of = i.id), ''), coalesce(i.identity_note, '')"
     " FROM instances i JOIN series se ON se.id = i.series_id"
     " JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id"
     " WHERE i.encoding_of IS NULL AND ($1::boolean OR i.duplicate_of IS NULL OR NOT EXISTS"
@@ -800,6 +800,7 @@ static void ls_emit(PGresult *r, int row, store_ls_cb cb, void *ud)
     x.duplicate_of = PQgetvalue(r, row, 24);
     x.duplicates = PQgetvalue(r, row, 25);
     x.encodings = PQgetvalue(r, row, 26);
+    x.identity_note = PQgetvalue(r, row, 27);
     cb(ud, &x);
 }
 

@@ -155,6 +155,7 @@ typedef struct store_ls_row {
     const char *duplicate_of; /* the representative with the same pixels, or "" */
     const char *duplicates;   /* the instances it represents, comma separated, or "" */
     const char *encodings;    /* other transfer syntaxes this version came in, or "" */
+    const char *identity_note; /* why it cannot be its study's patient's (0022), or "" */
 } store_ls_row_t;
 typedef void (*store_ls_cb)(void *ud, const store_ls_row_t *row);
 /* Calls cb for every instance ordered by patient, study, series, instance number; one

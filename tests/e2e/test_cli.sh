@@ -19,6 +19,14 @@ expect2 "$CASEPORT" ls --bogus >/dev/null
 grep -q -- '--sop is required' <<<"$(expect2 "$CASEPORT" export --config "$work/caseport.conf" --out x.dcm)" || die "export without --sop"
 grep -q -- '--state is queued' <<<"$(expect2 "$CASEPORT" jobs --config "$work/caseport.conf" --state lost)" || die "jobs with a bad state"
 
+# --config's default is $CASEPORT_CONFIG, as tools/run reads it: the bad file named there
+# is the one read, and --config still wins over it
+printf '[nonsense]\n' >"$work/env.conf"
+CASEPORT_CONFIG="$work/env.conf" expect2 "$CASEPORT" migrate | grep -q "$work/env.conf:1: unknown section" ||
+  die "CASEPORT_CONFIG is not read"
+CASEPORT_CONFIG="$work/env.conf" "$CASEPORT" migrate --config "$work/caseport.conf" >/dev/null ||
+  die "--config does not win over CASEPORT_CONFIG"
+
 bad="$work/bad.conf"
 printf '[dicom]\nport = 11112\nwhat = 1\n' >"$bad"
 expect2 "$CASEPORT" serve --config "$bad" | grep -q "$bad:3: unknown key \"what\" in \[dicom\]" || die "unknown key message"

@@ -83,6 +83,18 @@ if got != want:
 PY
 log "HOSPA's MRN100 under Bob's name: an identity conflict in triage beside Alice, nothing coerced"
 
+# an instance of Alice's study that names someone else: marked, never coerced (ls --all:
+# its pixels are Alice's image's, so plain ls names it on that line)
+cp "$work/a.dcm" "$work/a2.dcm"
+dcmodify -nb -gin -i "PatientName=Other^Olga" "$work/a2.dcm" >/dev/null || die "dcmodify a2"
+storescu -aet HOSPA -aec CASEPORT 127.0.0.1 "$port" "$work/a2.dcm" >/dev/null 2>&1 || die "sending a2"
+sql_eventually "SELECT count(*) FROM jobs WHERE state <> 'done'" 0 || die "jobs not done"
+[ "$(tag "$(uid "$work/a2.dcm")" 0010,0010)" = "Other^Olga" ] ||
+  die "an instance naming another patient was coerced to $(tag "$(uid "$work/a2.dcm")" 0010,0010)"
+cp_cli ls --all | grep "instance $(uid "$work/a2.dcm") " | grep -q 'IDENTITY-DIFFERS="its patient name or birth date differs' ||
+  die "caseport ls does not mark the instance: $(cp_cli ls --all | grep "instance $(uid "$work/a2.dcm") ")"
+log "an instance of Alice's study naming someone else: marked in ls, its own name kept"
+
 n=$(sql "SELECT count(DISTINCT s.patient_id) FROM studies s JOIN patients p ON p.id = s.patient_id
          WHERE p.patient_id = ''")
 [ "$n" = 3 ] || die "studies without a Patient ID share records: $n records for 3 studies"
