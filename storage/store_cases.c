@@ -728,7 +728,12 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
         "   RETURNING id, study_id),"
         " r AS (INSERT INTO case_records (case_id, study_id, matched_by, confidence, detail,"
         "   attached_by) SELECT $2::bigint, study_id, 'navigator', 1, $3, $4::bigint FROM t"
-        "   WHERE $2::bigint IS NOT NULL),"
+        "   WHERE $2::bigint IS NOT NULL"
+        /* a study attached already (its item reopened by another patient's instance,
+         * 0022): the navigator's case replaces the one it had */
+        "   ON CONFLICT (study_id) DO UPDATE SET case_id = EXCLUDED.case_id,"
+        "   matched_by = 'navigator', request_id = NULL, confidence = 1,"
+        "   detail = EXCLUDED.detail, attached_by = EXCLUDED.attached_by, at = now()),"
         " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
         "   SELECT $4::bigint, $5, $2::bigint, 'triage ' || id, CASE WHEN $2::bigint IS NULL"
         "   THEN 'triage.reject' ELSE 'triage.attach' END, 'allowed', $6 FROM t)"

@@ -353,6 +353,16 @@ BEGIN
     IF p_pixel_hash IS NULL AND p_pixel_hash_note IS NULL THEN
         INSERT INTO jobs (kind, instance_id) VALUES ('pixel_hash', instance_id);
     END IF;
+    -- Another patient's instance in a study routed already (attached to a case, or
+    -- decided in triage): the study goes back to the navigator. One not routed yet gets
+    -- this item from here and its route job finds it there.
+    IF v_note IS NOT NULL THEN
+        INSERT INTO triage (study_id, reason)
+        VALUES (v_study, 'identity conflict: the study''s instances name more than one patient')
+        ON CONFLICT (study_id) DO UPDATE SET state = 'open', reason = EXCLUDED.reason,
+            decided_by = NULL, decided_at = NULL, decision = ''
+        WHERE triage.state <> 'open';
+    END IF;
     IF v_normalized THEN
         INSERT INTO normalized (instance_id, changes, verified)
         VALUES (instance_id, '{}', 'the original needs no change');
@@ -365,3 +375,9 @@ BEGIN
     version := v_prev + 1;
     kind := CASE WHEN v_prev > 0 THEN 'new_version' ELSE 'new' END;
 END $$;
+
+-- A study moved to another case by a navigator (a triage decision on a study attached
+-- already) is normalized again, to its new case's patient.
+CREATE TRIGGER case_records_renormalize_move AFTER UPDATE OF case_id ON case_records
+    FOR EACH ROW WHEN (OLD.case_id IS DISTINCT FROM NEW.case_id)
+    EXECUTE FUNCTION cp_renormalize_study();

@@ -184,7 +184,7 @@ void identity_conflict_kept_apart(void **state)
 }
 
 /* Row 4: an instance naming another patient than its study's record is marked, keeps its
- * own identity in normalization, and holds its study in triage. */
+ * own identity in normalization, and puts its study in triage. */
 void identity_instance_of_another_patient(void **state)
 {
     (void)state;
@@ -204,9 +204,10 @@ void identity_instance_of_another_patient(void **state)
                           " WHERE sop_instance_uid = '%s'", "4.4"), "none");
     assert_string_equal(target("4.2"), "||");
     assert_string_equal(target("4.4"), "M4|H|Smith^Alice");
-    assert_string_equal(route(pg, "6.1"), "triage");
+    /* in triage from the instance's ingest: its route job finds it there */
     assert_string_equal(triage_reason("6.1"),
                         "identity conflict: the study's instances name more than one patient");
+    assert_string_equal(route(pg, "6.1"), "already");
     store_pg_close(pg);
 }
 
@@ -280,5 +281,36 @@ void identity_name_key(void **state)
     assert_string_equal(pg_test_value("SELECT cp_people_differ('Doe^Jane', '', 'Doe^John', '')"), "t");
     assert_string_equal(pg_test_value("SELECT cp_people_differ('Doe^Jane', '1970', '', '1970')"), "f");
     assert_string_equal(pg_test_value("SELECT cp_people_differ('^^', '1970', 'X', '')"), "f");
+    store_pg_close(pg);
+}
+
+/* Row 4, after routing: another patient's instance in a study attached to a case already
+ * sends the study back to triage; the navigator's decision moves it to the right case,
+ * and its instances are normalized again (to that case's patient). */
+void identity_conflict_after_routing(void **state)
+{
+    (void)state;
+    store_pg_t *pg = pg_test_open(1);
+    new_case("CP-0000-00", "Smith^Alice", "");
+    new_case("CP-0000-11", "Jones^Bob", "");
+    ingest(pg, &(sent_t){"8.1", "3.1", .pid = "M8", .name = "Smith^Alice", .called = "CP-0000-00"});
+    assert_string_equal(route(pg, "3.1"), "token");
+    assert_string_equal(triage_reason("3.1"), "none");
+    ingest(pg, &(sent_t){"8.2", "3.1", .pid = "M8", .name = "Jones^Bob", .called = "CP-0000-00"});
+    assert_string_equal(triage_reason("3.1"),
+                        "identity conflict: the study's instances name more than one patient");
+    int64_t item = atoll(q("SELECT t.id FROM triage t JOIN studies s ON s.id = t.study_id"
+                           " WHERE s.study_uid = '%s' AND t.state = 'open'", "3.1"));
+    int64_t bob = atoll(q("SELECT id FROM cases WHERE token = '%s'", "CP-0000-11"));
+    const char *before = q("SELECT count(*) FROM jobs WHERE kind = 'normalize'%s", "");
+    int jobs_before = atoi(before);
+    store_actor_t nav = {0, "navigator", "test"};
+    assert_int_equal(store_cases_triage_decide(pg, item, bob, "the study is Bob's", &nav, NULL),
+                     CP_OK);
+    assert_string_equal(q("SELECT c.token || '|' || r.matched_by FROM case_records r"
+                          " JOIN cases c ON c.id = r.case_id JOIN studies s ON s.id = r.study_id"
+                          " WHERE s.study_uid = '%s'", "3.1"),
+                        "CP-0000-11|navigator");
+    assert_true(atoi(q("SELECT count(*) FROM jobs WHERE kind = 'normalize'%s", "")) > jobs_before);
     store_pg_close(pg);
 }
