@@ -654,6 +654,7 @@ static void start_store(gw__assoc_t *a)
     gw_store_meta_t meta = {.ts = pc->ts, .sop_class = a->rq.sop_class,
                             .sop_instance = a->rq.sop_instance, .calling_ae = a->calling_ae,
                             .called_ae = a->called_ae, .peer = a->peer,
+                            .abstract_syntax = pc->abstract_syntax,
                             .authority = sender_authority(a)};
     gw_store_cbs_t cbs = {.on_drain = store_drained, .on_done = store_done};
     a->store = gw_store_new(a->srv->loop, &a->srv->ctx, &meta, &cbs, a);

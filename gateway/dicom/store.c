@@ -57,6 +57,7 @@ struct gw_store {
     gw_store_meta_t meta;
     char sop_class[65], sop_instance[65], calling_ae[17], called_ae[17], peer[64];
     char authority[65];
+    char abstract_syntax[65]; /* of the presentation context it came on */
 
     /* loop side */
     uint8_t *pending;
@@ -99,6 +100,8 @@ gw_store_t *gw_store_new(uv_loop_t *loop, const gw_ctx_t *ctx, const gw_store_me
     snprintf(s->calling_ae, sizeof s->calling_ae, "%s", meta->calling_ae);
     snprintf(s->called_ae, sizeof s->called_ae, "%s", meta->called_ae);
     snprintf(s->peer, sizeof s->peer, "%s", meta->peer);
+    snprintf(s->abstract_syntax, sizeof s->abstract_syntax, "%s",
+             meta->abstract_syntax != NULL ? meta->abstract_syntax : meta->sop_class);
     snprintf(s->authority, sizeof s->authority, "%s",
              meta->authority != NULL ? meta->authority : meta->calling_ae);
     s->out.err = CP_OK;
@@ -144,10 +147,23 @@ static void close_sinks(gw_store_t *s)
     s->hdr = NULL;
 }
 
+/* Whether the command's identifiers are the ones in error: its SOP class is not even its
+ * presentation context's, where the data set's is. DCMTK's dcmsend writes "31" in the
+ * command for a SOP Class and Instance UID encoded UN in the file (the first value of
+ * their hex dump; pydicom's rtdose_rle.dcm): the data set, which agrees with the
+ * negotiation, is then believed, and stored under its own UIDs. */
+static bool command_astray(const gw_store_t *s, const codec_dshdr_fields_t *f)
+{
+    return strcmp(s->sop_class, s->abstract_syntax) != 0 &&
+           strcmp(f->sop_class_uid, s->abstract_syntax) == 0;
+}
+
 static cp_err_t check_fields(gw_store_t *s, const codec_dshdr_fields_t *f)
 {
     if (f->sop_instance_uid[0] == '\0' || f->sop_class_uid[0] == '\0')
         return cp_fail(&s->ei, CP_EPARSE, 0, "data set lacks sop class or instance uid");
+    if (command_astray(s, f))
+        return CP_OK;
     if (strcmp(f->sop_class_uid, s->sop_class) != 0) {
         s->out.status = GW_STATUS_SOP_CLASS_MISMATCH;
         return cp_fail(&s->ei, CP_EINVAL, 0, "sop class uid differs from the command's");

@@ -19,6 +19,7 @@ typedef struct gw_store gw_store_t;
 typedef struct gw_store_meta {
     const codec_ts_t *ts;
     const char *sop_class;    /* from the command */
+    const char *abstract_syntax; /* of the presentation context (NULL: sop_class) */
     const char *sop_instance; /* from the command */
     const char *calling_ae, *called_ae, *peer;
     /* Who assigned a Patient ID sent without an issuer: the [peer]'s issuer, else its

@@ -221,25 +221,35 @@ def get_assoc_rq():
     return struct.pack(">BBI", 1, 0, len(body)) + body
 
 
-def get_stall(port, series_uid, wait, bogus=False):
-    """A C-GET whose requestor then reads nothing: the server must drop it after its
-    send_timeout rather than buffer the series, and must close the connection. bogus: while
-    the server waits for the requestor to read, it also gets a C-STORE-RSP to nothing
-    (which aborts the association) before the requestor reads again."""
+def start_get(port, series_uid, rcvbuf=None):
+    """An association as getscu proposes it and a C-GET of one series sent on it; the
+    socket, or None (said why) if the association was not accepted."""
     s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.connect(("127.0.0.1", port))
     s.sendall(get_assoc_rq())
-    t, body = read_pdu(s)
+    t, _ = read_pdu(s)
     if t != 2:
         print("association not accepted: pdu %r" % t)
-        return 1
+        return None
     cmd = elem(0, 0x0002, STUDY_GET) + elem(0, 0x0100, struct.pack("<H", 0x0010))
     cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
     cmd += elem(0, 0x0800, struct.pack("<H", 0))
     cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
     ident = elem(0x0008, 0x0052, b"SERIES") + elem(0x0020, 0x000E, series_uid.encode())
     s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident))
+    return s
+
+
+def get_stall(port, series_uid, wait, bogus=False):
+    """A C-GET whose requestor then reads nothing: the server must drop it after its
+    send_timeout rather than buffer the series, and must close the connection. bogus: while
+    the server waits for the requestor to read, it also gets a C-STORE-RSP to nothing
+    (which aborts the association) before the requestor reads again."""
+    s = start_get(port, series_uid, rcvbuf=4096)
+    if s is None:
+        return 1
     print("stalling", flush=True)
     if bogus:
         time.sleep(1)
@@ -494,19 +504,9 @@ def get_release(port, series_uid):
     """A C-GET of a series, then an A-RELEASE-RQ as soon as the first C-STORE-RQ arrives
     (left unanswered: a requestor awaiting release sends no data): the server must end the
     C-GET with a final response that counts that sub-operation failed, then release."""
-    s = socket.socket()
-    s.connect(("127.0.0.1", port))
-    s.sendall(get_assoc_rq())
-    t, _ = read_pdu(s)
-    if t != 2:
-        print("association not accepted: pdu %r" % t)
+    s = start_get(port, series_uid)
+    if s is None:
         return 1
-    cmd = elem(0, 0x0002, STUDY_GET) + elem(0, 0x0100, struct.pack("<H", 0x0010))
-    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
-    cmd += elem(0, 0x0800, struct.pack("<H", 0))
-    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
-    ident = elem(0x0008, 0x0052, b"SERIES") + elem(0x0020, 0x000E, series_uid.encode())
-    s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident))
     rq, _ = read_message(s)
     if cmd_value(rq, 0x0100) != 0x0001:
         print("expected a C-STORE-RQ first, got 0x%04x" % cmd_value(rq, 0x0100))

@@ -79,11 +79,18 @@ out=$(gdcmscu --aetitle GDCM --call CASEPORT --move --study --studyroot --key "2
         --port-scp "$gdcm_port" -o "$work/gdcm-move" -V 127.0.0.1 "$port" 2>&1 || true)
 [ "$(ls "$work/gdcm-move" | wc -l)" = 1 ] || die "gdcmscu C-MOVE: $(ls "$work/gdcm-move") $(tail -n 20 <<<"$out")"
 log "C-MOVE from GDCM to its own SCP"
-# a sender that sends a file's data set as it is, with its File Meta Information's SOP
-# class in the command: rtdose_rle.dcm's own SOP Class UID is encoded UN, and is the
-# same value (storescu refuses to send this file: it finds no SOP class in it)
+# rtdose_rle.dcm's SOP Class and Instance UIDs are encoded UN. DCMTK's dcmsend reads them
+# as their hex dump and puts "31" in the command for both; the data set agrees with the
+# negotiated SOP class, so it is stored, under its own UIDs (storescu refuses to send it)
+rt=$(uid "$d/rtdose_rle.dcm")
+out=$(dcmsend -aet DCMSEND -aec CASEPORT 127.0.0.1 "$port" "$d/rtdose_rle.dcm" 2>&1) ||
+  die "dcmsend of rtdose_rle.dcm: $out"
+sql_eventually "SELECT count(*) FROM instances WHERE calling_ae = 'DCMSEND' AND sop_instance_uid = '$rt'" 1 ||
+  die "dcmsend's rtdose_rle.dcm was not stored under its own UID: $out"
+# a sender that sends the data set as it is in the file, with the File Meta Information's
+# UIDs in the command: the same value encoded UN, so Success
 out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" store-file "$d/rtdose_rle.dcm" 2>&1) ||
   die "rtdose_rle.dcm, its SOP Class UID encoded UN, was refused: $out"
-log "rtdose_rle.dcm sent as it is (SOP Class UID encoded UN): $out"
+log "rtdose_rle.dcm (UIDs encoded UN) from dcmsend and as it is: stored"
 echoscu_to >/dev/null 2>&1 || die "caseport stopped answering"
 e2e_stop

@@ -302,8 +302,7 @@ void identity_conflict_after_routing(void **state)
     int64_t item = atoll(q("SELECT t.id FROM triage t JOIN studies s ON s.id = t.study_id"
                            " WHERE s.study_uid = '%s' AND t.state = 'open'", "3.1"));
     int64_t bob = atoll(q("SELECT id FROM cases WHERE token = '%s'", "CP-0000-11"));
-    const char *before = q("SELECT count(*) FROM jobs WHERE kind = 'normalize'%s", "");
-    int jobs_before = atoi(before);
+    long jobs_before = strtol(q("SELECT count(*) FROM jobs WHERE kind = 'normalize'%s", ""), NULL, 10);
     store_actor_t nav = {0, "navigator", "test"};
     assert_int_equal(store_cases_triage_decide(pg, item, bob, "the study is Bob's", &nav, NULL),
                      CP_OK);
@@ -311,6 +310,7 @@ void identity_conflict_after_routing(void **state)
                           " JOIN cases c ON c.id = r.case_id JOIN studies s ON s.id = r.study_id"
                           " WHERE s.study_uid = '%s'", "3.1"),
                         "CP-0000-11|navigator");
-    assert_true(atoi(q("SELECT count(*) FROM jobs WHERE kind = 'normalize'%s", "")) > jobs_before);
+    assert_true(strtol(q("SELECT count(*) FROM jobs WHERE kind = 'normalize'%s", ""), NULL, 10) >
+                jobs_before);
     store_pg_close(pg);
 }
