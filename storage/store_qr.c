@@ -267,7 +267,9 @@ static void build_where(build_t *b, const store_qr_query_t *q, store_qr_level_t 
 
 /* vs0: the studies the peer may see ($1 peer, $2 sees all). vi: the current instances in
  * them, less those whose decoded pixels a current instance of the same patient that it
- * may also see already has (de-duplication level 3), unless $3 (duplicates = show). The
+ * may also see, and that came earlier, already has (de-duplication level 3), unless $3
+ * (duplicates = show): of each group of identical images the earliest visible one is
+ * shown, whichever links the intake made (a link may name a version since replaced). The
  * same pixels under another patient are a mix-up or a test pattern, never hidden. ve, vs:
  * the series and studies with anything left. Not materialized, so that matching narrows
  * each before it is read; vi joins nothing itself (joined to series and vs0 in here, the
@@ -276,9 +278,10 @@ static const char vs_sql[] =
     "WITH vs0 AS NOT MATERIALIZED (SELECT * FROM studies WHERE $2::boolean"
     " OR study_uid IN (SELECT study_uid FROM qr_grants WHERE peer = $1::text)),"
     " vi AS NOT MATERIALIZED (SELECT i.* FROM current_instances i WHERE $3::boolean"
-    " OR i.duplicate_of IS NULL OR NOT EXISTS (SELECT 1 FROM current_instances r"
+    " OR i.pixel_hash IS NULL OR NOT EXISTS (SELECT 1 FROM current_instances r"
     " JOIN series re ON re.id = r.series_id JOIN vs0 rs ON rs.id = re.study_id,"
-    " series ie JOIN studies ist ON ist.id = ie.study_id WHERE r.id = i.duplicate_of"
+    " series ie JOIN studies ist ON ist.id = ie.study_id WHERE r.pixel_hash = i.pixel_hash"
+    " AND r.id < i.id AND r.sop_instance_uid <> i.sop_instance_uid"
     " AND ie.id = i.series_id AND rs.patient_id = ist.patient_id)),"
     " ve AS NOT MATERIALIZED (SELECT * FROM series x"
     " WHERE EXISTS (SELECT 1 FROM vi WHERE vi.series_id = x.id)),"

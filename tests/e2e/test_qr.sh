@@ -157,7 +157,8 @@ getscu -S -aet LIMITED -aec CASEPORT -od "$work/get3" -k QueryRetrieveLevel=STUD
   -k "StudyInstanceUID=$study_b" 127.0.0.1 "$port" >"$work/get3.log" 2>&1 || true
 [ "$(ls "$work/get3" | wc -l)" = 0 ] || die "LIMITED retrieved a study it was not granted"
 # it was answered, not failed: a successful C-GET that matched nothing
-[ "$(sql "SELECT matches || '/' || completed || '/' || status FROM qr_audit WHERE calling_ae = 'LIMITED' AND operation = 'C-GET' ORDER BY id DESC LIMIT 1")" = 0/0/0 ] ||
+# (the audit row is written after the final response: waited for)
+sql_eventually "SELECT matches || '/' || completed || '/' || status FROM qr_audit WHERE calling_ae = 'LIMITED' AND operation = 'C-GET' ORDER BY id DESC LIMIT 1" 0/0/0 ||
   die "LIMITED's C-GET of an ungranted study: $(tail -n 3 "$work/get3.log")"
 # and it does retrieve the study it was granted
 getscu -S -aet LIMITED -aec CASEPORT -od "$work/get5" -k QueryRetrieveLevel=STUDY \
