@@ -99,8 +99,13 @@ typedef struct codec_dshdr_fields {
     uint32_t eot_length;                      /* its value starts and its length (0: none) */
 } codec_dshdr_fields_t;
 
+/* Sequences nested deeper than this are refused by every parser (the intake's header
+ * parser, the re-encoder, the data set walker), so that what the intake acknowledges the
+ * later stages can read. */
+#define CODEC_MAX_DEPTH 16
+
 typedef struct codec_dshdr_limits {
-    uint32_t max_depth;          /* sequence nesting; 0 means 32 */
+    uint32_t max_depth;          /* sequence nesting; 0 means CODEC_MAX_DEPTH */
     uint64_t max_header_bytes;   /* bytes parsed before Pixel Data; 0: no limit (skipped
                                   * values cost no memory; the caller caps the data set) */
 } codec_dshdr_limits_t;

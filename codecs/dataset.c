@@ -8,7 +8,7 @@
 #include "cp_mem.h"
 #include "cp_bytes.h"
 
-#define MAX_DEPTH 16
+#define MAX_DEPTH CODEC_MAX_DEPTH
 #define UNDEFINED 0xFFFFFFFFu
 #define ITEM CODEC_TAG(0xFFFE, 0xE000)
 #define ITEM_END CODEC_TAG(0xFFFE, 0xE00D)
@@ -76,7 +76,8 @@ static cp_err_t skip_undefined(codec_ds_iter_t *it, uint32_t end_tag, int depth,
             sub.off += 8;
             if (n == UNDEFINED) {
                 size_t e;
-                if ((err = skip_undefined(&sub, ITEM_END, depth + 1, &e, ei)) != CP_OK)
+                /* an item is a level of its sequence: depth counts sequences */
+                if ((err = skip_undefined(&sub, ITEM_END, depth, &e, ei)) != CP_OK)
                     return err;
                 sub.off = e + 8;
             } else if (n > sub.len - sub.off) {
@@ -179,7 +180,7 @@ cp_err_t codec_ds_item_next(codec_ds_iter_t *seq, codec_ds_iter_t *item, cp_erri
     if (n == UNDEFINED) {
         codec_ds_iter_t sub = *seq;
         sub.off = start;
-        if ((err = skip_undefined(&sub, ITEM_END, seq->depth + 1, &end, ei)) != CP_OK)
+        if ((err = skip_undefined(&sub, ITEM_END, seq->depth, &end, ei)) != CP_OK)
             return err;
         seq->off = end + 8;
     } else {
@@ -189,7 +190,7 @@ cp_err_t codec_ds_item_next(codec_ds_iter_t *seq, codec_ds_iter_t *item, cp_erri
         seq->off = end;
     }
     *item = (codec_ds_iter_t){.p = seq->p + start, .len = end - start, .enc = seq->enc,
-                              .depth = seq->depth + 1};
+                              .depth = seq->depth};
     return CP_OK;
 }
 

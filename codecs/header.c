@@ -12,17 +12,22 @@
 #include <zlib.h>
 
 #include "codec_dicom.h"
+#include "codec_ds.h"
 #include "cp_mem.h"
 
 #define UNDEFINED 0xFFFFFFFFu
-#define DEFAULT_DEPTH 32
+#define DEFAULT_DEPTH CODEC_MAX_DEPTH
 #define INFLATE_BUF (16 * 1024)
 
 typedef enum { F_SEQ, F_ITEM } frame_kind_t;
 
+#define NO_END UINT64_MAX
+
 typedef struct frame {
     frame_kind_t kind;
-    bool implicit; /* content is Implicit VR LE (an undefined-length UN, PS3.5 6.2.2) */
+    bool implicit;  /* content is Implicit VR LE (an undefined-length UN, PS3.5 6.2.2) */
+    bool fragments; /* encapsulated Pixel Data: its items are not data sets */
+    uint64_t end;   /* offset where a defined-length sequence or item ends, or NO_END */
 } frame_t;
 
 typedef enum { P_HEADER, P_VALUE, P_DONE, P_DEAD } phase_t;
@@ -161,13 +166,18 @@ static uint32_t u32(const codec_dshdr_t *p, const uint8_t *b)
                                                                                     << 24;
 }
 
-/* VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
-static cp_err_t push(codec_dshdr_t *p, frame_kind_t kind, bool implicit, uint64_t at)
+/* A sequence or item opens; len its defined length, or UNDEFINED. Defined-length ones
+ * are read into too, so that their nesting and lengths are checked as undefined-length
+ * ones are: what the intake acknowledges, every later parser can read. */
+static cp_err_t push(codec_dshdr_t *p, frame_kind_t kind, bool implicit, uint32_t len,
+                     uint64_t at)
 {
     if (kind == F_SEQ && p->seq_depth >= p->max_depth)
         return die(p, at, "sequences nested deeper than %u", p->max_depth);
     p->stack[p->depth].kind = kind;
     p->stack[p->depth].implicit = implicit || in_implicit(p);
+    p->stack[p->depth].fragments = false;
+    p->stack[p->depth].end = len == UNDEFINED ? NO_END : p->offset + len;
     p->depth++;
     if (kind == F_SEQ)
         p->seq_depth++;
@@ -179,6 +189,26 @@ static void pop(codec_dshdr_t *p)
     p->depth--;
     if (p->stack[p->depth].kind == F_SEQ)
         p->seq_depth--;
+}
+
+/* Whether len bytes from here stay inside every enclosing defined-length sequence and
+ * item (each lies inside its parent, checked as it opened: the innermost is enough). */
+static cp_err_t fits(codec_dshdr_t *p, uint32_t len, uint64_t at)
+{
+    const frame_t *top = p->depth ? &p->stack[p->depth - 1] : NULL;
+    uint64_t need = p->offset + (len == UNDEFINED ? 0 : len);
+    if (top != NULL && top->end != NO_END && need > top->end)
+        return die(p, at, "element (%04x,%04x) runs past its sequence or item", p->group,
+                   p->elem);
+    return CP_OK;
+}
+
+/* Closes the defined-length sequences and items that end here (parse calls it at every
+ * element boundary, once the offset has moved past what was read). */
+static void close_defined(codec_dshdr_t *p)
+{
+    while (p->depth > 0 && p->stack[p->depth - 1].end == p->offset)
+        pop(p);
 }
 
 static void start_value(codec_dshdr_t *p, uint32_t len)
@@ -235,22 +265,34 @@ static cp_err_t on_item_tag(codec_dshdr_t *p, uint32_t len, uint64_t at)
         if (top == NULL || top->kind != F_SEQ)
             return die(p, at, "item tag (fffe,e000) %s",
                        top == NULL ? "at top level" : "directly inside an item");
-        if (len == UNDEFINED)
-            return push(p, F_ITEM, false, at);
-        start_value(p, len); /* a defined-length item is skipped whole */
-        return CP_OK;
+        if (fits(p, len, at) != CP_OK)
+            return p->err;
+        if (top->fragments) { /* a fragment of pixel data: bytes, skipped */
+            if (len == UNDEFINED)
+                return die(p, at, "pixel data fragment of undefined length");
+            start_value(p, len);
+            return CP_OK;
+        }
+        return push(p, F_ITEM, false, len, at);
     }
     if (len != 0)
         return die(p, at, "delimiter (fffe,%04x) with length %u", p->elem, len);
-    if (p->elem == 0xE00D && top != NULL && top->kind == F_ITEM) {
+    if (p->elem == 0xE00D && top != NULL && top->kind == F_ITEM && top->end == NO_END) {
         pop(p);
         return CP_OK;
     }
-    if (p->elem == 0xE0DD && top != NULL && top->kind == F_SEQ) {
+    if (p->elem == 0xE0DD && top != NULL && top->kind == F_SEQ && top->end == NO_END) {
         pop(p);
         return CP_OK;
     }
     return die(p, at, "delimiter (fffe,%04x) out of place", p->elem);
+}
+
+/* An Implicit VR element the dictionary knows as a sequence. */
+static bool dictionary_sq(const codec_dshdr_t *p)
+{
+    const char *vr = codec_ds_vr(CODEC_TAG(p->group, p->elem));
+    return vr != NULL && strcmp(vr, "SQ") == 0;
 }
 
 /* The header of an element is complete in hb[0..hlen). */
@@ -298,11 +340,22 @@ static cp_err_t on_header(codec_dshdr_t *p)
         p->f.eot_offset = p->offset; /* read when the frames are (it may be large) */
         p->f.eot_length = len;
     }
+    if (fits(p, len, at) != CP_OK)
+        return p->err;
     if (len == UNDEFINED) {
         if (!implicit && !is_sq && !is_un && !is_pixel_data(p))
             return die(p, at, "undefined length on non-sequence element (%04x,%04x)", p->group,
                        p->elem);
-        return push(p, F_SEQ, is_un, at);
+        bool pixels = is_pixel_data(p);
+        cp_err_t err = push(p, F_SEQ, is_un, len, at);
+        if (err == CP_OK && pixels)
+            p->stack[p->depth - 1].fragments = true;
+        return err;
+    }
+    /* a defined-length sequence is read into, as one of undefined length (is_sq is true
+     * for every implicit element: the dictionary says which are sequences there) */
+    if (implicit ? dictionary_sq(p) : is_sq) {
+        return push(p, F_SEQ, false, len, at);
     }
     if (p->max_header != 0 && p->offset + len > p->max_header)
         return die(p, at, "element (%04x,%04x) runs past the header limit", p->group, p->elem);
@@ -333,6 +386,8 @@ static cp_err_t parse(codec_dshdr_t *p, const uint8_t *d, size_t n)
 {
     while (n > 0 && p->phase != P_DONE) {
         size_t used;
+        if (p->phase == P_DEAD)
+            return p->err;
         if (p->phase == P_VALUE) {
             used = take_value(p, d, n);
         } else {
@@ -350,6 +405,8 @@ static cp_err_t parse(codec_dshdr_t *p, const uint8_t *d, size_t n)
             if (p->phase == P_VALUE && p->remaining == 0)
                 end_value(p);
         }
+        if (p->phase == P_HEADER && p->hlen == 0)
+            close_defined(p); /* at an element's end: the sequences and items ending here */
         if (p->max_header != 0 && p->offset > p->max_header && p->phase != P_DONE)
             return die(p, p->offset, "header longer than %llu bytes",
                        (unsigned long long)p->max_header);

@@ -20,7 +20,7 @@
 #define CHUNK (64 * 1024)
 #define MAX_WHOLE (16u * 1024 * 1024) /* values read whole: every text, and others up to */
 #define MAX_SMALL (1024u * 1024)      /* ... this size; larger binary values stream */
-#define MAX_DEPTH 16
+#define MAX_DEPTH CODEC_MAX_DEPTH
 #define TAG(g, e) ((uint32_t)(g) << 16 | (uint32_t)(e))
 #define T_ITEM TAG(0xFFFE, 0xE000)
 #define T_ITEM_END TAG(0xFFFE, 0xE00D)

@@ -30,7 +30,27 @@ out=$(/usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" replay "$SRC/tests/fu
 log "$out"
 echoscu_to >/dev/null 2>&1 || die "echoscu failed after the replay"
 
+# One nesting limit for every parser (16 sequences): a data set nested 16 deep is stored
+# and every later stage reads it; 17 deep, or 10 000 deep in sequences of defined length
+# (which the intake used to skip unread and acknowledge), is refused with the reason.
+nested() { /usr/bin/python3 "$SRC/tests/e2e/nested.py" "$1" "2.25.4711$1" "$work/nest$1.dcm"; }
+store_raw() { /usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" store-file "$1" 2>&1 || true; }
+nested 16 && out=$(store_raw "$work/nest16.dcm")
+[ "$out" = "status 0x0000" ] || die "16 sequences deep was refused: $out"
+path=$(printf '0009,1010[0].%.0s' $(seq 16))0010,0020
+[ "$(cp_cli tag --sop 2.25.471116 --path "$path")" = DEEP ] || die "caseport tag cannot read 16 deep"
+sql_eventually "SELECT count(*) FROM jobs j JOIN instances i ON i.id = j.instance_id WHERE i.sop_instance_uid = '2.25.471116' AND j.state <> 'done'" 0 ||
+  die "a job on the 16-deep data set did not finish: $(sql "SELECT kind, last_error FROM jobs WHERE state <> 'done'")"
+for depth in 17 10000; do
+  nested "$depth" && out=$(store_raw "$work/nest$depth.dcm")
+  [ "$out" != "status 0x0000" ] && [ -n "$out" ] || die "$depth sequences deep was acknowledged: $out"
+  [ "$(sql "SELECT count(*) FROM instances WHERE sop_instance_uid = '2.25.4711$depth'")" = 0 ] ||
+    die "$depth sequences deep was stored"
+done
+grep -q 'nested deeper than 16' "$work/serve.log" || die "the refusal does not say why"
+log "nesting: 16 deep stored and read by every stage, 17 and 10 000 deep refused"
+
 gen_series "$work/ct" 3 --rows 64 --cols 64 --seed hostile
 storescu_to "$work/ct" >/dev/null 2>&1 || die "store after the attacks failed"
-[ "$(sql 'SELECT count(*) FROM instances')" = 3 ] || die "expected 3 instances"
+[ "$(sql "SELECT count(*) FROM instances WHERE sop_instance_uid NOT LIKE '2.25.4711%'")" = 3 ] || die "expected 3 instances"
 e2e_stop

@@ -1,12 +1,12 @@
+set(cp_dict_sources ${PROJECT_SOURCE_DIR}/codecs/dict.c ${PROJECT_BINARY_DIR}/codecs/dict_gen.c)
 cp_fuzz(dshdr SOURCES ${PROJECT_SOURCE_DIR}/codecs/header.c ${PROJECT_SOURCE_DIR}/codecs/tables.c
-  LIBS cp_base ZLIB::ZLIB)
+  ${PROJECT_SOURCE_DIR}/codecs/dataset.c ${cp_dict_sources} LIBS cp_base ZLIB::ZLIB)
 target_include_directories(fuzz_dshdr PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
 cp_fuzz(pdu SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_pdu.c ${PROJECT_SOURCE_DIR}/gateway/dicom/dimse.c
   LIBS cp_base)
 target_include_directories(fuzz_pdu PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)
 cp_fuzz(fsm SOURCES ${PROJECT_SOURCE_DIR}/gateway/dicom/ul_fsm.c LIBS cp_base)
 target_include_directories(fuzz_fsm PRIVATE ${PROJECT_SOURCE_DIR}/gateway/dicom)
-set(cp_dict_sources ${PROJECT_SOURCE_DIR}/codecs/dict.c ${PROJECT_BINARY_DIR}/codecs/dict_gen.c)
 cp_fuzz(ds SOURCES ${PROJECT_SOURCE_DIR}/codecs/dataset.c ${PROJECT_SOURCE_DIR}/codecs/tables.c
   ${cp_dict_sources} LIBS cp_base)
 target_include_directories(fuzz_ds PRIVATE ${PROJECT_SOURCE_DIR}/codecs)
