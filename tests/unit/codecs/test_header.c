@@ -384,10 +384,11 @@ void header_defined_length_nesting(void **state)
     size_t n = nest_defined(b, CODEC_MAX_DEPTH);
     assert_int_equal(parse_bytes(CODEC_ENC_EXPLICIT_LE, b, n, NULL, &ei), CP_OK);
     codec_elem_t e;
-    char path[16 * 16 + 16] = "";
+    char path[16 * 16 + 16];
+    size_t at = 0;
     for (int i = 0; i < CODEC_MAX_DEPTH; i++)
-        strcat(path, "0009,1010[0].");
-    strcat(path, "0010,0020");
+        at += (size_t)snprintf(path + at, sizeof path - at, "0009,1010[0].");
+    snprintf(path + at, sizeof path - at, "0010,0020");
     cp_err_t found = codec_ds_find(CODEC_ENC_EXPLICIT_LE, b, n, path, &e, &ei);
     if (found != CP_OK)
         fail_msg("the walker: %s", ei.msg);
