@@ -218,6 +218,21 @@ static cp_err_t read_from(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo
 }
 
 /* What a native image's frames take: the bytes stored per frame, and decoded. */
+bool gw_jobs_pixels_short(const codec_dshdr_fields_t *f)
+{
+    if (!f->has_pixel_data || f->pixel_data_length == 0xFFFFFFFFu || f->rows == 0 ||
+        f->columns == 0 || f->samples_per_pixel == 0 || f->bits_allocated == 0)
+        return false; /* encapsulated, or no image attributes to hold them to */
+    uint64_t frames = f->number_of_frames[0] ? strtoull(f->number_of_frames, NULL, 10) : 1;
+    uint64_t samples = (uint64_t)f->rows * f->columns * f->samples_per_pixel * (frames ? frames : 1);
+    uint64_t bytes = f->bits_allocated == 1 ? (samples + 7) / 8
+                                            : samples * ((f->bits_allocated + 7u) / 8);
+    if (strcmp(f->photometric, "YBR_FULL_422") == 0 && f->samples_per_pixel == 3 &&
+        f->columns % 2 == 0 && f->bits_allocated == 8)
+        bytes = bytes / 3 * 2; /* two samples a pixel stored (PS3.3 C.7.6.3.1.2) */
+    return bytes > f->pixel_data_length;
+}
+
 static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_t *stored,
                           size_t *full, bool *sub422)
 {

@@ -38,6 +38,10 @@ const char *gw_jobs_pixel_note(const codec_dshdr_fields_t *f, const codec_ts_t *
  * YBR_FULL_422 to expand. The intake then hashes them as they stream in. */
 bool gw_jobs_pixels_as_stored(const codec_dshdr_fields_t *f, codec_enc_t enc, uint64_t *start,
                               uint64_t *len);
+/* Native Pixel Data shorter than Rows x Columns x Samples x Bits Allocated x Number of
+ * Frames says (pydicom's MR_truncated.dcm): the intake refuses such a data set, as no
+ * later stage could read the image. */
+bool gw_jobs_pixels_short(const codec_dshdr_fields_t *f);
 /* The line of image attributes a pixel hash starts with. */
 void gw_jobs_hash_attrs(EVP_MD_CTX *md, const codec_dshdr_fields_t *f, const char *photometric);
 /* Native pixel data read frame by frame from the blob at addr (header f, encoded as enc:

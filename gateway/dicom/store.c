@@ -162,6 +162,14 @@ static cp_err_t check_fields(gw_store_t *s, const codec_dshdr_fields_t *f)
 {
     if (f->sop_instance_uid[0] == '\0' || f->sop_class_uid[0] == '\0')
         return cp_fail(&s->ei, CP_EPARSE, 0, "data set lacks sop class or instance uid");
+    if (gw_jobs_pixels_short(f))
+        return cp_fail(&s->ei, CP_EPARSE, 0, "pixel data shorter than the image they describe");
+    /* the header parser stops at Pixel Data: that its value came whole is seen here (not
+     * in a deflated data set, whose offsets are the inflated ones) */
+    if (f->has_pixel_data && f->pixel_data_length != 0xFFFFFFFFu &&
+        s->meta.ts->enc != CODEC_ENC_DEFLATED_LE &&
+        s->total < f->pixel_data_offset + f->pixel_data_header + f->pixel_data_length)
+        return cp_fail(&s->ei, CP_EPARSE, 0, "the data set ends inside its pixel data");
     if (command_astray(s, f))
         return CP_OK;
     if (strcmp(f->sop_class_uid, s->sop_class) != 0) {

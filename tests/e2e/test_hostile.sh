@@ -50,6 +50,21 @@ done
 grep -q 'nested deeper than 16' "$work/serve.log" || die "the refusal does not say why"
 log "nesting: 16 deep stored and read by every stage, 17 and 10 000 deep refused"
 
+# pydicom's MR_truncated.dcm: 8 130 of the 8 192 pixel bytes Rows x Columns x Bits say.
+# Sent as the file is (Pixel Data declared 8 192, the data set ending early) and as
+# pydicom writes it again (declared 8 130): both refused with C000 and the reason.
+trunc=$PYDICOM_DATA/MR_truncated.dcm
+/usr/bin/python3 -c 'import sys, pydicom; pydicom.dcmread(sys.argv[1]).save_as(sys.argv[2])' "$trunc" "$work/short.dcm"
+for f in "$trunc" "$work/short.dcm"; do
+  out=$(store_raw "$f")
+  [ "$out" = "status 0xc000" ] || die "$(basename "$f") with its pixel data short: $out"
+done
+[ "$(sql "SELECT count(*) FROM instances WHERE sop_instance_uid = '$(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" uid "$trunc")'")" = 0 ] ||
+  die "a data set with short pixel data was stored"
+grep -q 'the data set ends inside its pixel data' "$work/serve.log" &&
+  grep -q 'pixel data shorter than the image they describe' "$work/serve.log" || die "the refusals do not say why"
+log "MR_truncated.dcm, as sent and as rewritten: refused, C000"
+
 gen_series "$work/ct" 3 --rows 64 --cols 64 --seed hostile
 storescu_to "$work/ct" >/dev/null 2>&1 || die "store after the attacks failed"
 [ "$(sql "SELECT count(*) FROM instances WHERE sop_instance_uid NOT LIKE '2.25.4711%'")" = 3 ] || die "expected 3 instances"
