@@ -34,6 +34,11 @@ typedef struct codec_image {
  * bytes (1 for 1-bit data is not supported); 0 if the image attributes are unusable or
  * the frame is over CODEC_MAX_FRAME_BYTES. */
 size_t codec_frame_size(const codec_image_t *img);
+/* Whether a header's native Pixel Data are shorter than Rows x Columns x Samples x Bits
+ * Allocated x Number of Frames say (1-bit packed, YBR_FULL_422 two samples a pixel, as
+ * stored): no decoder could read the image (pydicom's MR_truncated.dcm). False when
+ * encapsulated or the image attributes are missing. */
+bool codec_native_pixels_short(const codec_dshdr_fields_t *f);
 
 /* Whether ts_uid is a compressed syntax this build decodes. */
 bool codec_pixels_decodable(const char *ts_uid);

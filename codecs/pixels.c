@@ -295,3 +295,18 @@ cp_err_t codec_decode_frames(const char *ts_uid, const codec_image_t *img, codec
     free(f.out);
     return err;
 }
+
+bool codec_native_pixels_short(const codec_dshdr_fields_t *f)
+{
+    if (!f->has_pixel_data || f->pixel_data_length == 0xFFFFFFFFu || f->rows == 0 ||
+        f->columns == 0 || f->samples_per_pixel == 0 || f->bits_allocated == 0)
+        return false; /* encapsulated, or no image attributes to hold them to */
+    uint64_t frames = f->number_of_frames[0] ? strtoull(f->number_of_frames, NULL, 10) : 1;
+    uint64_t samples = (uint64_t)f->rows * f->columns * f->samples_per_pixel * (frames ? frames : 1);
+    uint64_t bytes = f->bits_allocated == 1 ? (samples + 7) / 8
+                                            : samples * ((f->bits_allocated + 7u) / 8);
+    if (strcmp(f->photometric, "YBR_FULL_422") == 0 && f->samples_per_pixel == 3 &&
+        f->columns % 2 == 0 && f->bits_allocated == 8)
+        bytes = bytes / 3 * 2; /* two samples a pixel stored (PS3.3 C.7.6.3.1.2) */
+    return bytes > f->pixel_data_length;
+}

@@ -14,30 +14,9 @@
 #include "jobs_int.h"
 #include "store_blob.h"
 
-#define MAX_HEADER (64u * 1024 * 1024)
-
-typedef struct membuf {
-    uint8_t *p;
-    size_t len, cap;
-} membuf_t;
-
-static cp_err_t to_memory(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
-{
-    membuf_t *m = ud;
-    if (m->len + len > MAX_HEADER)
-        return cp_fail(ei, CP_ETOOBIG, 0, "the header is over 64 MiB");
-    if (m->len + len > m->cap) {
-        m->cap = (m->len + len) * 2;
-        m->p = cp_xrealloc(m->p, m->cap); /* at most 128 MiB: the header cap above */
-    }
-    memcpy(m->p + m->len, data, len);
-    m->len += len;
-    return CP_OK;
-}
-
 /* The header of the instance's data set as Explicit VR LE in memory. */
 static cp_err_t read_header(const conf_t *conf, store_pg_t *pg, const store_instance_info_t *inst,
-                            membuf_t *m, cp_errinfo_t *ei)
+                            gw_membuf_t *m, cp_errinfo_t *ei)
 {
     const codec_ts_t *ts = codec_ts_find(inst->transfer_syntax);
     if (ts == NULL)
@@ -46,10 +25,9 @@ static cp_err_t read_header(const conf_t *conf, store_pg_t *pg, const store_inst
     cp_err_t err = store_blob_open_shared(conf->storage.blob_dir, conf->storage.key_file, &blobs, ei);
     if (err == CP_OK)
         store_blob_set_locator(blobs, store_pg_blob_locate, pg);
-    codec_xcode_opts_t o = {.in = ts->enc, .header_only = true};
-    codec_xcode_report_t rep;
+    codec_xcode_opts_t o = {.in = ts->enc};
     if (err == CP_OK)
-        err = gw_xcode_blob(blobs, &inst->addr, &o, to_memory, m, &rep, ei);
+        err = gw_xcode_header_to_memory(blobs, &inst->addr, &o, m, ei);
     store_blob_close(blobs);
     return err;
 }
@@ -163,7 +141,7 @@ int cli_tag(int argc, char **argv)
     cp_errinfo_t ei = {0};
     cp_err_t err = normalized ? store_pg_find_normalized(pg, sop, 0, &inst, &ei)
                               : store_pg_find_instance(pg, sop, 0, &inst, &ei);
-    membuf_t m = {0};
+    gw_membuf_t m = {0};
     codec_elem_t e;
     if (err == CP_OK)
         err = read_header(&conf, pg, &inst, &m, &ei);

@@ -18,26 +18,10 @@
 
 #define MAX_VERSIONS 16
 
-#define MAX_HEADER (64u << 20) /* a larger header is compared with nothing */
-
 static cp_err_t digest_write(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
 {
     if (EVP_DigestUpdate(ud, data, len) != 1)
         return cp_fail(ei, CP_ENOMEM, 0, "hashing a data set");
-    return CP_OK;
-}
-
-static cp_err_t buf_write(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
-{
-    codec_ds_buf_t *b = ud;
-    if (len > MAX_HEADER - b->len)
-        return cp_fail(ei, CP_ETOOBIG, 0, "a header over %u MiB", MAX_HEADER >> 20);
-    if (b->cap - b->len < len) {
-        b->cap = b->len + len + (b->len + len) / 2;
-        b->data = cp_xrealloc(b->data, b->cap);
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
     return CP_OK;
 }
 
@@ -94,15 +78,14 @@ static cp_err_t fingerprint(const gw_ctx_t *ctx, const store_addr_t *addr, const
         return cp_fail(ei, CP_ENOMEM, 0, "hashing a data set");
     }
     codec_xcode_opts_t o = {.in = ts->enc, .charset = f.charset, .edits = encoding_attrs,
-                            .n_edits = (int)CP_ARRAY_LEN(encoding_attrs), .header_only = true};
-    codec_xcode_report_t rep;
-    codec_ds_buf_t head = {0};
-    err = gw_xcode_blob(ctx->blobs, addr, &o, buf_write, &head, &rep, ei);
+                            .n_edits = (int)CP_ARRAY_LEN(encoding_attrs)};
+    gw_membuf_t head = {0};
+    err = gw_xcode_header_to_memory(ctx->blobs, addr, &o, &head, ei);
     codec_ds_iter_t it;
-    codec_ds_iter_init(&it, CODEC_ENC_EXPLICIT_LE, head.data, head.len);
+    codec_ds_iter_init(&it, CODEC_ENC_EXPLICIT_LE, head.p, head.len);
     if (err == CP_OK)
         err = hash_level(md, &it, ei);
-    free(head.data);
+    free(head.p);
     uint8_t pixels[32];
     bool decoded;
     if (err == CP_OK && f.has_pixel_data &&

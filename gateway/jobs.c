@@ -122,6 +122,31 @@ cp_err_t gw_xcode_blob(store_blob_t *blobs, const store_addr_t *addr, const code
     return err;
 }
 
+#define MAX_MEMORY_HEADER (64u << 20)
+
+static cp_err_t to_memory(void *ud, const void *data, size_t len, cp_errinfo_t *ei)
+{
+    gw_membuf_t *m = ud;
+    if (len > MAX_MEMORY_HEADER - m->len)
+        return cp_fail(ei, CP_ETOOBIG, 0, "the header is over %u MiB", MAX_MEMORY_HEADER >> 20);
+    if (m->cap - m->len < len) {
+        m->cap = (m->len + len) * 2; /* at most twice the cap above */
+        m->p = cp_xrealloc(m->p, m->cap);
+    }
+    memcpy(m->p + m->len, data, len);
+    m->len += len;
+    return CP_OK;
+}
+
+cp_err_t gw_xcode_header_to_memory(store_blob_t *blobs, const store_addr_t *addr,
+                                   const codec_xcode_opts_t *o, gw_membuf_t *m, cp_errinfo_t *ei)
+{
+    codec_xcode_opts_t head = *o;
+    head.header_only = true;
+    codec_xcode_report_t rep;
+    return gw_xcode_blob(blobs, addr, &head, to_memory, m, &rep, ei);
+}
+
 static cp_err_t run_reindex(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t *ei)
 {
     codec_dshdr_fields_t f;
@@ -218,21 +243,6 @@ static cp_err_t read_from(void *ud, void *buf, size_t cap, size_t *n, cp_errinfo
 }
 
 /* What a native image's frames take: the bytes stored per frame, and decoded. */
-bool gw_jobs_pixels_short(const codec_dshdr_fields_t *f)
-{
-    if (!f->has_pixel_data || f->pixel_data_length == 0xFFFFFFFFu || f->rows == 0 ||
-        f->columns == 0 || f->samples_per_pixel == 0 || f->bits_allocated == 0)
-        return false; /* encapsulated, or no image attributes to hold them to */
-    uint64_t frames = f->number_of_frames[0] ? strtoull(f->number_of_frames, NULL, 10) : 1;
-    uint64_t samples = (uint64_t)f->rows * f->columns * f->samples_per_pixel * (frames ? frames : 1);
-    uint64_t bytes = f->bits_allocated == 1 ? (samples + 7) / 8
-                                            : samples * ((f->bits_allocated + 7u) / 8);
-    if (strcmp(f->photometric, "YBR_FULL_422") == 0 && f->samples_per_pixel == 3 &&
-        f->columns % 2 == 0 && f->bits_allocated == 8)
-        bytes = bytes / 3 * 2; /* two samples a pixel stored (PS3.3 C.7.6.3.1.2) */
-    return bytes > f->pixel_data_length;
-}
-
 static bool native_layout(const codec_dshdr_fields_t *f, uint64_t *frames, size_t *stored,
                           size_t *full, bool *sub422)
 {

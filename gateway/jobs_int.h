@@ -19,6 +19,15 @@ cp_err_t gw_jobs_read_header(const gw_ctx_t *ctx, const store_job_t *job, codec_
 /* The re-encoder (codec_xcode) over the data set in the blob at addr, into wr. */
 cp_err_t gw_xcode_blob(store_blob_t *blobs, const store_addr_t *addr, const codec_xcode_opts_t *o,
                        codec_write_fn wr, void *wud, codec_xcode_report_t *rep, cp_errinfo_t *ei);
+/* Bytes in memory, grown as written (free p). */
+typedef struct gw_membuf {
+    uint8_t *p;
+    size_t len, cap;
+} gw_membuf_t;
+/* The elements before Pixel Data of the blob at addr re-encoded by o (header_only set)
+ * into m: Explicit VR LE, for codec_ds_find and friends. CP_ETOOBIG over 64 MiB. */
+cp_err_t gw_xcode_header_to_memory(store_blob_t *blobs, const store_addr_t *addr,
+                                   const codec_xcode_opts_t *o, gw_membuf_t *m, cp_errinfo_t *ei);
 /* The header of the data set in the blob at addr, encoded as enc. */
 cp_err_t gw_jobs_blob_header(const gw_ctx_t *ctx, const store_addr_t *addr, codec_enc_t enc,
                              codec_dshdr_fields_t *f, cp_errinfo_t *ei);
@@ -38,10 +47,6 @@ const char *gw_jobs_pixel_note(const codec_dshdr_fields_t *f, const codec_ts_t *
  * YBR_FULL_422 to expand. The intake then hashes them as they stream in. */
 bool gw_jobs_pixels_as_stored(const codec_dshdr_fields_t *f, codec_enc_t enc, uint64_t *start,
                               uint64_t *len);
-/* Native Pixel Data shorter than Rows x Columns x Samples x Bits Allocated x Number of
- * Frames says (pydicom's MR_truncated.dcm): the intake refuses such a data set, as no
- * later stage could read the image. */
-bool gw_jobs_pixels_short(const codec_dshdr_fields_t *f);
 /* The line of image attributes a pixel hash starts with. */
 void gw_jobs_hash_attrs(EVP_MD_CTX *md, const codec_dshdr_fields_t *f, const char *photometric);
 /* Native pixel data read frame by frame from the blob at addr (header f, encoded as enc:

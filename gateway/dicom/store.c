@@ -162,7 +162,7 @@ static cp_err_t check_fields(gw_store_t *s, const codec_dshdr_fields_t *f)
 {
     if (f->sop_instance_uid[0] == '\0' || f->sop_class_uid[0] == '\0')
         return cp_fail(&s->ei, CP_EPARSE, 0, "data set lacks sop class or instance uid");
-    if (gw_jobs_pixels_short(f))
+    if (codec_native_pixels_short(f))
         return cp_fail(&s->ei, CP_EPARSE, 0, "pixel data shorter than the image they describe");
     /* the header parser stops at Pixel Data: that its value came whole is seen here (not
      * in a deflated data set, whose offsets are the inflated ones) */
