@@ -175,6 +175,19 @@ same_datasets() {
 }
 
 gen_series() { /usr/bin/python3 "$SRC/tools/gen-series.py" "$@"; }
+# ds sha|uid|ts|class FILE: Part 10 facts in plain Python (tests/e2e/dataset.py)
+ds() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" "$@" 2>/dev/null; }
+# one_context_profile CLASS TS: $work/assoc.cfg, a storescu association profile ONE that
+# proposes exactly that SOP class in that transfer syntax (storescu converts to it)
+one_context_profile() {
+  printf '[[TransferSyntaxes]]\n[TS]\nTransferSyntax1 = %s\n[[PresentationContexts]]\n[PC]\n%s\n[[Profiles]]\n[ONE]\nPresentationContexts = PC\n' \
+    "$2" "PresentationContext1 = $1\\TS" >"$work/assoc.cfg"
+}
+# storescu_in TS FILE [CALLING]: FILE sent to caseport in transfer syntax TS alone
+storescu_in() {
+  one_context_profile "$(ds class "$2")" "$1"
+  storescu -aet "${3:-E2E}" -aec CASEPORT -xf "$work/assoc.cfg" ONE 127.0.0.1 "$port" "$2"
+}
 
 # no_new_dciodvfy_errors NAME ORIGINAL RESULT: dicom3tools' dciodvfy may find no error in
 # RESULT that it does not also find in ORIGINAL (normalization must not make things worse)

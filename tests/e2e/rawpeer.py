@@ -91,6 +91,15 @@ def elem(tag_group, tag_elem, value):
     return struct.pack("<HHI", tag_group, tag_elem, len(value)) + value
 
 
+def request(sop_class, field, more=b""):
+    """A request's command set (message ID 1, medium priority, a data set follows), with
+    more elements after Command Data Set Type, in tag order."""
+    cmd = elem(0, 0x0002, sop_class) + elem(0, 0x0100, struct.pack("<H", field))
+    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
+    cmd += elem(0, 0x0800, struct.pack("<H", 0)) + more
+    return elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+
+
 def store_rq_command(sop_uid):
     body = elem(0, 0x0002, CT_STORAGE) + elem(0, 0x0100, struct.pack("<H", 1))
     body += elem(0, 0x0110, struct.pack("<H", 7)) + elem(0, 0x0700, struct.pack("<H", 0))
@@ -233,10 +242,7 @@ def start_get(port, series_uid, rcvbuf=None):
     if t != 2:
         print("association not accepted: pdu %r" % t)
         return None
-    cmd = elem(0, 0x0002, STUDY_GET) + elem(0, 0x0100, struct.pack("<H", 0x0010))
-    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
-    cmd += elem(0, 0x0800, struct.pack("<H", 0))
-    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    cmd = request(STUDY_GET, 0x0010)
     ident = elem(0x0008, 0x0052, b"SERIES") + elem(0x0020, 0x000E, series_uid.encode())
     s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident))
     return s
@@ -342,10 +348,7 @@ def find_cancel(port):
     s = one_context_assoc(port, b"VIEWER", STUDY_FIND, IMPLICIT_LE)
     if s is None:
         return 1
-    cmd = elem(0, 0x0002, STUDY_FIND) + elem(0, 0x0100, struct.pack("<H", 0x0020))
-    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
-    cmd += elem(0, 0x0800, struct.pack("<H", 0))
-    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    cmd = request(STUDY_FIND, 0x0020)
     ident = elem(0x0008, 0x0018, b"") + elem(0x0008, 0x0052, b"IMAGE")
     cancel = elem(0, 0x0100, struct.pack("<H", 0x0FFF)) + elem(0, 0x0120, struct.pack("<H", 1))
     cancel += elem(0, 0x0800, struct.pack("<H", 0x0101))
@@ -487,10 +490,7 @@ def find_release(port):
     s = one_context_assoc(port, b"VIEWER", STUDY_FIND, IMPLICIT_LE)
     if s is None:
         return 1
-    cmd = elem(0, 0x0002, STUDY_FIND) + elem(0, 0x0100, struct.pack("<H", 0x0020))
-    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
-    cmd += elem(0, 0x0800, struct.pack("<H", 0))
-    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    cmd = request(STUDY_FIND, 0x0020)
     ident = elem(0x0008, 0x0018, b"") + elem(0x0008, 0x0052, b"IMAGE")
     s.sendall(pdata(1, 3, cmd) + pdata(1, 2, ident) + RELEASE_RQ)
     got = final_then_release_rp(s, 0x8020)
@@ -538,10 +538,7 @@ def store_file(port, path):
     s = one_context_assoc(port, b"RAWPEER", sop_class, ts)
     if s is None:
         return 1
-    cmd = elem(0, 0x0002, sop_class) + elem(0, 0x0100, struct.pack("<H", 1))
-    cmd += elem(0, 0x0110, struct.pack("<H", 1)) + elem(0, 0x0700, struct.pack("<H", 0))
-    cmd += elem(0, 0x0800, struct.pack("<H", 0)) + elem(0, 0x1000, sop)
-    cmd = elem(0, 0x0000, struct.pack("<I", len(cmd))) + cmd
+    cmd = request(sop_class, 0x0001, elem(0, 0x1000, sop))
     body = data[off:]
     msgs = pdata(1, 3, cmd)
     for i in range(0, len(body), 16000):

@@ -16,20 +16,6 @@ sleep 0.5
 
 # storescu proposes exactly the file's own SOP class and transfer syntax (an association
 # profile written per file), so both receivers get the data set in the file's encoding.
-profile() {
-  cat >"$work/assoc.cfg" <<CFG
-[[TransferSyntaxes]]
-[TS]
-TransferSyntax1 = $2
-[[PresentationContexts]]
-[PC]
-PresentationContext1 = $1\TS
-[[Profiles]]
-[ONE]
-PresentationContexts = PC
-CFG
-}
-ds() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" "$@" 2>/dev/null; }
 
 sent=0; skipped=0
 for f in "$PYDICOM_DATA"/*.dcm; do
@@ -42,7 +28,7 @@ for f in "$PYDICOM_DATA"/*.dcm; do
     ts=1.2.840.10008.1.2
   fi
   [ -n "$sop_class" ] || sop_class=1.2.840.10008.5.1.4.1.1.7
-  profile "$sop_class" "$ts"
+  one_context_profile "$sop_class" "$ts"
   opts=(-xf "$work/assoc.cfg" ONE)
   # The oracle decides what is sendable: a file storescu cannot send to storescp
   # (broken, unreadable) is skipped, with the reason logged.

@@ -15,6 +15,13 @@ http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/s
 d=/usr/lib/python3/dist-packages/pydicom/data/test_files
 uid() { /usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$1"; }
 tag() { cp_cli tag --sop "$1" --path "$2" --normalized 2>/dev/null; }
+# absent SOP PATH: the normalized copy has no such attribute (tag exits 1 for that; an
+# empty output alone would also be a missing copy or a failed read)
+absent() {
+  local rc=0 out
+  out=$(cp_cli tag --sop "$1" --path "$2" --normalized 2>&1) || rc=$?
+  [ "$rc" = 1 ] && grep -q "is not there" <<<"$out"
+}
 new_study() {  # OUT SOURCE NAME SEX: a new study of MRN100
   cp "$d/$2" "$work/$1"
   dcmodify -nb -gst -gse -gin -i PatientID=MRN100 -i "PatientName=$3" -i "PatientSex=$4" \
@@ -39,13 +46,13 @@ sql_eventually "SELECT count(*) FROM jobs WHERE state <> 'done'" 0 ||
 [ "$(tag "$(uid "$work/b.dcm")" 0010,0010)" = "Jones^Bob" ] ||
   die "Bob's image (MRN100 from HOSPB) took another name: $(tag "$(uid "$work/b.dcm")" 0010,0010)"
 [ "$(tag "$(uid "$work/a.dcm")" 0010,0010)" = "Smith^Alice" ] || die "Alice's name changed"
-[ "$(tag "$(uid "$work/a.dcm")" 0010,0021)" = "" ] ||
+absent "$(uid "$work/a.dcm")" 0010,0021 ||
   die "the qualifying issuer was written into the data set"
 log "MRN100 from two senders: two patients, each image keeps its own name"
 
 [ "$(tag "$(uid "$work/c.dcm")" 0010,0010)" = "JONES^BOB^^" ] ||
   die "the conflicting study was coerced: $(tag "$(uid "$work/c.dcm")" 0010,0010)"
-[ "$(tag "$(uid "$work/c.dcm")" '0400,0561[0].0400,0550[0].0010,0010')" = "" ] ||
+absent "$(uid "$work/c.dcm")" 0400,0561 ||
   die "the conflicting study has coerced values"
 [ "$(sql "SELECT count(*) FROM patients WHERE conflict_with IS NOT NULL")" = 1 ] ||
   die "HOSPA's MRN100 with Bob's name is not a record in conflict"

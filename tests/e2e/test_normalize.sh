@@ -228,9 +228,7 @@ log "removing an instance gives its normalized copy's blob reference back"
 # (storescu converts it: every pair of bytes swapped, one pair across the frame's end):
 # normalized to the same pixels, not a dead job
 odd=$d/SC_rgb_small_odd.dcm
-printf '[[TransferSyntaxes]]\n[TS]\nTransferSyntax1 = 1.2.840.10008.1.2.2\n[[PresentationContexts]]\n[PC]\n%s\n[[Profiles]]\n[ONE]\nPresentationContexts = PC\n' \
-  "PresentationContext1 = $(/usr/bin/python3 "$SRC/tests/e2e/dataset.py" class "$odd")\\TS" >"$work/be.cfg"
-storescu -aet E2E -aec CASEPORT -xf "$work/be.cfg" ONE 127.0.0.1 "$port" "$odd" >/dev/null 2>&1 ||
+storescu_in 1.2.840.10008.1.2.2 "$odd" >/dev/null 2>&1 ||
   die "storing SC_rgb_small_odd as big endian failed"
 sql_eventually "SELECT count(*) FROM jobs WHERE kind = 'normalize' AND state <> 'done'" 0 ||
   die "normalizing 8-bit RGB sent as big endian: $(sql "SELECT last_error FROM jobs WHERE state <> 'done'")"

@@ -35,11 +35,8 @@ for f in "${files[@]}"; do  # one study, one patient, a UID of its own each
     die "dcmodify $f"
 done
 # each file in its own syntax: storescu with an association profile of its class and syntax
-ds() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" "$@" 2>/dev/null; }
 for f in "$work"/in/*.dcm; do
-  printf '[[TransferSyntaxes]]\n[TS]\nTransferSyntax1 = %s\n[[PresentationContexts]]\n[PC]\n%s\n[[Profiles]]\n[ONE]\nPresentationContexts = PC\n' \
-    "$(ds ts "$f")" "PresentationContext1 = $(ds class "$f")\\TS" >"$work/assoc.cfg"
-  storescu -aet MODALITY -aec CASEPORT -xf "$work/assoc.cfg" ONE 127.0.0.1 "$port" "$f" >"$work/send.log" 2>&1 ||
+  storescu_in "$(ds ts "$f")" "$f" MODALITY >"$work/send.log" 2>&1 ||
     die "storing $f failed: $(tail -n 3 "$work/send.log")"
 done
 [ "$(sql "SELECT count(DISTINCT transfer_syntax) FROM instances")" = "${#files[@]}" ] ||

@@ -8,12 +8,8 @@ e2e_setup
 e2e_start
 d=/usr/lib/python3/dist-packages/pydicom/data/test_files
 uid() { /usr/bin/python3 -c 'import sys,pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$1"; }
-ds() { /usr/bin/python3 "$SRC/tests/e2e/dataset.py" "$@" 2>/dev/null; }
 send_in() {  # TS FILE: storescu proposing only the file's class in TS (it converts to it)
-  printf '[[TransferSyntaxes]]\n[TS]\nTransferSyntax1 = %s\n[[PresentationContexts]]\n[PC]\n%s\n[[Profiles]]\n[ONE]\nPresentationContexts = PC\n' \
-    "$1" "PresentationContext1 = $(ds class "$2")\\TS" >"$work/assoc.cfg"
-  storescu -aet MODALITY -aec CASEPORT -xf "$work/assoc.cfg" ONE 127.0.0.1 "$port" "$2" >/dev/null 2>&1 ||
-    die "storing $2 in $1 failed"
+  storescu_in "$1" "$2" MODALITY >/dev/null 2>&1 || die "storing $2 in $1 failed"
 }
 send_as_is() { send_in "$(ds ts "$1")" "$1"; }
 jobs_done() {
