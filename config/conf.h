@@ -18,7 +18,10 @@ typedef struct conf_dicom {
     int port;
     uint32_t max_pdu;            /* maximum P-DATA-TF length we receive */
     int max_associations;
-    int artim_timeout;           /* seconds: A-ASSOCIATE-RQ wait, release/abort linger */
+    int max_pending;             /* connections without a complete A-ASSOCIATE-RQ */
+    int max_pending_per_address; /* of them, from one address (gateway/pending.h) */
+    int negotiation_timeout;     /* seconds from connecting to a complete A-ASSOCIATE-RQ */
+    int artim_timeout;           /* seconds: the peer's close after release */
     int idle_timeout;            /* seconds without a PDU on an established association */
     uint64_t max_instance_bytes; /* larger data sets are refused with 0xA700 */
     int reject_unknown_peers;    /* 1: a calling AE title without a [peer] is rejected */
@@ -90,6 +93,9 @@ typedef struct conf_http {
     char bind[64];
     int port; /* -1: no HTTP API */
     int max_connections;
+    int max_pending;             /* connections without a complete request head */
+    int max_pending_per_address; /* of them, from one address */
+    int header_timeout;  /* seconds from connecting (or the last answer) to a request head */
     int request_timeout; /* seconds for a whole request */
     char tls_cert[CONF_PATH_MAX], tls_key[CONF_PATH_MAX]; /* both: HTTPS only */
     int max_upload_mb;   /* the body of an upload (an opinion's PDF) */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <uv.h>
 
@@ -49,6 +50,22 @@ static void size_thread_pool(const conf_t *conf)
     int threads = 3 * conf->database.pool_size + 4;
     snprintf(n, sizeof n, "%d", threads < 4 ? 4 : threads > 128 ? 128 : threads);
     setenv("UV_THREADPOOL_SIZE", n, 0);
+}
+
+/* The soft limit on open files is 1024 wherever a shell or systemd left it, the hard one
+ * far more. Every connection is a descriptor, and a flood of them is turned away by
+ * accepting and closing the oldest pending one (pending.h): that needs descriptors to
+ * spare, or accept fails and real senders wait in the kernel's queue. */
+static void raise_open_files(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t want = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
@@ -131,6 +148,7 @@ int cli_serve(int argc, char **argv)
     if (rc >= 0 || (rc = cli_load_conf(argv[0], config, &conf)) != 0)
         return rc;
     size_thread_pool(&conf);
+    raise_open_files();
     gw_ctx_t ctx = {.conf = &conf};
     rc = open_storage(&conf, &ctx);
     if (rc == 0) {

@@ -74,7 +74,7 @@ static void after_write(uv_write_t *req, int status)
 static void write_raw(gw__assoc_t *a, const uint8_t *data, size_t len, bool close_after);
 
 /* Ciphertext the TLS layer produced (handshake messages, records) goes to the socket. */
-static void flush_tls(gw__assoc_t *a)
+static void flush_tls(gw__assoc_t *a, bool close_after)
 {
     size_t n;
     while (!a->closing && (n = gw_tls_pending(a->tls)) > 0) {
@@ -82,8 +82,12 @@ static void flush_tls(gw__assoc_t *a)
         size_t got = gw_tls_take(a->tls, buf, n < sizeof buf ? n : sizeof buf);
         if (got == 0)
             break;
-        write_raw(a, buf, got, false);
+        write_raw(a, buf, got, close_after && got == n);
+        if (close_after && got == n)
+            return;
     }
+    if (close_after)
+        assoc_close(a);
 }
 
 static void on_write_failed(uv_timer_t *t)
@@ -114,7 +118,7 @@ static void send_bytes(gw__assoc_t *a, const uint8_t *data, size_t len, bool clo
             write_failed(a);
             return;
         }
-        flush_tls(a);
+        flush_tls(a, close_after);
         return;
     }
     write_raw(a, data, len, close_after);
@@ -426,6 +430,17 @@ static bool is_case_ae(const char *called)
     return case_token_parse(called, t) && strcmp(t, called) == 0;
 }
 
+/* What max_associations limits: associations negotiated or being served. Connections
+ * still pending, our own (C-MOVE) and those closing or lingering after release are not. */
+static int active_associations(const gw_dicom_server_t *srv, const gw__assoc_t *self)
+{
+    int n = 0;
+    for (const gw__assoc_t *x = srv->head; x != NULL; x = x->next)
+        n += x != self && !x->requestor && !x->closing && !x->pend.listed &&
+             x->state != GW_STA13;
+    return n;
+}
+
 static void on_assoc_rq(gw__assoc_t *a)
 {
     const conf_dicom_t *dc = &a->srv->ctx.conf->dicom;
@@ -450,7 +465,7 @@ static void on_assoc_rq(gw__assoc_t *a)
         reject(a, 1, 1, 7, "called ae title not recognized");
     else if (rq->calling_ae[0] == '\0')
         reject(a, 1, 1, 3, "calling ae title empty");
-    else if (a->over_limit)
+    else if (active_associations(a->srv, a) >= dc->max_associations)
         reject(a, 2, 3, 2, "max_associations reached");
     else {
         policy_t pol = peer_policy(a, rq);
@@ -1000,8 +1015,11 @@ static void send_control(gw__assoc_t *a, const gw_ul_effects_t *fx)
         send_bytes(a, a->ac, a->ac_len, false);
         arm_timer(a, a->srv->ctx.conf->dicom.idle_timeout);
     }
+    /* After an A-ASSOCIATE-RJ or A-ABORT there is nothing left to say: the connection
+     * closes once it is written, not after ARTIM, so refused and broken peers do not
+     * hold a place (ARTIM still bounds a write the peer does not read). */
     if (fx->send_assoc_rj)
-        send_bytes(a, a->rj, sizeof a->rj, false);
+        send_bytes(a, a->rj, sizeof a->rj, true);
     if (fx->send_assoc_rq) {
         send_bytes(a, a->rq_pdu, a->rq_pdu_len, false);
         arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout); /* the request's answer */
@@ -1026,7 +1044,7 @@ static void send_control(gw__assoc_t *a, const gw_ul_effects_t *fx)
         gw_ul_build_abort(pdu, source, source == 0 ? 0 : a->abort_reason);
         if (a->accepted || a->outcome[0] == '\0')
             snprintf(a->outcome, sizeof a->outcome, "aborted: %s", a->why ? a->why : "protocol");
-        send_bytes(a, pdu, sizeof pdu, false);
+        send_bytes(a, pdu, sizeof pdu, true);
     }
 }
 
@@ -1061,14 +1079,17 @@ static void ul_event(gw__assoc_t *a, gw_ul_event_t e)
     }
     if (fx.indicate_abort || fx.close_transport)
         gw_qr_abort(a);
-    if (fx.start_artim)
-        arm_timer(a, a->srv->ctx.conf->dicom.artim_timeout);
+    if (fx.start_artim) /* in Sta2 ARTIM is the deadline of a connection still pending */
+        arm_timer(a, a->state == GW_STA2 ? a->srv->ctx.conf->dicom.negotiation_timeout
+                                         : a->srv->ctx.conf->dicom.artim_timeout);
     if (fx.connect)
         start_connect(a);
     if (fx.confirm)
         on_confirm(a, e);
-    if (fx.indicate_assoc)
+    if (fx.indicate_assoc) {
+        gw_pending_remove(&a->srv->pending, &a->pend); /* a whole request: a real peer */
         on_assoc_rq(a);
+    }
     if (fx.indicate_pdata)
         on_pdata(a);
     if (fx.indicate_release && a->qr != NULL)
@@ -1140,7 +1161,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         cp_err_t err = gw_tls_feed(a->tls, (const uint8_t *)buf->base, (size_t)nread, on_plain, a,
                                    &ei);
         if (!a->closing)
-            flush_tls(a);
+            flush_tls(a, false);
         if (err != CP_OK && !a->closing) {
             /* no DICOM PDU can be exchanged any more: the transport is gone (Evt17) */
             CP_LOG(a->state == GW_STA2 ? CP_LOG_INFO : CP_LOG_WARN, "dicom.tls",
@@ -1246,6 +1267,7 @@ static void assoc_close(gw__assoc_t *a)
     if (a->closing)
         return;
     a->closing = true;
+    gw_pending_remove(&a->srv->pending, &a->pend);
     if (a->store != NULL) {
         gw_store_cancel(a->store); /* nothing acknowledged is lost: no RSP was sent */
         a->store = NULL;
@@ -1315,9 +1337,25 @@ static gw__assoc_t *assoc_new(gw_dicom_server_t *srv)
     return a;
 }
 
+/* A new connection joins the pending ones; the oldest of its address, or of all, is
+ * closed when it has no room (pending.h): a real sender always gets its turn. */
+static void make_room(gw_dicom_server_t *srv, gw__assoc_t *a)
+{
+    gw_pending_set_address(&a->pend, &a->peer_addr);
+    gw_pending_entry_t *e;
+    while ((e = gw_pending_victim(&srv->pending, &a->pend)) != NULL) {
+        gw__assoc_t *old = container_of(e, gw__assoc_t, pend);
+        gw_pending_remove(&srv->pending, e);
+        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=pending_dropped assoc=%u peer=%s pending=%d",
+               old->id, old->peer, srv->pending.n);
+        snprintf(old->outcome, sizeof old->outcome, "closed: too many pending connections");
+        assoc_close(old);
+    }
+    gw_pending_add(&srv->pending, &a->pend);
+}
+
 void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
 {
-    const conf_dicom_t *dc = &srv->ctx.conf->dicom;
     gw__assoc_t *a = assoc_new(srv);
     if (tls)
         a->tls = gw_tls_new(srv->tls_ctx);
@@ -1328,15 +1366,7 @@ void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)
     }
     uv_tcp_nodelay(&a->tcp, 1);
     peer_name(&a->tcp, &a->peer_addr, a->peer, sizeof a->peer);
-    /* Over the limit, the peer still gets a proper A-ASSOCIATE-RJ (transient) rather than
-     * a reset; far over it (a flood), the connection is closed at once. */
-    a->over_limit = srv->n_assoc > dc->max_associations;
-    if (srv->n_assoc > 2 * dc->max_associations) {
-        CP_LOG(CP_LOG_WARN, "dicom.ul", "event=connection_refused peer=%s open=%d", a->peer,
-               srv->n_assoc);
-        assoc_close(a);
-        return;
-    }
+    make_room(srv, a);
     CP_LOG(CP_LOG_INFO, "dicom.ul", "event=connection assoc=%u peer=%s tls=%s", a->id, a->peer,
            tls ? "yes" : "no");
     a->state = GW_STA1;

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "gw.h"
+#include "pending.h"
 #include "server.h"
 
 typedef struct gw__assoc gw__assoc_t;
@@ -37,7 +38,8 @@ struct gw__assoc {
     uint32_t id;
     gw_ul_state_t state;
     int open_handles;
-    bool closing, reading, over_limit;
+    bool closing, reading;
+    gw_pending_entry_t pend; /* listed until its A-ASSOCIATE-RQ is whole (pending.h) */
     bool discard_input;   /* after a framing error the rest of the stream is noise */
     uint8_t abort_reason; /* of the A-ABORT the next event may send (PS3.8 9.3.8) */
     const char *why;      /* for its log line */
@@ -101,6 +103,7 @@ struct gw_dicom_server {
     int port;
     uint32_t next_id;
     int n_assoc;      /* open connections */
+    gw_pending_t pending; /* those without a whole A-ASSOCIATE-RQ yet */
     gw__assoc_t *head; /* every open association, for shutdown */
     int peer_active[CONF_MAX_PEERS]; /* accepted associations per [peer] */
     bool closing;

@@ -64,6 +64,7 @@ cp_err_t gw_dicom_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_dicom_server_t
     gw_dicom_server_t *srv = cp_xcalloc(1, sizeof *srv);
     srv->loop = loop;
     srv->ctx = *ctx;
+    gw_pending_init(&srv->pending, dc->max_pending, dc->max_pending_per_address);
     cp_err_t err = CP_OK;
     gw_tls_conf_t tc = {dc->tls_cert, dc->tls_key, dc->tls_ca, dc->tls_require_client_cert};
     if (dc->tls_port >= 0)

@@ -9,6 +9,7 @@
 #include "cp_log.h"
 #include "cp_mem.h"
 #include "http_req.h"
+#include "pending.h"
 #include "tls.h"
 
 /* Request bodies buffered by the whole server: a few uploads at [http] max_upload_mb. */
@@ -25,6 +26,7 @@ struct gw_http_server {
     gw_tls_ctx_t *tls_ctx; /* [http] tls_cert: HTTPS only; NULL: plain HTTP */
     bool closing, listener_closed;
     conn_t *conns; /* every open connection, to close them */
+    gw_pending_t pending; /* those without a whole request head (pending.h) */
     int in_flight, max_in_flight; /* requests on libuv's pool (shared with DICOM) */
     conn_t *wait_head, *wait_tail;  /* requests parsed, waiting for one to finish */
 };
@@ -46,12 +48,20 @@ struct conn {
     gw_api_response_t rs;
     conn_t *wait_next; /* in the server's queue of requests waiting for the pool */
     char peer[64];     /* the client's address, read once at accept */
+    struct sockaddr_storage addr;
+    gw_pending_entry_t pend; /* listed while no whole request head is in */
 };
 
 static void feed(conn_t *c, const char *data, size_t len);
 static void start_reading(conn_t *c);
 
-/* from accept, or the last answer, to a complete request */
+/* from accept, or the last answer, to a complete request head */
+static uint64_t header_ms(const gw_http_server_t *s)
+{
+    return (uint64_t)s->ctx.conf->http.header_timeout * 1000;
+}
+
+/* from the head to the end of the request's body */
 static uint64_t request_ms(const gw_http_server_t *s)
 {
     return (uint64_t)s->ctx.conf->http.request_timeout * 1000;
@@ -104,6 +114,7 @@ static void close_conn(conn_t *c)
     }
     c->closing = true;
     gw_http_server_t *s = c->srv;
+    gw_pending_remove(&s->pending, &c->pend);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -119,6 +130,29 @@ static void on_timeout(uv_timer_t *t)
     conn_t *c = t->data;
     if (!c->busy)
         close_conn(c); /* no complete request in time: a slow or idle client */
+}
+
+/* c waits for a request head again (new, or kept alive): it joins the pending ones, and
+ * the oldest of its address, or of all, closes when there is no room (pending.h). */
+static void wait_for_head(conn_t *c)
+{
+    gw_http_server_t *s = c->srv;
+    gw_pending_entry_t *e;
+    while ((e = gw_pending_victim(&s->pending, &c->pend)) != NULL) {
+        gw_pending_remove(&s->pending, e);
+        close_conn(container_of(e, conn_t, pend));
+    }
+    gw_pending_add(&s->pending, &c->pend);
+    uv_timer_start(&c->timer, on_timeout, header_ms(s), 0);
+}
+
+/* The head is in: the client is no longer pending; the rest of it has request_timeout. */
+static void head_arrived(conn_t *c)
+{
+    if (!c->pend.listed || !c->req.head_complete)
+        return;
+    gw_pending_remove(&c->srv->pending, &c->pend);
+    uv_timer_start(&c->timer, on_timeout, request_ms(c->srv), 0);
 }
 
 /* ---- answering ---- */
@@ -164,8 +198,8 @@ static void after_write(uv_write_t *w, int status)
         close_conn(c);
         return;
     }
-    uv_timer_start(&c->timer, on_timeout, request_ms(c->srv), 0);
     gw_http_req_next(&c->req);
+    wait_for_head(c);
     uint8_t *rest = c->pending;
     size_t n = c->pending_len;
     c->pending = NULL;
@@ -332,17 +366,18 @@ static void after_api(uv_work_t *w, int status)
     c->rs.body = NULL; /* the answer owns it now */
 }
 
-/* The client's address, for the audit rows of its requests and the sign-in throttle */
+/* The client's address, for the audit rows of its requests, the sign-in throttle and its
+ * share of the pending connections */
 static void peer_name(conn_t *c, char *out, size_t cap)
 {
-    struct sockaddr_storage sa;
-    int len = sizeof sa;
+    struct sockaddr_storage *sa = &c->addr;
+    int len = sizeof *sa;
     snprintf(out, cap, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
-        if (sa.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&sa, out, cap);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)sa, &len) == 0) {
+        if (sa->ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)sa, out, cap);
         else
-            uv_ip4_name((struct sockaddr_in *)&sa, out, cap);
+            uv_ip4_name((struct sockaddr_in *)sa, out, cap);
     }
 }
 
@@ -373,6 +408,7 @@ static void feed(conn_t *c, const char *data, size_t len)
 {
     size_t used = 0;
     gw_req_state_t st = gw_http_req_feed(&c->req, data, len, &used);
+    head_arrived(c);
     if (st == GW_REQ_MORE)
         return;
     if (c->reading) {
@@ -455,17 +491,26 @@ static void on_connection(uv_stream_t *server, int status)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        s->n_conns > s->ctx.conf->http.max_connections) {
-        close_conn(c); /* over the limit: closed at once, the others go on */
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        close_conn(c);
         return;
+    }
+    if (s->n_conns > s->ctx.conf->http.max_connections) {
+        gw_pending_entry_t *oldest = gw_pending_oldest(&s->pending);
+        if (oldest == NULL) { /* every place is a request being served */
+            close_conn(c);
+            return;
+        }
+        gw_pending_remove(&s->pending, oldest);
+        close_conn(container_of(oldest, conn_t, pend));
     }
     uv_tcp_nodelay(&c->tcp, 1);
     peer_name(c, c->peer, sizeof c->peer);
+    gw_pending_set_address(&c->pend, &c->addr);
     if (s->tls_ctx != NULL)
         c->tls = gw_tls_new(s->tls_ctx);
     gw_http_req_init(&c->req, &s->budget, body_limit, s);
-    uv_timer_start(&c->timer, on_timeout, request_ms(s), 0);
+    wait_for_head(c);
     start_reading(c);
 }
 
@@ -484,6 +529,7 @@ cp_err_t gw_http_listen(uv_loop_t *loop, const gw_ctx_t *ctx, gw_http_server_t *
     s->loop = loop;
     s->ctx = *ctx;
     s->budget.max = BODY_BUDGET;
+    gw_pending_init(&s->pending, h->max_pending, h->max_pending_per_address);
     /* libuv's pool is 3 * pool_size + 4 (serve.c): four threads stay for DICOM. Each
      * connection's worth of requests is three: one on it, two waiting for their audit
      * rows' group commit (at 2 the case list lost 15% under load). */

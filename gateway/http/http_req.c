@@ -24,7 +24,7 @@ static int on_message_begin(http_parser *p)
     gw_http_req_t *r = p->data;
     release_body(r);
     r->url_len = r->header_bytes = r->field_len = r->auth_len = 0;
-    r->in_value = r->field_is_auth = r->complete = false;
+    r->in_value = r->field_is_auth = r->complete = r->head_complete = false;
     r->url[0] = r->auth[0] = '\0';
     r->body_limit = GW_HTTP_MAX_BODY;
     return 0;
@@ -96,6 +96,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 static int on_headers_complete(http_parser *p)
 {
     gw_http_req_t *r = p->data;
+    r->head_complete = true;
     if (r->limit != NULL)
         r->body_limit = r->limit(r->limit_ud, http_method_str((enum http_method)p->method),
                                  r->url);
@@ -219,7 +220,7 @@ void gw_http_req_refusal(const gw_http_req_t *r, const char **code, const char *
 void gw_http_req_next(gw_http_req_t *r)
 {
     release_body(r);
-    r->complete = false;
+    r->complete = r->head_complete = false;
     http_parser_pause(&r->parser, 0);
 }
 

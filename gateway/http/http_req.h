@@ -26,6 +26,7 @@ typedef struct gw_http_req {
     char field[32];
     size_t field_len;
     bool in_value, field_is_auth, complete;
+    bool head_complete; /* the request line and headers are in */
     char auth[160];
     size_t auth_len;
     char *body;

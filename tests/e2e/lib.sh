@@ -76,6 +76,7 @@ bind = 127.0.0.1
 port = 0
 max_associations = 16
 artim_timeout = 3
+negotiation_timeout = 3
 idle_timeout = 30
 CONF
   for line in "$@"; do printf '%s\n' "$line"; done  # later lines win

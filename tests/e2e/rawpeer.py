@@ -47,22 +47,33 @@ def read_pdu(s, timeout=10):
     return t, body
 
 
+def expect_close(s, after):
+    """The server closes the connection at once after its A-ABORT or A-ASSOCIATE-RJ (not
+    after ARTIM, which the tests that use this set to 3 s or more)."""
+    start = time.time()
+    s.settimeout(10)
+    try:
+        rest = s.recv(100)
+    except ConnectionResetError:
+        rest = b""
+    except socket.timeout:
+        print("still open 10 s after the %s" % after)
+        return 1
+    if rest:
+        print("data after the %s" % after)
+        return 1
+    waited = time.time() - start
+    print("closed after %.1fs" % waited)
+    return 0 if waited < 2 else 1
+
+
 def expect_abort_then_close(s):
     t, body = read_pdu(s)
     if t != 7:
         print("expected A-ABORT, got %r" % t)
         return 1
     print("abort source=%d reason=%d" % (body[2], body[3]))
-    s.settimeout(10)
-    try:
-        rest = s.recv(100)
-    except ConnectionResetError:
-        rest = b""
-    if rest:
-        print("data after abort")
-        return 1
-    print("closed")
-    return 0
+    return expect_close(s, "A-ABORT")
 
 
 def connect(port):
@@ -138,6 +149,15 @@ def scenario(port, name):
         waited = time.time() - start
         print("closed after %.1fs, %d bytes" % (waited, len(data)))
         return 0 if not data and waited < 20 else 1
+    if name == "rejected":
+        s = connect(port)
+        s.sendall(assoc_rq(called=b"NOTUS"))
+        t, body = read_pdu(s)
+        if t != 3:
+            print("expected A-ASSOCIATE-RJ, got %r" % t)
+            return 1
+        print("rejected result=%d source=%d reason=%d" % (body[1], body[2], body[3]))
+        return expect_close(s, "A-ASSOCIATE-RJ")
     if name == "hold":
         s = associate(port)
         print("holding", flush=True)

@@ -4,7 +4,7 @@
 # body over the limit, garbage) answered and closed while the server goes on.
 . "$SRC/tests/e2e/lib.sh"
 e2e_setup
-printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\nrequest_timeout = 3\nmax_upload_mb = 1\n' \
+printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\nheader_timeout = 3\nrequest_timeout = 5\nmax_upload_mb = 1\n' \
   "$SRC" >>"$work/caseport.conf"
 e2e_start
 http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
@@ -341,8 +341,8 @@ sock.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
 got = sock.recv(200)
 want("garbage", got.split(b" ")[1] if got else b"", b"400")
 want("after hostile", call("GET", "/api/v1/me", tokens["nina"])[0], 200)
-# slow-loris: a client that trickles its headers is closed when request_timeout (3 s)
-# is over, while others are answered meanwhile
+# slow-loris: a client that trickles its headers is closed when header_timeout (3 s) is
+# over, while others are answered meanwhile
 slow = socket.create_connection(("127.0.0.1", port), timeout=30)
 slow.sendall(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n")
 t0, closed = time.monotonic(), False
@@ -361,6 +361,21 @@ while time.monotonic() - t0 < 8 and not closed:
         want("answered beside a slow client", c3.getresponse().status, 200)
         c3.close()
 want("slow client closed", (closed, 2.5 < time.monotonic() - t0 < 6), (True, True))
+# a whole head, then a body trickled: request_timeout (5 s) from the head, not header_timeout
+slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+slow.sendall(b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 1000\r\n\r\n")
+t0, closed = time.monotonic(), False
+while time.monotonic() - t0 < 10 and not closed:
+    try:
+        slow.sendall(b" ")
+        slow.settimeout(0.5)
+        closed = slow.recv(100) == b""
+    except socket.timeout:
+        pass
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+want("slow body closed", (closed, 4.5 < time.monotonic() - t0 < 8), (True, True))
 # a burst: 60 clients at once, many more than the requests let onto the worker pool at a
 # time (3 * pool_size); those over wait their turn and every one is answered, the same
 import threading

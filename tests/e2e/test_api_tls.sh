@@ -9,7 +9,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
   -keyout "$pki/server.key" -out "$pki/server.crt" 2>/dev/null || die "no test certificate"
 e2e_setup
-printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\nrequest_timeout = 3\ntls_cert = %s\ntls_key = %s\n' \
+printf '[http]\nbind = 127.0.0.1\nport = 0\nconsole_dir = %s/web\nheader_timeout = 3\ntls_cert = %s\ntls_key = %s\n' \
   "$SRC" "$pki/server.crt" "$pki/server.key" >>"$work/caseport.conf"
 e2e_start
 http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\) scheme=https.*/\1/p' "$work/serve.log" | tail -n 1)
@@ -99,7 +99,7 @@ try:
 except ConnectionResetError:
     got = b""
 want("plain HTTP answered in HTTP", got.startswith(b"HTTP/"), False)
-# a client that connects and never starts its handshake is closed after request_timeout
+# a client that connects and never starts its handshake is closed after header_timeout
 t0 = time.monotonic()
 idle = socket.create_connection(("127.0.0.1", port), timeout=10)
 try:

@@ -6,7 +6,7 @@ e2e_setup "max_pdu = 16K"
 e2e_start
 peer() { /usr/bin/python3 "$SRC/tests/e2e/rawpeer.py" "$port" "$1"; }
 
-for sc in garbage oversized-rq oversized-pdata malformed-rq unexpected-pdu; do
+for sc in garbage oversized-rq oversized-pdata malformed-rq unexpected-pdu rejected; do
   out=$(peer $sc) || die "$sc: $out"
   log "$sc: $(tr '\n' ' ' <<<"$out")"
   echoscu_to >/dev/null 2>&1 || die "echoscu failed after $sc"
