@@ -642,7 +642,7 @@ static void store_done(void *ud, const gw_store_outcome_t *o)
         a->n_failed++;
         CP_LOG(CP_LOG_WARN, "dicom.store",
                "event=store_failed assoc=%u msg_id=%u status=0x%04x error=%s why=\"%s\"", a->id,
-               a->rq.message_id, o->status, cp_err_name(o->err), o->comment);
+               a->rq.message_id, o->status, cp_err_name(o->err), o->why);
     }
     send_rsp(a, GW_C_STORE_RSP, o->status, o->err == CP_OK ? NULL : o->comment, true);
     if (a->state == GW_STA8) { /* the release waited for this response */

@@ -358,6 +358,13 @@ static void run_chunk(uv_work_t *w)
 
 static void schedule(gw_store_t *s);
 
+/* Failures that are about the data set the peer sent: it is told what is wrong. */
+static bool about_the_data(cp_err_t err)
+{
+    return err == CP_EPARSE || err == CP_EUNSUPPORTED || err == CP_ETOOBIG ||
+           err == CP_EINVAL || err == CP_EPROTO;
+}
+
 static void deliver(gw_store_t *s)
 {
     gw_store_outcome_t *o = &s->out;
@@ -366,8 +373,12 @@ static void deliver(gw_store_t *s)
     } else {
         if (o->status == 0)
             o->status = cp_err_dicom_status(o->err);
-        /* Error comments are at most 64 characters (LO); our messages carry no PHI. */
-        snprintf(o->comment, sizeof o->comment, "%s", cp_errinfo_msg(&s->ei, o->err));
+        snprintf(o->why, sizeof o->why, "%s", cp_errinfo_msg(&s->ei, o->err));
+        /* Error comments are at most 64 characters (LO); our messages carry no PHI. Of a
+         * fault on our side (disk, database, key) the peer hears only its kind: file
+         * names and content addresses stay in the log. */
+        snprintf(o->comment, sizeof o->comment, "%s",
+                 about_the_data(o->err) ? o->why : cp_strerror(o->err));
     }
     s->cbs.on_done(s->ud, o);
 }

@@ -30,7 +30,8 @@ typedef struct gw_store_meta {
 typedef struct gw_store_outcome {
     cp_err_t err;
     uint16_t status;       /* the C-STORE-RSP status */
-    char comment[65];      /* error comment for the response; no PHI */
+    char comment[65];      /* error comment for the response; no PHI, no local detail */
+    char why[256];         /* the failure in full, for the log */
     store_ingest_result_t res;
     uint64_t bytes;
 } gw_store_outcome_t;

@@ -15,10 +15,14 @@ done
 gen_series "$work/small" 2 --rows 128 --cols 128 --seed fsize-small
 gen_series "$work/big" 1 --rows 512 --cols 512 --seed fsize-big
 storescu_to "$work/small" >/dev/null 2>&1 || die "small instances failed"
-out=$(storescu_to "$work/big" -v 2>&1) || true
+out=$(storescu_to "$work/big" -d 2>&1) || true
 grep -q 'Received Store Response (Refused: OutOfResources' <<<"$out" ||
   grep -qi 'status=0xa700\|Out Of Resources' <<<"$out" || die "expected 0xA700 for the oversized write: $out"
 grep -q 'event=store_failed .* status=0xa700' "$work/serve.log" || die "no store_failed 0xa700 logged"
+# the peer hears the kind of fault, not our file names (the log has them)
+comment=$(sed -n 's/.*(0000,0902) LO \[\(.*\)\].*/\1/p' <<<"$out" | head -n 1)
+[ "$comment" = "input/output error" ] || die "the error comment to the peer is \"$comment\""
+grep 'event=store_failed' "$work/serve.log" | grep -q "$work/blobs" || die "the log lost the failure's detail"
 [ "$(sql 'SELECT count(*) FROM instances')" = 2 ] || die "the failed instance was indexed"
 [ -z "$(ls -A "$work/blobs/tmp")" ] || die "a partial temp file was left behind"
 packs_tight
