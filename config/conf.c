@@ -85,6 +85,9 @@ static const opt_t options[] = {
      "PostgreSQL port (0: PGPORT or 5432)"},
     {"database", "pool_size", T_INT, F(database.pool_size), 1, 256, "4",
      "PostgreSQL connections shared by the ingest and API workers (3n + 4 workers)"},
+    {"jobs", "patience_hours", T_INT, F(jobs.patience_hours), 1, 720, "24",
+     "hours a job failing for a passing reason (the disk full, the database away) is retried, "
+     "every minute at most, before it is given up"},
     {"jobs", "workers", T_INT, F(jobs.workers), 0, 64, "1",
      "threads of caseport serve that run the durable job queue (caseport jobs); 0: none"},
     {"jobs", "delivery", T_DELIVERY, F(jobs.delivery), 0, 0, "as-received",

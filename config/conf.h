@@ -86,6 +86,7 @@ extern const char *const conf_delivery_names[]; /* by CONF_DELIVERY_*, NULL-term
 
 typedef struct conf_jobs {
     int workers;  /* threads of `serve` running the job queue; 0: none */
+    int patience_hours; /* a job failing transiently is retried this long */
     int delivery; /* CONF_DELIVERY_* */
 } conf_jobs_t;
 

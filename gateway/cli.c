@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "store_blob.h"
 #include "store_pg.h"
+#include "store_sweep.h"
 
 /* ---- option parsing ---- */
 
@@ -390,26 +391,72 @@ static bool verify_one(void *ud, const store_blob_row_t *row)
     return true;
 }
 
+static void print_sweep(const store_sweep_report_t *r, bool reclaimed)
+{
+    printf("unreferenced: %llu blob file(s) of %llu (%llu bytes) %s; %llu younger than %d "
+           "minutes left for their writers\n",
+           (unsigned long long)r->orphans, (unsigned long long)r->files,
+           (unsigned long long)r->orphan_bytes, reclaimed ? "removed" : "to remove",
+           (unsigned long long)r->young, STORE_SWEEP_MIN_AGE / 60);
+    printf("pack tails: %llu of %llu pack(s), %llu bytes past their last indexed blob %s\n",
+           (unsigned long long)r->tails, (unsigned long long)r->packs,
+           (unsigned long long)r->tail_bytes, reclaimed ? "cut" : "to cut");
+}
+
+/* --orphans: only the sweep, and what it finds is given back (serve does so at start). */
+static int verify_orphans(const char *cmd, const conf_t *conf, store_pg_t *pg)
+{
+    store_blob_t *blobs = NULL;
+    cp_errinfo_t ei = {0};
+    store_sweep_report_t rep;
+    cp_err_t err = store_blob_open_shared(conf->storage.blob_dir, conf->storage.key_file, &blobs,
+                                          &ei);
+    if (err == CP_OK)
+        err = store_sweep(pg, blobs, STORE_SWEEP_MIN_AGE, true, &rep, &ei);
+    store_pg_close(pg);
+    store_blob_close(blobs);
+    if (err != CP_OK)
+        return fail(cmd, err, &ei);
+    print_sweep(&rep, true);
+    return 0;
+}
+
 int cli_verify(int argc, char **argv)
 {
+    const char *config = CLI_DEFAULT_CONFIG;
+    bool orphans = false;
+    const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"},
+                              {"orphans", NULL, &orphans,
+                               "only look for blob files and pack tails nothing refers to (a "
+                               "crash's leftovers), and remove them"},
+                              {0}};
+    int rc = cli_parse(argc, argv,
+                       "Re-read every blob the index references, authenticating every segment "
+                       "and the content address, and count what nothing references. Exit code "
+                       "1 if any blob fails.",
+                       opts);
     conf_t conf;
     store_pg_t *pg = NULL;
-    int rc = cli_begin(argc, argv, "Re-read every blob the index references, authenticating every segment "
-                       "and the content address. Exit code 1 if any fails.", &conf, &pg);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = cli_open(argv[0], config, &conf, &pg)) != 0)
         return rc;
+    if (orphans)
+        return verify_orphans(argv[0], &conf, pg);
     verify_state_t st = {0};
     cp_errinfo_t ei = {0};
+    store_sweep_report_t rep;
     cp_err_t err = store_blob_open_shared(conf.storage.blob_dir, conf.storage.key_file, &st.blobs, &ei);
     if (err == CP_OK)
         store_blob_set_locator(st.blobs, store_pg_blob_locate, pg);
     if (err == CP_OK)
         err = store_pg_list_blobs(pg, verify_one, &st, &ei);
+    if (err == CP_OK)
+        err = store_sweep(pg, st.blobs, STORE_SWEEP_MIN_AGE, false, &rep, &ei);
     store_pg_close(pg);
     store_blob_close(st.blobs);
     if (err != CP_OK)
         return fail(argv[0], err, &ei);
     printf("verified %ld blob(s): %ld ok, %ld failed\n", st.ok + st.bad, st.ok, st.bad);
+    print_sweep(&rep, false);
     return st.bad == 0 ? 0 : 1;
 }
 

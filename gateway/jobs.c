@@ -12,7 +12,9 @@
  *               (compare.c). */
 #include "jobs.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -569,10 +571,14 @@ static job_fn lookup(const char *name)
 }
 
 /* Failures that another attempt cannot mend: the object is malformed or too big, or
- * nothing here handles it (caseport jobs --retry once a newer caseport does). */
-static bool permanent(cp_err_t err)
+ * nothing here handles it (caseport jobs --retry once a newer caseport does). Those that
+ * pass by themselves (the disk full, the database away) are retried for hours; the rest
+ * a few times. */
+static store_fail_t how_failed(cp_err_t err)
 {
-    return err == CP_EPARSE || err == CP_EUNSUPPORTED || err == CP_ETOOBIG;
+    if (err == CP_EPARSE || err == CP_EUNSUPPORTED || err == CP_ETOOBIG)
+        return STORE_FAIL_PERMANENT;
+    return cp_err_is_transient(err) ? STORE_FAIL_TRANSIENT : STORE_FAIL_RETRY;
 }
 
 /* Runs one job; true when it is done (to be marked so with its batch), false when it
@@ -595,7 +601,8 @@ static bool run_one(gw_jobs_t *j, const char *worker, const store_job_t *job)
            cp_err_name(err));
     cp_errinfo_t ei2 = {0};
     cp_err_t fin = store_jobs_fail(j->ctx.pg, job->id, worker, cp_errinfo_msg(&ei, err),
-                                   permanent(err), &ei2);
+                                   how_failed(err), j->ctx.conf->jobs.patience_hours * 3600,
+                                   &ei2);
     if (fin != CP_OK)
         CP_LOG(CP_LOG_WARN, "jobs", "event=job_not_finished job=%lld error=%s why=\"%s\"",
                (long long)job->id, cp_err_name(fin), cp_errinfo_msg(&ei2, fin));
@@ -709,6 +716,59 @@ static bool idle(gw_jobs_t *j, int ms)
     return go;
 }
 
+/* "host:", the start of the names of this machine's workers (host:pid:index). */
+static void this_host(char *out, size_t cap)
+{
+    char host[32] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, cap, "%s:", host);
+}
+
+typedef struct gone {
+    const char *prefix;
+    char *names[65]; /* NULL-terminated */
+    int n;
+} gone_t;
+
+/* A worker of this machine whose process is no longer there: a previous life of this
+ * node (killed, or the machine restarted). Another live process's workers are left to
+ * their leases; so is a pid now reused by another program (kill says it exists). */
+static void note_if_gone(void *ud, const char *worker)
+{
+    gone_t *g = ud;
+    char *end;
+    long pid = strtol(worker + strlen(g->prefix), &end, 10);
+    if (*end != ':' || pid <= 0 || pid == (long)getpid() || g->n == 64)
+        return;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        return;
+    g->names[g->n++] = cp_xstrdup(worker);
+}
+
+/* The jobs this node was running when it stopped, back to the queue now rather than when
+ * their leases expire (minutes during which studies would not reach their cases). */
+static void reclaim_previous_life(gw_jobs_t *j)
+{
+    char prefix[40];
+    this_host(prefix, sizeof prefix);
+    gone_t g = {.prefix = prefix};
+    cp_errinfo_t ei = {0};
+    int queued = 0, died = 0;
+    cp_err_t err = store_jobs_running_workers(j->ctx.pg, prefix, note_if_gone, &g, &ei);
+    if (err == CP_OK && g.n > 0) {
+        g.names[g.n] = NULL;
+        err = store_jobs_reclaim(j->ctx.pg, (const char *const *)g.names, &queued, &died, &ei);
+    }
+    if (err != CP_OK)
+        CP_LOG(CP_LOG_WARN, "jobs", "event=reclaim_failed error=%s why=\"%s\"",
+               cp_err_name(err), cp_errinfo_msg(&ei, err));
+    else if (g.n > 0)
+        CP_LOG(CP_LOG_INFO, "jobs", "event=reclaimed workers=%d requeued=%d dead=%d", g.n,
+               queued, died);
+    for (int i = 0; i < g.n; i++)
+        free(g.names[i]);
+}
+
 typedef struct worker_arg {
     gw_jobs_t *j;
     int index;
@@ -736,9 +796,9 @@ static void *worker_main(void *arg)
      * on 2 busy cores (tools/bench --phases lag: the lag stays at 0.02 s; at nice 10 it
      * grew from 0.05 to 0.2 s over the series), without slowing the ingest. */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
-    char name[64], host[32] = "?";
-    gethostname(host, sizeof host - 1);
-    snprintf(name, sizeof name, "%s:%d:%d", host, (int)getpid(), w->index);
+    char name[64], host[40];
+    this_host(host, sizeof host);
+    snprintf(name, sizeof name, "%s%d:%d", host, (int)getpid(), w->index);
     free(w);
     store_job_t *batch = cp_xcalloc(CLAIM_BATCH, sizeof *batch);
     double reaped = -1e9; /* at once when starting: a previous run may have died */
@@ -805,6 +865,7 @@ gw_jobs_t *gw_jobs_start(const gw_ctx_t *ctx, int n)
     gw_jobs_t *j = cp_xcalloc(1, sizeof *j);
     j->ctx = *ctx;
     j->ctx.pg = pg;
+    reclaim_previous_life(j);
     j->threads = cp_xcalloc((size_t)n, sizeof *j->threads);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);

@@ -139,17 +139,19 @@ bool gw_normalize_header_keeps(const conf_t *conf, const codec_dshdr_fields_t *f
  * patient, or the patient record it is filed under (a later instance sent with another
  * name or birth date for the same patient ID gets the record's); what the sender wrote
  * is kept in Original Attributes Sequence. */
-static void coercion_for(const gw_ctx_t *ctx, const codec_dshdr_fields_t *f,
+static void coercion_for(const store_job_t *job, const codec_dshdr_fields_t *f,
                          const store_patient_identity_t *p, codec_coercion_t *co)
 {
-    (void)ctx;
     gw_index_text_t u;
     gw_index_text(f, &u);
     /* decoded as the index holds them, so that equal values compare equal */
     codec_identity_t sent = {u.patient_id, u.issuer, u.patient_name, f->birth_date, f->sex};
     codec_identity_t target = {p->patient_id, p->issuer, p->name, p->birth_date, p->sex};
+    /* The modification is dated when the job was made, not when it ran: a job run again
+     * (its worker killed before the result was recorded) writes the same bytes, so the
+     * blob the first run left is the one recorded, not an orphan beside it. */
     char now[32];
-    time_t t = time(NULL);
+    time_t t = (time_t)job->queued_at;
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(now, sizeof now, "%Y%m%d%H%M%S+0000", &tm);
@@ -194,7 +196,7 @@ cp_err_t gw_normalize(const gw_ctx_t *ctx, const store_job_t *job, cp_errinfo_t 
     if ((err = gw_xcode_blob(ctx->blobs, &orig, &o, NULL, NULL, &rep, ei)) != CP_OK)
         return err;
     codec_coercion_t co;
-    coercion_for(ctx, &f, &who, &co);
+    coercion_for(job, &f, &who, &co);
     bool utf8 = text_to_utf8(&f, &rep) ||
                 (co.n_changed > 0 && strcmp(f.charset, "ISO_IR 192") != 0 &&
                  (non_ascii(who.name) || non_ascii(f.patient_name)));

@@ -18,6 +18,7 @@
 #include "sessions.h"
 #include "throttle.h"
 #include "server.h"
+#include "store_sweep.h"
 
 typedef struct serve {
     uv_signal_t sigint, sigterm;
@@ -101,6 +102,47 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
     return 0;
 }
 
+/* What a crash of a previous life left in the blob store (store_sweep.h), given back on
+ * the pool while the listeners already serve. */
+typedef struct sweep_work {
+    uv_work_t work;
+    const gw_ctx_t *ctx;
+    cp_err_t err;
+    cp_errinfo_t ei;
+    store_sweep_report_t rep;
+} sweep_work_t;
+
+static void run_sweep(uv_work_t *w)
+{
+    sweep_work_t *s = container_of(w, sweep_work_t, work);
+    s->err = store_sweep(s->ctx->pg, s->ctx->blobs, STORE_SWEEP_MIN_AGE, true, &s->rep, &s->ei);
+}
+
+static void after_sweep(uv_work_t *w, int status)
+{
+    (void)status;
+    sweep_work_t *s = container_of(w, sweep_work_t, work);
+    if (s->err != CP_OK)
+        CP_LOG(CP_LOG_WARN, "serve", "event=sweep_failed error=%s why=\"%s\"",
+               cp_err_name(s->err), cp_errinfo_msg(&s->ei, s->err));
+    else
+        CP_LOG(s->rep.orphans + s->rep.tails > 0 ? CP_LOG_WARN : CP_LOG_INFO, "serve",
+               "event=swept files=%llu orphans_removed=%llu orphan_bytes=%llu young=%llu "
+               "packs=%llu tails_cut=%llu tail_bytes=%llu",
+               (unsigned long long)s->rep.files, (unsigned long long)s->rep.orphans,
+               (unsigned long long)s->rep.orphan_bytes, (unsigned long long)s->rep.young,
+               (unsigned long long)s->rep.packs, (unsigned long long)s->rep.tails,
+               (unsigned long long)s->rep.tail_bytes);
+    free(s);
+}
+
+static void start_sweep(uv_loop_t *loop, const gw_ctx_t *ctx)
+{
+    sweep_work_t *s = cp_xcalloc(1, sizeof *s);
+    s->ctx = ctx;
+    uv_queue_work(loop, &s->work, run_sweep, after_sweep);
+}
+
 static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
 {
     uv_loop_t loop;
@@ -129,6 +171,7 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
     if (s.http != NULL)
         CP_LOG(CP_LOG_INFO, "serve", "event=http_listening bind=%s port=%d scheme=%s",
                conf->http.bind, gw_http_port(s.http), conf->http.tls_cert[0] ? "https" : "http");
+    start_sweep(&loop, ctx);
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
     CP_LOG(rc == 0 ? CP_LOG_INFO : CP_LOG_ERROR, "serve", "event=stopped clean=%s",

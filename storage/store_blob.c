@@ -642,6 +642,11 @@ void store_blob_set_locator(store_blob_t *s, store_blob_locate_fn fn, void *ud)
     s->locate_ud = ud;
 }
 
+const char *store_blob_dir(const store_blob_t *s)
+{
+    return s->dir;
+}
+
 const char *store_blob_key_id(const store_blob_t *s)
 {
     return s->key_id_hex;

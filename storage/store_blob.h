@@ -54,6 +54,8 @@ cp_err_t store_blob_open_shared(const char *dir, const char *key_path, store_blo
 cp_err_t store_blob_open_writer(const char *dir, const char *key_path, store_blob_t **out,
                                 cp_errinfo_t *ei);
 void store_blob_close(store_blob_t *s); /* NULL: no-op */
+/* The store's directory, as opened. */
+const char *store_blob_dir(const store_blob_t *s);
 /* 16 hex characters naming the KEK (derived from it, reveals nothing); stored per blob. */
 const char *store_blob_key_id(const store_blob_t *s);
 
@@ -122,7 +124,7 @@ void store_blob_reader_close(store_blob_reader_t *r); /* NULL: no-op */
 cp_err_t store_blob_verify(store_blob_t *s, const store_addr_t *addr, uint64_t *size,
                            cp_errinfo_t *ei);
 
-/* Path of the blob file for addr: <dir>/<hex[0:2]>/<hex[2:4]>/<hex>. */
+/* Path of the blob file for addr: <dir>/<hex[0:3]>/<hex>. */
 cp_err_t store_blob_path(const store_blob_t *s, const store_addr_t *addr, char *out,
                          size_t cap);
 void store_addr_to_hex(const store_addr_t *addr, char out[STORE_ADDR_HEX_LEN + 1]);

@@ -77,6 +77,7 @@ static bool claim_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     j->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
     j->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
     j->study_id = PQgetisnull(r, 0, 13) ? 0 : strtoll(PQgetvalue(r, 0, 13), NULL, 10);
+    j->queued_at = strtoll(PQgetvalue(r, 0, 14), NULL, 10);
     if (PQgetisnull(r, 0, 5) || store_addr_from_hex(PQgetvalue(r, 0, 5), &j->addr) != CP_OK)
         return true; /* no instance: the job finds out itself */
     j->has_instance = true;
@@ -96,10 +97,11 @@ static const store__named_t claim_stmt = {
     "   lease_until = now() + make_interval(secs => $3::integer), updated_at = now()"
     "   FROM c WHERE j.id = c.id"
     "   RETURNING j.id, j.kind, j.instance_id, j.attempts, j.max_attempts, j.run_after,"
-    "   j.study_id)"
+    "   j.study_id, j.created_at)"
     " SELECT u.id, u.kind, u.instance_id, u.attempts, u.max_attempts,"
     "  encode(i.blob_address, 'hex'), i.transfer_syntax, t.patient_id, t.issuer, t.name,"
-    "  t.birth_date, t.sex, t.calling_ae, u.study_id"
+    "  t.birth_date, t.sex, t.calling_ae, u.study_id,"
+    "  floor(extract(epoch FROM u.created_at))::bigint"
     " FROM u LEFT JOIN instances i ON i.id = u.instance_id"
     " LEFT JOIN LATERAL cp_target_identity(i.id) t ON i.id IS NOT NULL"
     " ORDER BY u.run_after, u.id"};
@@ -137,32 +139,77 @@ static bool reap_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     return true;
 }
 
-cp_err_t store_jobs_reap(store_pg_t *pg, const char *const *kinds, int *requeued, int *died,
-                         cp_errinfo_t *ei)
+/* Running jobs that match which ($1: the text array param) back to the queue, or dead
+ * once their workers died with them max_attempts times: run once more, such a job would
+ * crash-loop every worker. */
+static cp_err_t take_back(store_pg_t *pg, const char *which, const char *arr, int *requeued,
+                          int *died, cp_errinfo_t *ei)
 {
-    char *arr = kinds_array(kinds);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "WITH x AS (SELECT id FROM jobs WHERE state = 'running' AND %s"
+             "   FOR UPDATE SKIP LOCKED)"
+             " UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead'"
+             "   ELSE 'queued' END,"
+             " last_error = CASE WHEN j.attempts >= j.max_attempts"
+             "   THEN 'its worker stopped while running it ' || j.attempts || ' time(s)'"
+             "   ELSE j.last_error END,"
+             " worker = NULL, lease_until = NULL, run_after = now(), updated_at = now()"
+             " FROM x WHERE j.id = x.id RETURNING j.state",
+             which);
     const char *params[] = {arr};
     reap_ctx_t c = {0};
-    cp_err_t err = store__pg_stream(
-        pg,
-        /* a job whose workers died with it max_attempts times is dead, not run once more:
-         * it would crash-loop every worker */
-        "WITH x AS (SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()"
-        "   AND kind = ANY($1::text[]) FOR UPDATE SKIP LOCKED)"
-        " UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead'"
-        "   ELSE 'queued' END,"
-        " last_error = CASE WHEN j.attempts >= j.max_attempts"
-        "   THEN 'its worker stopped while running it ' || j.attempts || ' time(s)'"
-        "   ELSE j.last_error END,"
-        " worker = NULL, lease_until = NULL, run_after = now(), updated_at = now()"
-        " FROM x WHERE j.id = x.id RETURNING j.state",
-        1, params, "taking back expired jobs", reap_row, &c, ei);
-    free(arr);
+    cp_err_t err = store__pg_stream(pg, sql, 1, params, "taking back jobs", reap_row, &c, ei);
     if (requeued != NULL)
         *requeued = c.queued;
     if (died != NULL)
         *died = c.dead;
     return err;
+}
+
+cp_err_t store_jobs_reap(store_pg_t *pg, const char *const *kinds, int *requeued, int *died,
+                         cp_errinfo_t *ei)
+{
+    char *arr = kinds_array(kinds);
+    cp_err_t err = take_back(pg, "lease_until < now() AND kind = ANY($1::text[])", arr,
+                             requeued, died, ei);
+    free(arr);
+    return err;
+}
+
+cp_err_t store_jobs_reclaim(store_pg_t *pg, const char *const *workers, int *requeued,
+                            int *died, cp_errinfo_t *ei)
+{
+    char *arr = kinds_array(workers);
+    cp_err_t err = take_back(pg, "worker = ANY($1::text[])", arr, requeued, died, ei);
+    free(arr);
+    return err;
+}
+
+typedef struct workers_ctx {
+    void (*fn)(void *ud, const char *worker);
+    void *ud;
+} workers_ctx_t;
+
+static bool worker_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    workers_ctx_t *c = ud;
+    c->fn(c->ud, PQgetvalue(r, 0, 0));
+    return true;
+}
+
+cp_err_t store_jobs_running_workers(store_pg_t *pg, const char *prefix,
+                                    void (*fn)(void *ud, const char *worker), void *ud,
+                                    cp_errinfo_t *ei)
+{
+    const char *params[] = {prefix};
+    workers_ctx_t c = {fn, ud};
+    return store__pg_stream(pg,
+                            "SELECT DISTINCT worker FROM jobs WHERE state = 'running'"
+                            " AND starts_with(worker, $1)",
+                            1, params, "listing the workers of running jobs", worker_row, &c, ei);
 }
 
 cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *worker,
@@ -338,20 +385,30 @@ cp_err_t store_jobs_release(store_pg_t *pg, const int64_t *ids, int n, const cha
 }
 
 cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
-                         bool permanent, cp_errinfo_t *ei)
+                         store_fail_t how, int patience_s, cp_errinfo_t *ei)
 {
-    char s[24];
+    static const char *const names[] = {"retry", "transient", "permanent"};
+    char s[24], patience[16];
     snprintf(s, sizeof s, "%lld", (long long)id);
+    snprintf(patience, sizeof patience, "%d", patience_s);
     char *clean = store__utf8_clean(why);
-    const char *params[] = {s, worker, clean, permanent ? "true" : "false"};
+    const char *params[] = {s, worker, clean, names[how], patience};
+    /* every right-hand side reads the row as it was */
     cp_err_t err = update_one(
         pg,
-        "UPDATE jobs SET state = CASE WHEN $4::boolean OR attempts >= max_attempts"
-        " THEN 'dead' ELSE 'queued' END,"
-        " run_after = now() + make_interval(secs => least(3600, power(2, attempts))::integer),"
+        "UPDATE jobs SET state = CASE WHEN $4 = 'permanent' THEN 'dead'"
+        "   WHEN $4 = 'transient' THEN CASE WHEN coalesce(failing_since, now())"
+        "     < now() - make_interval(secs => $5::integer) THEN 'dead' ELSE 'queued' END"
+        "   WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
+        " attempts = CASE WHEN $4 = 'transient' THEN greatest(attempts - 1, 0) ELSE attempts END,"
+        " failing_since = CASE WHEN $4 = 'transient' THEN coalesce(failing_since, now())"
+        "   ELSE failing_since END,"
+        " run_after = now() + CASE WHEN $4 = 'transient' THEN make_interval(secs =>"
+        "   least(60, greatest(2, extract(epoch FROM now() - coalesce(failing_since, now())))))"
+        "   ELSE make_interval(secs => least(3600, power(2, attempts))::integer) END,"
         " last_error = $3, lease_until = NULL, updated_at = now()"
         " WHERE id = $1::bigint AND worker = $2 AND state = 'running' RETURNING id",
-        4, params, "failing a job", ei);
+        5, params, "failing a job", ei);
     free(clean);
     return err;
 }
@@ -362,8 +419,9 @@ cp_err_t store_jobs_retry(store_pg_t *pg, int64_t id, cp_errinfo_t *ei)
     snprintf(s, sizeof s, "%lld", (long long)id);
     const char *params[] = {s};
     return update_one(pg,
-                      "UPDATE jobs SET state = 'queued', attempts = 0, run_after = now(),"
-                      " updated_at = now() WHERE id = $1::bigint AND state = 'dead' RETURNING id",
+                      "UPDATE jobs SET state = 'queued', attempts = 0, failing_since = NULL,"
+                      " run_after = now(), updated_at = now()"
+                      " WHERE id = $1::bigint AND state = 'dead' RETURNING id",
                       1, params, "retrying a job", ei);
 }
 

@@ -24,6 +24,7 @@ typedef struct store_job {
     int64_t instance_id; /* 0: none */
     int64_t study_id;    /* 0: none (a route job names its study) */
     int attempts, max_attempts;
+    int64_t queued_at; /* seconds since the epoch: when the job was made */
     /* Read with the claim, so that a job needs no query of its own to start: the
      * instance's blob and transfer syntax, and its patient (has_instance false when the
      * job names no instance or the instance is gone). */
@@ -43,6 +44,14 @@ cp_err_t store_jobs_claim(store_pg_t *pg, const char *const *kinds, const char *
  * workers died with them max_attempts times; claims take queued jobs only. */
 cp_err_t store_jobs_reap(store_pg_t *pg, const char *const *kinds, int *requeued, int *died,
                          cp_errinfo_t *ei);
+/* The workers whose names start with prefix that hold running jobs, each once. */
+cp_err_t store_jobs_running_workers(store_pg_t *pg, const char *prefix,
+                                    void (*fn)(void *ud, const char *worker), void *ud,
+                                    cp_errinfo_t *ei);
+/* The running jobs of workers (NULL-terminated) known to be gone, taken back at once as
+ * store_jobs_reap takes back those whose lease expired. */
+cp_err_t store_jobs_reclaim(store_pg_t *pg, const char *const *workers, int *requeued,
+                            int *died, cp_errinfo_t *ei);
 /* Up to max of them in one statement, oldest first; *n how many (0: none runnable). */
 cp_err_t store_jobs_claim_batch(store_pg_t *pg, const char *const *kinds, const char *worker,
                                 int lease_seconds, int max, store_job_t *jobs, int *n,
@@ -55,11 +64,16 @@ cp_err_t store_jobs_done_batch(store_pg_t *pg, const int64_t *ids, int n, const 
 /* Claimed jobs handed back unstarted: queued again, the claim not counted as an attempt. */
 cp_err_t store_jobs_release(store_pg_t *pg, const int64_t *ids, int n, const char *worker,
                             cp_errinfo_t *ei);
-/* Back to the queue after 2^attempts seconds (at most an hour), or dead after
- * max_attempts, or at once if permanent (the data will not change: a malformed object);
- * why is kept either way. */
+/* How a failed job goes on; why is kept in every case:
+ *   RETRY      back to the queue after 2^attempts seconds (at most an hour), dead after
+ *              max_attempts;
+ *   TRANSIENT  the disk full, the database away: back after as long as it has been
+ *              failing so (2 to 60 s), not counted as an attempt, dead only once it has
+ *              failed so for patience_s;
+ *   PERMANENT  dead at once (the data will not change: a malformed object). */
+typedef enum { STORE_FAIL_RETRY, STORE_FAIL_TRANSIENT, STORE_FAIL_PERMANENT } store_fail_t;
 cp_err_t store_jobs_fail(store_pg_t *pg, int64_t id, const char *worker, const char *why,
-                         bool permanent, cp_errinfo_t *ei);
+                         store_fail_t how, int patience_s, cp_errinfo_t *ei);
 /* A dead job queued again with its attempts reset; CP_ENOENT if it is not dead. */
 cp_err_t store_jobs_retry(store_pg_t *pg, int64_t id, cp_errinfo_t *ei);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,13 @@ static cp_err_t create_pack(store_packs_t *p, store_pack_t **out, cp_errinfo_t *
             snprintf(k->name + 2 * i, 3, "%02x", rnd[i]);
         snprintf(path, sizeof path, "%s/%s.pack", p->dir, k->name);
         k->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        /* held while this process may append: a sweep cuts only packs no one holds */
+        if (k->fd >= 0 && flock(k->fd, LOCK_EX) != 0) {
+            close(k->fd);
+            unlink(path);
+            free(k);
+            return store__fail_errno(ei, "cannot lock pack file %s", path);
+        }
         if (k->fd >= 0) {
             cp_err_t err = store__fsync_dir(p->dir, ei); /* the pack's name is durable before use */
             if (err != CP_OK) {

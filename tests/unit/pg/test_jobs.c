@@ -105,13 +105,13 @@ void jobs_failure_backs_off_then_dies_then_retries(void **state)
     store_job_t j;
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 2, &a, NULL), CP_OK);
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
-    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", false, NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", STORE_FAIL_RETRY, 3600, NULL), CP_OK);
     /* backed off: not due yet */
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_ENOENT);
     pg_test_sql("UPDATE jobs SET run_after = now() - interval '1 second'", false);
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
     assert_int_equal(j.attempts, 2);
-    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", false, NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, a, "w", "decoder said no", STORE_FAIL_RETRY, 3600, NULL), CP_OK);
     pg_test_sql("UPDATE jobs SET run_after = now() - interval '1 second'", false);
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_ENOENT); /* dead */
     int dead = 0;
@@ -124,6 +124,53 @@ void jobs_failure_backs_off_then_dies_then_retries(void **state)
     store_pg_close(pg);
 }
 
+/* The disk full, the database away: retried every minute at most, not counted as an
+ * attempt, for as long as the patience lasts; a permanent failure dies at once. */
+void jobs_transient_failure_waits_out_patience(void **state)
+{
+    (void)state;
+    store_pg_t *pg = pg_test_open(2);
+    int64_t a, b;
+    store_job_t j;
+    assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 1, &a, NULL), CP_OK);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
+        assert_int_equal(j.id, a);
+        assert_int_equal(j.attempts, 1); /* the transient ones were not counted */
+        assert_int_equal(store_jobs_fail(pg, a, "w", "disk full", STORE_FAIL_TRANSIENT, 3600,
+                                         NULL), CP_OK);
+        assert_string_equal(pg_test_value("SELECT state FROM jobs"), "queued");
+        /* the wait grows with the time it has been failing, from 2 s to 60 s at most */
+        pg_test_sql("UPDATE jobs SET failing_since = failing_since - interval '10 minutes'",
+                    false);
+        pg_test_sql("UPDATE jobs SET run_after = now() - interval '1 second'", false);
+    }
+    assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, a, "w", "disk full", STORE_FAIL_TRANSIENT, 3600, NULL),
+                     CP_OK);
+    assert_string_equal(pg_test_value("SELECT extract(epoch FROM run_after - updated_at)::int"
+                                      " FROM jobs"), "60");
+    /* failing so for longer than the patience: given up */
+    pg_test_sql("UPDATE jobs SET run_after = now() - interval '1 second',"
+                " failing_since = now() - interval '2 hours'", false);
+    assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, a, "w", "disk full", STORE_FAIL_TRANSIENT, 3600, NULL),
+                     CP_OK);
+    assert_string_equal(pg_test_value("SELECT state || ' ' || last_error FROM jobs"),
+                        "dead disk full");
+    assert_int_equal(store_jobs_retry(pg, a, NULL), CP_OK);
+    assert_string_equal(pg_test_value("SELECT coalesce(failing_since::text, 'none') FROM jobs"),
+                        "none");
+    assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 5, &b, NULL), CP_OK);
+    pg_test_sql("UPDATE jobs SET state = 'done' WHERE id <> (SELECT max(id) FROM jobs)", false);
+    assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
+    assert_int_equal(store_jobs_fail(pg, b, "w", "malformed", STORE_FAIL_PERMANENT, 3600, NULL),
+                     CP_OK);
+    assert_string_equal(pg_test_value("SELECT state FROM jobs WHERE id = (SELECT max(id) FROM jobs)"),
+                        "dead");
+    store_pg_close(pg);
+}
+
 void jobs_only_the_lease_holder_finishes(void **state)
 {
     (void)state;
@@ -133,7 +180,7 @@ void jobs_only_the_lease_holder_finishes(void **state)
     assert_int_equal(store_jobs_enqueue(pg, "normalize", 0, 3, &a, NULL), CP_OK);
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_ENOENT); /* not claimed */
     assert_int_equal(store_jobs_claim(pg, kinds, "w", 60, &j, NULL), CP_OK);
-    assert_int_equal(store_jobs_fail(pg, a, "intruder", "x", false, NULL), CP_ENOENT);
+    assert_int_equal(store_jobs_fail(pg, a, "intruder", "x", STORE_FAIL_RETRY, 3600, NULL), CP_ENOENT);
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_OK);
     assert_int_equal(store_jobs_done(pg, a, "w", NULL), CP_ENOENT); /* once */
     store_pg_close(pg);
