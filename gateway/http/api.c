@@ -156,6 +156,33 @@ static void base64url(const uint8_t *b, size_t n, char *out)
     out[o] = '\0';
 }
 
+/* Failed sign-ins are counted for the account from this address (a guesser there is
+ * slowed down soon and hard), for the address (many accounts tried from one place), and
+ * for the account from everywhere (a guesser with many addresses), whose wait stays
+ * short: nobody elsewhere can keep its owner out for more than a few seconds. */
+#define KEY_LEN 160
+static const gw_throttle_rule_t login_rules[3] = {
+    {5, 30, 15 * 60}, /* account and address */
+    {20, 30, 15 * 60}, /* address */
+    {50, 1, 10},       /* account */
+};
+
+static void login_keys(const char *user, const char *source, char keys[3][KEY_LEN])
+{
+    snprintf(keys[0], KEY_LEN, "ua:%s\x1f%s", source, user);
+    snprintf(keys[1], KEY_LEN, "a:%s", source);
+    snprintf(keys[2], KEY_LEN, "u:%s", user);
+}
+
+static void throttled(call_t *c, int wait)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "too many failed sign-ins: wait %d second%s, then try again",
+             wait, wait == 1 ? "" : "s");
+    api_reply(c, 429, json_pack("{s:{s:s,s:s,s:i}}", "error", "code", "too_many_attempts",
+                                "message", msg, "retry_after", wait));
+}
+
 static void login(call_t *c)
 {
     json_error_t je;
@@ -174,12 +201,15 @@ static void login(call_t *c)
      * password, with the parameters gw_auth_hash uses.) */
     static const char nobody[] = "$argon2id$v=19$m=65536,t=3,p=1$VfoIbcWHs8jt04gFNXjiKw$"
                                  "cDJBe+S0+OtShGQ0ZkLpxrYbjXDp/qdOsX8+9hP+VmE";
-    char ukey[96], akey[80];
-    snprintf(ukey, sizeof ukey, "u:%s", user);
-    snprintf(akey, sizeof akey, "a:%s", c->rq->source);
+    char keys[3][KEY_LEN];
+    login_keys(user, c->rq->source, keys);
     gw_throttle_t *th = c->ctx->logins;
-    bool blocked = th && (gw_throttle_blocked(th, ukey, GW_LOGIN_MAX_PER_USER) ||
-                          gw_throttle_blocked(th, akey, GW_LOGIN_MAX_PER_ADDRESS));
+    int wait = 0;
+    for (int i = 0; th != NULL && i < 3; i++) {
+        int w = gw_throttle_wait(th, keys[i], login_rules[i]);
+        wait = w > wait ? w : wait;
+    }
+    bool blocked = wait > 0;
     if (err != CP_OK && err != CP_ENOENT) { /* before argon2id: no 64 MiB for nothing */
         json_decref(in);
         api_unavailable(c);
@@ -195,14 +225,11 @@ static void login(call_t *c)
         api_audit(c, 0, "session", blocked ? "session.create throttled" : "session.create",
                   "denied");
         if (blocked) {
-            api_error(c, 429, "too_many_attempts", "too many failed sign-ins: try again in "
-                                                   "15 minutes");
+            throttled(c, wait);
             return;
         }
-        if (th) {
-            gw_throttle_failed(th, ukey);
-            gw_throttle_failed(th, akey);
-        }
+        for (int i = 0; th != NULL && i < 3; i++)
+            gw_throttle_failed(th, keys[i]);
         api_error(c, 401, "unauthorized", "wrong username or password");
         return;
     }
@@ -220,8 +247,8 @@ static void login(call_t *c)
         api_unavailable(c);
         return;
     }
-    if (th)
-        gw_throttle_reset(th, ukey);
+    if (th) /* the account's own count from everywhere stays: a guesser may be elsewhere */
+        gw_throttle_reset(th, keys[0]);
     api_audit(c, 0, "session", "session.create", "allowed");
     api_reply(c, 201, json_pack("{s:s,s:s,s:s,s:i}", "token", token, "username", a.username, "role",
                             a.role, "expires_in", hours * 3600));

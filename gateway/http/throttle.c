@@ -24,6 +24,7 @@ typedef struct slot {
     char key[KEY_MAX];
     int failures;
     int64_t since; /* start of the window, monotonic seconds; 0: empty */
+    int64_t last;  /* the last failure */
 } slot_t;
 
 struct gw_throttle {
@@ -86,21 +87,29 @@ void gw_throttle_free(gw_throttle_t *t)
     free(t);
 }
 
-bool gw_throttle_blocked(gw_throttle_t *t, const char *key, int max)
+int gw_throttle_wait(gw_throttle_t *t, const char *key, gw_throttle_rule_t rule)
 {
     pthread_mutex_lock(&t->m);
     slot_t *s = find(t, key, false);
-    bool blocked = s != NULL && s->failures >= max;
+    int64_t wait = 0;
+    if (s != NULL && s->failures >= rule.free) {
+        int64_t d = rule.base;
+        for (int k = rule.free; k < s->failures && d < rule.cap; k++)
+            d *= 2;
+        wait = s->last + (d < rule.cap ? d : rule.cap) - now_s();
+    }
     pthread_mutex_unlock(&t->m);
-    return blocked;
+    return wait > 0 ? (int)wait : 0;
 }
 
 void gw_throttle_failed(gw_throttle_t *t, const char *key)
 {
     pthread_mutex_lock(&t->m);
     slot_t *s = find(t, key, true);
-    if (s != NULL)
+    if (s != NULL) {
         s->failures++;
+        s->last = now_s();
+    }
     pthread_mutex_unlock(&t->m);
 }
 
