@@ -57,3 +57,59 @@ cp_err_t store_cases_account_set(store_pg_t *pg, const char *username, int disab
         " SELECT id FROM u",
         6, params, "changing an account", "no such account", ei);
 }
+
+cp_err_t store_cases_reset_create(store_pg_t *pg, int64_t account_id, int64_t made_by,
+                                  const uint8_t hash[32], int hours, cp_errinfo_t *ei)
+{
+    char id[24], by[24], h[2 * 32 + 3], hrs[16];
+    store__bytea_hex(hash, 32, h);
+    snprintf(hrs, sizeof hrs, "%d", hours);
+    const char *params[] = {h, store__id_param(account_id, id), store__id_param(made_by, by),
+                            hrs};
+    return store__pg_exec(
+        pg,
+        "WITH old AS (DELETE FROM password_resets WHERE account_id = $2::bigint"
+        "   AND used_at IS NULL)"
+        " INSERT INTO password_resets (token_hash, account_id, made_by, expires_at)"
+        " VALUES ($1::bytea, $2::bigint, $3::bigint, now() + make_interval(hours => $4::integer))",
+        4, params, "making a password link", ei);
+}
+
+typedef struct reset_ctx {
+    int64_t *id;
+    char *username, *role;
+} reset_ctx_t;
+
+static bool reset_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    reset_ctx_t *c = ud;
+    *c->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(c->username, 65, "%s", PQgetvalue(r, 0, 1));
+    snprintf(c->role, 16, "%s", PQgetvalue(r, 0, 2));
+    return true;
+}
+
+cp_err_t store_cases_reset_use(store_pg_t *pg, const uint8_t hash[32], const char *password_hash,
+                               int64_t *account_id, char *username, char *role,
+                               cp_errinfo_t *ei)
+{
+    char h[2 * 32 + 3];
+    store__bytea_hex(hash, 32, h);
+    const char *params[] = {h, password_hash};
+    *account_id = 0;
+    reset_ctx_t c = {account_id, username, role};
+    cp_err_t err = store__pg_stream(
+        pg,
+        "WITH r AS (UPDATE password_resets SET used_at = now() WHERE token_hash = $1::bytea"
+        "   AND used_at IS NULL AND expires_at > now() RETURNING account_id),"
+        " u AS (UPDATE accounts SET password_hash = $2 WHERE id IN (SELECT account_id FROM r)"
+        "   AND NOT disabled RETURNING id, username, role),"
+        " s AS (DELETE FROM sessions WHERE account_id IN (SELECT id FROM u))"
+        " SELECT id, username, role FROM u",
+        2, params, "setting a password from a link", reset_row, &c, ei);
+    if (err == CP_OK && *account_id == 0)
+        return cp_fail(ei, CP_ENOENT, 0, "no such link, or used, or expired");
+    return err;
+}

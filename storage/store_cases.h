@@ -44,6 +44,16 @@ cp_err_t store_cases_account_set(store_pg_t *pg, const char *username, int disab
                                  const char *password_hash, const store_actor_t *by,
                                  cp_errinfo_t *ei);
 
+/* storage/store_accounts.c: a one-time link to set a new password, kept as its token's
+ * hash: valid for hours, replacing the account's unused ones. */
+cp_err_t store_cases_reset_create(store_pg_t *pg, int64_t account_id, int64_t made_by,
+                                  const uint8_t hash[32], int hours, cp_errinfo_t *ei);
+/* Spends a link: the account's password_hash set, its sessions ended. *account_id,
+ * username (65 bytes) and role (16) say whose. CP_ENOENT: no such link, used, expired, or
+ * the account disabled. */
+cp_err_t store_cases_reset_use(store_pg_t *pg, const uint8_t hash[32], const char *password_hash,
+                               int64_t *account_id, char *username, char *role,
+                               cp_errinfo_t *ei);
 /* ---- sessions: only the SHA-256 of a token is kept ---- */
 
 cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const uint8_t hash[32],

@@ -55,6 +55,8 @@ function signedOut(message) {
     "new-answers-fields"]) $(id).replaceChildren();
   $("who").textContent = "";
   for (const id of ["new-case-form", "account-form", "reset-form", "glass-form"]) $(id).reset();
+  $("reset-link-out").hidden = true;
+  $("reset-link-url").value = "";
   nameReset("new");
   $("new-answers").hidden = true;
   $("account-subs-field").hidden = true;
@@ -81,8 +83,8 @@ function clearCase() {
 // One section at a time; focus goes to its heading when the reader navigated there (not
 // when a page is only refreshed after an action, which would take focus from the button).
 function show(id, focus) {
-  for (const s of ["login", "cases", "case", "triage", "accounts"]) $(s).hidden = s !== id;
-  $("nav").hidden = id === "login";
+  for (const s of ["login", "choose", "cases", "case", "triage", "accounts"]) $(s).hidden = s !== id;
+  $("nav").hidden = id === "login" || id === "choose";
   if (focus) $(id + "-h").focus();
 }
 
@@ -1335,6 +1337,50 @@ async function onResetPassword(ev) {
   say(`The password of ${username} is reset; their sessions have ended.`);
 }
 
+// A link the person opens to choose their own password: shown once, to hand over.
+async function onResetLink() {
+  const username = $("reset-user").value;
+  if (!username) { say("Choose the account first."); $("reset-user").focus(); return; }
+  try {
+    const r = await api("POST", "/accounts/" + encodeURIComponent(username) + "/password-link", {});
+    $("reset-link-user").textContent = username;
+    $("reset-link-url").value = location.origin + r.path;
+    const until = fmtTime(Math.floor(Date.now() / 1000) + r.expires_in);
+    $("reset-link-until").textContent = `It works once, until ${until}. Give it to ${username} ` +
+      "in person or by telephone, not by e-mail; a newer link replaces it.";
+    $("reset-link-out").hidden = false;
+    $("reset-link-url").focus();
+    $("reset-link-url").select();
+  } catch (e) { say(e.message); }
+}
+
+// The page a one-time link opens (#password/TOKEN): no session needed.
+async function onSetPassword(ev) {
+  ev.preventDefault();
+  const pw = $("new-password").value, msg = $("password-msg");
+  msg.textContent = "";
+  if (pw !== $("new-password-again").value) {
+    msg.textContent = "The two passwords differ: type the same one twice.";
+    $("new-password-again").focus();
+    return;
+  }
+  const token = location.hash.slice("#password/".length);
+  try {
+    const r = await api("POST", "/password-links/use", { token, password: pw });
+    ev.target.reset();
+    sessionStorage.removeItem("token"); // if it was this person's, it has ended
+    me = null;
+    history.replaceState(null, "", location.pathname); // the spent link leaves the address bar
+    show("login", true);
+    $("username").value = r.username;
+    say(`Your password is set, ${r.username}: sign in with it.`);
+    $("password").focus();
+  } catch (e) {
+    msg.textContent = e.message;
+    $("new-password").focus();
+  }
+}
+
 // Break-glass: granted at once (and audited); the case page follows, to read only.
 async function onBreakGlass(ev) {
   ev.preventDefault();
@@ -1354,6 +1400,7 @@ async function route(focus) {
   view++;
   say(notice);
   notice = "";
+  if (location.hash.startsWith("#password/")) { show("choose", focus); return; }
   if (!sessionStorage.getItem("token")) { show("login", focus); return; }
   try {
     if (!me) {
@@ -1416,6 +1463,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("account-subs-field").hidden = $("account-role").value !== "specialist";
   });
   $("reset-form").addEventListener("submit", onResetPassword);
+  $("reset-link").addEventListener("click", onResetLink);
+  $("password-form").addEventListener("submit", onSetPassword);
   $("glass-form").addEventListener("submit", onBreakGlass);
   window.addEventListener("hashchange", () => route(true));
   route(false);

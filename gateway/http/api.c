@@ -78,7 +78,7 @@ void api_unavailable(call_t *c)
     api_error(c, 503, "unavailable", "the database is unavailable");
 }
 
-static void token_hash(const char *token, uint8_t out[32])
+void api_token_hash(const char *token, uint8_t out[32])
 {
     unsigned n = 0;
     EVP_Digest(token, strlen(token), out, &n, EVP_sha256(), NULL);
@@ -118,7 +118,7 @@ static bool signed_in(call_t *c)
         return false;
     }
     uint8_t h[32];
-    token_hash(c->rq->bearer, h);
+    api_token_hash(c->rq->bearer, h);
     cp_errinfo_t ei = {0};
     gw_sessions_t *cache = c->ctx->sessions;
     bool cached = cache && gw_sessions_get(cache, h, &c->me);
@@ -154,6 +154,17 @@ static void base64url(const uint8_t *b, size_t n, char *out)
     if (bits > 0)
         out[o++] = a[(acc << (6 - bits)) & 63];
     out[o] = '\0';
+}
+
+bool api_new_token(char token[48], uint8_t hash[32])
+{
+    uint8_t raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return false;
+    base64url(raw, sizeof raw, token);
+    api_token_hash(token, hash);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return true;
 }
 
 /* Failed sign-ins are counted for the account from this address (a guesser there is
@@ -233,14 +244,12 @@ static void login(call_t *c)
         api_error(c, 401, "unauthorized", "wrong username or password");
         return;
     }
-    uint8_t raw[32], h[32];
+    uint8_t h[32];
     char token[48];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
+    if (!api_new_token(token, h)) {
         api_error(c, 503, "unavailable", "no random bytes for a session token");
         return;
     }
-    base64url(raw, sizeof raw, token);
-    token_hash(token, h);
     int hours = c->ctx->conf->http.session_hours;
     err = store_cases_session_create(c->ctx->pg, a.id, h, hours, c->rq->source, &ei);
     if (err != CP_OK) {
@@ -254,10 +263,68 @@ static void login(call_t *c)
                             a.role, "expires_in", hours * 3600));
 }
 
+/* A one-time link spent: {"token", "password"}. Tried from an address too often with
+ * links that do not work, it is slowed down as sign-ins are. */
+static void set_password(call_t *c)
+{
+    json_error_t je;
+    json_t *in = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+    const char *token = NULL, *pw = NULL;
+    char keys[3][KEY_LEN];
+    login_keys("", c->rq->source, keys);
+    gw_throttle_t *th = c->ctx->logins;
+    int wait = th ? gw_throttle_wait(th, keys[1], login_rules[1]) : 0;
+    if (in == NULL || json_unpack(in, "{s:s,s:s}", "token", &token, "password", &pw) != 0) {
+        json_decref(in);
+        api_error(c, 400, "bad_request", "send {\"token\": ..., \"password\": ...}");
+        return;
+    }
+    if (wait > 0) {
+        json_decref(in);
+        throttled(c, wait);
+        return;
+    }
+    if (!case_password_ok(pw)) {
+        json_decref(in);
+        api_error(c, 400, "bad_password", "the password must have 12 to 128 characters");
+        return;
+    }
+    uint8_t h[32];
+    char hash[200], username[65] = "";
+    cp_errinfo_t ei = {0};
+    api_token_hash(token, h);
+    cp_err_t err = gw_auth_hash(pw, hash, sizeof hash, &ei);
+    json_decref(in);
+    int64_t id = 0;
+    if (err == CP_OK)
+        err = store_cases_reset_use(c->ctx->pg, h, hash, &id, username, c->me.role, &ei);
+    OPENSSL_cleanse(hash, sizeof hash);
+    c->me.id = id; /* the audit row is the account's own */
+    if (id == 0)
+        snprintf(c->me.role, sizeof c->me.role, "unknown");
+    if (err == CP_ENOENT) {
+        if (th)
+            gw_throttle_failed(th, keys[1]);
+        api_audit(c, 0, "account", "account.password_link", "denied");
+        api_error(c, 404, "not_found", "this link does not work: it was used already, it has "
+                                       "expired, or it was replaced by a newer one; ask for a "
+                                       "new one");
+        return;
+    }
+    if (err != CP_OK) {
+        api_unavailable(c);
+        return;
+    }
+    if (c->ctx->sessions) /* its sessions ended: forget any cached */
+        gw_sessions_clear(c->ctx->sessions);
+    api_audit(c, 0, "account", "account.password_link", "allowed");
+    api_reply(c, 200, json_pack("{s:s}", "username", username));
+}
+
 static void logout(call_t *c)
 {
     uint8_t h[32];
-    token_hash(c->rq->bearer, h);
+    api_token_hash(c->rq->bearer, h);
     cp_errinfo_t ei = {0};
     if (c->ctx->sessions)
         gw_sessions_drop(c->ctx->sessions, h);
@@ -463,6 +530,10 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
     call_t c = {.ctx = ctx, .rq = rq, .rs = rs, .role = CASE_ROLE_PATIENT};
     const char *p = rq->path;
     static const char cases[] = "/api/v1/cases/";
+    if (strcmp(p, "/api/v1/password-links/use") == 0 && is(&c, "POST")) {
+        set_password(&c);
+        return;
+    }
     if (strcmp(p, "/api/v1/sessions") == 0) {
         if (is(&c, "POST"))
             login(&c);
@@ -497,6 +568,8 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         api_add_account(&c);
     else if (strncmp(p, "/api/v1/accounts/", 17) == 0 && is(&c, "PUT"))
         api_change_account(&c, p + 17);
+    else if (strncmp(p, "/api/v1/accounts/", 17) == 0 && is(&c, "POST"))
+        api_password_link(&c, p + 17);
     else if (strcmp(p, "/api/v1/subspecialties") == 0 && is(&c, "GET"))
         api_subspecialties(&c);
     else if (strcmp(p, "/api/v1/conditions") == 0 && is(&c, "GET"))

@@ -121,3 +121,67 @@ void api_change_account(call_t *c, const char *username)
     else
         api_reply(c, 200, json_pack("{s:s}", "username", username));
 }
+
+#define LINK_HOURS 24
+
+/* Who may make whose link: an administrator anyone's but their own (they sign in and
+ * change it), a navigator a patient's; the refusal is audited. */
+static bool may_link(call_t *c, const store_account_t *a)
+{
+    bool ok = c->role == CASE_ROLE_ADMINISTRATOR ? strcmp(a->username, c->me.username) != 0
+                                                 : c->role == CASE_ROLE_NAVIGATOR &&
+                                                       strcmp(a->role, "patient") == 0;
+    if (!ok) {
+        api_audit(c, 0, "accounts", "account.password_link_made", "denied");
+        api_error(c, 403, "forbidden", "an administrator makes these links, or a navigator for "
+                                       "a patient");
+    }
+    return ok;
+}
+
+void api_password_link(call_t *c, const char *rest)
+{
+    static const char tail[] = "/password-link";
+    char username[80];
+    size_t n = strlen(rest), t = sizeof tail - 1;
+    if (n <= t || n - t >= sizeof username || strcmp(rest + n - t, tail) != 0) {
+        api_error(c, 404, "not_found", "no such endpoint");
+        return;
+    }
+    snprintf(username, sizeof username, "%.*s", (int)(n - t), rest);
+    store_account_t a = {0};
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_cases_account_get(c->ctx->pg, username, &a, &ei);
+    if (err == CP_ENOENT) {
+        api_error(c, 404, "not_found", "no such account");
+        return;
+    }
+    if (err != CP_OK) {
+        api_unavailable(c);
+        return;
+    }
+    OPENSSL_cleanse(a.password_hash, sizeof a.password_hash);
+    if (!may_link(c, &a))
+        return;
+    if (a.disabled) {
+        api_error(c, 409, "disabled", "the account is disabled: enable it first");
+        return;
+    }
+    char token[48];
+    uint8_t h[32];
+    if (!api_new_token(token, h)) {
+        api_error(c, 503, "unavailable", "no random bytes for a link");
+        return;
+    }
+    if (store_cases_reset_create(c->ctx->pg, a.id, c->me.id, h, LINK_HOURS, &ei) != CP_OK) {
+        api_unavailable(c);
+        return;
+    }
+    char object[96];
+    snprintf(object, sizeof object, "account %lld", (long long)a.id);
+    api_audit(c, 0, object, "account.password_link_made", "allowed");
+    char path[64];
+    snprintf(path, sizeof path, "/#password/%s", token);
+    api_reply(c, 201, json_pack("{s:s,s:s,s:i}", "username", a.username, "path", path,
+                                "expires_in", LINK_HOURS * 3600));
+}

@@ -46,6 +46,11 @@ json_t *api_body(call_t *c, const char *usage);
 bool api_role_is(call_t *c, case_role_t role, int64_t case_id, const char *object,
                  const char *action, const char *why);
 
+/* A new random token (256 bits, base64url, 43 characters) and its SHA-256, the only
+ * thing kept of it; false without random bytes. */
+bool api_new_token(char token[48], uint8_t hash[32]);
+void api_token_hash(const char *token, uint8_t out[32]);
+
 /* ---- the endpoints: api_cases.c ---- */
 void api_list_cases(call_t *c);
 void api_open_case(call_t *c);
@@ -62,6 +67,9 @@ void api_triage_decide(call_t *c, const char *item);
 void api_list_accounts(call_t *c);
 void api_add_account(call_t *c);
 void api_change_account(call_t *c, const char *username);
+/* POST accounts/{username}/password-link: a one-time link to set a new password, for any
+ * account by an administrator, for a patient's by a navigator. */
+void api_password_link(call_t *c, const char *rest);
 
 /* ---- api_questionnaire.c ---- */
 /* With n->condition_code: the condition must exist, answers (may be NULL) must fit its

@@ -535,6 +535,42 @@ async function asPatient() {
   await signOut();
 }
 
+let linkUrl = "";
+
+// The one-time link opened without a session: two different passwords refused, then the
+// new one set; sign-in offered with the username filled in; the link works only once.
+async function choosePassword() {
+  const chosen = "a passphrase of my own choosing";
+  await page.goto(linkUrl);
+  await until("the password page", async () => page.locator("#choose").isVisible());
+  const form = page.locator("#password-form");
+  await form.getByLabel("New password").fill(chosen);
+  await form.getByLabel("The same password again").fill(chosen + "!");
+  await form.getByRole("button", { name: "Set my password" }).click();
+  await until("the mismatch said", async () => (await text("#password-msg")).includes("differ"), () => text("#password-msg"));
+  await labelled("password page");
+  await screenshotBoth("password-choose");
+  await form.getByLabel("The same password again").fill(chosen);
+  await form.getByRole("button", { name: "Set my password" }).click();
+  await statusSays(`Your password is set, ${added.username}`);
+  check(await login().isVisible(), "no sign-in after the password was set");
+  check((await page.locator("#username").inputValue()) === added.username, "the username is not filled in");
+  check(!page.url().includes("#password/"), `the spent link stays in the address bar: ${page.url()}`);
+  let r = await apiCall("POST", "/sessions", null, { username: added.username, password: chosen });
+  check(r.status === 201, `the chosen password does not sign in: ${r.status}`);
+  await screenshot("password-set");
+  await page.goto(linkUrl);
+  await until("the password page again", async () => page.locator("#choose").isVisible());
+  await page.locator("#new-password").fill("another passphrase here");
+  await page.locator("#new-password-again").fill("another passphrase here");
+  await page.locator("#new-password-again").press("Enter");
+  await until("the spent link refused", async () => (await text("#password-msg")).includes("does not work"),
+    () => text("#password-msg"));
+  r = await apiCall("POST", "/sessions", null, { username: added.username, password: chosen });
+  check(r.status === 201, `a spent link changed the password: ${r.status}`);
+  log(`${added.username}: chose a password through the one-time link, which then no longer works`);
+}
+
 async function asAdministrator() {
   await signIn(administrator, "administrator");
   // no case list for them (403): the accounts are their page
@@ -604,6 +640,14 @@ async function asAdministrator() {
   await screenshot("account-enabled");
   log(`administrator: enabled ${added.username} again (signs in), reset the password (only the new one works)`);
 
+  // or a one-time link, for the person to choose it (used after signing out)
+  await page.getByRole("button", { name: "Make a one-time link" }).click();
+  await until("the link shown", async () => (await page.locator("#reset-link-url").inputValue()).includes("#password/"));
+  linkUrl = await page.locator("#reset-link-url").inputValue();
+  check(linkUrl.startsWith(base + "#password/"), `the link is ${linkUrl}`);
+  check((await text("#reset-link-until")).includes("It works once, until"), "the link's expiry is not said");
+  await screenshotBoth("password-link-made");
+
   // break the glass: the navigator's new case, read only
   const glass = page.locator("#glass-form");
   await glass.getByLabel("Case").fill(opened.toLowerCase().replace(/-/g, "")); // as people may type it
@@ -649,6 +693,7 @@ try {
   await asSpecialist();
   await asPatient();
   await asAdministrator();
+  await choosePassword();
   // a refusal the console handles (e.g. 404 no_opinion) is logged by the browser as a
   // failed resource; script errors and CSP violations are not allowed
   const bad = problems.filter((p) => !/Failed to load resource/.test(p));

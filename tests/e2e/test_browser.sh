@@ -9,7 +9,8 @@
 # prefilled in parts (a middle name and prefix kept); a specialist writes,
 # uploads the PDF of and publishes an opinion; the patient reads it and sends it to their
 # doctor, and answers their own case's questionnaire; an administrator adds, disables,
-# enables an account and resets its password, and breaks the glass to read one case.
+# enables an account and resets its password or makes a one-time link with which its owner
+# chooses one, and breaks the glass to read one case.
 # What the pages showed is then checked against the API and the database.
 # Screenshots of every step stay in $ARTIFACTS (default build-artifacts/screenshots in the
 # source tree), also when the test passes.
@@ -187,9 +188,12 @@ opened=$(sql "SELECT token FROM cases WHERE patient_name = 'Quebec^Quinn^R^Ms'")
                                           FROM cases WHERE token = '$opened'")"
 [ "$(sql "SELECT role || '|' || display_name || '|' || disabled FROM accounts WHERE username = 'nora'")" = \
   "navigator|Nora Navigator|false" ] || die "the account added: $(sql "SELECT * FROM accounts WHERE username = 'nora'")"
+# nora chose her password through the link (once: the second try was refused)
+[ "$(sql "SELECT string_agg(a.outcome, ',' ORDER BY seq) FROM audit a WHERE a.action = 'account.password_link'")" = \
+  "allowed,denied" ] || die "the link's use is not audited: $(sql "SELECT seq, actor_id, action, outcome FROM audit WHERE action LIKE 'account.password_link%'")"
 [ "$(sql "SELECT string_agg(action, ',' ORDER BY seq) FROM audit a JOIN accounts u ON u.id = a.actor_id
           WHERE u.username = 'ada' AND a.object LIKE 'account %' AND a.outcome = 'allowed'")" = \
-  "account.create,account.disable,account.enable,account.password" ] ||
+  "account.create,account.disable,account.enable,account.password,account.password_link_made" ] ||
   die "the administrator's account changes are not audited: $(sql "SELECT seq, object, action FROM audit WHERE role = 'administrator'")"
 [ "$(sql "SELECT b.reason FROM break_glass b JOIN cases c ON c.id = b.case_id JOIN accounts u ON u.id = b.account_id
           WHERE c.token = '$opened' AND u.username = 'ada'")" = "complaint 2026-114 about the intake" ] ||
