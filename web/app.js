@@ -318,16 +318,23 @@ async function onOpenCase(ev) {
 }
 
 // The state machine's moves and who makes them (docs/cases.md), to offer each role only
-// its own; the server decides.
-const N = "navigator", S = "specialist", P = "patient";
+// its own; the server decides. A patient does not move a state machine: they may cancel
+// their request while it is open (the "Cancel my request" section), which is withdrawn.
+const N = "navigator", S = "specialist";
 const MOVES = {
-  registered: { collecting_records: [N], withdrawn: [P, N] },
-  collecting_records: { records_complete: [N], withdrawn: [P, N] },
-  records_complete: { under_review: [N, S], collecting_records: [N, S], withdrawn: [P, N] },
-  under_review: { consultation_scheduled: [N, S], opinion_drafted: [S], collecting_records: [N, S], withdrawn: [P, N] },
-  consultation_scheduled: { opinion_drafted: [S], withdrawn: [P, N] },
-  opinion_drafted: { opinion_published: [S], under_review: [S], withdrawn: [P, N] },
+  registered: { collecting_records: [N], withdrawn: [N] },
+  collecting_records: { records_complete: [N], withdrawn: [N] },
+  records_complete: { under_review: [N, S], collecting_records: [N, S], withdrawn: [N] },
+  under_review: { consultation_scheduled: [N, S], opinion_drafted: [S], collecting_records: [N, S], withdrawn: [N] },
+  consultation_scheduled: { opinion_drafted: [S], withdrawn: [N] },
+  opinion_drafted: { opinion_published: [S], under_review: [S], withdrawn: [N] },
   opinion_published: { closed: [N] },
+};
+// Moves that cannot be undone: asked about first, in words.
+const FINAL = {
+  withdrawn: "Withdraw the case? Its clocks stop and it cannot be reopened.",
+  closed: "Close the case? It cannot be reopened.",
+  opinion_published: "Publish the opinion? The patient will see it.",
 };
 // Publishing from where the case is: the next move on the way, until published.
 const TO_PUBLISH = {
@@ -403,6 +410,8 @@ async function showCase(token, focus) {
   }
   $("move").hidden = sel.options.length === 0;
   $("move-form").dataset.token = c.token;
+  $("cancel").hidden = !(me.role === "patient" && MOVES[c.state] && MOVES[c.state].withdrawn);
+  $("cancel-form").dataset.token = c.token;
   const tl = $("timeline");
   tl.replaceChildren();
   for (const e of c.timeline) {
@@ -1285,6 +1294,8 @@ function renderAccounts(accounts) {
 }
 
 async function setDisabled(username, disabled) {
+  if (disabled && !window.confirm(`Disable ${username}? They are signed out at once and cannot sign in ` +
+    "until the account is enabled again.")) return;
   try {
     await api("PUT", "/accounts/" + encodeURIComponent(username), { disabled });
     say(disabled ? `${username} is disabled; their sessions have ended.` : `${username} is enabled again.`);
@@ -1381,6 +1392,25 @@ async function onSetPassword(ev) {
   }
 }
 
+// A patient cancels their request: asked first, with their reason, which the navigator reads.
+async function onCancelRequest(ev) {
+  ev.preventDefault();
+  const token = ev.target.dataset.token, reason = $("cancel-reason").value.trim();
+  if (!reason) { say("Say why you cancel it: your navigator reads this."); $("cancel-reason").focus(); return; }
+  if (!window.confirm("Cancel your request for a second opinion? It cannot be started again.")) {
+    say("Your request goes on; nothing was cancelled.");
+    return;
+  }
+  try {
+    await api("POST", casePath(token, "/transitions"), { to: "withdrawn", reason });
+    ev.target.reset();
+    $("cancel-details").open = false;
+  } catch (e) { say(e.message); return; }
+  await refresh(token);
+  say("Your request is cancelled. Your navigator will read why and may call you.");
+  $("case-h").focus();
+}
+
 // Break-glass: granted at once (and audited); the case page follows, to read only.
 async function onBreakGlass(ev) {
   ev.preventDefault();
@@ -1440,7 +1470,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const token = ev.target.dataset.token;
     try {
       const to = $("move-to").value;
-      if (to === "opinion_published" && !window.confirm("Publish the opinion? The patient will see it.")) return;
+      if (FINAL[to] && !window.confirm(FINAL[to])) return;
       await api("POST", casePath(token, "/transitions"), { to, reason: $("move-reason").value });
       $("move-reason").value = "";
       say("Moved to " + to + ".");
@@ -1452,6 +1482,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("opinion-upload").addEventListener("click", onUpload);
   $("opinion-download").addEventListener("click", onDownload);
   $("outbound-form").addEventListener("submit", onOutbound);
+  $("cancel-form").addEventListener("submit", onCancelRequest);
   $("questionnaire-form").addEventListener("submit", onSaveAnswers);
   for (const type of ["input", "change"])
     $("questionnaire-form").addEventListener(type, () => { $("questionnaire-form").dataset.dirty = "1"; });

@@ -307,6 +307,11 @@ void api_move_case(call_t *c, const char *token)
         api_error(c, 400, "bad_request", "send {\"to\": STATE, \"reason\": ...}");
         return;
     }
+    if (want == CASE_WITHDRAWN && why[strspn(why, " \t\r\n")] == '\0') {
+        json_decref(in); /* it cannot be undone: the navigator is to know why */
+        api_error(c, 400, "reason_needed", "say why the request is withdrawn");
+        return;
+    }
     char action[96];
     snprintf(action, sizeof action, "case.move %s -> %s", r.state, to);
     if (!case_transition_allowed(from, want, c->role)) {

@@ -532,7 +532,38 @@ async function asPatient() {
   await screenshot("patient-sent");
   log("patient: reads the published opinion, sends it to their doctor");
   await answerQuestionnaire();
+  await cancelRequest();
   await signOut();
+}
+
+// The patient's own case: no state machine offered; "Cancel my request" asks why and then
+// asks again, and declining the question cancels nothing.
+async function cancelRequest() {
+  // answerQuestionnaire leaves the page on this case
+  check((await text("#case-h")) === `Case ${arg.questionnaire}`, `not on the case: ${await text("#case-h")}`);
+  check(!(await page.locator("#move").isVisible()), "a patient is offered to move the case");
+  check(await page.locator("#cancel").isVisible(), "no way to cancel the request");
+  await page.locator("#cancel-details summary").click();
+  await page.getByLabel("Why do you cancel it? Your navigator reads this.").fill("I was treated at home meanwhile");
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+  await page.getByRole("button", { name: "Cancel my request" }).click();
+  await statusSays("Your request goes on; nothing was cancelled.");
+  check(asked.startsWith("Cancel your request"), `the question asked: ${asked}`);
+  let r = await apiCall("GET", "/cases/" + arg.questionnaire, await sessionToken());
+  check(r.body.state === "registered", `declining cancelled anyway: ${r.body.state}`);
+  await screenshotBoth("patient-cancel-asked");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Cancel my request" }).click();
+  await statusSays("Your request is cancelled.");
+  r = await apiCall("GET", "/cases/" + arg.questionnaire, await sessionToken());
+  check(r.body.state === "withdrawn", `the request is ${r.body.state}`);
+  check(!(await page.locator("#cancel").isVisible()), "cancelling is still offered");
+  const moves = await page.locator("#timeline li").allTextContents();
+  check(moves.some((m) => m.includes(`→ withdrawn by ${patient.username} (patient): I was treated at home meanwhile`)),
+    `timeline: ${moves.join(" | ")}`);
+  await screenshot("patient-cancelled");
+  log("patient: cancelling asks why and then asks again; declining cancels nothing; accepting withdraws");
 }
 
 let linkUrl = "";
@@ -611,8 +642,11 @@ async function asAdministrator() {
   log(`administrator: added ${added.username}, who signs in`);
 
   // disable it: sign-in refused, its session ended
+  let question = "";
+  page.once("dialog", (d) => { question = d.message(); d.accept(); });
   await page.getByRole("button", { name: `Disable ${added.username}` }).click();
   await statusSays(`${added.username} is disabled`);
+  check(question.startsWith(`Disable ${added.username}? They are signed out at once`), `the question asked: ${question}`);
   await until(`${added.username} disabled`, async () => (await accountRows())[added.username][5] === "disabled");
   check(await focused(page.getByRole("button", { name: `Enable ${added.username}` })), "the focus did not stay on the account's button");
   r = await apiCall("POST", "/sessions", null, added);

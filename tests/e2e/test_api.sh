@@ -407,6 +407,17 @@ for t in threads:
 for t in threads:
     t.join()
 want("burst answered", (len(burst), {s for s, _ in burst}, len({b for _, b in burst})), (60, {200}, 1))
+# withdrawing cannot be undone: never without a reason; the patient may, with one
+s, b = call("POST", "/api/v1/cases", tokens["nina"], {"patient_name": "Whiskey^Wendy", "condition": "glioblastoma",
+                                                       "subspecialty": "neuro-oncology", "first_opinion": "GBM"})
+want("a case to withdraw", s, 201)
+wtok = b["token"]
+for why in [None, "", "   "]:
+    body = {"to": "withdrawn"} if why is None else {"to": "withdrawn", "reason": why}
+    s, b = call("POST", f"/api/v1/cases/{wtok}/transitions", tokens["nina"], body)
+    want(f"withdrawn with reason {why!r}", (s, b["error"]["code"]), (400, "reason_needed"))
+want("withdrawn with a reason", call("POST", f"/api/v1/cases/{wtok}/transitions", tokens["nina"],
+     {"to": "withdrawn", "reason": "the patient called: treated elsewhere"})[0], 200)
 # a way back in: a one-time link to set a new password, made by an administrator (anyone's)
 # or a navigator (a patient's); used once, replaced by a newer one, the sessions ended
 def link(who, user):
