@@ -23,18 +23,36 @@ async function call(method, path, body, type) {
   const token = sessionStorage.getItem("token");
   if (token) headers.Authorization = "Bearer " + token;
   const r = await fetch("/api/v1" + path, { method, headers, body });
-  if (r.status === 401 && path !== "/sessions") signedOut("Your session has ended; sign in again.");
+  if (r.status === 401 && path !== "/sessions") signedOut(SESSION_ENDED);
   return r;
 }
 
+// What went wrong, said as a sentence: the server's own message, else what happened and
+// what to do (never "Failed to fetch" or "Internal Server Error").
+const SESSION_ENDED = "Your session has ended. Sign in again to go on where you were; nothing you typed is lost.";
+const UNREACHABLE = "The server could not be reached. Check the network connection and try again; " +
+  "nothing you typed is lost.";
+function failure(r, e) {
+  if (r.status === 401 && !sessionStorage.getItem("token")) return SESSION_ENDED; // said where it is asked
+  if (e && e.message) return e.message;
+  if (r.status >= 500) return `The server could not do this just now (error ${r.status}). Try again in a ` +
+    "moment; if it goes on, tell the administrator.";
+  return `The server refused this (error ${r.status}).`;
+}
+
 async function api(method, path, body) {
-  const r = await call(method, path, body === undefined ? undefined : JSON.stringify(body),
-    body === undefined ? undefined : "application/json");
+  let r;
+  try {
+    r = await call(method, path, body === undefined ? undefined : JSON.stringify(body),
+      body === undefined ? undefined : "application/json");
+  } catch (e) {
+    throw new ApiError(0, "unreachable", UNREACHABLE);
+  }
   const json = (r.headers.get("Content-Type") || "").startsWith("application/json");
-  const data = r.status !== 204 && json ? await r.json() : null;
+  const data = r.status !== 204 && json ? await r.json().catch(() => null) : null;
   if (!r.ok) {
     const e = data && data.error;
-    throw new ApiError(r.status, e ? e.code : "", (e && e.message) || r.statusText || "request failed");
+    throw new ApiError(r.status, e ? e.code : "", failure(r, e));
   }
   return data;
 }
@@ -674,6 +692,7 @@ function renderOpinion() {
       text.value = opinion ? opinion.text : "";
     text.dataset.token = c.token;
     text.dataset.saved = opinion ? opinion.text : "";
+    restoreKept(c.token, text);
     $("opinion-publish").hidden = !TO_PUBLISH[c.state];
     $("opinion-pdf").value = "";
   }
@@ -954,6 +973,53 @@ async function onSaveAnswers(ev) {
 }
 
 // Saves the textarea's text if it changed; false (and said why) when there is none.
+// ---- the opinion's text kept until the server has it ----
+// Every change is kept in this browser (per person and case) until a save succeeds, so a
+// session that ends, a network that drops or a server error loses no word; after signing
+// in again the text is back on the same page. A few seconds after typing stops it is
+// saved as the draft by itself.
+const keptKey = (token) => `caseport.opinion.${me.username}.${token}`;
+function kept(token) {
+  try { return JSON.parse(localStorage.getItem(keptKey(token)) || "null"); } catch (e) { return null; }
+}
+function restoreKept(token, text) {
+  const k = kept(token);
+  $("opinion-kept").textContent = "";
+  if (!k || k.text === text.dataset.saved) { localStorage.removeItem(keptKey(token)); return; }
+  text.value = k.text;
+  $("opinion-kept").textContent = `What you typed (${fmtTime(Math.floor(k.at / 1000))}) is back; it is not saved ` +
+    "yet.";
+  scheduleAutosave();
+}
+let autosaveTimer = null;
+function onOpinionInput() {
+  const text = $("opinion-text");
+  localStorage.setItem(keptKey(text.dataset.token), JSON.stringify({ text: text.value, at: Date.now() }));
+  scheduleAutosave();
+}
+function scheduleAutosave() {
+  clearTimeout(autosaveTimer);
+  autosaveTimer = setTimeout(() => autosave().catch(() => {}), 4000);
+}
+async function autosave() {
+  const text = $("opinion-text"), token = text.dataset.token;
+  if (!current || current.c.token !== token || $("opinion-form").hidden) return;
+  if (!text.value.trim() || text.value === text.dataset.saved) return;
+  try {
+    await putDraft(current.c, text.value);
+    $("opinion-kept").textContent = `Saved by itself at ${fmtTime(Math.floor(Date.now() / 1000))}.`;
+  } catch (e) {
+    $("opinion-kept").textContent = `Not saved yet: ${e.message}`;
+  }
+}
+async function putDraft(c, value) {
+  await api("PUT", casePath(c.token, "/opinion"), { text: value });
+  const text = $("opinion-text");
+  text.dataset.saved = value;
+  if (text.value === value) localStorage.removeItem(keptKey(c.token));
+  current.opinion = await loadOpinion(c);
+}
+
 async function saveDraft() {
   const { c } = current;
   const text = $("opinion-text");
@@ -963,9 +1029,9 @@ async function saveDraft() {
     return false;
   }
   if (current.opinion && text.value === current.opinion.text) return true;
-  await api("PUT", casePath(c.token, "/opinion"), { text: text.value });
-  text.dataset.saved = text.value;
-  current.opinion = await loadOpinion(c);
+  clearTimeout(autosaveTimer);
+  await putDraft(c, text.value);
+  $("opinion-kept").textContent = "";
   return true;
 }
 
@@ -1008,10 +1074,11 @@ async function onUpload() {
   try {
     if (!(await saveDraft())) return; // the PDF goes with a written opinion
     say("Uploading the PDF...");
-    const r = await call("PUT", casePath(token, "/opinion/pdf"), file, "application/pdf");
+    const r = await call("PUT", casePath(token, "/opinion/pdf"), file, "application/pdf")
+      .catch(() => { throw new Error(UNREACHABLE); });
     if (!r.ok) {
       const data = await r.json().catch(() => null);
-      throw new Error((data && data.error && data.error.message) || r.statusText);
+      throw new Error(failure(r, data && data.error));
     }
     say("PDF uploaded.");
   } catch (e) { say(e.message); }
@@ -1021,8 +1088,8 @@ async function onUpload() {
 async function onDownload() {
   const token = current.c.token;
   try {
-    const r = await call("GET", casePath(token, "/opinion/pdf"));
-    if (!r.ok) throw new Error("the PDF could not be fetched (" + r.status + ")");
+    const r = await call("GET", casePath(token, "/opinion/pdf")).catch(() => { throw new Error(UNREACHABLE); });
+    if (!r.ok) throw new Error(failure(r, null));
     const url = URL.createObjectURL(await r.blob());
     const a = document.createElement("a");
     a.href = url;
@@ -1478,6 +1545,7 @@ document.addEventListener("DOMContentLoaded", () => {
     await refresh(token);
   });
   $("opinion-form").addEventListener("submit", onSaveDraft);
+  $("opinion-text").addEventListener("input", onOpinionInput);
   $("opinion-publish").addEventListener("click", onPublish);
   $("opinion-upload").addEventListener("click", onUpload);
   $("opinion-download").addEventListener("click", onDownload);

@@ -450,6 +450,39 @@ async function asNavigator() {
   await signOut();
 }
 
+// What the specialist types survives a session that ends (signing in again brings the same
+// page back with the text), is saved by itself when typing stops, and a network that
+// drops is said in a sentence.
+async function keepsEveryWord(editor) {
+  const more = opinionText + "\nTo be discussed at the tumour board first.";
+  await editor.fill(more);
+  let r = await apiCall("DELETE", "/sessions/current", await sessionToken());
+  check(r.status === 204, `the session did not end: ${r.status}`);
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await login().getByLabel("Username").waitFor();
+  await statusSays("Your session has ended. Sign in again to go on where you were");
+  await login().getByLabel("Username").fill(specialist.username);
+  await login().getByLabel("Password").fill(specialist.password);
+  await login().getByLabel("Password").press("Enter");
+  await until("the same case again", async () => (await text("#case-h")) === `Case ${arg.publish}`, () => text("#case-h"));
+  await until("the text back", async () => (await editor.inputValue()) === more, () => editor.inputValue());
+  check((await text("#opinion-kept")).includes("is back; it is not saved yet"), `said: ${await text("#opinion-kept")}`);
+  await screenshotBoth("opinion-kept");
+  await until("saved by itself", async () => (await text("#opinion-kept")).startsWith("Saved by itself"),
+    () => text("#opinion-kept"));
+  r = await apiCall("GET", `/cases/${arg.publish}/opinion`, await sessionToken());
+  check(r.body.text === more, `the server's draft: ${JSON.stringify(r.body.text)}`);
+  await page.route("**/api/v1/cases/*/opinion", (route) => route.abort());
+  await editor.fill(opinionText);
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await statusSays("The server could not be reached. Check the network connection and try again");
+  await page.unroute("**/api/v1/cases/*/opinion");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await statusSays("Draft saved.");
+  log("specialist: the session ended mid-text: signed in again, the same page and text; saved by itself; " +
+    "the network away said in a sentence");
+}
+
 async function asSpecialist() {
   await signIn(specialist, "specialist");
   await until("the reviews", async () => (await rows("#cases-body")).length >= 1);
@@ -466,6 +499,7 @@ async function asSpecialist() {
   await page.getByRole("button", { name: "Save draft" }).click();
   await statusSays("Draft saved.");
   await until("the draft saved", async () => (await text("#opinion-meta")).includes("not published yet"), () => text("#opinion-meta"));
+  await keepsEveryWord(editor);
   await page.getByLabel("Signed PDF (optional)").setInputFiles(arg.pdf);
   await page.getByRole("button", { name: "Upload PDF" }).click();
   await statusSays("PDF uploaded.");
