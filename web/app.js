@@ -69,7 +69,7 @@ function signedOut(message) {
   qform = newForm = null;
   view++;
   clearCase();
-  for (const id of ["cases-body", "triage-list", "accounts-body", "reset-user", "new-code", "new-sub",
+  for (const id of ["cases-body", "triage-list", "accounts-body", "reset-user", "assign-who", "new-code", "new-sub",
     "new-answers-fields"]) $(id).replaceChildren();
   $("who").textContent = "";
   for (const id of ["new-case-form", "account-form", "reset-form", "glass-form"]) $(id).reset();
@@ -429,6 +429,7 @@ async function showCase(token, focus) {
   $("move").hidden = sel.options.length === 0;
   $("move-form").dataset.token = c.token;
   $("cancel").hidden = !(me.role === "patient" && MOVES[c.state] && MOVES[c.state].withdrawn);
+  await renderTeam(c);
   $("cancel-form").dataset.token = c.token;
   const tl = $("timeline");
   tl.replaceChildren();
@@ -1459,6 +1460,50 @@ async function onSetPassword(ev) {
   }
 }
 
+// ---- the navigator's care team and hold, on the case page ----
+async function renderTeam(c) {
+  const open = !["opinion_published", "closed", "withdrawn"].includes(c.state);
+  const mine = me.role === "navigator" && c.navigator === me.username && open;
+  $("team").hidden = !mine;
+  if (!mine) return;
+  const { specialists } = await api("GET", casePath(c.token, "/specialists"));
+  const sel = $("assign-who");
+  sel.replaceChildren(option("", specialists.length ? "Choose a specialist" : "No specialist of this subspecialty"),
+    ...specialists.map((x) => option(x.username, `${x.name ? `${x.name} (${x.username})` : x.username}, ` +
+      plural(x.open_cases, "open case"))));
+  if (specialists.some((x) => x.username === c.specialist)) sel.value = c.specialist;
+  $("assign-form").dataset.token = $("hold-form").dataset.token = c.token;
+  const waiting = Boolean(c.clocks.waiting_on_patient);
+  $("hold-form").dataset.waiting = waiting ? "1" : "";
+  $("hold-state").textContent = waiting ? "The case waits on the patient; its clocks stand still."
+    : "The case is not waiting on the patient.";
+  $("hold-button").textContent = waiting ? "Stop waiting: the clocks run again" : "Wait on the patient";
+}
+
+async function onAssign(ev) {
+  ev.preventDefault();
+  const token = ev.target.dataset.token, username = $("assign-who").value;
+  if (!username) { say("Choose a specialist first."); $("assign-who").focus(); return; }
+  try {
+    await api("PUT", casePath(token, "/specialist"), { username });
+    say(`${username} reviews this case now.`);
+  } catch (e) { say(e.message); return; }
+  await refresh(token);
+  $("assign-who").focus();
+}
+
+async function onHold(ev) {
+  ev.preventDefault();
+  const token = ev.target.dataset.token, waiting = !ev.target.dataset.waiting;
+  try {
+    await api("PUT", casePath(token, "/waiting"), { waiting, reason: $("hold-reason").value.trim() });
+    $("hold-reason").value = "";
+    say(waiting ? "The case waits on the patient; its clocks stand still." : "The clocks run again.");
+  } catch (e) { say(e.message); return; }
+  await refresh(token);
+  $("hold-button").focus();
+}
+
 // A patient cancels their request: asked first, with their reason, which the navigator reads.
 async function onCancelRequest(ev) {
   ev.preventDefault();
@@ -1551,6 +1596,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("opinion-download").addEventListener("click", onDownload);
   $("outbound-form").addEventListener("submit", onOutbound);
   $("cancel-form").addEventListener("submit", onCancelRequest);
+  $("assign-form").addEventListener("submit", onAssign);
+  $("hold-form").addEventListener("submit", onHold);
   $("questionnaire-form").addEventListener("submit", onSaveAnswers);
   for (const type of ["input", "change"])
     $("questionnaire-form").addEventListener(type, () => { $("questionnaire-form").dataset.dirty = "1"; });

@@ -446,8 +446,37 @@ async function asNavigator() {
   log(`navigator: ${list.length} cases, ${arg.overdue} (overdue) first; names and dates for people`);
   await triage();
   await caseRecords();
+  await careTeam();
   await openNewCase();
   await signOut();
+}
+
+// The overdue case gets its specialist (the one with no case yet is offered first), and
+// waits on the patient for a while: the clocks stand still, then run again.
+async function careTeam() {
+  await page.getByRole("link", { name: "Cases", exact: true }).click();
+  await openCase(arg.overdue);
+  const team = page.locator("#team");
+  await team.waitFor();
+  const offered = await page.locator("#assign-who option").allTextContents();
+  check(offered[1] === "Sid Second (sid), 0 open cases" && offered[2] === "sam, 1 open case",
+    `the specialists offered: ${JSON.stringify(offered)}`);
+  await team.getByLabel("Specialist").selectOption("sid");
+  await team.getByRole("button", { name: "Assign" }).click();
+  await statusSays("sid reviews this case now.");
+  await until("sid shown", async () => (await facts()).Specialist === "sid", async () => JSON.stringify(await facts()));
+  await team.getByLabel("Reason").fill("waiting for the signed consent");
+  await team.getByRole("button", { name: "Wait on the patient" }).click();
+  await statusSays("The case waits on the patient");
+  let r = await apiCall("GET", `/cases/${arg.overdue}`, await sessionToken());
+  check(r.body.clocks.waiting_on_patient === true, `the case does not wait: ${JSON.stringify(r.body.clocks)}`);
+  await labelled("case page (navigator's care team)");
+  await screenshotBoth("care-team");
+  await team.getByRole("button", { name: "Stop waiting: the clocks run again" }).click();
+  await statusSays("The clocks run again.");
+  r = await apiCall("GET", `/cases/${arg.overdue}`, await sessionToken());
+  check(!r.body.clocks.waiting_on_patient, `the case still waits: ${JSON.stringify(r.body.clocks)}`);
+  log("navigator: assigned sid (offered first, with no case), put the case on hold and off again");
 }
 
 // What the specialist types survives a session that ends (signing in again brings the same

@@ -8,7 +8,8 @@
 # out-of-range one refused first), and asks a provider for its records with the name
 # prefilled in parts (a middle name and prefix kept); a specialist writes,
 # uploads the PDF of and publishes an opinion; the patient reads it and sends it to their
-# doctor, and answers their own case's questionnaire; an administrator adds, disables,
+# doctor, and answers their own case's questionnaire; the navigator assigns a specialist
+# (sid, who has no case yet) and puts a case on hold; an administrator adds, disables,
 # enables an account and resets its password or makes a one-time link with which its owner
 # chooses one, and breaks the glass to read one case.
 # What the pages showed is then checked against the API and the database.
@@ -33,9 +34,10 @@ e2e_start
 http_port=$(sed -n 's/.*event=http_listening .* port=\([0-9]*\).*/\1/p' "$work/serve.log" | tail -n 1)
 [ -n "$http_port" ] || die "no HTTP port in the log"
 pw() { printf 'correct horse battery %s' "$1"; }
-for u in pat:patient nina:navigator sam:specialist ada:administrator; do
+for u in pat:patient nina:navigator sam:specialist sid:specialist ada:administrator; do
   extra=()
-  [ "${u#*:}" = specialist ] && extra=(--subspecialties neuro-oncology)
+  [ "${u#*:}" = specialist ] && extra=(--subspecialties neuro-oncology --name "Sid Second")
+  [ "${u%%:*}" = sam ] && extra=(--subspecialties neuro-oncology)
   { pw "${u%%:*}"; echo; } | cp_cli user add --username "${u%%:*}" --role "${u#*:}" "${extra[@]}" >/dev/null ||
     die "adding $u failed"
 done
@@ -148,6 +150,10 @@ NAVIGATOR="nina:$(pw nina)" SPECIALIST="sam:$(pw sam)" PATIENT="pat:$(pw pat)" A
 log "browser: $(($(date +%s) - start)) s"
 
 # what the pages showed is what the server holds
+[ "$(sql "SELECT s.username FROM cases c JOIN accounts s ON s.id = c.specialist_id WHERE c.token = '$O'")" = sid ] ||
+  die "the specialist assigned in the browser: $(sql "SELECT specialist_id FROM cases WHERE token = '$O'")"
+[ "$(sql "SELECT paused_at IS NULL AND paused_seconds >= 0 FROM cases WHERE token = '$O'")" = t ] ||
+  die "the hold was not lifted: $(sql "SELECT paused_at, paused_seconds FROM cases WHERE token = '$O'")"
 [ "$(sql "SELECT count(*) FROM triage WHERE state = 'open'")" = 0 ] || die "the triage item is still open"
 [ "$(sql "SELECT c.token || '|' || r.matched_by || '|' || r.detail FROM case_records r
           JOIN cases c ON c.id = r.case_id JOIN studies s ON s.id = r.study_id
