@@ -741,3 +741,25 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
         6, params, "deciding a triage item", "the triage item is not open (decided meanwhile?)",
         ei);
 }
+
+static bool dup_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    free(*(char **)ud);
+    *(char **)ud = cp_xstrdup(PQgetvalue(r, 0, 0));
+    return true;
+}
+
+cp_err_t store_cases_first_opinion(store_pg_t *pg, int64_t case_id, char **text,
+                                   cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {store__id_param(case_id, id)};
+    *text = NULL;
+    cp_err_t err = store__pg_stream(pg, "SELECT first_opinion FROM cases WHERE id = $1::bigint", 1,
+                                    params, "reading a case's first opinion", dup_row, text, ei);
+    if (err == CP_OK && *text == NULL)
+        *text = cp_xstrdup("");
+    return err;
+}

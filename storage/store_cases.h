@@ -90,6 +90,9 @@ typedef struct store_case_row {
     int64_t records_received; /* studies attached to the case */
 } store_case_row_t;
 
+/* The first opinion the case was opened with (malloc'ed into *text). */
+cp_err_t store_cases_first_opinion(store_pg_t *pg, int64_t case_id, char **text,
+                                   cp_errinfo_t *ei);
 /* CP_ENOENT if there is no case with that token. */
 cp_err_t store_cases_get(store_pg_t *pg, const char *token, store_case_row_t *out,
                          cp_errinfo_t *ei);

@@ -222,7 +222,7 @@ async function showCases(focus) {
       who.append(", ", born);
     }
     cell(tr, "").append(who);
-    cell(tr, c.state + (c.clocks.waiting_on_patient ? " (waiting on the patient)" : ""));
+    cell(tr, stateWords(c.state) + (c.clocks.waiting_on_patient ? " (waiting on the patient)" : ""));
     cell(tr, due(c.clocks.records, c.clocks.records_due) +
       (c.records_received ? `; ${plural(c.records_received, "study", "studies")} received` : ""), c.clocks.records);
     cell(tr, due(c.clocks.opinion, c.clocks.opinion_due), c.clocks.opinion);
@@ -348,6 +348,26 @@ const MOVES = {
   opinion_drafted: { opinion_published: [S], under_review: [S], withdrawn: [N] },
   opinion_published: { closed: [N] },
 };
+// Where a case stands, in words (the state machine's names stay inside).
+const STATE_WORDS = {
+  registered: "registered", collecting_records: "collecting records", records_complete: "records complete",
+  under_review: "under review", consultation_scheduled: "consultation scheduled", opinion_drafted: "opinion drafted",
+  opinion_published: "opinion published", closed: "closed", withdrawn: "withdrawn",
+};
+const stateWords = (st) => STATE_WORDS[st] || st;
+// Each move as the next step it is, in words.
+const STEPS = {
+  collecting_records: "Start collecting records",
+  records_complete: "The records are complete",
+  under_review: "Start the review",
+  consultation_scheduled: "A consultation is scheduled",
+  opinion_drafted: "The opinion is drafted",
+  opinion_published: "Publish the opinion",
+  closed: "Close the case",
+  withdrawn: "Withdraw the case",
+};
+// Back steps read differently from the same state forwards.
+const BACK = { collecting_records: "Ask for more records", under_review: "Back to the review" };
 // Moves that cannot be undone: asked about first, in words.
 const FINAL = {
   withdrawn: "Withdraw the case? Its clocks stop and it cannot be reopened.",
@@ -411,7 +431,7 @@ async function showCase(token, focus) {
   const facts = $("case-facts");
   facts.replaceChildren();
   for (const [k, val] of [["Patient", pnDisplay(c.patient_name)], ["Born", daDisplay(c.birth_date) || "-"],
-    ["Sex", SEX[c.sex] || "-"], ["Condition", c.condition], ["Subspecialty", c.subspecialty], ["State", c.state],
+    ["Sex", SEX[c.sex] || "-"], ["Condition", c.condition], ["Subspecialty", c.subspecialty], ["State", stateWords(c.state)],
     ["Records", due(c.clocks.records, c.clocks.records_due) +
       (c.records_received ? `; ${plural(c.records_received, "study", "studies")} received` : "")],
     ["Opinion", due(c.clocks.opinion, c.clocks.opinion_due)],
@@ -420,13 +440,23 @@ async function showCase(token, focus) {
     const dd = document.createElement("dd"); dd.textContent = val;
     facts.append(dt, dd);
   }
-  const sel = $("move-to");
-  sel.replaceChildren();
-  for (const [s, who] of Object.entries(MOVES[c.state] || {})) {
-    if (!who.includes(me.role)) continue;
-    const o = document.createElement("option"); o.value = o.textContent = s; sel.appendChild(o);
-  }
-  $("move").hidden = sel.options.length === 0;
+  const order = ["registered", "collecting_records", "records_complete", "under_review", "consultation_scheduled",
+    "opinion_drafted", "opinion_published", "closed", "withdrawn"];
+  // the records' own steps are offered in the Records section above (renderRecordsStatus)
+  const recordsOwn = me.role === "navigator" && c.navigator === me.username &&
+    ["registered", "collecting_records"].includes(c.state);
+  const buttons = Object.entries(MOVES[c.state] || {}).filter(([to, who]) => who.includes(me.role) &&
+    !(recordsOwn && ["collecting_records", "records_complete"].includes(to))).map(([to]) => {
+    const back = order.indexOf(to) < order.indexOf(c.state) && BACK[to];
+    const b = el("button", back || STEPS[to] || to);
+    b.type = "button"; // Enter in the note moves nothing: only a chosen step does
+    b.addEventListener("click", () => moveCase(c.token, to, b.textContent));
+    return b;
+  });
+  $("move-actions").replaceChildren(...buttons);
+  $("move").hidden = buttons.length === 0;
+  $("first-text").textContent = c.first_opinion || "";
+  $("first").hidden = !c.first_opinion;
   $("move-form").dataset.token = c.token;
   $("cancel").hidden = !(me.role === "patient" && MOVES[c.state] && MOVES[c.state].withdrawn);
   await renderTeam(c);
@@ -435,7 +465,8 @@ async function showCase(token, focus) {
   tl.replaceChildren();
   for (const e of c.timeline) {
     const li = document.createElement("li");
-    li.textContent = `${fmtTime(e.at)}: ${e.from || "(new)"} → ${e.to} by ${e.by} (${e.role})${e.reason ? ": " + e.reason : ""}`;
+    li.textContent = `${fmtTime(e.at)}: ${e.from ? stateWords(e.from) : "(new)"} → ${stateWords(e.to)} by ${e.by} ` +
+      `(${e.role})${e.reason ? ": " + e.reason : ""}`;
     tl.appendChild(li);
   }
   current = { c, opinion };
@@ -1504,6 +1535,23 @@ async function onHold(ev) {
   $("hold-button").focus();
 }
 
+// A next step chosen on the case page; one that cannot be undone is asked about first.
+async function moveCase(token, to, label) {
+  const reason = $("move-reason").value.trim();
+  if (to === "withdrawn" && !reason) {
+    say("Say why the case is withdrawn, in the note.");
+    $("move-reason").focus();
+    return;
+  }
+  if (FINAL[to] && !window.confirm(FINAL[to])) return;
+  try {
+    await api("POST", casePath(token, "/transitions"), { to, reason });
+    $("move-reason").value = "";
+    say(`Done: ${label.charAt(0).toLowerCase() + label.slice(1)}.`);
+  } catch (e) { say(e.message); }
+  await refresh(token);
+}
+
 // A patient cancels their request: asked first, with their reason, which the navigator reads.
 async function onCancelRequest(ev) {
   ev.preventDefault();
@@ -1577,18 +1625,7 @@ document.addEventListener("DOMContentLoaded", () => {
     signedOut("Signed out.");
     $("login-h").focus();
   });
-  $("move-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const token = ev.target.dataset.token;
-    try {
-      const to = $("move-to").value;
-      if (FINAL[to] && !window.confirm(FINAL[to])) return;
-      await api("POST", casePath(token, "/transitions"), { to, reason: $("move-reason").value });
-      $("move-reason").value = "";
-      say("Moved to " + to + ".");
-    } catch (e) { say(e.message); }
-    await refresh(token);
-  });
+  $("move-form").addEventListener("submit", (ev) => ev.preventDefault());
   $("opinion-form").addEventListener("submit", onSaveDraft);
   $("opinion-text").addEventListener("input", onOpinionInput);
   $("opinion-publish").addEventListener("click", onPublish);

@@ -121,11 +121,18 @@ void api_get_case(call_t *c, const char *token)
     store_case_row_t r;
     if (!api_find_case(c, token, &r))
         return;
+    cp_errinfo_t ei = {0};
+    char *first = NULL; /* what the specialist is asked to review */
+    if (store_cases_first_opinion(c->ctx->pg, r.id, &first, &ei) != CP_OK) {
+        api_unavailable(c);
+        return;
+    }
     gw_json_out_t out = {0};
     gw_json_object(&out, NULL);
     case_members(&out, c, &r);
+    gw_json_str(&out, "first_opinion", first);
+    free(first);
     gw_json_array(&out, "timeline");
-    cp_errinfo_t ei = {0};
     if (store_cases_events(c->ctx->pg, r.id, event_json, &out, &ei) != CP_OK) {
         free(gw_json_finish(&out, NULL));
         api_unavailable(c);

@@ -98,6 +98,8 @@ async function forPeople(where) {
   const times = t.match(/\d{2}:\d{2}(?::\d{2})?\b.{0,8}/g) || [];
   const bare = times.filter((x) => !/^\d{2}:\d{2} (UTC|GMT[+-]\d{1,2}(:\d{2})?|[A-Z]{3,5})\b/.test(x));
   check(bare.length === 0, `${where}: times without their zone: ${bare.join(" | ")}`);
+  const code = t.match(/\b(collecting_records|records_complete|under_review|consultation_scheduled|opinion_drafted|opinion_published)\b/);
+  check(!code, `${where}: a state as the state machine names it: ${code && code[0]}`);
 }
 // The visible text of each cell of a table body's rows (a closed <details> not included).
 async function visibleRows(tbody) {
@@ -406,13 +408,13 @@ async function caseRecords() {
   await page.getByRole("button", { name: "Mark records complete" }).click();
   await statusSays("The records are marked complete.");
   await until("the focus on the records status", () => focused(page.locator("#records-status-h")));
-  await until("the records complete", async () => (await facts()).State === "records_complete", async () => JSON.stringify(await facts()));
+  await until("the records complete", async () => (await facts()).State === "records complete", async () => JSON.stringify(await facts()));
   check((await facts()).Records === "Met; 3 studies received", `the records clock: ${(await facts()).Records}`);
   check((await text("#records-summary")).endsWith("The records are complete, in time."), `after: ${await text("#records-summary")}`);
   check(!(await page.locator("#records-next").isVisible()), "records complete, and still offered to complete them");
   const moves = await page.locator("#timeline li").allTextContents();
-  check(moves.some((m) => m.includes(`registered → collecting_records by ${navigator.username}`)) &&
-    moves.some((m) => m.includes(`collecting_records → records_complete by ${navigator.username} (navigator): records complete: 3 studies`)),
+  check(moves.some((m) => m.includes(`registered → collecting records by ${navigator.username}`)) &&
+    moves.some((m) => m.includes(`collecting records → records complete by ${navigator.username} (navigator): records complete: 3 studies`)),
   `timeline: ${moves.join(" | ")}`);
   const c = (await apiCall("GET", `/cases/${encodeURIComponent(arg.attach)}`, await sessionToken())).body;
   check(c.clocks.records === "met" && c.records_received === 3, `GET the case: ${JSON.stringify(c.clocks)} ${c.records_received}`);
@@ -476,7 +478,23 @@ async function careTeam() {
   await statusSays("The clocks run again.");
   r = await apiCall("GET", `/cases/${arg.overdue}`, await sessionToken());
   check(!r.body.clocks.waiting_on_patient, `the case still waits: ${JSON.stringify(r.body.clocks)}`);
-  log("navigator: assigned sid (offered first, with no case), put the case on hold and off again");
+  // the next steps in words (the records' own are in the Records section); Enter in the
+  // note moves nothing, and withdrawing without a reason is refused before it is asked
+  const steps = await page.locator("#move-actions button").allTextContents();
+  check(JSON.stringify(steps) === JSON.stringify(["Withdraw the case"]), `the next steps offered: ${JSON.stringify(steps)}`);
+  await page.getByLabel("Note for the timeline").fill("the patient may move abroad");
+  await page.getByLabel("Note for the timeline").press("Enter");
+  await page.getByLabel("Note for the timeline").fill("");
+  let asked = "";
+  const ask = (d) => { asked = d.message(); d.dismiss(); };
+  page.once("dialog", ask);
+  await page.getByRole("button", { name: "Withdraw the case" }).click();
+  await statusSays("Say why the case is withdrawn, in the note.");
+  page.off("dialog", ask);
+  check(asked === "", `asked without a reason: ${asked}`);
+  r = await apiCall("GET", `/cases/${arg.overdue}`, await sessionToken());
+  check(r.body.state === "collecting_records", `the case moved: ${r.body.state}`);
+  log("navigator: assigned sid (offered first, with no case), put the case on hold and off again; steps in words");
 }
 
 // What the specialist types survives a session that ends (signing in again brings the same
@@ -522,6 +540,8 @@ async function asSpecialist() {
   await openCase(arg.publish);
   const editor = page.getByLabel("Opinion text");
   await editor.waitFor();
+  check((await text("#first-text")) === "GBM, resection advised", `the first opinion shown: ${await text("#first-text")}`);
+  await forPeople("case page (specialist)");
   await labelled("opinion editor");
   check((await text("#opinion-meta")).startsWith("No opinion has been written yet"), `before: ${await text("#opinion-meta")}`);
   await editor.fill(opinionText);
@@ -539,11 +559,11 @@ async function asSpecialist() {
   await page.getByRole("button", { name: "Publish", exact: true }).click();
   await statusSays("The opinion is published.");
   check(asked.startsWith("Publish the opinion?"), `the confirmation asked: ${asked}`);
-  await until("the case published", async () => (await facts()).State === "opinion_published", async () => JSON.stringify(await facts()));
+  await until("the case published", async () => (await facts()).State === "opinion published", async () => JSON.stringify(await facts()));
   check(!(await page.locator("#opinion-form").isVisible()), "the editor is still offered after publication");
   check((await page.locator("#opinion-read").textContent()) === opinionText, "the published text shown is not the one written");
   const moves = await page.locator("#timeline li").allTextContents();
-  check(moves.some((m) => m.includes("opinion_drafted → opinion_published by " + specialist.username)), `timeline: ${moves.join(" | ")}`);
+  check(moves.some((m) => m.includes("opinion drafted → opinion published by " + specialist.username)), `timeline: ${moves.join(" | ")}`);
   await screenshot("opinion-published");
   log("specialist: worklist of one, opinion written, PDF uploaded, published");
   await signOut();

@@ -78,6 +78,7 @@ for u, (ls, n, one, tri) in table.items():
     if s == 200:
         want(u + " case token", b["token"], tok)
         want(u + " timeline", b["timeline"][0]["to"], "registered")
+        want(u + " first opinion", b["first_opinion"], "GBM")
     want(u + " triage", call("GET", "/api/v1/triage", t)[0], tri)
 # typed in lower case, the token still names the case
 want("token as typed", call("GET", "/api/v1/cases/" + tok.lower(), tokens["nina"])[0], 200)
