@@ -20,7 +20,7 @@ static bool account_listed(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *e
     list_ctx_t *c = ud;
     store_account_row_t a = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
                              strcmp(PQgetvalue(r, 0, 3), "t") == 0, PQgetvalue(r, 0, 4),
-                             PQgetvalue(r, 0, 5)};
+                             PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6)};
     return c->cb(c->ud, &a);
 }
 
@@ -32,7 +32,8 @@ cp_err_t store_cases_accounts(store_pg_t *pg, store_account_cb cb, void *ud, cp_
         "SELECT a.username, a.display_name, a.role, a.disabled,"
         " coalesce((SELECT string_agg(s.code, ',' ORDER BY s.code) FROM account_subspecialties s"
         "   WHERE s.account_id = a.id), ''),"
-        " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " coalesce(to_char(a.last_sign_in_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
         " FROM accounts a ORDER BY a.username",
         0, NULL, "listing accounts", account_listed, &c, ei);
 }

@@ -85,9 +85,10 @@ cp_err_t store_cases_session_create(store_pg_t *pg, int64_t account_id, const ui
     snprintf(hrs, sizeof hrs, "%d", hours);
     const char *params[] = {h, store__id_param(account_id, id), hrs, source};
     return store__pg_exec(pg,
-                          "INSERT INTO sessions (token_hash, account_id, expires_at, source)"
-                          " VALUES ($1::bytea, $2::bigint, now() + make_interval(hours =>"
-                          " $3::integer), $4)",
+                          "WITH s AS (INSERT INTO sessions (token_hash, account_id, expires_at,"
+                          "   source) VALUES ($1::bytea, $2::bigint, now() + make_interval(hours =>"
+                          "   $3::integer), $4))"
+                          " UPDATE accounts SET last_sign_in_at = now() WHERE id = $2::bigint",
                           4, params, "opening a session", ei);
 }
 

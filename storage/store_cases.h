@@ -35,6 +35,7 @@ typedef struct store_account_row {
     const char *username, *display_name, *role;
     bool disabled;
     const char *subspecialties, *created_at; /* comma-separated; ISO 8601 UTC */
+    const char *last_sign_in;                /* ISO 8601 UTC; "": never */
 } store_account_row_t;
 typedef bool (*store_account_cb)(void *ud, const store_account_row_t *a);
 cp_err_t store_cases_accounts(store_pg_t *pg, store_account_cb cb, void *ud, cp_errinfo_t *ei);
@@ -217,6 +218,23 @@ cp_err_t store_cases_requests(store_pg_t *pg, int64_t case_id, store_request_cb 
 /* An administrator's grant to read one case for minutes, with the reason; audited. */
 cp_err_t store_cases_break_glass(store_pg_t *pg, int64_t case_id, const char *reason,
                                  int minutes, const store_actor_t *by, cp_errinfo_t *ei);
+/* storage/store_admin.c: what an administrator looks at. The break-glass grants still in
+ * force, soonest to end first. */
+typedef struct store_grant_row {
+    const char *token, *username, *reason, *granted_at, *expires_at; /* times ISO 8601 UTC */
+} store_grant_row_t;
+typedef bool (*store_grant_cb)(void *ud, const store_grant_row_t *g);
+cp_err_t store_cases_grants_in_force(store_pg_t *pg, store_grant_cb cb, void *ud,
+                                     cp_errinfo_t *ei);
+/* The audit trail of one case (case_id > 0) or one account (what it did and what was done
+ * to it), newest first, at most limit rows. */
+typedef struct store_trail_row {
+    int64_t seq;
+    const char *at, *actor, *role, *object, *action, *outcome, *source, *token;
+} store_trail_row_t;
+typedef bool (*store_trail_cb)(void *ud, const store_trail_row_t *t);
+cp_err_t store_cases_trail(store_pg_t *pg, int64_t case_id, int64_t account_id, int limit,
+                           store_trail_cb cb, void *ud, cp_errinfo_t *ei);
 cp_err_t store_cases_break_glass_active(store_pg_t *pg, int64_t case_id, int64_t account_id,
                                         bool *active, cp_errinfo_t *ei);
 

@@ -69,10 +69,11 @@ function signedOut(message) {
   qform = newForm = null;
   view++;
   clearCase();
-  for (const id of ["cases-body", "triage-list", "accounts-body", "reset-user", "assign-who", "new-code", "new-sub",
+  $("trail-table").hidden = true;
+  for (const id of ["cases-body", "triage-list", "accounts-body", "grants-body", "trail-body", "reset-user", "assign-who", "new-code", "new-sub",
     "new-answers-fields"]) $(id).replaceChildren();
   $("who").textContent = "";
-  for (const id of ["new-case-form", "account-form", "reset-form", "glass-form"]) $(id).reset();
+  for (const id of ["new-case-form", "account-form", "reset-form", "glass-form", "trail-form"]) $(id).reset();
   $("reset-link-out").hidden = true;
   $("reset-link-url").value = "";
   nameReset("new");
@@ -1351,9 +1352,31 @@ function triageItem(t) {
 async function showAccounts(focus) {
   const v = view;
   show("accounts", focus);
-  const { accounts } = await api("GET", "/accounts");
+  const [{ accounts }, { grants }] = await Promise.all([api("GET", "/accounts"), api("GET", "/break-glass")]);
   if (v !== view) return;
   renderAccounts(accounts);
+  fill($("grants-body"), grants.map((g) => [g.token, g.username, g.reason, fmtTime(g.granted_at), fmtTime(g.expires_at)]),
+    "No grant is in force.");
+}
+
+// The audit trail of a case (its token) or an account (a username): newest first.
+async function onTrail(ev) {
+  ev.preventDefault();
+  const of = $("trail-of").value.trim();
+  const byCase = $("trail-kind").value === "case";
+  try {
+    const { rows, limit } = await api("GET", "/audit?" + (byCase ? "case=" : "account=") + encodeURIComponent(of));
+    fill($("trail-body"), rows.map((r) => [fmtTime(r.at), r.actor ? `${r.actor} (${r.role})` : r.role,
+      r.object ? `${r.action} (${r.object})` : r.action, r.outcome, r.case || "-", r.source || "-"]),
+    "Nothing is recorded for it.");
+    $("trail-caption").textContent = `The audit trail of ${byCase ? "case" : "account"} ${of}` +
+      (rows.length === limit ? `, the last ${limit} entries` : "");
+    $("trail-table").hidden = false;
+    $("trail-caption").focus();
+  } catch (e) {
+    say(e.message);
+    $("trail-of").focus();
+  }
 }
 
 // After a change: the table again, unless the administrator went elsewhere meanwhile.
@@ -1370,7 +1393,8 @@ function renderAccounts(accounts) {
   body.replaceChildren();
   for (const a of accounts) {
     const tr = document.createElement("tr");
-    for (const x of [a.username, a.name || "-", a.role, a.subspecialties || "-", fmtDay(a.created_at)]) cell(tr, x);
+    for (const x of [a.username, a.name || "-", a.role, a.subspecialties || "-", fmtDay(a.created_at),
+      a.last_sign_in ? fmtTime(a.last_sign_in) : "never"]) cell(tr, x);
     cell(tr, a.disabled ? "disabled" : "active", a.disabled ? "disabled" : "");
     const td = cell(tr, "");
     if (a.username === me.username) {
@@ -1649,6 +1673,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("reset-link").addEventListener("click", onResetLink);
   $("password-form").addEventListener("submit", onSetPassword);
   $("glass-form").addEventListener("submit", onBreakGlass);
+  $("trail-form").addEventListener("submit", onTrail);
   window.addEventListener("hashchange", () => route(true));
   route(false);
 });

@@ -482,6 +482,8 @@ static const struct case_route {
  * $ or = as %24 or %3D); false when it does not fit or an escape is malformed. */
 static bool unescape(const char *in, size_t n, char *out, size_t cap)
 {
+    if (n > 0 && cap == 0)
+        return false;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char ch = in[i];
@@ -499,6 +501,18 @@ static bool unescape(const char *in, size_t n, char *out, size_t cap)
     }
     out[o] = '\0';
     return true;
+}
+
+bool api_query(const call_t *c, const char *key, char *out, size_t cap)
+{
+    size_t k = strlen(key);
+    for (const char *p = c->rq->query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+        if (strncmp(p, key, k) != 0 || p[k] != '=')
+            continue;
+        const char *v = p + k + 1, *end = strchr(v, '&');
+        return unescape(v, end ? (size_t)(end - v) : strlen(v), out, cap) && out[0] != '\0';
+    }
+    return false;
 }
 
 static void case_route(call_t *c, const char *rest)
@@ -570,6 +584,10 @@ void gw_api_handle(const gw_ctx_t *ctx, const gw_api_request_t *rq, gw_api_respo
         api_change_account(&c, p + 17);
     else if (strncmp(p, "/api/v1/accounts/", 17) == 0 && is(&c, "POST"))
         api_password_link(&c, p + 17);
+    else if (strcmp(p, "/api/v1/break-glass") == 0 && is(&c, "GET"))
+        api_grants(&c);
+    else if (strcmp(p, "/api/v1/audit") == 0 && is(&c, "GET"))
+        api_trail(&c);
     else if (strcmp(p, "/api/v1/subspecialties") == 0 && is(&c, "GET"))
         api_subspecialties(&c);
     else if (strcmp(p, "/api/v1/conditions") == 0 && is(&c, "GET"))

@@ -22,10 +22,11 @@ static bool administrator(call_t *c, const char *action)
 
 static bool account_json(void *ud, const store_account_row_t *a)
 {
-    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:b,s:s,s:s}", "username", a->username,
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s?}", "username", a->username,
                                         "name", a->display_name, "role", a->role, "disabled",
                                         a->disabled, "subspecialties", a->subspecialties,
-                                        "created_at", a->created_at));
+                                        "created_at", a->created_at, "last_sign_in",
+                                        a->last_sign_in[0] ? a->last_sign_in : NULL));
     return true;
 }
 
@@ -184,4 +185,87 @@ void api_password_link(call_t *c, const char *rest)
     snprintf(path, sizeof path, "/#password/%s", token);
     api_reply(c, 201, json_pack("{s:s,s:s,s:i}", "username", a.username, "path", path,
                                 "expires_in", LINK_HOURS * 3600));
+}
+
+static bool grant_json(void *ud, const store_grant_row_t *g)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:s,s:s}", "token", g->token, "username",
+                                        g->username, "reason", g->reason, "granted_at",
+                                        g->granted_at, "expires_at", g->expires_at));
+    return true;
+}
+
+void api_grants(call_t *c)
+{
+    if (!administrator(c, "break_glass.list"))
+        return;
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_grants_in_force(c->ctx->pg, grant_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_audit_read(c, 0, "break-glass", "break_glass.list");
+    api_reply(c, 200, json_pack("{s:o}", "grants", items));
+}
+
+static bool trail_json(void *ud, const store_trail_row_t *t)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq",
+                                        (json_int_t)t->seq, "at", t->at, "actor", t->actor, "role",
+                                        t->role, "object", t->object, "action", t->action,
+                                        "outcome", t->outcome, "source", t->source, "case",
+                                        t->token));
+    return true;
+}
+
+#define TRAIL_ROWS 500
+
+/* Whose trail: the case (by token) or the account (by username) the query names; false:
+ * answered (400 or 404). */
+static bool trail_subject(call_t *c, int64_t *case_id, int64_t *account_id)
+{
+    char v[80], t[CASE_TOKEN_LEN + 1];
+    cp_errinfo_t ei = {0};
+    cp_err_t err = CP_EINVAL;
+    if (api_query(c, "case", v, sizeof v)) {
+        store_case_row_t r;
+        err = case_token_parse(v, t) ? store_cases_get(c->ctx->pg, t, &r, &ei) : CP_ENOENT;
+        *case_id = err == CP_OK ? r.id : 0;
+    } else if (api_query(c, "account", v, sizeof v)) {
+        store_account_t a = {0};
+        err = store_cases_account_get(c->ctx->pg, v, &a, &ei);
+        OPENSSL_cleanse(a.password_hash, sizeof a.password_hash);
+        *account_id = err == CP_OK ? a.id : 0;
+    }
+    if (err == CP_EINVAL)
+        api_error(c, 400, "bad_request", "name a case (?case=TOKEN) or an account (?account=USERNAME)");
+    else if (err == CP_ENOENT)
+        api_error(c, 404, "not_found", "no such case or account");
+    else if (err != CP_OK)
+        api_unavailable(c);
+    return err == CP_OK;
+}
+
+void api_trail(call_t *c)
+{
+    if (!administrator(c, "audit.read"))
+        return;
+    int64_t case_id = 0, account_id = 0;
+    if (!trail_subject(c, &case_id, &account_id))
+        return;
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_trail(c->ctx->pg, case_id, account_id, TRAIL_ROWS, trail_json, items, &ei) !=
+        CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    char object[48];
+    snprintf(object, sizeof object, "%s %lld", case_id ? "case" : "account",
+             (long long)(case_id ? case_id : account_id));
+    api_audit_read(c, case_id, object, "audit.read");
+    api_reply(c, 200, json_pack("{s:o,s:i}", "rows", items, "limit", TRAIL_ROWS));
 }

@@ -51,6 +51,9 @@ bool api_role_is(call_t *c, case_role_t role, int64_t case_id, const char *objec
 bool api_new_token(char token[48], uint8_t hash[32]);
 void api_token_hash(const char *token, uint8_t out[32]);
 
+/* The query parameter key, %XX decoded, into out; false when absent, empty or too long. */
+bool api_query(const call_t *c, const char *key, char *out, size_t cap);
+
 /* ---- the endpoints: api_cases.c ---- */
 void api_list_cases(call_t *c);
 void api_open_case(call_t *c);
@@ -70,6 +73,9 @@ void api_change_account(call_t *c, const char *username);
 /* POST accounts/{username}/password-link: a one-time link to set a new password, for any
  * account by an administrator, for a patient's by a navigator. */
 void api_password_link(call_t *c, const char *rest);
+/* GET break-glass: the grants in force; GET audit?case=TOKEN | ?account=USERNAME: a trail. */
+void api_grants(call_t *c);
+void api_trail(call_t *c);
 
 /* ---- api_questionnaire.c ---- */
 /* With n->condition_code: the condition must exist, answers (may be NULL) must fit its

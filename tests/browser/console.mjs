@@ -694,9 +694,9 @@ async function asAdministrator() {
   let acc = await accountRows();
   for (const [u, role] of [[navigator.username, "navigator"], [specialist.username, "specialist"], [patient.username, "patient"],
     [administrator.username, "administrator"]])
-    check(acc[u] && acc[u][2] === role && acc[u][5] === "active", `${u} in the accounts: ${JSON.stringify(acc[u])}`);
+    check(acc[u] && acc[u][2] === role && acc[u][6] === "active", `${u} in the accounts: ${JSON.stringify(acc[u])}`);
   check(acc[specialist.username][3] === "neuro-oncology", `the specialist's subspecialties: ${acc[specialist.username][3]}`);
-  check(acc[administrator.username][6] === "(you)", "an administrator is offered to disable themselves");
+  check(acc[administrator.username][7] === "(you)", "an administrator is offered to disable themselves");
   const own = await page.evaluate(() => sessionStorage.getItem("token"));
   const list = await apiCall("GET", "/cases", own);
   check(list.status === 403, `an administrator's case list: ${list.status}`);
@@ -717,7 +717,7 @@ async function asAdministrator() {
   await statusSays(`Account ${added.username} (navigator) added.`);
   await until(`${added.username} listed`, async () => (await accountRows())[added.username] !== undefined);
   acc = await accountRows();
-  check(acc[added.username][1] === "Nora Navigator" && acc[added.username][2] === "navigator" && acc[added.username][5] === "active",
+  check(acc[added.username][1] === "Nora Navigator" && acc[added.username][2] === "navigator" && acc[added.username][6] === "active",
     `the account added: ${JSON.stringify(acc[added.username])}`);
   let r = await apiCall("POST", "/sessions", null, added);
   check(r.status === 201, `the new account cannot sign in: ${r.status} ${JSON.stringify(r.body)}`);
@@ -730,7 +730,7 @@ async function asAdministrator() {
   await page.getByRole("button", { name: `Disable ${added.username}` }).click();
   await statusSays(`${added.username} is disabled`);
   check(question.startsWith(`Disable ${added.username}? They are signed out at once`), `the question asked: ${question}`);
-  await until(`${added.username} disabled`, async () => (await accountRows())[added.username][5] === "disabled");
+  await until(`${added.username} disabled`, async () => (await accountRows())[added.username][6] === "disabled");
   check(await focused(page.getByRole("button", { name: `Enable ${added.username}` })), "the focus did not stay on the account's button");
   r = await apiCall("POST", "/sessions", null, added);
   check(r.status === 401, `a disabled account signs in: ${r.status} ${JSON.stringify(r.body)}`);
@@ -742,7 +742,7 @@ async function asAdministrator() {
   // enable it again; reset its password
   await page.getByRole("button", { name: `Enable ${added.username}` }).press("Enter");
   await statusSays(`${added.username} is enabled again.`);
-  await until(`${added.username} active`, async () => (await accountRows())[added.username][5] === "active");
+  await until(`${added.username} active`, async () => (await accountRows())[added.username][6] === "active");
   r = await apiCall("POST", "/sessions", null, added);
   check(r.status === 201, `the enabled account cannot sign in: ${r.status}`);
   const reset = page.locator("#reset-form"), fresh = added.password + " renewed";
@@ -788,6 +788,27 @@ async function asAdministrator() {
   await labelled("case page (administrator, break-glass)");
   await screenshot("break-glass-case");
   log(`administrator: broke the glass for ${opened}: read only, its answers shown`);
+
+  // back on the accounts: the grant in force, then the case's audit trail
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await until("the grant listed", async () => (await rows("#grants-body")).some((g) => g[0] === opened),
+    async () => JSON.stringify(await rows("#grants-body")));
+  const grant = (await rows("#grants-body")).find((g) => g[0] === opened);
+  check(grant[1] === administrator.username && grant[2] === "complaint 2026-114 about the intake" && / CET$/.test(grant[4]),
+    `the grant: ${JSON.stringify(grant)}`);
+  acc = await accountRows();
+  check(/ CET$/.test(acc[navigator.username][5]), `the navigator's last sign-in: ${acc[navigator.username][5]}`);
+  const trail = page.locator("#trail-form");
+  await trail.getByLabel("Of").selectOption("case");
+  await trail.getByLabel("Token or username").fill(opened);
+  await trail.getByRole("button", { name: "Show the trail" }).click();
+  await until("the trail shown", async () => (await rows("#trail-body")).length > 1, async () => JSON.stringify(await rows("#trail-body")));
+  const lines = await rows("#trail-body");
+  check(lines.some((l) => l[1] === `${administrator.username} (administrator)` && l[2].startsWith("case.break_glass")) &&
+    lines.every((l) => l[4] === opened), `the trail: ${JSON.stringify(lines.slice(0, 4))}`);
+  await forPeople("accounts with grants and a trail");
+  await screenshotBoth("audit-trail");
+  log(`administrator: the grant in force listed, last sign-ins shown, ${opened}'s audit trail read`);
   await signOut();
 }
 

@@ -408,6 +408,24 @@ for t in threads:
 for t in threads:
     t.join()
 want("burst answered", (len(burst), {s for s, _ in burst}, len({b for _, b in burst})), (60, {200}, 1))
+# what an administrator looks at: last sign-ins, the grants in force, a case's or an
+# account's audit trail (itself audited); nobody else
+s, b = call("GET", "/api/v1/accounts", tokens["adam"])
+last = {a["username"]: a["last_sign_in"] for a in b["accounts"]}
+want("nina's last sign-in", bool(last["nina"]) and last["nina"].endswith("Z"), True)
+s, b = call("GET", "/api/v1/break-glass", tokens["adam"])
+want("grants in force", (s, [(g["token"], g["username"]) for g in b["grants"]]), (200, [(tok, "adam")]))
+want("grants for nina", call("GET", "/api/v1/break-glass", tokens["nina"])[0], 403)
+s, b = call("GET", "/api/v1/audit?case=" + tok.lower(), tokens["adam"])
+want("the case's trail", (s, {"case.read", "case.break_glass"} <= {r["action"] for r in b["rows"]},
+                          all(r["case"] == tok for r in b["rows"])), (200, True, True))
+want("newest first", [r["seq"] for r in b["rows"]] == sorted((r["seq"] for r in b["rows"]), reverse=True), True)
+s, b = call("GET", "/api/v1/audit?account=pia", tokens["adam"])
+acts = {(r["actor"], r["action"]) for r in b["rows"]}
+want("pia's trail", (s, ("pia", "session.create") in acts, ("adam", "account.disable") in acts), (200, True, True))
+want("a trail of nothing", call("GET", "/api/v1/audit", tokens["adam"])[0], 400)
+want("a trail of nobody", call("GET", "/api/v1/audit?account=nobody", tokens["adam"])[0], 404)
+want("a trail for nina", call("GET", "/api/v1/audit?case=" + tok, tokens["nina"])[0], 403)
 # withdrawing cannot be undone: never without a reason; the patient may, with one
 s, b = call("POST", "/api/v1/cases", tokens["nina"], {"patient_name": "Whiskey^Wendy", "condition": "glioblastoma",
                                                        "subspecialty": "neuro-oncology", "first_opinion": "GBM"})
@@ -457,9 +475,10 @@ log "every role x endpoint as the table says; sessions; limits"
 # opinion under a grant and reading another case, a login and a case token made of SQL, a
 # token badly escaped, sam answering a questionnaire, nina listing accounts, disabled pia
 # signing in, otto's five guesses and his throttled sign-in; password links made by nina
-# for otto, sam for pat, adam for himself, and three links used that do not work
+# for otto, sam for pat, adam for himself, and three links used that do not work; nina
+# listing the grants and reading a trail
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 52 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 54 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"
