@@ -89,6 +89,7 @@ typedef struct store_case_row {
     int64_t registered_at, collecting_at, records_done_at, published_at, paused_at;
     int64_t paused_seconds;
     int64_t records_received; /* studies attached to the case */
+    char navigator_name[200], specialist_name[200]; /* display names; "": none given */
 } store_case_row_t;
 
 /* The first opinion the case was opened with (malloc'ed into *text). */

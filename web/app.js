@@ -457,9 +457,12 @@ async function showCase(token, focus) {
   $("move-actions").replaceChildren(...buttons);
   $("move").hidden = buttons.length === 0;
   $("first-text").textContent = c.first_opinion || "";
+  $("first-h").textContent = me.role === "patient" ? "The first opinion you asked us to look at again"
+    : "The first opinion, to be reviewed";
   $("first").hidden = !c.first_opinion;
   $("move-form").dataset.token = c.token;
   $("cancel").hidden = !(me.role === "patient" && MOVES[c.state] && MOVES[c.state].withdrawn);
+  renderStanding(c);
   await renderTeam(c);
   $("cancel-form").dataset.token = c.token;
   const tl = $("timeline");
@@ -1147,10 +1150,18 @@ async function onOutbound(ev) {
   const body = { recipient };
   if (fax) body.fax = fax;
   if (email) body.email = email;
+  // read back before it goes: a wrong digit sends the opinion to a stranger
+  const to = [fax && `fax number ${fax}`, email && `e-mail address ${email}`]
+    .filter(Boolean).join(" and ");
+  if (!window.confirm(`Send your opinion to ${recipient} at ${to}? Check every digit: a wrong number sends it to ` +
+    "someone else.")) {
+    say("Nothing was sent.");
+    return;
+  }
   try {
     const r = await api("POST", casePath(token, "/outbound"), body);
     ev.target.reset();
-    say(`The opinion will be sent to ${recipient} (request ${r.request}).`);
+    say(`The opinion will be sent to ${recipient} at ${fax || email} (request ${r.request}).`);
   } catch (e) { say(e.message); }
 }
 
@@ -1513,6 +1524,37 @@ async function onSetPassword(ev) {
     msg.textContent = e.message;
     $("new-password").focus();
   }
+}
+
+// ---- the patient's own words for where their request stands ----
+function standing(c) {
+  const due = (at) => fmtDay(at);
+  switch (c.state) {
+    case "registered":
+      return "We have your request. Your navigator is preparing it and will ask your hospitals and clinics " +
+        "for your records.";
+    case "collecting_records":
+      return "Your records are being collected from your hospitals and clinics" +
+        (c.clocks.records_due ? `; we aim to have them all by ${due(c.clocks.records_due)}.` : ".");
+    case "records_complete": case "under_review": case "consultation_scheduled": case "opinion_drafted":
+      return "A specialist is reviewing your records" +
+        (c.clocks.opinion_due ? `; your second opinion is due by ${due(c.clocks.opinion_due)}.` : ".");
+    case "opinion_published": return "Your second opinion is ready: you can read it below and send it to your doctor.";
+    case "closed": return "Your case is closed. You can still read the opinion below.";
+    case "withdrawn": return "You cancelled this request.";
+    default: return "";
+  }
+}
+
+function renderStanding(c) {
+  $("standing").hidden = me.role !== "patient";
+  if (me.role !== "patient") return;
+  $("standing-text").textContent = standing(c) + (c.clocks.waiting_on_patient
+    ? " We are waiting for something from you; your navigator will tell you what." : "");
+  const who = (name, user, role) => user ? `${name || user} (your ${role})` : "";
+  const team = [who(c.navigator_name, c.navigator, "navigator"), who(c.specialist_name, c.specialist, "specialist")]
+    .filter(Boolean);
+  $("standing-team").textContent = team.length ? "Your care team: " + team.join(" and ") + "." : "";
 }
 
 // ---- the navigator's care team and hold, on the case page ----

@@ -25,7 +25,9 @@ static void case_members(gw_json_out_t *o, const call_t *c, const store_case_row
     gw_json_str(o, "condition_code", r->condition_code);
     gw_json_str(o, "subspecialty", r->subspecialty);
     gw_json_str(o, "navigator", r->navigator);
+    gw_json_str(o, "navigator_name", r->navigator_name);
     gw_json_str(o, "specialist", r->specialist);
+    gw_json_str(o, "specialist_name", r->specialist_name);
     gw_json_object(o, "clocks");
     gw_json_str(o, "records", case_sla_name(s.records));
     gw_json_int(o, "records_due", s.records_due);

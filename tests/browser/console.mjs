@@ -601,6 +601,9 @@ async function asPatient() {
   await until("the patient's cases", async () => (await rows("#cases-body")).length >= 1);
   check((await text("#cases-h")) === "Your cases", `patient's heading: ${await text("#cases-h")}`);
   await openCase(arg.publish);
+  check((await text("#standing-text")).startsWith("Your second opinion is ready"), `where it stands: ${await text("#standing-text")}`);
+  check((await text("#standing-team")) === `Your care team: ${navigator.username} (your navigator) and ${specialist.username} (your specialist).`,
+    `the care team: ${await text("#standing-team")}`);
   await until("the opinion shown", async () => (await page.locator("#opinion-read").textContent()) === opinionText,
     async () => page.locator("#opinion-read").textContent());
   const [download] = await Promise.all([page.waitForEvent("download"),
@@ -610,8 +613,16 @@ async function asPatient() {
   const form = page.locator("#outbound-form");
   await form.getByLabel("Doctor's name").fill("Dr. Hausarzt");
   await form.getByLabel("Fax number").fill("+49 30 1234567");
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
   await form.getByRole("button", { name: "Send the opinion" }).click();
-  await statusSays("The opinion will be sent to Dr. Hausarzt");
+  await statusSays("Nothing was sent.");
+  check(asked.includes("at fax number +49 30 1234567? Check every digit"), `the number read back: ${asked}`);
+  page.once("dialog", (d) => d.accept());
+  await form.getByLabel("Doctor's name").fill("Dr. Hausarzt");
+  await form.getByLabel("Fax number").fill("+49 30 1234567");
+  await form.getByRole("button", { name: "Send the opinion" }).click();
+  await statusSays("The opinion will be sent to Dr. Hausarzt at +49 30 1234567");
   await screenshot("patient-sent");
   log("patient: reads the published opinion, sends it to their doctor");
   await answerQuestionnaire();
