@@ -11,4 +11,6 @@
 cp_err_t gw_auth_hash(const char *password, char *out, size_t cap, cp_errinfo_t *ei);
 /* True if password matches the encoded hash (constant time in the hash comparison). */
 bool gw_auth_verify(const char *encoded, const char *password, size_t len);
+/* True if the hash was made with other parameters than gw_auth_hash uses now. */
+bool gw_auth_outdated(const char *encoded);
 #endif

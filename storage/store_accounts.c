@@ -114,3 +114,14 @@ cp_err_t store_cases_reset_use(store_pg_t *pg, const uint8_t hash[32], const cha
         return cp_fail(ei, CP_ENOENT, 0, "no such link, or used, or expired");
     return err;
 }
+
+cp_err_t store_cases_password_rehash(store_pg_t *pg, int64_t account_id, const char *old_hash,
+                                     const char *new_hash, cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {store__id_param(account_id, id), old_hash, new_hash};
+    return store__pg_exec(pg,
+                          "UPDATE accounts SET password_hash = $3 WHERE id = $1::bigint"
+                          " AND password_hash = $2",
+                          3, params, "renewing a password hash", ei);
+}

@@ -45,6 +45,10 @@ cp_err_t store_cases_account_set(store_pg_t *pg, const char *username, int disab
                                  const char *password_hash, const store_actor_t *by,
                                  cp_errinfo_t *ei);
 
+/* storage/store_accounts.c: the password hash made again with newer parameters, if it is
+ * still old_hash (the account's sessions stay). */
+cp_err_t store_cases_password_rehash(store_pg_t *pg, int64_t account_id, const char *old_hash,
+                                     const char *new_hash, cp_errinfo_t *ei);
 /* storage/store_accounts.c: a one-time link to set a new password, kept as its token's
  * hash: valid for hours, replacing the account's unused ones. */
 cp_err_t store_cases_reset_create(store_pg_t *pg, int64_t account_id, int64_t made_by,

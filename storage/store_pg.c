@@ -84,6 +84,15 @@ static const char *first_line(const char *msg, char *buf, size_t cap)
     return buf;
 }
 
+/* A notice the server sends anyway (a WARNING as it shuts down) is dropped: libpq's own
+ * processor would write it to stderr, unescaped, between the log's lines; the failure that
+ * follows is reported by the statement it breaks. */
+static void drop_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static cp_err_t connect_slot(store_pg_t *pg, slot_t *s, cp_errinfo_t *ei)
 {
     /* Server notices (e.g. "already exists, skipping") would go to stderr unformatted;
@@ -99,6 +108,8 @@ static cp_err_t connect_slot(store_pg_t *pg, slot_t *s, cp_errinfo_t *ei)
     s->conn = PQconnectdbParams(keys, vals, 1);
     s->prepared = false;
     s->named = 0;
+    if (s->conn != NULL)
+        PQsetNoticeProcessor(s->conn, drop_notice, NULL);
     if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
         return CP_OK;
     char line[200];

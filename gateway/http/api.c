@@ -194,6 +194,17 @@ static void throttled(call_t *c, int wait)
                                 "message", msg, "retry_after", wait));
 }
 
+/* A password hash made with older parameters, made again now that the password is known
+ * (the account's sessions stay); should it fail, the old one still works. */
+static void rehash(call_t *c, const store_account_t *a, const char *pw)
+{
+    char hash[200];
+    cp_errinfo_t ei = {0};
+    if (gw_auth_hash(pw, hash, sizeof hash, &ei) == CP_OK)
+        store_cases_password_rehash(c->ctx->pg, a->id, a->password_hash, hash, &ei);
+    OPENSSL_cleanse(hash, sizeof hash);
+}
+
 static void login(call_t *c)
 {
     json_error_t je;
@@ -210,8 +221,8 @@ static void login(call_t *c)
     /* An unknown username costs the same argon2id check as a known one: the time of the
      * answer does not tell which usernames exist. (The hash is of a discarded random
      * password, with the parameters gw_auth_hash uses.) */
-    static const char nobody[] = "$argon2id$v=19$m=65536,t=3,p=1$VfoIbcWHs8jt04gFNXjiKw$"
-                                 "cDJBe+S0+OtShGQ0ZkLpxrYbjXDp/qdOsX8+9hP+VmE";
+    static const char nobody[] = "$argon2id$v=19$m=19456,t=2,p=1$A+K1fguAzgLqiVlXSLKcAg$"
+                                 "SqiqGxhI7TAXGrXxeqHHDZiWg5DVRFe72PLlLcTTPHE";
     char keys[3][KEY_LEN];
     login_keys(user, c->rq->source, keys);
     gw_throttle_t *th = c->ctx->logins;
@@ -229,6 +240,8 @@ static void login(call_t *c)
     bool known = err == CP_OK && !a.disabled;
     bool ok = !blocked && gw_auth_verify(known ? a.password_hash : nobody, pw, strlen(pw)) &&
               known;
+    if (ok && gw_auth_outdated(a.password_hash))
+        rehash(c, &a, pw); /* before in, which holds pw, is released */
     json_decref(in);
     c->me = a; /* for the audit row: who tried (id 0 if no such account) */
     if (!ok) {

@@ -466,6 +466,20 @@ if fails:
     sys.exit(1)
 PY
 log "every role x endpoint as the table says; sessions; limits"
+# a password hash made with the old parameters (t=3, 64 MiB) is made again with the new
+# ones at the next sign-in, and still signs in afterwards
+old='$argon2id$v=19$m=65536,t=3,p=1$Y2FzZXBvcnQtb2xkaGFzaA$NDoe3obiuoD39hiIsT4ZXEggXMNEHufcpEKbQ2QZBUg'
+sql "UPDATE accounts SET password_hash = '$old' WHERE username = 'sue'" >/dev/null
+signin_sue() { /usr/bin/python3 -c 'import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+c.request("POST", "/api/v1/sessions", body=json.dumps({"username": "sue", "password": "correct horse battery old"}))
+print(c.getresponse().status)' "$http_port"; }
+[ "$(signin_sue)" = 201 ] || die "sue's old hash does not sign in"
+sql_eventually "SELECT password_hash LIKE '\$argon2id\$v=19\$m=19456,t=2,p=1\$%' FROM accounts WHERE username = 'sue'" t ||
+  die "sue's hash was not made again: $(sql "SELECT password_hash FROM accounts WHERE username = 'sue'")"
+[ "$(signin_sue)" = 201 ] || die "sue's new hash does not sign in"
+log "an old-parameter password hash made again at sign-in"
+
 # refusals touching patient data are audited: otto and sue (case read, move), adam (list,
 # read, move), pat and sam (move), the triage refusals, the records of a case not
 # theirs, a patient deciding on triage, the wrong password; opening a case (sam, pat),

@@ -47,7 +47,8 @@ closed() { sed -n "s/^$1 closed \([0-9]*\) of .*/\1/p" <<<"$summary"; }
 [ "$(closed dicom-idle:600:127.0.0.2)" -ge $((600 - 16)) ] || die "127.0.0.2 kept more than its share: $summary"
 [ "$(closed dicom-partial:100:127.0.0.3)" -ge $((100 - 16)) ] || die "127.0.0.3 kept more than its share: $summary"
 [ "$(closed http-slow:300:127.0.0.1)" -ge $((300 - 16)) ] || die "the slow-loris kept more than its share: $summary"
-grep -q 'event=pending_dropped' "$work/serve.log" || die "no pending connection was dropped"
+grep -q "comp=dicom.ul event=pending_dropped" "$work/serve.log" && grep -q "comp=http event=pending_dropped" "$work/serve.log" ||
+  die "pending connections dropped without a word in the log"
 sql_eventually "SELECT count(*) FROM instances" 8 || die "the 8 instances stored during the flood are not all indexed"
 
 # a refused association and a broken one close at once, not after ARTIM (30 s here)
