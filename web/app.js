@@ -104,7 +104,14 @@ function clearCase() {
 function show(id, focus) {
   for (const s of ["login", "choose", "cases", "case", "triage", "accounts"]) $(s).hidden = s !== id;
   $("nav").hidden = id === "login" || id === "choose";
+  titled();
   if (focus) $(id + "-h").focus();
+}
+// The window's title names the page (its heading), so that tabs and history say where.
+function titled() {
+  const page = ["login", "choose", "cases", "case", "triage", "accounts"].find((s) => !$(s).hidden);
+  const h = page && $(page + "-h").textContent.trim();
+  document.title = h ? `${h} - caseport` : "caseport";
 }
 
 // Each cell named by its column's heading (data-label), which a narrow screen shows
@@ -428,6 +435,7 @@ async function showCase(token, focus) {
   if (v !== view) return;
 
   $("case-h").textContent = "Case " + c.token;
+  titled();
   $("case-glass").hidden = me.role !== "administrator";
   const facts = $("case-facts");
   facts.replaceChildren();

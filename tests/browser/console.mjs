@@ -155,6 +155,7 @@ async function signOut() {
 async function openCase(token) {
   await page.getByRole("link", { name: token, exact: true }).click();
   await until(`case ${token} shown`, async () => (await text("#case-h")) === `Case ${token}`, () => text("#case-h"));
+  check((await page.title()) === `Case ${token} - caseport`, `the window's title: ${await page.title()}`);
 }
 
 // The element the locator finds has the keyboard focus.
