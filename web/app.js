@@ -758,7 +758,11 @@ let qform = null;   // the case page's questionnaire form
 let newForm = null; // the questionnaire in the navigator's "Open a case" form
 
 const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
-const wording = (name, s) => s.title || (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, " ");
+// A date's form spelled out in a title (YYYY-MM-DD) is for typing; a date picker asks instead.
+const DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+const isDate = (s) => s.type === "string" && s.pattern === DATE_PATTERN;
+const wording = (name, s) => (s.title || (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, " "))
+  .replace(/\s*\(YYYY-MM-DD\)$/, "");
 const pointer = (ptr, name) => ptr + "/" + name.replace(/~/g, "~0").replace(/\//g, "~1");
 function el(tag, text) {
   const e = document.createElement(tag);
@@ -883,7 +887,8 @@ function question(parent, name, s, value, ptr, prefix, controls, required) {
   let control, get, extra = "";
   if (Array.isArray(s.enum)) {
     control = el("select");
-    control.append(option("", "No answer"), ...s.enum.map((x, i) => option(String(i), String(x))));
+    control.append(option("", me && me.role === "patient" ? "I don't know" : "Not known"),
+      ...s.enum.map((x, i) => option(String(i), String(x))));
     const at = s.enum.indexOf(value);
     if (at >= 0) control.value = String(at);
     get = () => (control.value === "" ? undefined : s.enum[Number(control.value)]);
@@ -909,6 +914,14 @@ function question(parent, name, s, value, ptr, prefix, controls, required) {
       const lines = control.value.split("\n").map((x) => x.trim()).filter(Boolean);
       return lines.length ? (numbers ? lines.map(Number) : lines) : undefined;
     };
+  } else if (isDate(s)) { // the browser's date picker writes YYYY-MM-DD
+    control = el("input");
+    control.type = "date";
+    control.value = typeof value === "string" ? value : "";
+    get = () => {
+      if (control.validity.badInput) throw new FormProblem(`${ptr}: not a whole date`, control);
+      return control.value === "" ? undefined : control.value;
+    };
   } else { // a string: a textarea when the answer may be long
     const long = typeof s.maxLength === "number" && s.maxLength > 200;
     control = el(long ? "textarea" : "input");
@@ -928,7 +941,22 @@ function question(parent, name, s, value, ptr, prefix, controls, required) {
 }
 
 function clearInvalid(form) {
-  for (const { control } of form.controls.values()) control.removeAttribute("aria-invalid");
+  for (const { control } of form.controls.values()) {
+    control.removeAttribute("aria-invalid");
+    const said = document.getElementById(control.id + "-error");
+    if (said) said.remove();
+  }
+}
+
+// What is wrong with one answer, said beside it (and read with it) as well as above.
+function refusedBeside(control, words) {
+  const p = el("p", words);
+  p.className = "warn";
+  p.id = control.id + "-error";
+  const after = control.closest(".check, fieldset") || control;
+  after.after(p);
+  control.setAttribute("aria-describedby",
+    [p.id, ...(control.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== p.id)].join(" "));
 }
 
 // The answers were refused: the server's message (or the form's), and focus on the
@@ -946,7 +974,11 @@ function answersRefused(form, e) {
       }
   }
   if (!at) { say(e.message); return; }
-  say(at.name ? `${e.message} (${at.name})` : e.message);
+  // "/karnofsky: above the maximum" -> "Karnofsky performance status: above the maximum"
+  const why = e.message.replace(/^\/[^:]*:\s*/, "");
+  const words = at.name ? `${at.name}: ${why}` : why;
+  say(`An answer needs another look. ${words}.`);
+  refusedBeside(at.control, words.charAt(0).toUpperCase() + words.slice(1) + ".");
   at.control.setAttribute("aria-invalid", "true");
   at.control.focus();
 }

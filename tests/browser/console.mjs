@@ -217,8 +217,10 @@ async function openNewCase() {
   await labelled("open a case");
   await screenshot("new-case-form");
   await form.getByRole("button", { name: "Open the case" }).click();
-  await statusSays("/karnofsky: out of range");
+  await statusSays("An answer needs another look. Karnofsky performance status: out of range.");
   check(await focused(karnofsky), "the refused Karnofsky answer does not have the focus");
+  check((await text(`#${await karnofsky.getAttribute("id")}-error`)) === "Karnofsky performance status: out of range.",
+    "the refusal is not said beside the answer");
   check((await karnofsky.getAttribute("aria-invalid")) === "true", "the refused answer is not marked invalid");
   check(!page.url().includes("#case/"), `a case was opened with a refused answer: ${page.url()}`);
   await screenshot("new-case-refused");
@@ -247,12 +249,13 @@ async function openNewCase() {
   await labelled("case page with its questionnaire (navigator)");
   await k2.fill("150");
   await qf.getByRole("button", { name: "Save the answers" }).click();
-  await statusSays("/karnofsky: out of range");
+  await statusSays("Karnofsky performance status: out of range.");
   check(await focused(k2), "the refused answer on the case page does not have the focus");
   await k2.fill("80");
   await qf.getByRole("button", { name: "Save the answers" }).click();
   await statusSays("Answers saved.");
   check((await k2.getAttribute("aria-invalid")) === null, "the answer saved is still marked invalid");
+  check((await page.locator(".warn[id$='-error']").count()) === 0, "the refusal stays beside the answer saved");
   await screenshot("new-case-answers");
   log(`navigator: opened ${opened} through the form (Karnofsky 150 refused, 70 taken; 150 refused, 80 saved on its page)`);
   await askForRecords();
@@ -570,9 +573,10 @@ async function asSpecialist() {
   await signOut();
 }
 
-// The patient's own questionnaire (a glioma case opened without answers): a date in the
-// wrong form is refused (focus there), then the answers are saved; the seizures box left
-// untouched is no answer.
+// The patient's own questionnaire (a glioma case opened without answers), in their words:
+// the date by a date picker, "I don't know" where a choice may not be known; an answer
+// out of range refused beside it (focus there), then the answers are saved; the seizures
+// box left untouched is no answer.
 async function answerQuestionnaire() {
   await page.getByRole("link", { name: "Cases", exact: true }).click();
   await openCase(arg.questionnaire);
@@ -580,21 +584,27 @@ async function answerQuestionnaire() {
   await qf.waitFor();
   await labelled("the patient's questionnaire");
   await qf.getByLabel("What would you like the specialist to answer?").fill("Should I have the second operation?");
-  const when = qf.getByLabel("When was the tumour diagnosed?");
-  await when.fill("3 Nov 2025");
+  const when = qf.getByLabel("When was the tumour diagnosed?", { exact: true });
+  check((await when.getAttribute("type")) === "date", "the date is not asked with a date picker");
+  await when.fill("2025-11-03");
+  const grade = qf.getByLabel("WHO grade, if known");
+  check((await grade.locator("option").first().textContent()) === "I don't know", "no \"I don't know\" to choose");
   await qf.getByLabel("IDH status").selectOption({ label: "unknown" });
   await qf.getByLabel("surgery", { exact: true }).check();
   await qf.getByLabel("chemotherapy", { exact: true }).check();
-  await qf.getByLabel("Karnofsky performance status").fill("90");
+  const karnofsky = qf.getByLabel("Karnofsky performance status");
+  await karnofsky.fill("190");
   await qf.getByRole("button", { name: "Save the answers" }).click();
-  await statusSays("/diagnosis_date: not in the form asked for");
-  check(await focused(when), "the refused date does not have the focus");
-  await screenshot("patient-answer-refused");
-  await when.fill("2025-11-03");
-  await when.press("Enter");
+  await statusSays("Karnofsky performance status: out of range.");
+  check(await focused(karnofsky), "the refused answer does not have the focus");
+  check((await text(`#${await karnofsky.getAttribute("id")}-error`)) === "Karnofsky performance status: out of range.",
+    "the refusal is not said beside the answer");
+  await screenshotBoth("patient-answer-refused");
+  await karnofsky.fill("90");
+  await karnofsky.press("Enter");
   await statusSays("Answers saved.");
   await screenshot("patient-answers-saved");
-  log(`patient: answered ${arg.questionnaire}'s questionnaire (a date in the wrong form refused first)`);
+  log(`patient: answered ${arg.questionnaire}'s questionnaire (a date picker, "I don't know", an answer refused beside it first)`);
 }
 
 async function asPatient() {
@@ -795,7 +805,7 @@ async function asAdministrator() {
     return o;
   });
   check(answers["Karnofsky performance status"] === "80" && answers["Treatments so far"] === "surgery" &&
-    answers["Seizures since the diagnosis?"] === "yes" && answers["When was the tumour diagnosed? (YYYY-MM-DD)"] === "not answered",
+    answers["Seizures since the diagnosis?"] === "yes" && answers["When was the tumour diagnosed?"] === "not answered",
   `the answers read: ${JSON.stringify(answers)}`);
   await labelled("case page (administrator, break-glass)");
   await screenshot("break-glass-case");
