@@ -78,6 +78,8 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
         err = conf_pg_conninfo(conf, conninfo, sizeof conninfo, &ei);
     if (err == CP_OK)
         err = store_pg_open(conninfo, conf->database.pool_size, &ctx->pg, &ei);
+    if (err == CP_OK) /* every audit row this process writes is keyed */
+        err = store_audit_load_key(ctx->pg, conf->storage.key_file, &ei);
     int applied = 0;
     if (err == CP_OK)
         err = store_pg_migrate(ctx->pg, &applied, &ei);

@@ -5,6 +5,7 @@
 #include "store_pg.h"
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct store_pg {
     pthread_cond_t cv;
     slot_t locate;           /* store_pg_blob_locate's own connection */
     pthread_mutex_t locate_mu;
+    bool audit_keyed;        /* audit_key set (store_audit_load_key) */
+    uint8_t audit_key[32];
 };
 
 cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp_errinfo_t *ei)
@@ -65,12 +68,24 @@ void store_pg_close(store_pg_t *pg)
             PQfinish(pg->slots[i].conn);
     if (pg->locate.conn != NULL)
         PQfinish(pg->locate.conn);
+    OPENSSL_cleanse(pg->audit_key, sizeof pg->audit_key);
     pthread_mutex_destroy(&pg->locate_mu);
     pthread_mutex_destroy(&pg->mu);
     pthread_cond_destroy(&pg->cv);
     free(pg->slots);
     free(pg->conninfo);
     free(pg);
+}
+
+void store__pg_set_audit_key(store_pg_t *pg, const uint8_t key[32])
+{
+    memcpy(pg->audit_key, key, sizeof pg->audit_key);
+    pg->audit_keyed = true;
+}
+
+const uint8_t *store__pg_audit_key(const store_pg_t *pg)
+{
+    return pg->audit_keyed ? pg->audit_key : NULL;
 }
 
 /* libpq's messages end in a newline and may span lines; keep the first line. */

@@ -54,6 +54,20 @@ cp_err_t store__tx_step(store__tx_t *tx, const char *what, cp_errinfo_t *ei);
 /* Commits (with what was added since the last step) when commit is true and no step
  * failed, else rolls back; releases the connection and frees tx. */
 cp_err_t store__tx_end(store__tx_t *tx, bool commit, const char *what, cp_errinfo_t *ei);
+/* The audit trail's MAC key (store_audit_load_key), or NULL when none was loaded. Set
+ * before the pool is shared between threads. */
+void store__pg_set_audit_key(store_pg_t *pg, const uint8_t key[32]);
+const uint8_t *store__pg_audit_key(const store_pg_t *pg);
+/* storage/store_audit.c: a write that carries its audit rows. sql's rows end with their
+ * audit row's seven columns (actor_id, role, case_id, object, action, outcome, source);
+ * row gets each result as store__pg_stream would (a statement of at most one row). The
+ * rows are chained, keyed and appended in the write's own transaction, so neither is
+ * ever committed without the other. CP_EKEY without the audit key. */
+cp_err_t store__audited(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei);
+/* The same for a statement whose first row is expected (store__one_row). */
+cp_err_t store__audited_one(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                            const char *what, const char *none, cp_errinfo_t *ei);
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);
