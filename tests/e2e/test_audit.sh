@@ -25,12 +25,21 @@ wait_anchored() {
 
 # ---- serve anchors: at start, on its interval, at a clean stop; no syslog daemon needed
 if [ -S /dev/log ]; then log "a syslog daemon listens on /dev/log"; else log "no syslog daemon here (no /dev/log): anchoring must not care"; fi
-printf '[audit]\nanchor_interval = 1\n' >>"$work/caseport.conf"
+# at start (written before the listening line) and at a clean stop, with an interval too
+# long to have anchored in between
+printf '[audit]\nanchor_interval = 3600\n' >>"$work/caseport.conf"
 e2e_start
-wait_anchored "$(head_line)" || die "serve did not anchor the head at start: $(cat "$anchors" 2>&1)"
+anchored "$(head_line)" || die "serve did not anchor the head at start: $(cat "$anchors" 2>&1)"
 [ "$(stat -c %a "$anchors")" = 600 ] || die "the anchor file is not its owner's alone"
-grep -qvE '^seq=[0-9]+ hash=[0-9a-f]{64} at=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "$anchors" &&
-  die "a line of the anchor file is not an anchor: $(cat "$anchors")"
+new_case
+anchored "$(head_line)" && die "the head was anchored before the stop: the test proves nothing"
+e2e_stop
+anchored "$(head_line)" || die "serve did not anchor the head at its clean stop: $(tail -n 2 "$anchors")"
+log "anchored at start and at the clean stop"
+
+# on the interval, when the head moved, and only then
+sed -i 's/^anchor_interval = 3600$/anchor_interval = 1/' "$work/caseport.conf"
+e2e_start
 new_case
 new_case
 new_case
@@ -40,16 +49,9 @@ sleep 2.5
 [ "$(wc -l <"$anchors")" = "$lines" ] || die "serve anchored a head that had not moved"
 kill -0 "$serve_pid" || die "caseport serve died"
 e2e_stop
-log "anchored at start and on the interval: $(wc -l <"$anchors") line(s)"
-
-# at a clean stop, with an interval too long to have anchored before
-sed -i 's/^anchor_interval = 1$/anchor_interval = 3600/' "$work/caseport.conf"
-e2e_start
-new_case
-anchored "$(head_line)" && die "the head was anchored before the stop: the test proves nothing"
-e2e_stop
-anchored "$(head_line)" || die "serve did not anchor the head at its clean stop: $(tail -n 2 "$anchors")"
-log "anchored at the clean stop"
+grep -qvE '^seq=[0-9]+ hash=[0-9a-f]{64} at=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "$anchors" &&
+  die "a line of the anchor file is not an anchor: $(cat "$anchors")"
+log "anchored on the interval: $(wc -l <"$anchors") line(s)"
 
 # ---- (c) a clean trail
 out=$(cp_cli audit verify) || die "a clean audit trail did not verify: $out"
@@ -114,12 +116,12 @@ restore
 
 # ---- the anchor file itself: a last line cut short by a crash is no anchor; the next
 # anchor starts a line of its own, and verify says the cut one is ignored
+new_case  # the head moves while serve is down: its start must anchor it
 printf 'seq=1 hash=00' >>"$anchors"
 cp_cli audit verify >/dev/null || die "a cut-short last anchor line failed verify"
 e2e_start
-new_case
+anchored "$(head_line)" || die "the anchor after a cut-short line is not a line of its own: $(tail -n 3 "$anchors")"
 e2e_stop
-anchored "$(head_line)" || die "no anchor after a cut-short line: $(tail -n 3 "$anchors")"
 out=$(cp_cli audit verify 2>&1) || die "a cut-short anchor line failed verify: $out"
 grep -q "1 line(s) of $anchors are not anchors: ignored" <<<"$out" || die "the cut line is not said: $out"
 
