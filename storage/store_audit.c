@@ -198,9 +198,36 @@ static bool counts_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     return true;
 }
 
-/* Hashes entry i after prev (updated to its hash) and adds it to the arrays. */
+/* The statement's parameters: the head's seq, the time, and a column of the rows each,
+ * as array literals written in memory. */
+typedef struct columns {
+    char *text[COLUMNS];
+    size_t len[COLUMNS];
+    FILE *f[COLUMNS];
+} columns_t;
+
+static void columns_open(columns_t *c)
+{
+    for (int k = 0; k < COLUMNS; k++) {
+        c->text[k] = NULL;
+        if ((c->f[k] = open_memstream(&c->text[k], &c->len[k])) == NULL)
+            cp_die_oom(0);
+        fputc('{', c->f[k]);
+    }
+}
+
+static void columns_close(columns_t *c)
+{
+    for (int k = 0; k < COLUMNS; k++) {
+        fputc('}', c->f[k]);
+        if (fclose(c->f[k]) != 0)
+            cp_die_oom(0);
+    }
+}
+
+/* Hashes entry e after prev (updated to its hash) and adds it to the columns. */
 static bool chain_one(EVP_MAC_CTX *m, const uint8_t *key, int64_t seq, const char *at,
-                      const entry_t *e, char prev[65], FILE *const f[COLUMNS], bool first)
+                      const entry_t *e, char prev[65], columns_t *c, bool first)
 {
     const char *tf[STORE__AUDIT_TEXT_FIELDS] = {at, e->v[0], e->v[1], e->v[2],
                                                 e->v[3], e->v[4], e->v[5], e->v[6]};
@@ -212,49 +239,39 @@ static bool chain_one(EVP_MAC_CTX *m, const uint8_t *key, int64_t seq, const cha
     char hex[65];
     store__audit_hex(mac, hex);
     for (int k = 0; k < AUDIT_FIELDS; k++)
-        array_elem(f[k], first, e->v[k]);
-    array_elem(f[AUDIT_FIELDS], first, prev);
-    array_elem(f[AUDIT_FIELDS + 1], first, hex);
+        array_elem(c->f[k], first, e->v[k]);
+    array_elem(c->f[AUDIT_FIELDS], first, prev);
+    array_elem(c->f[AUDIT_FIELDS + 1], first, hex);
     memcpy(prev, hex, 65);
     return ok;
 }
 
 /* Adds to tx the insert of n entries after the head it holds locked, each chained to the
- * one before and keyed; their counts arrive in c when the statement has run. */
+ * one before and keyed; their counts arrive in cnt when the statement has run. */
 static cp_err_t add_insert(store__tx_t *tx, const uint8_t *key, const head_t *h,
-                           const entry_t *e, size_t n, counts_t *c, cp_errinfo_t *ei)
+                           const entry_t *e, size_t n, counts_t *cnt, cp_errinfo_t *ei)
 {
     EVP_MAC_CTX *m = store__audit_mac_new();
     if (m == NULL)
         return cp_fail(ei, CP_EKEY, 0, "hmac-sha-256 context for the audit trail");
-    char *col[COLUMNS] = {0};
-    size_t len[COLUMNS];
-    FILE *f[COLUMNS];
-    for (int k = 0; k < COLUMNS; k++) {
-        if ((f[k] = open_memstream(&col[k], &len[k])) == NULL)
-            cp_die_oom(0);
-        fputc('{', f[k]);
-    }
     char at[32], prev[65], seq[24];
     now_text(at);
     memcpy(prev, h->hex, sizeof prev);
+    columns_t c;
+    columns_open(&c);
     bool ok = true;
     for (size_t i = 0; i < n; i++)
-        ok = chain_one(m, key, h->seq + 1 + (int64_t)i, at, &e[i], prev, f, i == 0) && ok;
+        ok = chain_one(m, key, h->seq + 1 + (int64_t)i, at, &e[i], prev, &c, i == 0) && ok;
     EVP_MAC_CTX_free(m);
-    for (int k = 0; k < COLUMNS; k++) {
-        fputc('}', f[k]);
-        if (fclose(f[k]) != 0)
-            cp_die_oom(0);
-    }
+    columns_close(&c);
     snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
     const char *params[2 + COLUMNS] = {seq, at};
     for (int k = 0; k < COLUMNS; k++)
-        params[2 + k] = col[k];
-    if (ok)
-        store__tx_add(tx, &insert_st, 2 + COLUMNS, params, counts_row, c);
+        params[2 + k] = c.text[k];
+    if (ok) /* the parameters are copied */
+        store__tx_add(tx, &insert_st, 2 + COLUMNS, params, counts_row, cnt);
     for (int k = 0; k < COLUMNS; k++)
-        free(col[k]);
+        free(c.text[k]);
     return ok ? CP_OK : cp_fail(ei, CP_EKEY, 0, "hmac-sha-256 of an audit row failed");
 }
 
