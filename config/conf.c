@@ -76,7 +76,15 @@ static const opt_t options[] = {
     {"storage", "blob_dir", T_STRING, F(storage.blob_dir), 0, 0, "var/blobs",
      "encrypted blob store directory (relative: to the working directory)"},
     {"storage", "key_file", T_STRING, F(storage.key_file), 0, 0, "var/keys/kek",
-     "256-bit key-encryption key, mode 0600 (caseport keygen)"},
+     "256-bit key-encryption key, mode 0600 (caseport keygen); the audit trail's key is "
+     "derived from it too"},
+    {"audit", "anchor_file", T_STRING, F(audit.anchor_file), 0, 0, "var/audit/anchors",
+     "append-only file where serve anchors the audit trail's head (also sent to syslog, "
+     "authpriv); keep it where the database's users cannot write (relative: to the working "
+     "directory)"},
+    {"audit", "anchor_interval", T_INT, F(audit.anchor_interval), 1, 86400, "60",
+     "seconds between anchors of the audit trail's head, when it moved; rows appended after "
+     "the last anchor can be cut off unseen by a database superuser"},
     {"database", "conninfo", T_STRING, F(database.conninfo), 0, 0, "dbname=caseport",
      "libpq connection string; PGHOST/PGPORT/PGUSER fill what it omits"},
     {"database", "socket_dir", T_PATH, F(database.socket_dir), 0, 0, "",

@@ -72,6 +72,11 @@ typedef struct conf_storage {
     char key_file[CONF_PATH_MAX];
 } conf_storage_t;
 
+typedef struct conf_audit {
+    char anchor_file[CONF_PATH_MAX]; /* the audit trail's head, appended (docs/cases.md) */
+    int anchor_interval;             /* seconds between anchors, when the head moved */
+} conf_audit_t;
+
 typedef struct conf_database {
     char conninfo[1024];
     char socket_dir[CONF_PATH_MAX]; /* empty: libpq's default (PGHOST) */
@@ -117,6 +122,7 @@ typedef struct conf_log {
 typedef struct conf {
     conf_dicom_t dicom;
     conf_storage_t storage;
+    conf_audit_t audit;
     conf_database_t database;
     conf_jobs_t jobs;
     conf_cases_t cases;

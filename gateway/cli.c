@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include "codec_dicom.h"
 #include "conf.h"
+#include "store_audit.h"
 #include "store_blob.h"
 #include "store_pg.h"
 #include "store_sweep.h"
@@ -118,6 +119,21 @@ int cli_open(const char *cmd, const char *config, conf_t *conf, store_pg_t **pg)
 {
     int rc = cli_load_conf(cmd, config, conf);
     return rc != 0 ? rc : cli_open_pg(cmd, conf, pg);
+}
+
+int cli_open_audited(const char *cmd, const char *config, conf_t *conf, store_pg_t **pg)
+{
+    int rc = cli_open(cmd, config, conf, pg);
+    if (rc != 0)
+        return rc;
+    cp_errinfo_t ei = {0};
+    cp_err_t err = store_audit_load_key(*pg, conf->storage.key_file, &ei);
+    if (err == CP_OK)
+        return 0;
+    store_pg_close(*pg);
+    *pg = NULL;
+    fprintf(stderr, "caseport %s: the audit trail's key: %s\n", cmd, cp_errinfo_msg(&ei, err));
+    return 1;
 }
 
 /* For commands whose only option is --config: parse, load the configuration, open the

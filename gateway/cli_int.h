@@ -23,4 +23,7 @@ int cli_load_conf(const char *cmd, const char *path, conf_t *conf);
 int cli_open_pg(const char *cmd, const conf_t *conf, store_pg_t **pg);
 /* cli_load_conf then cli_open_pg: 0, or the exit code. */
 int cli_open(const char *cmd, const char *config, conf_t *conf, store_pg_t **pg);
+/* cli_open with the audit trail's key loaded from [storage] key_file (store_audit.h): for
+ * every command that writes audit rows, or checks them. */
+int cli_open_audited(const char *cmd, const char *config, conf_t *conf, store_pg_t **pg);
 #endif

@@ -3,6 +3,7 @@
 #ifndef CASEPORT_GW_H
 #define CASEPORT_GW_H
 #include "conf.h"
+#include "store_audit.h"
 #include "store_blob.h"
 #include "store_cases.h"
 #include "store_pg.h"

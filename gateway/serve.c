@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include "anchor.h"
 #include "cli.h"
 #include "jobs.h"
 #include "cli_int.h"
@@ -24,6 +25,7 @@ typedef struct serve {
     uv_signal_t sigint, sigterm;
     gw_dicom_server_t *dicom;
     gw_http_server_t *http;
+    gw_anchor_t *anchor;
     bool stopping;
 } serve_t;
 
@@ -36,6 +38,7 @@ static void on_signal(uv_signal_t *h, int signum)
     CP_LOG(CP_LOG_INFO, "serve", "event=stopping signal=%d", signum);
     gw_dicom_close(s->dicom);
     gw_http_close(s->http);
+    gw_anchor_stop(s->anchor);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
@@ -79,6 +82,8 @@ static int open_storage(const conf_t *conf, gw_ctx_t *ctx)
         err = conf_pg_conninfo(conf, conninfo, sizeof conninfo, &ei);
     if (err == CP_OK)
         err = store_pg_open(conninfo, conf->database.pool_size, &ctx->pg, &ei);
+    if (err == CP_OK) /* every audit row this process writes is keyed */
+        err = store_audit_load_key(ctx->pg, conf->storage.key_file, &ei);
     int applied = 0;
     if (err == CP_OK)
         err = store_pg_migrate(ctx->pg, &applied, &ei);
@@ -152,6 +157,10 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
     cp_err_t err = gw_dicom_listen(&loop, ctx, &s.dicom, &ei);
     if (err == CP_OK && (err = gw_http_listen(&loop, ctx, &s.http, &ei)) != CP_OK)
         gw_dicom_close(s.dicom);
+    if (err == CP_OK && (err = gw_anchor_start(&loop, ctx, &s.anchor, &ei)) != CP_OK) {
+        gw_dicom_close(s.dicom);
+        gw_http_close(s.http);
+    }
     if (err != CP_OK) {
         CP_LOG(CP_LOG_ERROR, "serve", "event=start_failed error=%s why=\"%s\"", cp_err_name(err),
                cp_errinfo_msg(&ei, err));
@@ -174,6 +183,7 @@ static int run_loop(const conf_t *conf, gw_ctx_t *ctx)
     start_sweep(&loop, ctx);
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
+    gw_anchor_finish(s.anchor); /* nothing appends any more: the last head this process saw */
     CP_LOG(rc == 0 ? CP_LOG_INFO : CP_LOG_ERROR, "serve", "event=stopped clean=%s",
            rc == 0 ? "yes" : "no");
     return rc == 0 ? 0 : 1;

@@ -1,6 +1,6 @@
 /* storage/store_accounts.c -- accounts as an administrator manages them: listed, disabled
  * or enabled, a password reset (store_cases.h). A change ends the account's sessions and
- * carries its audit row, in one statement. */
+ * carries its audit row, in one transaction (store__audited). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,16 +46,14 @@ cp_err_t store_cases_account_set(store_pg_t *pg, const char *username, int disab
     snprintf(dis, sizeof dis, "%s", disabled < 0 ? "" : disabled ? "t" : "f");
     const char *params[] = {username, disabled < 0 ? NULL : dis, password_hash,
                             store__id_param(by->id, actor), by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH u AS (UPDATE accounts SET disabled = coalesce($2::boolean, disabled),"
         "   password_hash = coalesce($3, password_hash) WHERE username = $1 RETURNING id),"
-        " s AS (DELETE FROM sessions WHERE account_id IN (SELECT id FROM u)),"
-        " a AS (INSERT INTO audit (actor_id, role, object, action, outcome, source)"
-        "   SELECT $4::bigint, $5, 'account ' || id, CASE WHEN $3 IS NOT NULL"
-        "   THEN 'account.password' WHEN $2::boolean THEN 'account.disable'"
-        "   ELSE 'account.enable' END, 'allowed', $6 FROM u)"
-        " SELECT id FROM u",
+        " s AS (DELETE FROM sessions WHERE account_id IN (SELECT id FROM u))"
+        " SELECT id, $4::bigint, $5::text, NULL::bigint, 'account ' || id, CASE WHEN $3"
+        "   IS NOT NULL THEN 'account.password' WHEN $2::boolean THEN 'account.disable'"
+        "   ELSE 'account.enable' END, 'allowed', $6::text FROM u",
         6, params, "changing an account", "no such account", ei);
 }
 

@@ -301,7 +301,7 @@ static cp_err_t make_dir_durable(char *path, mode_t mode, cp_errinfo_t *ei)
 }
 
 /* mkdir -p: every missing component of path, mode applied to each one created. */
-static cp_err_t make_dirs(const char *path, mode_t mode, cp_errinfo_t *ei)
+cp_err_t store__make_dirs(const char *path, mode_t mode, cp_errinfo_t *ei)
 {
     char buf[PATH_MAX];
     size_t len = strlen(path);
@@ -482,6 +482,17 @@ static cp_err_t read_kek(const char *path, uint8_t kek[KEY_LEN], cp_errinfo_t *e
     return err;
 }
 
+cp_err_t store_blob_derive_key(const char *key_path, const char *info, uint8_t out[KEY_LEN],
+                               cp_errinfo_t *ei)
+{
+    uint8_t kek[KEY_LEN];
+    cp_err_t err = read_kek(key_path, kek, ei);
+    if (err == CP_OK && !hkdf(kek, info, out, KEY_LEN))
+        err = fail_ssl(ei, CP_EKEY, "key derivation (hkdf-sha-256)");
+    OPENSSL_cleanse(kek, sizeof kek);
+    return err;
+}
+
 static cp_err_t derive_keys(store_blob_t *s, const uint8_t kek[KEY_LEN], cp_errinfo_t *ei)
 {
     if (!hkdf(kek, INFO_ADDR, s->addr_key, KEY_LEN) ||
@@ -544,7 +555,7 @@ static cp_err_t prepare_dirs(const store_blob_t *s, bool clean, cp_errinfo_t *ei
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/tmp", s->dir);
-    cp_err_t err = make_dirs(tmp, 0700, ei);
+    cp_err_t err = store__make_dirs(tmp, 0700, ei);
     if (err == CP_OK && clean)
         err = clean_tmp(tmp, ei);
     if (err == CP_OK)
@@ -669,7 +680,7 @@ static cp_err_t key_parent(const char *path, char *parent, size_t cap, cp_errinf
     }
     memcpy(parent, path, n);
     parent[n] = '\0';
-    return make_dirs(parent, 0700, ei);
+    return store__make_dirs(parent, 0700, ei);
 }
 
 static cp_err_t write_key(int fd, const char *path, cp_errinfo_t *ei)

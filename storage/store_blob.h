@@ -39,6 +39,12 @@ typedef struct store_blob_reader store_blob_reader_t; /* opaque */
  * (never overwrites a key). Creates missing parent directories with mode 0700. */
 cp_err_t store_blob_keygen(const char *key_path, cp_errinfo_t *ei);
 
+/* A 32-byte key for another use of the KEK at key_path (read and checked as
+ * store_blob_open reads it): HKDF-SHA-256 with info as its label. Only the derived key
+ * leaves; the KEK is wiped. */
+cp_err_t store_blob_derive_key(const char *key_path, const char *info, uint8_t out[32],
+                               cp_errinfo_t *ei);
+
 /* Opens the store rooted at dir (created if missing, with dir/tmp for spool files).
  * Reads the KEK from key_path: exactly 32 bytes, refused (CP_EKEY) if the file is
  * readable by group or others. Removes temp files left by a crash. */

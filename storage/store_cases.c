@@ -1,6 +1,7 @@
-/* storage/store_cases.c -- accounts, cases and the audit trail (store_cases.h). Every
- * write of a case carries its audit row in the same statement, so neither is ever
- * committed without the other. */
+/* storage/store_cases.c -- accounts and cases (store_cases.h). Every write of a case
+ * carries its audit row: the statement returns the row's fields as its last seven
+ * columns, and store__audited chains and keys it in the same transaction, so neither is
+ * ever committed without the other. */
 #include "store_cases.h"
 
 #include <openssl/evp.h>
@@ -25,16 +26,15 @@ cp_err_t store_cases_account_add(store_pg_t *pg, const store_account_t *a,
                             subspecialties ? subspecialties : "", store__id_param(by->id, actor),
                             by->role, by->source};
     store__first_t c = {0};
-    cp_err_t err = store__pg_stream(
+    cp_err_t err = store__audited(
         pg,
         "WITH n AS (INSERT INTO accounts (username, display_name, role, password_hash)"
         "   VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING id),"
         " s AS (INSERT INTO account_subspecialties (account_id, code)"
         "   SELECT n.id, btrim(x) FROM n, unnest(string_to_array($5, ',')) x"
-        "   WHERE btrim(x) <> ''),"
-        " a AS (INSERT INTO audit (actor_id, role, object, action, outcome, source)"
-        "   SELECT $6::bigint, $7, 'account ' || n.id, 'account.create', 'allowed', $8 FROM n)"
-        " SELECT id FROM n",
+        "   WHERE btrim(x) <> '')"
+        " SELECT id, $6::bigint, $7::text, NULL::bigint, 'account ' || n.id, 'account.create',"
+        "   'allowed', $8::text FROM n",
         8, params, "adding an account", store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_EEXIST, 0, "the username %s is taken", a->username);
@@ -145,7 +145,7 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
                             store__id_param(by->id, actor), by->role, by->source,
                             n->condition_code};
     store__first_t c = {0};
-    cp_err_t err = store__pg_stream(
+    cp_err_t err = store__audited(
         pg,
         "WITH c AS (INSERT INTO cases (token, patient_name, birth_date, sex, condition,"
         "   subspecialty, questionnaire, first_opinion, navigator_id, patient_account_id,"
@@ -153,10 +153,8 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
         "   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::bigint, $10::bigint, $14)"
         "   ON CONFLICT (token) DO NOTHING RETURNING id),"
         " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
-        "   SELECT id, NULL, 'registered', $11::bigint, $12, 'case opened' FROM c),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $11::bigint, $12, id, 'case', 'case.create', 'allowed', $13 FROM c)"
-        " SELECT id FROM c",
+        "   SELECT id, NULL, 'registered', $11::bigint, $12, 'case opened' FROM c)"
+        " SELECT id, $11::bigint, $12, id, 'case', 'case.create', 'allowed', $13::text FROM c",
         14, params, "opening a case", store__first_row, &c, ei);
     if (err == CP_OK && !c.found)
         return cp_fail(ei, CP_EEXIST, 0, "case token %s is taken", n->token);
@@ -385,7 +383,7 @@ cp_err_t store_cases_move(store_pg_t *pg, int64_t case_id, const char *from, con
     char id[24], actor[24];
     const char *params[] = {store__id_param(case_id, id), from, to, store__id_param(by->id, actor),
                             by->role, reason, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH c AS (UPDATE cases SET state = $3, updated_at = now(),"
         "   collecting_at = CASE WHEN $3 = 'collecting_records'"
@@ -399,11 +397,9 @@ cp_err_t store_cases_move(store_pg_t *pg, int64_t case_id, const char *from, con
         "   paused_at = CASE WHEN $3 IN ('closed', 'withdrawn') THEN NULL ELSE paused_at END"
         "   WHERE id = $1::bigint AND state = $2 RETURNING id),"
         " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
-        "   SELECT id, $2, $3, $4::bigint, $5, $6 FROM c),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $4::bigint, $5, id, 'case', 'case.move ' || $2 || ' -> ' || $3, 'allowed',"
-        "   $7 FROM c)"
-        " SELECT id FROM c",
+        "   SELECT id, $2, $3, $4::bigint, $5, $6 FROM c)"
+        " SELECT id, $4::bigint, $5, id, 'case', 'case.move ' || $2 || ' -> ' || $3,"
+        "   'allowed', $7::text FROM c",
         7, params, "moving a case", "the case is not in that state (moved meanwhile?)", ei);
 }
 
@@ -413,7 +409,7 @@ cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const ch
     char id[24], actor[24];
     const char *params[] = {store__id_param(case_id, id), pause ? "true" : "false",
                             store__id_param(by->id, actor), by->role, reason, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH c AS (UPDATE cases SET updated_at = now(),"
         "   paused_seconds = paused_seconds + CASE WHEN $2::boolean THEN 0"
@@ -424,11 +420,9 @@ cp_err_t store_cases_pause(store_pg_t *pg, int64_t case_id, bool pause, const ch
         " e AS (INSERT INTO case_events (case_id, from_state, to_state, actor_id, role, reason)"
         "   SELECT id, state, state, $3::bigint, $4,"
         "   CASE WHEN $2::boolean THEN 'waiting on the patient: ' ELSE 'resumed: ' END || $5"
-        "   FROM c),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $3::bigint, $4, id, 'case', CASE WHEN $2::boolean THEN 'case.pause'"
-        "   ELSE 'case.resume' END, 'allowed', $6 FROM c)"
-        " SELECT id FROM c",
+        "   FROM c)"
+        " SELECT id, $3::bigint, $4, id, 'case', CASE WHEN $2::boolean THEN 'case.pause'"
+        "   ELSE 'case.resume' END, 'allowed', $6::text FROM c",
         6, params, "pausing a case", pause ? "the case is already waiting, or finished"
                                             : "the case is not waiting",
         ei);
@@ -440,7 +434,7 @@ cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
     char id[24], acc[24], actor[24];
     const char *params[] = {store__id_param(case_id, id), role, store__id_param(account_id, acc),
                             store__id_param(by->id, actor), by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH p AS (SELECT id FROM accounts"
         "   WHERE id = $3::bigint AND role = $2 AND NOT disabled),"
@@ -449,11 +443,9 @@ cp_err_t store_cases_assign(store_pg_t *pg, int64_t case_id, const char *role,
         "     ELSE navigator_id END,"
         "   specialist_id = CASE WHEN $2 = 'specialist' THEN (SELECT id FROM p)"
         "     ELSE specialist_id END"
-        "   WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM p) RETURNING id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $4::bigint, $5, id, 'account ' || $3, 'case.assign ' || $2, 'allowed', $6"
-        "   FROM c)"
-        " SELECT id FROM c",
+        "   WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM p) RETURNING id)"
+        " SELECT id, $4::bigint, $5::text, id, 'account ' || $3, 'case.assign ' || $2,"
+        "   'allowed', $6::text FROM c",
         6, params, "assigning a case", "no such case, or the account has not that role", ei);
 }
 
@@ -528,15 +520,13 @@ cp_err_t store_cases_request_add(store_pg_t *pg, int64_t case_id, const store_re
                             by->source};
 #undef OR_EMPTY
     store__first_t c = {0};
-    cp_err_t err = store__pg_stream(
+    cp_err_t err = store__audited(
         pg,
         "WITH q AS (INSERT INTO records_requests (case_id, provider, fax, email, ae_title,"
         "   patient_id, issuer, patient_name, birth_date, created_by)"
-        "   VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint) RETURNING id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $10::bigint, $11, $1::bigint, 'request ' || id, 'request.create', 'allowed',"
-        "   $12 FROM q)"
-        " SELECT id FROM q",
+        "   VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint) RETURNING id)"
+        " SELECT id, $10::bigint, $11::text, $1::bigint, 'request ' || id, 'request.create',"
+        "   'allowed', $12::text FROM q",
         12, params, "adding a records request", store__first_row, &c, ei);
     if (err == CP_OK && id != NULL)
         *id = c.id;
@@ -723,7 +713,7 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
     char it[24], cid[24], actor[24];
     const char *params[] = {store__id_param(item, it), store__id_param(case_id, cid), reason,
                             store__id_param(by->id, actor), by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH t AS (UPDATE triage SET state = CASE WHEN $2::bigint IS NULL THEN 'rejected'"
         "   ELSE 'attached' END, decided_by = $4::bigint, decided_at = now(), decision = $3"
@@ -737,11 +727,9 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
          * 0022): the navigator's case replaces the one it had */
         "   ON CONFLICT (study_id) DO UPDATE SET case_id = EXCLUDED.case_id,"
         "   matched_by = 'navigator', request_id = NULL, confidence = 1,"
-        "   detail = EXCLUDED.detail, attached_by = EXCLUDED.attached_by, at = now()),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $4::bigint, $5, $2::bigint, 'triage ' || id, CASE WHEN $2::bigint IS NULL"
-        "   THEN 'triage.reject' ELSE 'triage.attach' END, 'allowed', $6 FROM t)"
-        " SELECT id FROM t",
+        "   detail = EXCLUDED.detail, attached_by = EXCLUDED.attached_by, at = now())"
+        " SELECT id, $4::bigint, $5::text, $2::bigint, 'triage ' || id, CASE WHEN $2::bigint"
+        "   IS NULL THEN 'triage.reject' ELSE 'triage.attach' END, 'allowed', $6::text FROM t",
         6, params, "deciding a triage item", "the triage item is not open (decided meanwhile?)",
         ei);
 }

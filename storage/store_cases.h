@@ -1,6 +1,8 @@
-/* storage/store_cases.h -- accounts, cases, their events and the audit trail in
- * PostgreSQL (migration 0010). Layer: storage. Blocking: call from worker threads or
- * the CLI. The rules (who may do what, the clocks) are gateway/cases' to apply. */
+/* storage/store_cases.h -- accounts, cases and their events in PostgreSQL (migration
+ * 0010). Layer: storage. Blocking: call from worker threads or the CLI. The rules (who
+ * may do what, the clocks) are gateway/cases' to apply. Every write here carries its
+ * audit row in the same transaction, so it fails unless the pool has the audit trail's
+ * key (store_audit.h). */
 #ifndef CASEPORT_STORE_CASES_H
 #define CASEPORT_STORE_CASES_H
 #include <stdbool.h>
@@ -314,41 +316,4 @@ cp_err_t store_cases_triage_decide(store_pg_t *pg, int64_t item, int64_t case_id
                                    const char *reason, const store_actor_t *by,
                                    cp_errinfo_t *ei);
 
-/* ---- audit ---- */
-
-typedef struct store_audit_row {
-    int64_t case_id; /* 0: none */
-    const char *object, *action, *outcome;
-} store_audit_row_t;
-/* storage/store_audit.c */
-cp_err_t store_audit_append(store_pg_t *pg, const store_audit_row_t *row,
-                            const store_actor_t *by, cp_errinfo_t *ei);
-
-/* Group commit: concurrent appenders' rows go in one statement and one transaction (one
- * lock of the chain's head, one WAL flush) instead of one each, which would serialize
- * every audited request on the flush. Each append still returns only once its own row
- * is committed. Thread-safe. */
-typedef struct store_audit_pending {
-    store_audit_row_t row;
-    store_actor_t by;
-    struct store_audit_pending *next;
-    bool done;
-    cp_err_t err;
-    char why[200]; /* when err */
-} store_audit_pending_t; /* lives on the appender's stack while it waits */
-typedef struct store_audit_log store_audit_log_t;
-store_audit_log_t *store_audit_log_new(store_pg_t *pg);
-void store_audit_log_free(store_audit_log_t *l); /* NULL: no-op; nobody may be appending */
-cp_err_t store_audit_log_append(store_audit_log_t *l, const store_audit_row_t *row,
-                                const store_actor_t *by, cp_errinfo_t *ei);
-
-typedef struct store_audit_report {
-    int64_t rows;
-    int64_t bad_seq; /* the first row that fails, 0 if none */
-    char why[200];
-} store_audit_report_t;
-/* Recomputes the chain from the first row: every row's hash over its fields, every
- * row's link to the one before, no seq missing, and the head at the last row.
- * CP_ETAMPER (with report) when it is broken. */
-cp_err_t store_audit_verify(store_pg_t *pg, store_audit_report_t *report, cp_errinfo_t *ei);
 #endif

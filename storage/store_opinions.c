@@ -2,7 +2,7 @@
  * it to the patient's doctor, the records requests of a case as listed, and the
  * administrators' break-glass grants, conditions and their questionnaires
  * (store_cases.h). As in store_cases.c, every write carries its audit row in the same
- * statement. */
+ * transaction (store__audited). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,7 @@ cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *te
     const char *params[] = {store__id_param(case_id, id), text, pdf ? hex : NULL,
                             pdf ? size : NULL, pdf ? key_id : NULL, store__id_param(by->id, actor),
                             by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH b AS (INSERT INTO blobs (address, size, key_id, refcount)"
         "   SELECT $3::bytea, $4::bigint, $5, 0 WHERE $3::bytea IS NOT NULL"
@@ -35,10 +35,9 @@ cp_err_t store_cases_opinion_put(store_pg_t *pg, int64_t case_id, const char *te
         "   ON CONFLICT (case_id) DO UPDATE SET text = EXCLUDED.text,"
         "   pdf_blob = coalesce(EXCLUDED.pdf_blob, o.pdf_blob),"
         "   pdf_size = coalesce(EXCLUDED.pdf_size, o.pdf_size),"
-        "   written_by = EXCLUDED.written_by, updated_at = now() RETURNING case_id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $6::bigint, $7, case_id, 'opinion', 'opinion.write', 'allowed', $8 FROM o)"
-        " SELECT case_id FROM o",
+        "   written_by = EXCLUDED.written_by, updated_at = now() RETURNING case_id)"
+        " SELECT case_id, $6::bigint, $7::text, case_id, 'opinion', 'opinion.write',"
+        "   'allowed', $8::text FROM o",
         8, params, "writing an opinion", "no such case, or its opinion is published", ei);
 }
 
@@ -81,14 +80,12 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
                             email ? email : "", store__id_param(by->id, actor), by->role,
                             by->source};
     store__first_t c = {0};
-    cp_err_t err = store__pg_stream(
+    cp_err_t err = store__audited(
         pg,
         "WITH q AS (INSERT INTO outbound_requests (case_id, what, recipient, fax, email,"
-        "   requested_by) VALUES ($1::bigint, 'opinion', $2, $3, $4, $5::bigint) RETURNING id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $5::bigint, $6, $1::bigint, 'outbound ' || id, 'opinion.send_request',"
-        "   'allowed', $7 FROM q)"
-        " SELECT id FROM q",
+        "   requested_by) VALUES ($1::bigint, 'opinion', $2, $3, $4, $5::bigint) RETURNING id)"
+        " SELECT id, $5::bigint, $6::text, $1::bigint, 'outbound ' || id,"
+        "   'opinion.send_request', 'allowed', $7::text FROM q",
         7, params, "recording a request to send the opinion", store__first_row, &c, ei);
     if (err == CP_OK && id != NULL)
         *id = c.id;
@@ -104,17 +101,16 @@ cp_err_t store_cases_opinion_pdf(store_pg_t *pg, int64_t case_id, const store_ad
     store__bytea_hex(pdf->b, sizeof pdf->b, hex);
     const char *params[] = {store__id_param(case_id, id), hex, size, key_id,
                             store__id_param(by->id, actor), by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH b AS (INSERT INTO blobs (address, size, key_id, refcount)"
         "   VALUES ($2::bytea, $3::bigint, $4, 0) ON CONFLICT (address) DO NOTHING),"
         " o AS (UPDATE opinions SET pdf_blob = $2::bytea, pdf_size = $3::bigint,"
         "   written_by = $5::bigint, updated_at = now() WHERE case_id = $1::bigint"
         "   AND case_id IN (SELECT id FROM cases WHERE state NOT IN " SETTLED ")"
-        "   RETURNING case_id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $5::bigint, $6, case_id, 'opinion', 'opinion.pdf', 'allowed', $7 FROM o)"
-        " SELECT case_id FROM o",
+        "   RETURNING case_id)"
+        " SELECT case_id, $5::bigint, $6::text, case_id, 'opinion', 'opinion.pdf',"
+        "   'allowed', $7::text FROM o",
         7, params, "attaching an opinion's PDF",
         "the opinion has no text yet, or it is published", ei);
 }
@@ -220,15 +216,13 @@ cp_err_t store_cases_break_glass(store_pg_t *pg, int64_t case_id, const char *re
     snprintf(mins, sizeof mins, "%d", minutes);
     const char *params[] = {store__id_param(case_id, id), reason, mins,
                             store__id_param(by->id, actor), by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH g AS (INSERT INTO break_glass (account_id, case_id, reason, expires_at)"
         "   SELECT $4::bigint, id, $2, now() + make_interval(mins => $3::int) FROM cases"
-        "   WHERE id = $1::bigint RETURNING id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $4::bigint, $5, $1::bigint, 'break-glass ' || id, 'case.break_glass',"
-        "   'allowed', $6 FROM g)"
-        " SELECT id FROM g",
+        "   WHERE id = $1::bigint RETURNING id)"
+        " SELECT id, $4::bigint, $5::text, $1::bigint, 'break-glass ' || id,"
+        "   'case.break_glass', 'allowed', $6::text FROM g",
         6, params, "granting a break-glass read", "no such case", ei);
 }
 
@@ -343,13 +337,11 @@ cp_err_t store_cases_answers_put(store_pg_t *pg, int64_t case_id, const char *an
     char id[24], actor[24];
     const char *params[] = {store__id_param(case_id, id), answers_json,
                             store__id_param(by->id, actor), by->role, by->source};
-    return store__one_row(
+    return store__audited_one(
         pg,
         "WITH c AS (UPDATE cases SET questionnaire = $2::jsonb, updated_at = now()"
-        "   WHERE id = $1::bigint AND state NOT IN " SETTLED " RETURNING id),"
-        " a AS (INSERT INTO audit (actor_id, role, case_id, object, action, outcome, source)"
-        "   SELECT $3::bigint, $4, id, 'questionnaire', 'questionnaire.answer', 'allowed', $5"
-        "   FROM c)"
-        " SELECT id FROM c",
+        "   WHERE id = $1::bigint AND state NOT IN " SETTLED " RETURNING id)"
+        " SELECT id, $3::bigint, $4::text, id, 'questionnaire', 'questionnaire.answer',"
+        "   'allowed', $5::text FROM c",
         5, params, "answering a questionnaire", "no such case, or it is settled", ei);
 }

@@ -6,6 +6,7 @@
 #define CASEPORT_STORE_PACK_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cp_err.h"
 #include "store_blob.h"
@@ -36,6 +37,8 @@ void store_packs_give(store_packs_t *p, store_pack_t *k, uint64_t end, bool cut)
 bool store_pack_name_ok(const char *name);
 /* fsync of a directory, after a file was created or renamed in it (store_blob.c). */
 cp_err_t store__fsync_dir(const char *dir, cp_errinfo_t *ei);
+/* mkdir -p, each directory made durably (store_blob.c; the audit anchors' too). */
+cp_err_t store__make_dirs(const char *path, mode_t mode, cp_errinfo_t *ei);
 /* errno's failure, fmt with one %s for obj (store_blob.c). */
 cp_err_t store__fail_errno(cp_errinfo_t *ei, const char *fmt, const char *obj);
 /* Opens <dir>/packs/<name>.pack for reading; -1 with errno set on failure. */

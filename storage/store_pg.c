@@ -5,6 +5,7 @@
 #include "store_pg.h"
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct store_pg {
     pthread_cond_t cv;
     slot_t locate;           /* store_pg_blob_locate's own connection */
     pthread_mutex_t locate_mu;
+    bool audit_keyed;        /* audit_key set (store_audit_load_key) */
+    uint8_t audit_key[32];
 };
 
 cp_err_t store_pg_open(const char *conninfo, int pool_size, store_pg_t **out, cp_errinfo_t *ei)
@@ -65,12 +68,24 @@ void store_pg_close(store_pg_t *pg)
             PQfinish(pg->slots[i].conn);
     if (pg->locate.conn != NULL)
         PQfinish(pg->locate.conn);
+    OPENSSL_cleanse(pg->audit_key, sizeof pg->audit_key);
     pthread_mutex_destroy(&pg->locate_mu);
     pthread_mutex_destroy(&pg->mu);
     pthread_cond_destroy(&pg->cv);
     free(pg->slots);
     free(pg->conninfo);
     free(pg);
+}
+
+void store__pg_set_audit_key(store_pg_t *pg, const uint8_t key[32])
+{
+    memcpy(pg->audit_key, key, sizeof pg->audit_key);
+    pg->audit_keyed = true;
+}
+
+const uint8_t *store__pg_audit_key(const store_pg_t *pg)
+{
+    return pg->audit_keyed ? pg->audit_key : NULL;
 }
 
 /* libpq's messages end in a newline and may span lines; keep the first line. */
@@ -968,7 +983,7 @@ static cp_err_t batch_prepare(slot_t *s, const store__batch_t *b, const char *wh
     for (int i = 0; i < b->len; i++) {
         const batch_item_t *it = &b->items[i];
         uint32_t bit = 1u << it->st->id;
-        if (s->named & bit)
+        if (it->st->name == NULL || (s->named & bit)) /* unnamed: sent as it is */
             continue;
         PGresult *r = PQprepare(s->conn, it->st->name, it->st->sql, it->n, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -1006,8 +1021,11 @@ static cp_err_t batch_send(slot_t *s, const store__batch_t *b, const char *what,
         return result_error(s->conn, NULL, what, ei);
     for (int i = 0; i < b->len; i++) {
         const batch_item_t *it = &b->items[i];
-        if (!PQsendQueryPrepared(s->conn, it->st->name, it->n,
-                                 (const char *const *)it->params, NULL, NULL, 0))
+        const char *const *p = (const char *const *)it->params;
+        bool sent = it->st->name != NULL
+                        ? PQsendQueryPrepared(s->conn, it->st->name, it->n, p, NULL, NULL, 0)
+                        : PQsendQueryParams(s->conn, it->st->sql, it->n, NULL, p, NULL, NULL, 0);
+        if (!sent)
             return result_error(s->conn, NULL, what, ei);
     }
     if (!PQpipelineSync(s->conn))
@@ -1030,6 +1048,21 @@ static bool batch_receive(slot_t *s, const store__batch_t *b, const char *what, 
     return synced;
 }
 
+/* Sends the batch on s and waits for every result; a connection left in pipeline mode by
+ * a failure is closed (s->conn NULL). */
+static cp_err_t batch_on(slot_t *s, store__batch_t *b, const char *what, cp_errinfo_t *ei)
+{
+    cp_err_t err = batch_prepare(s, b, what, ei);
+    bool fit = err != CP_OK; /* prepared nothing in a pipeline: the connection is fine */
+    if (err == CP_OK && (err = batch_send(s, b, what, ei)) == CP_OK)
+        fit = batch_receive(s, b, what, &err, ei);
+    if (!fit && PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    return err;
+}
+
 cp_err_t store__batch_run(store_pg_t *pg, store__batch_t *b, const char *what, cp_errinfo_t *ei)
 {
     if (b->len == 0)
@@ -1037,17 +1070,70 @@ cp_err_t store__batch_run(store_pg_t *pg, store__batch_t *b, const char *what, c
     slot_t *s;
     cp_err_t err = acquire(pg, &s, ei);
     if (err == CP_OK) {
-        err = batch_prepare(s, b, what, ei);
-        bool fit = err != CP_OK; /* prepared nothing in a pipeline: the connection is fine */
-        if (err == CP_OK && (err = batch_send(s, b, what, ei)) == CP_OK)
-            fit = batch_receive(s, b, what, &err, ei);
-        if (!fit && PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
-            PQfinish(s->conn);
-            s->conn = NULL;
-        }
+        err = batch_on(s, b, what, ei);
         release(pg, s);
     }
     batch_clear(b);
+    return err;
+}
+
+/* ---- transactions in steps ---- */
+
+struct store__tx {
+    store_pg_t *pg;
+    slot_t *slot;
+    store__batch_t *b; /* added since the last step; BEGIN first, until the first step */
+    bool failed;
+};
+
+static const store__named_t begin_st = {0, NULL, "BEGIN"}, commit_st = {0, NULL, "COMMIT"};
+
+cp_err_t store__tx_open(store_pg_t *pg, store__tx_t **out, cp_errinfo_t *ei)
+{
+    slot_t *s;
+    cp_err_t err = acquire(pg, &s, ei);
+    if (err != CP_OK)
+        return err;
+    store__tx_t *tx = cp_xcalloc(1, sizeof *tx);
+    tx->pg = pg;
+    tx->slot = s;
+    tx->b = store__batch_new();
+    store__batch_add(tx->b, &begin_st, 0, NULL, NULL, NULL);
+    *out = tx;
+    return CP_OK;
+}
+
+void store__tx_add(store__tx_t *tx, const store__named_t *st, int n, const char *const *params,
+                   store__row_fn row, void *ud)
+{
+    store__batch_add(tx->b, st, n, params, row, ud);
+}
+
+cp_err_t store__tx_step(store__tx_t *tx, const char *what, cp_errinfo_t *ei)
+{
+    cp_err_t err = tx->failed ? cp_fail(ei, CP_EIO, 0, "%s: the transaction failed", what)
+                              : batch_on(tx->slot, tx->b, what, ei);
+    batch_clear(tx->b);
+    if (err != CP_OK)
+        tx->failed = true;
+    return err;
+}
+
+cp_err_t store__tx_end(store__tx_t *tx, bool commit, const char *what, cp_errinfo_t *ei)
+{
+    cp_err_t err = CP_OK;
+    if (commit && !tx->failed) {
+        store__batch_add(tx->b, &commit_st, 0, NULL, NULL, NULL);
+        err = store__tx_step(tx, what, ei);
+    }
+    slot_t *s = tx->slot;
+    if (s->conn != NULL && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        cp_errinfo_t ignore; /* a failed or abandoned transaction: undone */
+        exec_ok(s->conn, "ROLLBACK", "rolling back", &ignore);
+    }
+    release(tx->pg, s);
+    store__batch_free(tx->b);
+    free(tx);
     return err;
 }
 

@@ -15,7 +15,8 @@ typedef bool (*store__row_fn)(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t
 cp_err_t store__pg_stream(store_pg_t *pg, const char *sql, int n, const char *const *params,
                           const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei);
 /* A statement prepared once per pooled connection (parsed and planned once, not at every
- * call): for the statements the job workers run per job. id: 0..31, unique. */
+ * call): for the statements the job workers run per job. id: 0..31, unique. In a batch or
+ * a transaction (below), name NULL means a statement sent unprepared (id unused). */
 typedef struct store__named {
     int id;
     const char *name, *sql;
@@ -40,6 +41,33 @@ void store__batch_add(store__batch_t *b, const store__named_t *st, int n,
 int store__batch_len(const store__batch_t *b);
 /* Runs what was added on one pooled connection, then empties the batch either way. */
 cp_err_t store__batch_run(store_pg_t *pg, store__batch_t *b, const char *what, cp_errinfo_t *ei);
+/* A transaction on one pooled connection, sent in steps: what was added goes out together
+ * in pipeline mode (BEGIN before the first step's) and each step waits for all of its
+ * results, so a step costs one round trip, however many statements it holds. A statement
+ * whose name is NULL is sent unprepared. After a failed step the transaction can only be
+ * ended, and is rolled back. */
+typedef struct store__tx store__tx_t;
+cp_err_t store__tx_open(store_pg_t *pg, store__tx_t **tx, cp_errinfo_t *ei);
+void store__tx_add(store__tx_t *tx, const store__named_t *st, int n, const char *const *params,
+                   store__row_fn row, void *ud);
+cp_err_t store__tx_step(store__tx_t *tx, const char *what, cp_errinfo_t *ei);
+/* Commits (with what was added since the last step) when commit is true and no step
+ * failed, else rolls back; releases the connection and frees tx. */
+cp_err_t store__tx_end(store__tx_t *tx, bool commit, const char *what, cp_errinfo_t *ei);
+/* The audit trail's MAC key (store_audit_load_key), or NULL when none was loaded. Set
+ * before the pool is shared between threads. */
+void store__pg_set_audit_key(store_pg_t *pg, const uint8_t key[32]);
+const uint8_t *store__pg_audit_key(const store_pg_t *pg);
+/* storage/store_audit.c: a write that carries its audit rows. sql's rows end with their
+ * audit row's seven columns (actor_id, role, case_id, object, action, outcome, source);
+ * row gets each result as store__pg_stream would (a statement of at most one row). The
+ * rows are chained, keyed and appended in the write's own transaction, so neither is
+ * ever committed without the other. CP_EKEY without the audit key. */
+cp_err_t store__audited(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                        const char *what, store__row_fn row, void *ud, cp_errinfo_t *ei);
+/* The same for a statement whose first row is expected (store__one_row). */
+cp_err_t store__audited_one(store_pg_t *pg, const char *sql, int n, const char *const *params,
+                            const char *what, const char *none, cp_errinfo_t *ei);
 /* Runs a statement that returns nothing of interest. */
 cp_err_t store__pg_exec(store_pg_t *pg, const char *sql, int n, const char *const *params,
                         const char *what, cp_errinfo_t *ei);

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cli_int.h"
 #include "conf.h"
+#include "store_audit.h"
 #include "store_cases.h"
 
 static const store_actor_t operator_ = {0, "operator", "cli"};
@@ -85,7 +86,7 @@ static int user_add(const char *cmd, int argc, char **argv)
     pw[strcspn(pw, "\r\n")] = '\0';
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0) {
+    if ((rc = cli_open_audited(cmd, config, &conf, &pg)) != 0) {
         OPENSSL_cleanse(pw, sizeof pw);
         return rc;
     }
@@ -190,7 +191,7 @@ static int case_new(const char *cmd, int argc, char **argv)
         return usage(cmd, "cannot read --first-opinion-file (at most 1 MiB)");
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0) {
+    if ((rc = cli_open_audited(cmd, config, &conf, &pg)) != 0) {
         free(text);
         return rc;
     }
@@ -332,7 +333,7 @@ static int open_case(const char *cmd, const char *config, const char *token, on_
     memset(o, 0, sizeof *o);
     int rc = parse_token(cmd, token, o->t);
     if (rc == 0)
-        rc = cli_open(cmd, config, &o->conf, &o->pg);
+        rc = cli_open_audited(cmd, config, &o->conf, &o->pg);
     if (rc != 0)
         return rc;
     cp_errinfo_t ei = {0};
@@ -637,7 +638,7 @@ static int opinion_write(const char *cmd, int argc, char **argv)
     }
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0) {
+    if ((rc = cli_open_audited(cmd, config, &conf, &pg)) != 0) {
         free(text);
         return rc;
     }
@@ -685,7 +686,7 @@ static int opinion_send(const char *cmd, int argc, char **argv)
         return usage(cmd, "--as, --to and --fax or --email are required");
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    if ((rc = cli_open_audited(cmd, config, &conf, &pg)) != 0)
         return rc;
     store_case_row_t c = {0};
     store_account_t a = {0};
@@ -841,7 +842,7 @@ static int triage_decide(const char *cmd, int argc, char **argv, bool attach)
         return rc;
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    if ((rc = cli_open_audited(cmd, config, &conf, &pg)) != 0)
         return rc;
     store_case_row_t c = {0};
     store_account_t a = {0};
@@ -880,32 +881,61 @@ int cli_triage(int argc, char **argv)
 
 /* ---- caseport audit ---- */
 
+/* One line per finding: which row, what kind, why. */
+static void print_findings(const char *cmd, const store_audit_report_t *rep)
+{
+    int64_t kept = rep->findings < STORE_AUDIT_FINDINGS_MAX ? rep->findings
+                                                            : STORE_AUDIT_FINDINGS_MAX;
+    for (int64_t i = 0; i < kept; i++) {
+        const store_audit_finding_t *f = &rep->finding[i];
+        fprintf(stderr, "caseport %s: row %lld: %s: %s\n", cmd, (long long)f->seq,
+                store_audit_kind_name(f->kind), f->why);
+    }
+    if (rep->findings > kept)
+        fprintf(stderr, "caseport %s: and %lld finding(s) more\n", cmd,
+                (long long)(rep->findings - kept));
+}
+
 static int audit_verify(const char *cmd, int argc, char **argv)
 {
     const char *config = CLI_DEFAULT_CONFIG;
     const cli_opt_t opts[] = {{"config", &config, NULL, "configuration file"}, {0}};
     int rc = cli_parse(argc, argv,
-                       "Check the audit trail's hash chain from its first row: exit 0 if "
-                       "intact, 1 naming the first row that was edited, removed or cut off.",
+                       "Check the audit trail from its first row: every row's keyed hash and "
+                       "link, and every anchor in [audit] anchor_file. Exit 0 if intact, 1 "
+                       "naming each row edited, re-hashed, removed, downgraded or cut off.",
                        opts);
     if (rc >= 0)
         return rc;
     conf_t conf;
     store_pg_t *pg = NULL;
-    if ((rc = cli_open(cmd, config, &conf, &pg)) != 0)
+    if ((rc = cli_open_audited(cmd, config, &conf, &pg)) != 0)
         return rc;
     store_audit_report_t rep;
     cp_errinfo_t ei = {0};
-    cp_err_t err = store_audit_verify(pg, &rep, &ei);
+    cp_err_t err = store_audit_verify(pg, conf.audit.anchor_file, &rep, &ei);
     store_pg_close(pg);
+    if (rep.bad_lines > 0)
+        fprintf(stderr, "caseport %s: %lld line(s) of %s are not anchors: ignored\n", cmd,
+                (long long)rep.bad_lines, conf.audit.anchor_file);
+    if (err == CP_ETAMPER) {
+        print_findings(cmd, &rep);
+        fprintf(stderr,
+                "caseport %s: audit trail NOT intact: %lld finding(s) in %lld row(s) checked "
+                "against %lld anchor(s)\n",
+                cmd, (long long)rep.findings, (long long)rep.rows, (long long)rep.anchors);
+        return 1;
+    }
     if (err != CP_OK)
         return fail(cmd, err, &ei);
-    printf("audit trail intact: %lld row(s)\n", (long long)rep.rows);
+    printf("audit trail intact: %lld row(s) (%lld keyed) checked against %lld anchor(s)\n",
+           (long long)rep.rows, (long long)rep.keyed, (long long)rep.anchors);
     return 0;
 }
 
 int cli_audit(int argc, char **argv)
 {
-    static const action_t actions[] = {{"verify", audit_verify, "check the hash chain"}, {0}};
+    static const action_t actions[] = {
+        {"verify", audit_verify, "check the hash chain and its anchors"}, {0}};
     return dispatch("audit", argc, argv, actions);
 }

@@ -9,6 +9,7 @@
 #include "case.h"
 #include "http.h"
 #include "json_text.h"
+#include "store_audit.h"
 #include "store_cases.h"
 
 typedef struct call {

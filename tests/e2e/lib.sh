@@ -84,6 +84,8 @@ CONF
 [storage]
 blob_dir = $work/blobs
 key_file = $work/keys/kek
+[audit]
+anchor_file = $work/audit/anchors
 [database]
 conninfo = dbname=$db
 pool_size = 4

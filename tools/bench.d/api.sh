@@ -20,6 +20,8 @@ port = $port
 [storage]
 blob_dir = $out/blobs
 key_file = $work/kek
+[audit]
+anchor_file = $out/audit-anchors
 [database]
 conninfo = host=$pg_host_caseport port=$pg_port_caseport dbname=$db
 [http]

@@ -7,19 +7,45 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
 
 #include "pg_test.h"
+#include "store_audit.h"
 
-store_pg_t *pg_test_open(int pool_size) {
+static char key_dir[64], key_path[96];
+
+static void remove_key(void) {
+  unlink(key_path);
+  rmdir(key_dir);
+}
+
+const char *pg_test_key(void) {
+  if (key_path[0] == '\0') {
+    snprintf(key_dir, sizeof key_dir, "/tmp/caseport-pg-key.XXXXXX");
+    assert_non_null(mkdtemp(key_dir));
+    snprintf(key_path, sizeof key_path, "%s/kek", key_dir);
+    assert_int_equal(store_blob_keygen(key_path, NULL), CP_OK);
+    atexit(remove_key);
+  }
+  return key_path;
+}
+
+store_pg_t *pg_test_open_unkeyed(int pool_size) {
   const char *ci = getenv("CASEPORT_TEST_CONNINFO");
   assert_non_null(ci);
   store_pg_t *pg;
   assert_int_equal(store_pg_open(ci, pool_size, &pg, NULL), CP_OK);
   int applied;
   assert_int_equal(store_pg_migrate(pg, &applied, NULL), CP_OK);
+  return pg;
+}
+
+store_pg_t *pg_test_open(int pool_size) {
+  store_pg_t *pg = pg_test_open_unkeyed(pool_size);
+  assert_int_equal(store_audit_load_key(pg, pg_test_key(), NULL), CP_OK);
   return pg;
 }
 

@@ -7,8 +7,13 @@
 
 #include "store_pg.h"
 
-/* A pool of pool_size connections to the test database, migrated. */
+/* A pool of pool_size connections to the test database, migrated, with the audit
+ * trail's key (from pg_test_key's file) loaded. */
 store_pg_t *pg_test_open(int pool_size);
+/* The same without the audit trail's key: every audited write must fail. */
+store_pg_t *pg_test_open_unkeyed(int pool_size);
+/* A KEK file of the test's own (made once, removed at exit). */
+const char *pg_test_key(void);
 /* Runs SQL on its own connection (to set a clock back, to look); with replica,
  * as a superuser whose triggers do not fire: what tampering looks like. */
 void pg_test_sql(const char *q, bool replica);
