@@ -22,29 +22,43 @@ void gw_pending_set_address(gw_pending_entry_t *e, const struct sockaddr_storage
         memcpy(e->key + 1, &((const struct sockaddr_in6 *)addr)->sin6_addr, 8);
 }
 
-gw_pending_entry_t *gw_pending_victim(const gw_pending_t *p, const gw_pending_entry_t *e)
+/* Among the entries of e's address (same_address) or all, the one to close: the oldest that
+ * has had GW_PENDING_GRACE_MS to send its request, else the newest. The newest, because
+ * then a burst of connections is under way: it displaces its own members, not a client
+ * that came before it and whose request is about to be read. *count: how many matched. */
+static gw_pending_entry_t *pick(const gw_pending_t *p, const gw_pending_entry_t *e,
+                                bool same_address, uint64_t now_ms, int *count)
 {
-    gw_pending_entry_t *first_of_address = NULL;
-    int of_address = 0;
+    gw_pending_entry_t *old = NULL, *newest = NULL;
+    *count = 0;
     for (gw_pending_entry_t *x = p->oldest; x != NULL; x = x->next) {
-        if (x == e || memcmp(x->key, e->key, sizeof x->key) != 0)
+        if (x == e || (same_address && memcmp(x->key, e->key, sizeof x->key) != 0))
             continue;
-        if (first_of_address == NULL)
-            first_of_address = x;
-        of_address++;
+        (*count)++;
+        if (old == NULL && now_ms - x->born >= GW_PENDING_GRACE_MS)
+            old = x;
+        newest = x;
     }
-    if (of_address > 0 && of_address >= p->max_per_address)
-        return first_of_address;
-    if (p->n > 0 && p->n >= p->max)
-        return p->oldest;
-    return NULL;
+    return old != NULL ? old : newest;
 }
 
-void gw_pending_add(gw_pending_t *p, gw_pending_entry_t *e)
+gw_pending_entry_t *gw_pending_victim(const gw_pending_t *p, const gw_pending_entry_t *e,
+                                      uint64_t now_ms)
+{
+    int n;
+    gw_pending_entry_t *x = pick(p, e, true, now_ms, &n);
+    if (n > 0 && n >= p->max_per_address)
+        return x;
+    x = pick(p, e, false, now_ms, &n);
+    return n > 0 && n >= p->max ? x : NULL;
+}
+
+void gw_pending_add(gw_pending_t *p, gw_pending_entry_t *e, uint64_t now_ms)
 {
     if (e->listed)
         return;
     e->listed = true;
+    e->born = now_ms;
     e->next = NULL;
     e->prev = p->newest;
     if (p->newest)

@@ -1343,7 +1343,8 @@ static void make_room(gw_dicom_server_t *srv, gw__assoc_t *a)
 {
     gw_pending_set_address(&a->pend, &a->peer_addr);
     gw_pending_entry_t *e;
-    while ((e = gw_pending_victim(&srv->pending, &a->pend)) != NULL) {
+    uint64_t now = uv_now(srv->loop);
+    while ((e = gw_pending_victim(&srv->pending, &a->pend, now)) != NULL) {
         gw__assoc_t *old = container_of(e, gw__assoc_t, pend);
         gw_pending_remove(&srv->pending, e);
         CP_LOG(CP_LOG_WARN, "dicom.ul", "event=pending_dropped assoc=%u peer=%s pending=%d",
@@ -1351,7 +1352,7 @@ static void make_room(gw_dicom_server_t *srv, gw__assoc_t *a)
         snprintf(old->outcome, sizeof old->outcome, "closed: too many pending connections");
         assoc_close(old);
     }
-    gw_pending_add(&srv->pending, &a->pend);
+    gw_pending_add(&srv->pending, &a->pend, now);
 }
 
 void gw__assoc_accept(gw_dicom_server_t *srv, bool tls)

@@ -138,14 +138,15 @@ static void wait_for_head(conn_t *c)
 {
     gw_http_server_t *s = c->srv;
     gw_pending_entry_t *e;
-    while ((e = gw_pending_victim(&s->pending, &c->pend)) != NULL) {
+    uint64_t now = uv_now(s->loop);
+    while ((e = gw_pending_victim(&s->pending, &c->pend, now)) != NULL) {
         conn_t *old = container_of(e, conn_t, pend);
         gw_pending_remove(&s->pending, e);
         CP_LOG(CP_LOG_WARN, "http", "event=pending_dropped peer=%s pending=%d", old->peer,
                s->pending.n);
         close_conn(old);
     }
-    gw_pending_add(&s->pending, &c->pend);
+    gw_pending_add(&s->pending, &c->pend, now);
     uv_timer_start(&c->timer, on_timeout, header_ms(s), 0);
 }
 

@@ -1,6 +1,7 @@
 /* The pending-connection budget (gateway/pending.c): an address that has its share gives
  * up its own oldest connection, never another address's; a full budget gives up the
- * oldest of all; IPv6 addresses share by /64; a removed entry frees its place. */
+ * oldest of all; IPv6 addresses share by /64; a removed entry frees its place; within the
+ * grace after joining, a burst gives up its own newest. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,9 @@
 #include <cmocka.h>
 
 #include "pending.h"
+
+/* Entries added at 0 are past their grace by then: the oldest goes first. */
+#define LATER (GW_PENDING_GRACE_MS + 1)
 
 static void set_v4(gw_pending_entry_t *e, const char *ip)
 {
@@ -46,20 +50,20 @@ void pending_share_per_address_then_budget(void **state)
     set_v4(&b1, "10.0.0.2");
     set_v4(&b2, "10.0.0.2");
     set_v4(&c1, "10.0.0.3");
-    assert_null(gw_pending_victim(&p, &b1));
-    gw_pending_add(&p, &b1);
-    gw_pending_add(&p, &a1);
-    gw_pending_add(&p, &a2);
+    assert_null(gw_pending_victim(&p, &b1, LATER));
+    gw_pending_add(&p, &b1, 0);
+    gw_pending_add(&p, &a1, 0);
+    gw_pending_add(&p, &a2, 0);
     /* 10.0.0.1 has its two: its own oldest goes, not b1, the oldest of all */
-    assert_ptr_equal(gw_pending_victim(&p, &a3), &a1);
+    assert_ptr_equal(gw_pending_victim(&p, &a3, LATER), &a1);
     gw_pending_remove(&p, &a1);
-    assert_null(gw_pending_victim(&p, &a3));
-    gw_pending_add(&p, &a3);
-    gw_pending_add(&p, &b2); /* four: the budget is full */
+    assert_null(gw_pending_victim(&p, &a3, LATER));
+    gw_pending_add(&p, &a3, 0);
+    gw_pending_add(&p, &b2, 0); /* four: the budget is full */
     assert_int_equal(p.n, 4);
-    assert_ptr_equal(gw_pending_victim(&p, &c1), &b1); /* the oldest of all */
+    assert_ptr_equal(gw_pending_victim(&p, &c1, LATER), &b1); /* the oldest of all */
     gw_pending_remove(&p, &b1);
-    gw_pending_add(&p, &c1);
+    gw_pending_add(&p, &c1, 0);
     assert_ptr_equal(gw_pending_oldest(&p), &a2);
     assert_ptr_equal(p.newest, &c1);
     /* removing twice, or what was never listed, changes nothing */
@@ -84,8 +88,27 @@ void pending_ipv6_shares_by_prefix(void **state)
     set_v6(&y, "2001:db8:1:2:ffff::1"); /* the same /64 */
     set_v6(&z, "2001:db8:1:3::10");     /* the next one */
     set_v4(&v4, "32.1.13.184");         /* 2001:0db8 as IPv4 bytes: another family */
-    gw_pending_add(&p, &x);
-    assert_ptr_equal(gw_pending_victim(&p, &y), &x);
-    assert_null(gw_pending_victim(&p, &z));
-    assert_null(gw_pending_victim(&p, &v4));
+    gw_pending_add(&p, &x, 0);
+    assert_ptr_equal(gw_pending_victim(&p, &y, LATER), &x);
+    assert_null(gw_pending_victim(&p, &z, LATER));
+    assert_null(gw_pending_victim(&p, &v4, LATER));
+}
+
+void pending_burst_gives_up_its_newest(void **state)
+{
+    (void)state;
+    gw_pending_t p;
+    gw_pending_init(&p, 100, 3);
+    gw_pending_entry_t real, b1, b2, b3;
+    set_v4(&real, "10.0.0.1");
+    set_v4(&b1, "10.0.0.1");
+    set_v4(&b2, "10.0.0.1");
+    set_v4(&b3, "10.0.0.1");
+    gw_pending_add(&p, &real, 1000); /* a client, its request on the way */
+    gw_pending_add(&p, &b1, 1100);   /* a burst from the same address */
+    gw_pending_add(&p, &b2, 1100);
+    /* all within the grace: the burst's newest goes, not the client before it */
+    assert_ptr_equal(gw_pending_victim(&p, &b3, 1100), &b2);
+    /* once the client has had its grace, it is the oldest and goes first */
+    assert_ptr_equal(gw_pending_victim(&p, &b3, 1000 + GW_PENDING_GRACE_MS), &real);
 }
