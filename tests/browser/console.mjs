@@ -39,6 +39,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
 
 const { values: arg } = parseArgs({
   options: {
@@ -71,15 +72,28 @@ async function screenshot(what) {
   const file = join(arg.artifacts, `browser-${String(shot).padStart(2, "0")}-${what}.png`);
   await page.screenshot({ path: file, fullPage: true });
 }
+// axe-core's WCAG 2.1 A and AA rules over the page as it is: no violation. Its source is
+// evaluated in the page (not added as a script, which the console's CSP refuses).
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+async function accessible(what) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] });
+    return r.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0].target.join(" ")}`);
+  });
+  check(found.length === 0, `${what}: axe-core finds ${found.join("; ")}`);
+}
 // The page as a desktop (1280 px) and as a phone (390 px) shows it; on the phone nothing
-// may need scrolling sideways.
+// may need scrolling sideways; axe-core finds nothing at either width.
 const DESKTOP = { width: 1280, height: 900 }, PHONE = { width: 390, height: 844 };
 async function screenshotBoth(what) {
   await screenshot(what);
+  await accessible(what);
   await page.setViewportSize(PHONE);
   try {
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     check(wide <= PHONE.width, `${what}: ${wide} px wide on a ${PHONE.width} px phone`);
+    await accessible(what + " (phone)");
     await screenshot(what + "-phone");
   } finally {
     await page.setViewportSize(DESKTOP);

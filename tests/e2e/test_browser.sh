@@ -12,7 +12,8 @@
 # (sid, who has no case yet) and puts a case on hold; an administrator adds, disables,
 # enables an account and resets its password or makes a one-time link with which its owner
 # chooses one, and breaks the glass to read one case.
-# What the pages showed is then checked against the API and the database.
+# Every page shown at both widths passes axe-core's WCAG 2.1 A and AA rules. What the
+# pages showed is then checked against the API and the database.
 # Screenshots of every step stay in $ARTIFACTS (default build-artifacts/screenshots in the
 # source tree), also when the test passes.
 . "$SRC/tests/e2e/lib.sh"
