@@ -358,40 +358,36 @@ got = sock.recv(200)
 want("garbage", got.split(b" ")[1] if got else b"", b"400")
 want("after hostile", call("GET", "/api/v1/me", tokens["nina"])[0], 200)
 # slow-loris: a client that trickles its headers is closed when header_timeout (3 s) is
-# over, while others are answered meanwhile
-slow = socket.create_connection(("127.0.0.1", port), timeout=30)
-slow.sendall(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n")
-t0, closed = time.monotonic(), False
-while time.monotonic() - t0 < 8 and not closed:
-    try:
-        slow.sendall(b"X-Slow: 1\r\n")
-        slow.settimeout(0.5)
-        closed = slow.recv(100) == b""
-    except socket.timeout:
-        pass
-    except (BrokenPipeError, ConnectionResetError):
-        closed = True
-    if not closed and time.monotonic() - t0 > 1:
-        c3 = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c3.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + tokens["nina"]})
-        want("answered beside a slow client", c3.getresponse().status, 200)
-        c3.close()
-want("slow client closed", (closed, 2.5 < time.monotonic() - t0 < 6), (True, True))
-# a whole head, then a body trickled: request_timeout (5 s) from the head, not header_timeout
-slow = socket.create_connection(("127.0.0.1", port), timeout=30)
-slow.sendall(b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-             b"Content-Length: 1000\r\n\r\n")
-t0, closed = time.monotonic(), False
-while time.monotonic() - t0 < 10 and not closed:
-    try:
-        slow.sendall(b" ")
-        slow.settimeout(0.5)
-        closed = slow.recv(100) == b""
-    except socket.timeout:
-        pass
-    except (BrokenPipeError, ConnectionResetError):
-        closed = True
-want("slow body closed", (closed, 4.5 < time.monotonic() - t0 < 8), (True, True))
+# over, while others are answered meanwhile; a whole head, then a body trickled, is closed
+# when request_timeout (5 s) from the head is over, not header_timeout
+def trickle(head, more, limit, meanwhile=None):
+    """Sends head, then more every half second until the server closes (or limit s):
+    (closed, seconds)."""
+    slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+    slow.sendall(head)
+    t0, closed = time.monotonic(), False
+    while time.monotonic() - t0 < limit and not closed:
+        try:
+            slow.sendall(more)
+            slow.settimeout(0.5)
+            closed = slow.recv(100) == b""
+        except socket.timeout:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+        if meanwhile and not closed and time.monotonic() - t0 > 1:
+            meanwhile()
+    return closed, time.monotonic() - t0
+def answered_beside():
+    c3 = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c3.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + tokens["nina"]})
+    want("answered beside a slow client", c3.getresponse().status, 200)
+    c3.close()
+closed, took = trickle(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n", b"X-Slow: 1\r\n", 8, answered_beside)
+want("slow client closed", (closed, 2.5 < took < 6), (True, True))
+closed, took = trickle(b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: 1000\r\n\r\n", b" ", 10)
+want("slow body closed", (closed, 4.5 < took < 8), (True, True))
 # a burst: 60 clients at once, many more than the requests let onto the worker pool at a
 # time (3 * pool_size); those over wait their turn and every one is answered, the same
 import threading
