@@ -189,6 +189,15 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
                                   const char *fax, const char *email, const store_actor_t *by,
                                   int64_t *id, cp_errinfo_t *ei);
 
+/* The case's requests to send the opinion, oldest first (times ISO 8601 UTC). */
+typedef struct store_outbound_row {
+    int64_t id;
+    const char *recipient, *fax, *email, *state, *created_at;
+} store_outbound_row_t;
+typedef bool (*store_outbound_cb)(void *ud, const store_outbound_row_t *o);
+cp_err_t store_cases_outbound_list(store_pg_t *pg, int64_t case_id, store_outbound_cb cb,
+                                   void *ud, cp_errinfo_t *ei);
+
 /* ---- conditions and their questionnaires (migration 0016): store_opinions.c ---- */
 
 typedef struct store_condition {

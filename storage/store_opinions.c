@@ -92,6 +92,36 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
     return err;
 }
 
+typedef struct outbound_ctx {
+    store_outbound_cb cb;
+    void *ud;
+} outbound_ctx_t;
+
+static bool outbound_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    outbound_ctx_t *c = ud;
+    store_outbound_row_t o = {strtoll(PQgetvalue(r, 0, 0), NULL, 10), PQgetvalue(r, 0, 1),
+                              PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4),
+                              PQgetvalue(r, 0, 5)};
+    return c->cb(c->ud, &o);
+}
+
+cp_err_t store_cases_outbound_list(store_pg_t *pg, int64_t case_id, store_outbound_cb cb,
+                                   void *ud, cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {store__id_param(case_id, id)};
+    outbound_ctx_t c = {cb, ud};
+    return store__pg_stream(pg,
+                            "SELECT id, recipient, fax, email, state,"
+                            " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                            " FROM outbound_requests WHERE case_id = $1::bigint ORDER BY id",
+                            1, params, "listing the requests to send the opinion", outbound_row, &c,
+                            ei);
+}
+
 cp_err_t store_cases_opinion_pdf(store_pg_t *pg, int64_t case_id, const store_addr_t *pdf,
                                  uint64_t pdf_size, const char *key_id, const store_actor_t *by,
                                  cp_errinfo_t *ei)

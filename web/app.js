@@ -742,6 +742,7 @@ function renderOpinion() {
   }
   $("opinion-read").textContent = opinion ? opinion.text : "";
   $("outbound").hidden = !(me.role === "patient" && published && opinion);
+  if (!$("outbound").hidden) renderSent(c.token).catch(() => {});
 }
 
 // ---- questionnaires ----
@@ -1177,6 +1178,19 @@ async function onDownload() {
   } catch (e) { say(e.message); }
 }
 
+// Each request to send the opinion, in words: to whom, when asked, and where it stands.
+const SENT = { queued: "waiting to be sent", sent: "sent", failed: "could not be delivered; your navigator will call you" };
+async function renderSent(token) {
+  const list = $("outbound-sent");
+  let requests = [];
+  try {
+    ({ requests } = await api("GET", casePath(token, "/outbound")));
+  } catch (e) { list.replaceChildren(el("li", e.message)); return; }
+  list.replaceChildren(...(requests.length ? requests.map((o) =>
+    el("li", `To ${o.recipient} at ${[o.fax, o.email].filter(Boolean).join(" and ")}, asked ${fmtTime(o.created_at)}: ` +
+      (SENT[o.state] || o.state) + ".")) : [el("li", "Nothing yet.")]));
+}
+
 async function onOutbound(ev) {
   ev.preventDefault();
   const token = current.c.token;
@@ -1203,6 +1217,7 @@ async function onOutbound(ev) {
     ev.target.reset();
     say(`The opinion will be sent to ${recipient} at ${fax || email} (request ${r.request}).`);
   } catch (e) { say(e.message); }
+  await renderSent(token);
 }
 
 // After an action: the case page again, if the reader is still on it.

@@ -488,6 +488,7 @@ static const struct case_route {
     {"GET", "/opinion/pdf", api_get_pdf},
     {"PUT", "/opinion/pdf", api_put_pdf},
     {"POST", "/outbound", api_send_opinion},
+    {"GET", "/outbound", api_list_outbound},
     {"POST", "/break-glass", api_break_glass},
 };
 

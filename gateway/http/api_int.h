@@ -97,5 +97,6 @@ void api_write_opinion(call_t *c, const char *token);
 void api_put_pdf(call_t *c, const char *token);
 void api_get_pdf(call_t *c, const char *token);
 void api_send_opinion(call_t *c, const char *token);
+void api_list_outbound(call_t *c, const char *token);
 void api_break_glass(call_t *c, const char *token);
 #endif

@@ -284,6 +284,38 @@ void api_send_opinion(call_t *c, const char *token)
         api_reply(c, 201, json_pack("{s:I,s:s}", "request", (json_int_t)id, "state", "queued"));
 }
 
+static bool outbound_json(void *ud, const store_outbound_row_t *o)
+{
+    json_array_append_new(ud, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "request", (json_int_t)o->id,
+                                        "recipient", o->recipient, "fax", o->fax, "email",
+                                        o->email, "state", o->state, "created_at",
+                                        o->created_at));
+    return true;
+}
+
+/* What was asked to be sent, to whom, and whether it went: the case's patient and
+ * navigator. */
+void api_list_outbound(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_PATIENT && c->role != CASE_ROLE_NAVIGATOR) {
+        api_audit(c, r.id, "opinion", "opinion.send_list", "denied");
+        api_error(c, 403, "forbidden", "the patient and the navigator see where it was sent");
+        return;
+    }
+    json_t *items = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_outbound_list(c->ctx->pg, r.id, outbound_json, items, &ei) != CP_OK) {
+        json_decref(items);
+        api_unavailable(c);
+        return;
+    }
+    api_audit_read(c, r.id, "opinion", "opinion.send_list");
+    api_reply(c, 200, json_pack("{s:o}", "requests", items));
+}
+
 /* An administrator asks to read one case, saying why: granted for an hour, audited; the
  * reads that follow are audited as any other. Nobody else needs it. */
 void api_break_glass(call_t *c, const char *token)

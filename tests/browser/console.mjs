@@ -648,6 +648,8 @@ async function asPatient() {
   await form.getByLabel("Fax number").fill("+49 30 1234567");
   await form.getByRole("button", { name: "Send the opinion" }).click();
   await statusSays("The opinion will be sent to Dr. Hausarzt at +49 30 1234567");
+  await until("the request listed", async () => /^To Dr\. Hausarzt at \+49 30 1234567, asked .* CET: waiting to be sent\.$/
+    .test(await text("#outbound-sent li")), () => text("#outbound-sent li"));
   await screenshot("patient-sent");
   log("patient: reads the published opinion, sends it to their doctor");
   await answerQuestionnaire();

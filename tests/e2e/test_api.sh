@@ -244,6 +244,13 @@ want("send to a bad address", call("POST", f"/api/v1/cases/{tok}/outbound", toke
      {"recipient": "x", "email": "a@b@c"})[0], 400)
 s, b = call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"], doc)
 want("pat sends it", (s, b.get("state")), (201, "queued"))
+# where it was asked to be sent, and whether it went: the patient and the navigator see it
+for u, code in [("pat", 200), ("nina", 200), ("sue", 403)]:
+    s, b = call("GET", f"/api/v1/cases/{tok}/outbound", tokens[u])
+    want(u + " lists the sending", s, code)
+    if s == 200:
+        want(u + " sees Dr. Who", [(o["recipient"], o["fax"], o["state"]) for o in b["requests"]],
+             [("Dr. Who", "+1 (555) 010-0199", "queued")])
 
 # break-glass: an administrator reads one case, saying why, audited; still writes nothing
 glass = f"/api/v1/cases/{tok}/break-glass"
@@ -486,9 +493,10 @@ log "an old-parameter password hash made again at sign-in"
 # token badly escaped, sam answering a questionnaire, nina listing accounts, disabled pia
 # signing in, otto's five guesses and his throttled sign-in; password links made by nina
 # for otto, sam for pat, adam for himself, and three links used that do not work; nina
-# listing the grants and reading a trail
+# listing the grants and reading a trail; sue (its specialist) listing where the opinion
+# was sent
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 54 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 55 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"
