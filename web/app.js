@@ -737,6 +737,7 @@ function renderOpinion() {
     text.dataset.token = c.token;
     text.dataset.saved = opinion ? opinion.text : "";
     restoreKept(c.token, text);
+    $("opinion-preview").textContent = text.value;
     $("opinion-publish").hidden = !TO_PUBLISH[c.state];
     $("opinion-pdf").value = "";
   }
@@ -1071,6 +1072,7 @@ function restoreKept(token, text) {
 let autosaveTimer = null;
 function onOpinionInput() {
   const text = $("opinion-text");
+  $("opinion-preview").textContent = text.value;
   localStorage.setItem(keptKey(text.dataset.token), JSON.stringify({ text: text.value, at: Date.now() }));
   scheduleAutosave();
 }
@@ -1179,7 +1181,7 @@ async function onDownload() {
 }
 
 // Each request to send the opinion, in words: to whom, when asked, and where it stands.
-const SENT = { queued: "waiting to be sent", sent: "sent", failed: "could not be delivered; your navigator will call you" };
+const SENT = { queued: "waiting to be sent", sent: "sent", failed: "could not be delivered" };
 async function renderSent(token) {
   const list = $("outbound-sent");
   let requests = [];

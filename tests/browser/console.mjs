@@ -563,6 +563,8 @@ async function asSpecialist() {
   await labelled("opinion editor");
   check((await text("#opinion-meta")).startsWith("No opinion has been written yet"), `before: ${await text("#opinion-meta")}`);
   await editor.fill(opinionText);
+  await page.locator("#opinion-preview-box summary").click();
+  check((await page.locator("#opinion-preview").textContent()) === opinionText, "the preview is not the text written");
   await page.getByRole("button", { name: "Save draft" }).click();
   await statusSays("Draft saved.");
   await until("the draft saved", async () => (await text("#opinion-meta")).includes("not published yet"), () => text("#opinion-meta"));
