@@ -174,7 +174,8 @@ cp_err_t store_cases_create(store_pg_t *pg, const store_case_new_t *n, const sto
     " date_part('epoch', c.published_at)::bigint, date_part('epoch', c.paused_at)::bigint,"     \
     " c.paused_seconds, coalesce(c.condition_code, ''),"                                         \
     " (SELECT count(*) FROM case_records r WHERE r.case_id = c.id),"                            \
-    " coalesce(n.display_name, ''), coalesce(s.display_name, '')"
+    " coalesce(n.display_name, ''), coalesce(s.display_name, ''),"                              \
+    " coalesce((SELECT a.username FROM accounts a WHERE a.id = c.patient_account_id), '')"
 #define CASE_FROM                                                                                \
     " FROM cases c LEFT JOIN accounts n ON n.id = c.navigator_id"                                \
     " LEFT JOIN accounts s ON s.id = c.specialist_id"
@@ -207,6 +208,7 @@ static void case_from(PGresult *r, int i, store_case_row_t *o)
     o->records_received = store__num_at(r, i, 20);
     copy(o->navigator_name, sizeof o->navigator_name, PQgetvalue(r, i, 21));
     copy(o->specialist_name, sizeof o->specialist_name, PQgetvalue(r, i, 22));
+    copy(o->patient_account, sizeof o->patient_account, PQgetvalue(r, i, 23));
 }
 
 typedef struct case_ctx {
@@ -276,7 +278,7 @@ static bool page_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
     for (int i = 0; i < n; i++) {
         store_case_row_t row;
         case_from(r, i, &row);
-        c->total = store__num_at(r, i, 23);
+        c->total = store__num_at(r, i, 24);
         if (!c->cb(c->ud, &row))
             return false;
     }

@@ -96,6 +96,7 @@ typedef struct store_case_row {
     int64_t paused_seconds;
     int64_t records_received; /* studies attached to the case */
     char navigator_name[200], specialist_name[200]; /* display names; "": none given */
+    char patient_account[65]; /* the patient's own account's username; "": none */
 } store_case_row_t;
 
 /* The first opinion the case was opened with (malloc'ed into *text). */

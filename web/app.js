@@ -487,7 +487,10 @@ async function showCase(token, focus) {
   renderRecordsStatus(c, requests ? requests.requests : null, records);
   $("requests").hidden = requests === null;
   if (requests) {
-    fill($("requests-body"), requests.requests.map((r) => [r.provider, r.ae_title || "any sender",
+    // a DICOM AE title means nothing to a patient
+    const staff = me.role !== "patient";
+    $("requests-ae").hidden = !staff;
+    fill($("requests-body"), requests.requests.map((r) => [r.provider, ...(staff ? [r.ae_title || "any sender"] : []),
       [r.fax, r.email].filter(Boolean).join(", ") || "-", requestPatient(r),
       r.state === "open" ? (r.records ? "open, answered" : "open, nothing yet") : r.state,
       r.records === undefined ? "-" : String(r.records), fmtTime(r.created_at)]), "No provider has been asked yet.");
@@ -1632,6 +1635,27 @@ async function renderTeam(c) {
   $("hold-state").textContent = waiting ? "The case waits on the patient; its clocks stand still."
     : "The case is not waiting on the patient.";
   $("hold-button").textContent = waiting ? "Stop waiting: the clocks run again" : "Wait on the patient";
+  $("patient-link").hidden = !c.patient_account;
+  $("patient-link-out").hidden = true;
+  $("patient-link-who").textContent = c.patient_account
+    ? `The patient signs in as ${c.patient_account}. Locked out or forgotten? A link lets them choose a new password.`
+    : "";
+  $("patient-link-make").dataset.username = c.patient_account || "";
+}
+
+// A one-time link for the case's patient to choose a new password (a navigator may make
+// one for a patient; an administrator for anyone): shown once, to hand over.
+async function onPatientLink(ev) {
+  const username = ev.target.dataset.username;
+  try {
+    const r = await api("POST", "/accounts/" + encodeURIComponent(username) + "/password-link", {});
+    $("patient-link-url").value = location.origin + r.path;
+    $("patient-link-until").textContent = `It works once, until ${fmtTime(Math.floor(Date.now() / 1000) + r.expires_in)}. ` +
+      `Give it to ${username} in person or by telephone, not by e-mail; a newer link replaces it.`;
+    $("patient-link-out").hidden = false;
+    $("patient-link-url").focus();
+    $("patient-link-url").select();
+  } catch (e) { say(e.message); }
 }
 
 async function onAssign(ev) {
@@ -1758,6 +1782,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("cancel-form").addEventListener("submit", onCancelRequest);
   $("assign-form").addEventListener("submit", onAssign);
   $("hold-form").addEventListener("submit", onHold);
+  $("patient-link-make").addEventListener("click", onPatientLink);
   $("questionnaire-form").addEventListener("submit", onSaveAnswers);
   for (const type of ["input", "change"])
     $("questionnaire-form").addEventListener(type, () => { $("questionnaire-form").dataset.dirty = "1"; });

@@ -28,6 +28,8 @@ static void case_members(gw_json_out_t *o, const call_t *c, const store_case_row
     gw_json_str(o, "navigator_name", r->navigator_name);
     gw_json_str(o, "specialist", r->specialist);
     gw_json_str(o, "specialist_name", r->specialist_name);
+    if (c->role == CASE_ROLE_NAVIGATOR) /* who may be sent a password link (api_accounts.c) */
+        gw_json_str(o, "patient_account", r->patient_account);
     gw_json_object(o, "clocks");
     gw_json_str(o, "records", case_sla_name(s.records));
     gw_json_int(o, "records_due", s.records_due);

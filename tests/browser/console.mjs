@@ -513,6 +513,16 @@ async function careTeam() {
   r = await apiCall("GET", `/cases/${arg.overdue}`, await sessionToken());
   check(r.body.state === "collecting_records", `the case moved: ${r.body.state}`);
   log("navigator: assigned sid (offered first, with no case), put the case on hold and off again; steps in words");
+
+  // the patient of a case who cannot sign in: a one-time link from the navigator
+  await page.getByRole("link", { name: "Cases", exact: true }).click();
+  await openCase(arg.questionnaire);
+  check((await text("#patient-link-who")).startsWith(`The patient signs in as ${patient.username}.`),
+    `the patient's account: ${await text("#patient-link-who")}`);
+  await page.getByRole("button", { name: "Make a one-time password link" }).click();
+  await until("the patient's link", async () => (await page.locator("#patient-link-url").inputValue()).startsWith(base + "#password/"),
+    () => page.locator("#patient-link-url").inputValue());
+  log("navigator: made a one-time password link for the case's patient");
 }
 
 // What the specialist types survives a session that ends (signing in again brings the same
@@ -629,6 +639,7 @@ async function asPatient() {
   check((await text("#cases-h")) === "Your cases", `patient's heading: ${await text("#cases-h")}`);
   await openCase(arg.publish);
   check((await text("#standing-text")).startsWith("Your second opinion is ready"), `where it stands: ${await text("#standing-text")}`);
+  check(!(await page.locator("#requests-ae").isVisible()), "a patient is shown the AE title column");
   check((await text("#standing-team")) === `Your care team: ${navigator.username} (your navigator) and ${specialist.username} (your specialist).`,
     `the care team: ${await text("#standing-team")}`);
   await until("the opinion shown", async () => (await page.locator("#opinion-read").textContent()) === opinionText,
