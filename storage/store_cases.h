@@ -190,6 +190,17 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
                                   const char *fax, const char *email, const store_actor_t *by,
                                   int64_t *id, cp_errinfo_t *ei);
 
+/* An addendum to a published opinion, kept beside it, dated. CP_ENOENT unless the case's
+ * opinion is published. */
+cp_err_t store_cases_addendum_add(store_pg_t *pg, int64_t case_id, const char *text,
+                                  const store_actor_t *by, cp_errinfo_t *ei);
+typedef struct store_addendum_row {
+    const char *text, *written_by, *created_at; /* ISO 8601 UTC */
+} store_addendum_row_t;
+typedef bool (*store_addendum_cb)(void *ud, const store_addendum_row_t *a);
+/* The case's addenda, oldest first. */
+cp_err_t store_cases_addenda(store_pg_t *pg, int64_t case_id, store_addendum_cb cb, void *ud,
+                             cp_errinfo_t *ei);
 /* The case's requests to send the opinion, oldest first (times ISO 8601 UTC). */
 typedef struct store_outbound_row {
     int64_t id;

@@ -92,6 +92,50 @@ cp_err_t store_cases_outbound_add(store_pg_t *pg, int64_t case_id, const char *r
     return err;
 }
 
+cp_err_t store_cases_addendum_add(store_pg_t *pg, int64_t case_id, const char *text,
+                                  const store_actor_t *by, cp_errinfo_t *ei)
+{
+    char id[24], actor[24];
+    const char *params[] = {store__id_param(case_id, id), text, store__id_param(by->id, actor),
+                            by->role, by->source};
+    return store__audited_one(
+        pg,
+        "WITH a AS (INSERT INTO opinion_addenda (case_id, text, written_by)"
+        "   SELECT id, $2, $3::bigint FROM cases WHERE id = $1::bigint"
+        "   AND state IN ('opinion_published', 'closed') RETURNING id)"
+        " SELECT id, $3::bigint, $4::text, $1::bigint, 'addendum ' || id, 'opinion.addendum',"
+        "   'allowed', $5::text FROM a",
+        5, params, "adding to an opinion", "no such case, or its opinion is not published", ei);
+}
+
+typedef struct addenda_ctx {
+    store_addendum_cb cb;
+    void *ud;
+} addenda_ctx_t;
+
+static bool addendum_row(void *ud, PGresult *r, cp_err_t *err, cp_errinfo_t *ei)
+{
+    (void)err;
+    (void)ei;
+    addenda_ctx_t *c = ud;
+    store_addendum_row_t a = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)};
+    return c->cb(c->ud, &a);
+}
+
+cp_err_t store_cases_addenda(store_pg_t *pg, int64_t case_id, store_addendum_cb cb, void *ud,
+                             cp_errinfo_t *ei)
+{
+    char id[24];
+    const char *params[] = {store__id_param(case_id, id)};
+    addenda_ctx_t c = {cb, ud};
+    return store__pg_stream(pg,
+                            "SELECT d.text, a.username,"
+                            " to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                            " FROM opinion_addenda d JOIN accounts a ON a.id = d.written_by"
+                            " WHERE d.case_id = $1::bigint ORDER BY d.id",
+                            1, params, "reading an opinion's addenda", addendum_row, &c, ei);
+}
+
 typedef struct outbound_ctx {
     store_outbound_cb cb;
     void *ud;

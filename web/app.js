@@ -745,6 +745,17 @@ function renderOpinion() {
     $("opinion-pdf").value = "";
   }
   $("opinion-read").textContent = opinion ? opinion.text : "";
+  $("addenda").replaceChildren(...(opinion && opinion.addenda ? opinion.addenda : []).map((a) => {
+    const box = el("div");
+    box.className = "addendum";
+    const h = el("h4", `Addendum of ${fmtTime(a.at)}, by ${a.written_by}`);
+    const p = el("p", a.text);
+    p.className = "opinion-text";
+    box.append(h, p);
+    return box;
+  }));
+  $("addendum-form").hidden = !(me.role === "specialist" && published && opinion && c.specialist === me.username);
+  $("addendum-form").dataset.token = c.token;
   $("outbound").hidden = !(me.role === "patient" && published && opinion);
   if (!$("outbound").hidden) renderSent(c.token).catch(() => {});
 }
@@ -1699,6 +1710,20 @@ async function moveCase(token, to, label) {
   await refresh(token);
 }
 
+// The specialist adds to a published opinion: asked first, as it cannot be taken back.
+async function onAddendum(ev) {
+  ev.preventDefault();
+  const token = ev.target.dataset.token, text = $("addendum-text").value.trim();
+  if (!text) { say("Write the addendum first."); $("addendum-text").focus(); return; }
+  if (!window.confirm("Add this to the published opinion? The patient sees it, dated, and it cannot be changed.")) return;
+  try {
+    await api("POST", casePath(token, "/opinion/addenda"), { text });
+    ev.target.reset();
+  } catch (e) { say(e.message); return; }
+  await refresh(token);
+  say("The addendum is added beside the opinion.");
+}
+
 // A patient cancels their request: asked first, with their reason, which the navigator reads.
 async function onCancelRequest(ev) {
   ev.preventDefault();
@@ -1780,6 +1805,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("opinion-download").addEventListener("click", onDownload);
   $("outbound-form").addEventListener("submit", onOutbound);
   $("cancel-form").addEventListener("submit", onCancelRequest);
+  $("addendum-form").addEventListener("submit", onAddendum);
   $("assign-form").addEventListener("submit", onAssign);
   $("hold-form").addEventListener("submit", onHold);
   $("patient-link-make").addEventListener("click", onPatientLink);

@@ -485,6 +485,7 @@ static const struct case_route {
     {"PUT", "/specialist", api_assign_specialist},
     {"GET", "/opinion", api_get_opinion},
     {"PUT", "/opinion", api_write_opinion},
+    {"POST", "/opinion/addenda", api_add_addendum},
     {"GET", "/opinion/pdf", api_get_pdf},
     {"PUT", "/opinion/pdf", api_put_pdf},
     {"POST", "/outbound", api_send_opinion},

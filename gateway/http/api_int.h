@@ -94,6 +94,7 @@ void api_suggestions(call_t *c, const char *token);
 void api_assign_specialist(call_t *c, const char *token);
 void api_get_opinion(call_t *c, const char *token);
 void api_write_opinion(call_t *c, const char *token);
+void api_add_addendum(call_t *c, const char *token);
 void api_put_pdf(call_t *c, const char *token);
 void api_get_pdf(call_t *c, const char *token);
 void api_send_opinion(call_t *c, const char *token);

@@ -144,18 +144,65 @@ static bool readable_opinion(call_t *c, const store_case_row_t *r, store_opinion
     return err == CP_OK;
 }
 
+static bool addendum_json(void *ud, const store_addendum_row_t *a)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s}", "text", a->text, "written_by",
+                                        a->written_by, "at", a->created_at));
+    return true;
+}
+
 void api_get_opinion(call_t *c, const char *token)
 {
     store_case_row_t r;
     store_opinion_t o;
     if (!api_find_case(c, token, &r) || !readable_opinion(c, &r, &o))
         return;
+    json_t *addenda = json_array();
+    cp_errinfo_t ei = {0};
+    if (store_cases_addenda(c->ctx->pg, r.id, addendum_json, addenda, &ei) != CP_OK) {
+        json_decref(addenda);
+        store_opinion_free(&o);
+        api_unavailable(c);
+        return;
+    }
     api_audit_read(c, r.id, "opinion", "opinion.read");
-    api_reply(c, 200, json_pack("{s:s,s:b,s:I,s:s,s:s,s:b}", "text", o.text, "pdf", o.has_pdf,
-                                "pdf_size", (json_int_t)o.pdf_size, "written_by",
+    api_reply(c, 200, json_pack("{s:s,s:b,s:I,s:s,s:s,s:b,s:o}", "text", o.text, "pdf",
+                                o.has_pdf, "pdf_size", (json_int_t)o.pdf_size, "written_by",
                                 o.written_by, "updated_at", o.updated_at, "published",
-                                published(&r)));
+                                published(&r), "addenda", addenda));
     store_opinion_free(&o);
+}
+
+/* The case's specialist adds to the opinion once it is published: the opinion the patient
+ * was shown stays, the addendum is kept beside it, dated. */
+void api_add_addendum(call_t *c, const char *token)
+{
+    store_case_row_t r;
+    if (!api_find_case(c, token, &r))
+        return;
+    if (c->role != CASE_ROLE_SPECIALIST) {
+        api_audit(c, r.id, "opinion", "opinion.addendum", "denied");
+        api_error(c, 403, "forbidden", "the case's specialist adds to the opinion");
+        return;
+    }
+    json_t *in = api_body(c, "send {\"text\": ...}");
+    if (in == NULL)
+        return;
+    const char *text = NULL;
+    bool ok = json_unpack(in, "{s:s}", "text", &text) == 0 && text[strspn(text, " \t\r\n")];
+    store_actor_t by = api_actor(c);
+    cp_errinfo_t ei = {0};
+    cp_err_t err = ok ? store_cases_addendum_add(c->ctx->pg, r.id, text, &by, &ei) : CP_OK;
+    json_decref(in);
+    if (!ok)
+        api_error(c, 400, "bad_request", "send {\"text\": ...} with some text");
+    else if (err == CP_ENOENT)
+        api_error(c, 409, "not_published", "an addendum follows a published opinion; until then, "
+                                           "change the opinion itself");
+    else if (err != CP_OK)
+        api_unavailable(c);
+    else
+        api_reply(c, 201, json_pack("{s:s}", "token", r.token));
 }
 
 /* The PDF as stored, read whole: it is at most [http] max_upload_mb. */

@@ -62,6 +62,7 @@ const navigator = person("NAVIGATOR"), specialist = person("SPECIALIST"), patien
 const administrator = person("ADMINISTRATOR"), added = person("NEW_ACCOUNT");
 const base = `http://127.0.0.1:${arg.port}/`;
 const opinionText = "Agree with the diagnosis of glioblastoma.\nPropose the trial at the second centre; MRI in 8 weeks.";
+const addendumText = "The trial's second centre confirmed a place from January.";
 mkdirSync(arg.artifacts, { recursive: true });
 
 let shot = 0;
@@ -596,6 +597,19 @@ async function asSpecialist() {
   check(moves.some((m) => m.includes("opinion drafted → opinion published by " + specialist.username)), `timeline: ${moves.join(" | ")}`);
   await screenshot("opinion-published");
   log("specialist: worklist of one, opinion written, PDF uploaded, published");
+
+  // after publication: the opinion stays; an addendum is added beside it, asked first
+  await page.getByLabel("Add to the published opinion").fill(addendumText);
+  let question = "";
+  page.once("dialog", (d) => { question = d.message(); d.accept(); });
+  await page.getByRole("button", { name: "Add the addendum" }).click();
+  await statusSays("The addendum is added beside the opinion.");
+  check(question.startsWith("Add this to the published opinion?"), `asked: ${question}`);
+  check((await text("#addenda h4")).startsWith("Addendum of ") && (await text("#addenda h4")).endsWith(`CET, by ${specialist.username}`),
+    `the addendum's heading: ${await text("#addenda h4")}`);
+  check((await page.locator("#opinion-read").textContent()) === opinionText, "the opinion changed with the addendum");
+  await screenshotBoth("opinion-addendum");
+  log("specialist: an addendum after publication, the opinion unchanged");
   await signOut();
 }
 
@@ -642,6 +656,9 @@ async function asPatient() {
   check(!(await page.locator("#requests-ae").isVisible()), "a patient is shown the AE title column");
   check((await text("#standing-team")) === `Your care team: ${navigator.username} (your navigator) and ${specialist.username} (your specialist).`,
     `the care team: ${await text("#standing-team")}`);
+  await until("the addendum shown", async () => (await text("#addenda .opinion-text")) === addendumText,
+    () => text("#addenda .opinion-text"));
+  check(!(await page.locator("#addendum-form").isVisible()), "a patient is offered to add to the opinion");
   await until("the opinion shown", async () => (await page.locator("#opinion-read").textContent()) === opinionText,
     async () => page.locator("#opinion-read").textContent());
   const [download] = await Promise.all([page.waitForEvent("download"),

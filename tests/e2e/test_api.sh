@@ -191,6 +191,8 @@ want("sue writes it", call("PUT", f"/api/v1/cases/{tok}/opinion", tokens["sue"],
 # reading the opinion: its specialist and navigator; the patient not before it is published
 s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["sue"])
 want("sue reads it", (s, b["text"], b["pdf"], b["written_by"]), (200, op["text"], False, "sue"))
+want("an addendum before publication", call("POST", f"/api/v1/cases/{tok}/opinion/addenda", tokens["sue"],
+     {"text": "too early"})[0], 409)
 want("nina reads it", call("GET", f"/api/v1/cases/{tok}/opinion", tokens["nina"])[0], 200)
 s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["pat"])
 want("pat before publication", (s, b["error"]["code"]), (404, "no_opinion"))
@@ -244,6 +246,14 @@ want("send to a bad address", call("POST", f"/api/v1/cases/{tok}/outbound", toke
      {"recipient": "x", "email": "a@b@c"})[0], 400)
 s, b = call("POST", f"/api/v1/cases/{tok}/outbound", tokens["pat"], doc)
 want("pat sends it", (s, b.get("state")), (201, "queued"))
+# after publication the opinion stays as shown; its specialist adds an addendum beside it
+add = f"/api/v1/cases/{tok}/opinion/addenda"
+want("addendum by nina", call("POST", add, tokens["nina"], {"text": "x"})[0], 403)
+want("empty addendum", call("POST", add, tokens["sue"], {"text": "  "})[0], 400)
+want("sue's addendum", call("POST", add, tokens["sue"], {"text": "The MRI of 3 Dec changes nothing."})[0], 201)
+s, b = call("GET", f"/api/v1/cases/{tok}/opinion", tokens["pat"])
+want("pat reads it beside the opinion", (b["text"], [(a["text"], a["written_by"]) for a in b["addenda"]]),
+     (op["text"], [("The MRI of 3 Dec changes nothing.", "sue")]))
 # where it was asked to be sent, and whether it went: the patient and the navigator see it
 for u, code in [("pat", 200), ("nina", 200), ("sue", 403)]:
     s, b = call("GET", f"/api/v1/cases/{tok}/outbound", tokens[u])
@@ -494,9 +504,9 @@ log "an old-parameter password hash made again at sign-in"
 # signing in, otto's five guesses and his throttled sign-in; password links made by nina
 # for otto, sam for pat, adam for himself, and three links used that do not work; nina
 # listing the grants and reading a trail; sue (its specialist) listing where the opinion
-# was sent
+# was sent; nina adding to the opinion
 denied=$(sql "SELECT count(*) FROM audit WHERE outcome = 'denied'")
-[ "$denied" = 55 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
+[ "$denied" = 56 ] || die "denied rows: $denied: $(sql "SELECT a.username, u.action FROM audit u LEFT JOIN accounts a ON a.id = u.actor_id WHERE outcome = 'denied'")"
 glass=$(sql "SELECT count(*) FROM audit u JOIN accounts a ON a.id = u.actor_id WHERE a.username = 'adam'
   AND u.outcome = 'allowed' AND u.action IN ('case.break_glass', 'case.read', 'opinion.read')")
 [ "$glass" = 3 ] || die "adam's break-glass rows: $glass"
