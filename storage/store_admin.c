@@ -31,7 +31,8 @@ cp_err_t store_cases_grants_in_force(store_pg_t *pg, store_grant_cb cb, void *ud
     return store__pg_stream(pg,
                             "SELECT c.token, a.username, b.reason, " ISO("b.granted_at") ", "
                             ISO("b.expires_at") " FROM break_glass b"
-                            " JOIN cases c ON c.id = b.case_id JOIN accounts a ON a.id = b.account_id"
+                            " JOIN cases c ON c.id = b.case_id"
+                            " JOIN accounts a ON a.id = b.account_id"
                             " WHERE b.expires_at > now() ORDER BY b.expires_at, b.id",
                             0, NULL, "listing break-glass grants", grant_row, &c, ei);
 }
@@ -65,7 +66,8 @@ cp_err_t store_cases_trail(store_pg_t *pg, int64_t case_id, int64_t account_id, 
         pg,
         "WITH x AS (SELECT seq FROM audit WHERE case_id = $1::bigint"
         "   UNION SELECT seq FROM audit WHERE actor_id = $2::bigint"
-        "   UNION SELECT seq FROM audit WHERE object LIKE 'account %' AND object = 'account ' || $2)"
+        "   UNION SELECT seq FROM audit"
+        "   WHERE object LIKE 'account %' AND object = 'account ' || $2)"
         " SELECT u.seq, " ISO("u.at") ", coalesce(a.username, ''), u.role, u.object, u.action,"
         " u.outcome, u.source, coalesce(k.token, '') FROM x JOIN audit u ON u.seq = x.seq"
         " LEFT JOIN accounts a ON a.id = u.actor_id LEFT JOIN cases k ON k.id = u.case_id"

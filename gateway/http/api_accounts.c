@@ -240,7 +240,8 @@ static bool trail_subject(call_t *c, int64_t *case_id, int64_t *account_id)
         *account_id = err == CP_OK ? a.id : 0;
     }
     if (err == CP_EINVAL)
-        api_error(c, 400, "bad_request", "name a case (?case=TOKEN) or an account (?account=USERNAME)");
+        api_error(c, 400, "bad_request",
+                  "name a case (?case=TOKEN) or an account (?account=USERNAME)");
     else if (err == CP_ENOENT)
         api_error(c, 404, "not_found", "no such case or account");
     else if (err != CP_OK)

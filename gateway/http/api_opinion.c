@@ -97,32 +97,50 @@ static bool still_open(call_t *c, const store_case_row_t *r)
     return false;
 }
 
+/* The case named, if the caller is its specialist: else answered (and the refusal of
+ * action audited). */
+static bool as_specialist(call_t *c, const char *token, store_case_row_t *r,
+                          const char *action, const char *why)
+{
+    if (!api_find_case(c, token, r))
+        return false;
+    if (c->role == CASE_ROLE_SPECIALIST)
+        return true;
+    api_audit(c, r->id, "opinion", action, "denied");
+    api_error(c, 403, "forbidden", why);
+    return false;
+}
+
+/* {"text": ...} with some text: the body (to release once text is used), or NULL when
+ * answered 400. */
+static json_t *text_body(call_t *c, const char **text)
+{
+    static const char usage[] = "send {\"text\": ...} with some text";
+    json_t *in = api_body(c, usage);
+    if (in == NULL)
+        return NULL;
+    if (json_unpack(in, "{s:s}", "text", text) == 0 && (*text)[strspn(*text, " \t\r\n")])
+        return in;
+    json_decref(in);
+    api_error(c, 400, "bad_request", usage);
+    return NULL;
+}
+
 /* The case's specialist writes (or rewrites) the opinion's text. */
 void api_write_opinion(call_t *c, const char *token)
 {
     store_case_row_t r;
-    if (!api_find_case(c, token, &r))
-        return;
-    if (c->role != CASE_ROLE_SPECIALIST) {
-        api_audit(c, r.id, "opinion", "opinion.write", "denied");
-        api_error(c, 403, "forbidden", "the case's specialist writes the opinion");
-        return;
-    }
-    if (!still_open(c, &r))
-        return;
-    json_t *in = api_body(c, "send {\"text\": ...}");
-    if (in == NULL)
-        return;
     const char *text = NULL;
-    bool ok = json_unpack(in, "{s:s}", "text", &text) == 0 && text[strspn(text, " \t\r\n")];
+    json_t *in;
+    if (!as_specialist(c, token, &r, "opinion.write",
+                       "the case's specialist writes the opinion") ||
+        !still_open(c, &r) || (in = text_body(c, &text)) == NULL)
+        return;
     store_actor_t by = api_actor(c);
     cp_errinfo_t ei = {0};
-    cp_err_t err = ok ? store_cases_opinion_put(c->ctx->pg, r.id, text, NULL, 0, NULL, &by, &ei)
-                      : CP_OK;
+    cp_err_t err = store_cases_opinion_put(c->ctx->pg, r.id, text, NULL, 0, NULL, &by, &ei);
     json_decref(in);
-    if (!ok)
-        api_error(c, 400, "bad_request", "send {\"text\": ...} with some text");
-    else if (err != CP_OK)
+    if (err != CP_OK)
         api_unavailable(c);
     else
         api_reply(c, 200, json_pack("{s:s,s:b}", "token", r.token, "opinion", 1));
@@ -178,25 +196,17 @@ void api_get_opinion(call_t *c, const char *token)
 void api_add_addendum(call_t *c, const char *token)
 {
     store_case_row_t r;
-    if (!api_find_case(c, token, &r))
-        return;
-    if (c->role != CASE_ROLE_SPECIALIST) {
-        api_audit(c, r.id, "opinion", "opinion.addendum", "denied");
-        api_error(c, 403, "forbidden", "the case's specialist adds to the opinion");
-        return;
-    }
-    json_t *in = api_body(c, "send {\"text\": ...}");
-    if (in == NULL)
-        return;
     const char *text = NULL;
-    bool ok = json_unpack(in, "{s:s}", "text", &text) == 0 && text[strspn(text, " \t\r\n")];
+    json_t *in;
+    if (!as_specialist(c, token, &r, "opinion.addendum",
+                       "the case's specialist adds to the opinion") ||
+        (in = text_body(c, &text)) == NULL)
+        return;
     store_actor_t by = api_actor(c);
     cp_errinfo_t ei = {0};
-    cp_err_t err = ok ? store_cases_addendum_add(c->ctx->pg, r.id, text, &by, &ei) : CP_OK;
+    cp_err_t err = store_cases_addendum_add(c->ctx->pg, r.id, text, &by, &ei);
     json_decref(in);
-    if (!ok)
-        api_error(c, 400, "bad_request", "send {\"text\": ...} with some text");
-    else if (err == CP_ENOENT)
+    if (err == CP_ENOENT)
         api_error(c, 409, "not_published", "an addendum follows a published opinion; until then, "
                                            "change the opinion itself");
     else if (err != CP_OK)

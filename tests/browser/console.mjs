@@ -523,6 +523,7 @@ async function careTeam() {
   await page.getByRole("button", { name: "Make a one-time password link" }).click();
   await until("the patient's link", async () => (await page.locator("#patient-link-url").inputValue()).startsWith(base + "#password/"),
     () => page.locator("#patient-link-url").inputValue());
+  await screenshotBoth("patient-link");
   log("navigator: made a one-time password link for the case's patient");
 }
 
